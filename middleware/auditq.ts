@@ -1,0 +1,85 @@
+// The Express middleware factory: capture each request once, hand the record to the batcher.
+import type { NextFunction, Request, RequestHandler, Response } from "express";
+import type { Registry } from "prom-client";
+import { AuditqError } from "../shared/errors.js";
+import { Batcher } from "./batcher.js";
+import { buildRecord, startCapture } from "./capture.js";
+import { createMiddlewareMetrics } from "./metrics.js";
+import { type Options, resolveOptions } from "./options.js";
+
+/** The middleware, plus the controls an app needs around it. */
+export interface AuditqMiddleware extends RequestHandler {
+  /** Resolves once every record captured so far has been handed to SQS (or dropped). */
+  flush(): Promise<void>;
+  /** Stops capturing and drains the buffer within `closeTimeoutMs`. Idempotent. */
+  close(): Promise<void>;
+  /** The prom-client registry holding auditq's metrics. */
+  readonly registry: Registry;
+}
+
+/**
+ * Creates the audit middleware: `app.use(auditq({ queueUrl }))`. Throws ConfigError on bad
+ * options; after that, nothing it does can throw into, slow down or fail a request.
+ */
+export function auditq(options: Options): AuditqMiddleware {
+  const config = resolveOptions(options);
+  const metrics = createMiddlewareMetrics(config.registry);
+  const batcher = new Batcher({
+    sqs: config.sqs,
+    queueUrl: config.queueUrl,
+    lingerMs: config.lingerMs,
+    maxMessageBytes: config.maxMessageBytes,
+    maxBatchBytes: config.maxMessageBytes,
+    maxBufferBytes: config.maxBufferBytes,
+    maxInflight: config.maxInflight,
+    retry: config.retry,
+    logger: config.logger,
+    metrics,
+    onError: config.onError,
+  });
+
+  const report = (kind: string, cause: unknown) => {
+    metrics.captureErrors.inc({ kind });
+    try {
+      config.onError(new AuditqError("ERR_AUDITQ_CAPTURE", `capture failed (${kind})`, { cause }));
+    } catch (hookError) {
+      config.logger.error({ err: hookError }, "auditq onError hook threw");
+    }
+  };
+
+  const middleware = (req: Request, res: Response, next: NextFunction): void => {
+    try {
+      const start = startCapture();
+      let done = false;
+      const onEnd = () => {
+        if (done) return;
+        done = true;
+        res.off("finish", onEnd);
+        res.off("close", onEnd);
+        try {
+          const aborted = !res.writableFinished;
+          const record = buildRecord(config, start, req, res, aborted, performance.now());
+          metrics.recordsCaptured.inc();
+          batcher.add(record);
+        } catch (err) {
+          report("build", err);
+        }
+      };
+      res.once("finish", onEnd);
+      res.once("close", onEnd);
+    } catch (err) {
+      report("start", err);
+    }
+    next();
+  };
+
+  let closing: Promise<void> | undefined;
+  return Object.assign(middleware, {
+    flush: () => batcher.flush(),
+    close: () => {
+      closing ??= batcher.close(config.closeTimeoutMs);
+      return closing;
+    },
+    registry: config.registry,
+  });
+}

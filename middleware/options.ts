@@ -1,0 +1,165 @@
+// The middleware's public Options, their defaults in one place, and validation into a Config.
+import { SQSClient, type SQSClientConfig } from "@aws-sdk/client-sqs";
+import type { Request, Response } from "express";
+import { Registry } from "prom-client";
+import type { BackoffPolicy } from "../shared/backoff.js";
+import { type AuditqError, ConfigError } from "../shared/errors.js";
+import { consoleLogger, type Logger } from "../shared/logger.js";
+import { SQS_LEGACY_MAX_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES } from "../shared/sqs-limits.js";
+
+/** Options of `auditq(options)`. Every option but `queueUrl` is optional. */
+export interface Options {
+  /** URL of the SQS queue records go to. Required. */
+  queueUrl: string;
+  /**
+   * An `SQSClient` to use, or the config to build one. Default: `new SQSClient({})`, which
+   * follows the AWS SDK's own chain (credentials, `AWS_REGION`, `AWS_ENDPOINT_URL_SQS`).
+   */
+  sqs?: SQSClient | SQSClientConfig | undefined;
+  /** Who did it: returns the actor's id. Default: `req.user?.id`. Called once, at finish. */
+  actor?: ((req: Request, res: Response) => string | number | null | undefined) | undefined;
+  /** Longest a record waits in memory for more to fill a batch. Default 200. */
+  lingerMs?: number | undefined;
+  /**
+   * The queue's `MaximumMessageSize`. Default 262144 (256 KiB, what every queue accepts);
+   * 1048576 for queues raised to 1 MiB.
+   */
+  maxMessageBytes?: number | undefined;
+  /** Memory for records not yet sent; beyond it records are dropped and counted. Default 16 MiB. */
+  maxBufferBytes?: number | undefined;
+  /** SendMessageBatch calls in flight at once. Default 4. */
+  maxInflight?: number | undefined;
+  /** How long `close()` waits for the buffer to drain. Default 10000. */
+  closeTimeoutMs?: number | undefined;
+  /** prom-client registry for the metrics. Default: a private registry, `audit.registry`. */
+  registry?: Registry | undefined;
+  /** A pino-compatible logger. Default: warnings and errors to the console. */
+  logger?: Logger | undefined;
+  /** Called with every error inside auditq (never thrown into the app). */
+  onError?: ((err: AuditqError) => void) | undefined;
+}
+
+/** Options with every default filled in. */
+export interface Config {
+  readonly queueUrl: string;
+  readonly sqs: SQSClient;
+  readonly actor: (req: Request, res: Response) => string | number | null | undefined;
+  readonly lingerMs: number;
+  readonly maxMessageBytes: number;
+  readonly maxBufferBytes: number;
+  readonly maxInflight: number;
+  readonly closeTimeoutMs: number;
+  readonly retry: BackoffPolicy;
+  readonly registry: Registry;
+  readonly logger: Logger;
+  readonly onError: (err: AuditqError) => void;
+}
+
+const DEFAULTS = {
+  lingerMs: 200,
+  maxMessageBytes: SQS_LEGACY_MAX_MESSAGE_BYTES,
+  maxBufferBytes: 16 * 1024 * 1024,
+  maxInflight: 4,
+  closeTimeoutMs: 10_000,
+  retry: { baseMs: 100, maxMs: 20_000 },
+} as const;
+
+const KNOWN_KEYS = new Set<string>([
+  "queueUrl",
+  "sqs",
+  "actor",
+  "lingerMs",
+  "maxMessageBytes",
+  "maxBufferBytes",
+  "maxInflight",
+  "closeTimeoutMs",
+  "registry",
+  "logger",
+  "onError",
+]);
+
+function describe(value: unknown): string {
+  return `\`${typeof value === "string" ? JSON.stringify(value) : String(value)}\` (${typeof value})`;
+}
+
+function integer(name: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(
+      `Expected \`${name}\` to be an integer from ${min} to ${max}, got ${describe(value)}`,
+    );
+  }
+  return value;
+}
+
+function fn<T>(name: string, value: unknown, fallback: T): T {
+  if (value === undefined) return fallback;
+  if (typeof value !== "function") {
+    throw new ConfigError(`Expected \`${name}\` to be a function, got ${describe(value)}`);
+  }
+  return value as T;
+}
+
+function defaultActor(req: Request): string | number | null | undefined {
+  const user = (req as Request & { user?: { id?: unknown } }).user;
+  const id = user?.id;
+  return typeof id === "string" || typeof id === "number" ? id : null;
+}
+
+/** Validates options and fills in defaults. Throws ConfigError naming the bad option. */
+export function resolveOptions(options: Options): Config {
+  if (typeof options !== "object" || options === null) {
+    throw new ConfigError(`Expected options to be an object, got ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_KEYS.has(key)) throw new ConfigError(`Unknown option \`${key}\``);
+  }
+  const { queueUrl } = options;
+  if (typeof queueUrl !== "string" || !/^https?:\/\/\S+$/.test(queueUrl)) {
+    throw new ConfigError(
+      `Expected \`queueUrl\` to be an SQS queue URL, got ${describe(queueUrl)}`,
+    );
+  }
+  const sqs = options.sqs instanceof SQSClient ? options.sqs : new SQSClient(options.sqs ?? {});
+  const logger = options.logger ?? consoleLogger;
+  const onError = fn<(err: AuditqError) => void>("onError", options.onError, (err) =>
+    logger.warn({ err }, err.message),
+  );
+  if (options.registry !== undefined && !(options.registry instanceof Registry)) {
+    throw new ConfigError(
+      `Expected \`registry\` to be a prom-client Registry, got ${describe(options.registry)}`,
+    );
+  }
+  return Object.freeze({
+    queueUrl,
+    sqs,
+    actor: fn("actor", options.actor, defaultActor),
+    lingerMs: integer("lingerMs", options.lingerMs, DEFAULTS.lingerMs, 0, 60_000),
+    maxMessageBytes: integer(
+      "maxMessageBytes",
+      options.maxMessageBytes,
+      DEFAULTS.maxMessageBytes,
+      1024,
+      SQS_MAX_MESSAGE_BYTES,
+    ),
+    maxBufferBytes: integer(
+      "maxBufferBytes",
+      options.maxBufferBytes,
+      DEFAULTS.maxBufferBytes,
+      1024,
+      Number.MAX_SAFE_INTEGER,
+    ),
+    maxInflight: integer("maxInflight", options.maxInflight, DEFAULTS.maxInflight, 1, 100),
+    closeTimeoutMs: integer(
+      "closeTimeoutMs",
+      options.closeTimeoutMs,
+      DEFAULTS.closeTimeoutMs,
+      0,
+      3_600_000,
+    ),
+    retry: DEFAULTS.retry,
+    registry: options.registry ?? new Registry(),
+    logger,
+    onError,
+  });
+}
