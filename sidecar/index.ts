@@ -1,0 +1,3 @@
+export { AuditqError, ConfigError, DecodeError } from "../shared/errors.js";
+export type { Logger } from "../shared/logger.js";
+export { createSidecar, type Sidecar, type SidecarOptions } from "./sidecar.js";

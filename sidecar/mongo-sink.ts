@@ -1,0 +1,45 @@
+// Writes decoded records into MongoDB and says, per record, whether it is durably stored.
+import {
+  type Collection,
+  type Document,
+  MongoBulkWriteError,
+  type WriteConcernSettings,
+} from "mongodb";
+
+/** MongoDB's duplicate key error: the record is already stored, which is what we want. */
+export const DUPLICATE_KEY = 11000;
+
+export type RecordOutcome =
+  | { kind: "written" }
+  | { kind: "duplicate" }
+  | { kind: "failed"; code: number | undefined; message: string };
+
+/**
+ * Inserts `docs` in one unordered bulk and returns one outcome per document, in order.
+ * Throws when the outcome is unknown (network error, timeout, write concern error): the caller
+ * must then treat every document as not written.
+ */
+export async function insertRecords(
+  collection: Collection,
+  docs: Document[],
+  writeConcern: WriteConcernSettings,
+): Promise<RecordOutcome[]> {
+  const outcomes: RecordOutcome[] = docs.map(() => ({ kind: "written" }));
+  if (docs.length === 0) return outcomes;
+  try {
+    await collection.insertMany(docs, { ordered: false, writeConcern });
+    return outcomes;
+  } catch (err) {
+    if (!(err instanceof MongoBulkWriteError)) throw err;
+    // A write concern error means durability is unknown for every document.
+    if (err.result.getWriteConcernError() !== undefined) throw err;
+    const writeErrors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+    for (const writeError of writeErrors) {
+      outcomes[writeError.index] =
+        writeError.code === DUPLICATE_KEY
+          ? { kind: "duplicate" }
+          : { kind: "failed", code: writeError.code, message: writeError.errmsg ?? "write error" };
+    }
+    return outcomes;
+  }
+}
