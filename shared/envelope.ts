@@ -11,6 +11,12 @@ export const ENVELOPE_VERSION = 1;
 /** Message attribute naming the envelope version (`"1"`). */
 export const ATTR_FORMAT = "auditq-format";
 
+/**
+ * Message attribute naming how the body is encoded. Absent means plain JSON text; no other
+ * encoding exists yet (compression is planned, and will be named here).
+ */
+export const ATTR_ENCODING = "auditq-encoding";
+
 const ENVELOPE_PREFIX = `{"auditq":${ENVELOPE_VERSION},"records":[`;
 const ENVELOPE_SUFFIX = "]}";
 
@@ -87,4 +93,23 @@ export function decodeBody(body: string): Document[] {
     }
   }
   return records as Document[];
+}
+
+/** An SQS message as received, reduced to what decoding needs. */
+export interface ReceivedMessageLike {
+  Body?: string | undefined;
+  MessageAttributes?: Record<string, MessageAttributeLike> | undefined;
+}
+
+/**
+ * Decodes a received message into the documents to insert, whatever encoding its
+ * `auditq-encoding` attribute names. Async so that decompression can stay off the event loop.
+ * Throws DecodeError.
+ */
+export async function decodeMessage(message: ReceivedMessageLike): Promise<Document[]> {
+  const encoding = message.MessageAttributes?.[ATTR_ENCODING]?.StringValue;
+  if (encoding !== undefined && encoding !== "identity") {
+    throw new DecodeError(`unsupported ${ATTR_ENCODING} ${JSON.stringify(encoding)}`);
+  }
+  return decodeBody(message.Body ?? "");
 }

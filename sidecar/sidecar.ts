@@ -9,7 +9,7 @@ import {
 import { type Collection, type Document, MongoClient, type WriteConcernSettings } from "mongodb";
 import { Registry } from "prom-client";
 import { type BackoffPolicy, backoffDelay, sleep } from "../shared/backoff.js";
-import { ATTR_FORMAT, decodeBody } from "../shared/envelope.js";
+import { ATTR_FORMAT, decodeMessage } from "../shared/envelope.js";
 import { ConfigError } from "../shared/errors.js";
 import { consoleLogger, type Logger } from "../shared/logger.js";
 import {
@@ -123,7 +123,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     const decodable: boolean[] = [];
     for (const [i, message] of messages.entries()) {
       try {
-        const records = decodeBody(message.Body ?? "");
+        const records = await decodeMessage(message);
         for (const record of records) {
           docs.push(record);
           owner.push(i);

@@ -2,6 +2,7 @@ import { ObjectId } from "bson";
 import { describe, expect, it } from "vitest";
 import {
   decodeBody,
+  decodeMessage,
   ENVELOPE_ATTRIBUTES,
   envelopeBody,
   messageBytes,
@@ -48,5 +49,21 @@ describe("envelope", () => {
     expect(messageBytes("é")).toBe(2);
     const attrs = ENVELOPE_ATTRIBUTES;
     expect(messageBytes("", attrs)).toBe("auditq-format".length + "String".length + 1);
+  });
+});
+
+describe("decodeMessage", () => {
+  it("decodes a message without an encoding attribute as plain JSON", async () => {
+    await expect(decodeMessage({ Body: '{"auditq":1,"records":[{"a":1}]}' })).resolves.toEqual([
+      { a: 1 },
+    ]);
+  });
+  it("rejects an encoding it does not know", async () => {
+    await expect(
+      decodeMessage({
+        Body: "x",
+        MessageAttributes: { "auditq-encoding": { DataType: "String", StringValue: "zstd" } },
+      }),
+    ).rejects.toThrow(DecodeError);
   });
 });
