@@ -2,7 +2,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { Registry } from "prom-client";
 import { AuditqError } from "../shared/errors.js";
-import { Batcher } from "./batcher.js";
+import { Batcher, type CloseReport } from "./batcher.js";
 import { buildRecord, startCapture } from "./capture.js";
 import { createMiddlewareMetrics } from "./metrics.js";
 import { type Options, resolveOptions } from "./options.js";
@@ -11,8 +11,12 @@ import { type Options, resolveOptions } from "./options.js";
 export interface AuditqMiddleware extends RequestHandler {
   /** Resolves once every record captured so far has been handed to SQS (or dropped). */
   flush(): Promise<void>;
-  /** Stops capturing and drains the buffer within `closeTimeoutMs`. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Stops capturing and drains the buffer (and the spool) within `closeTimeoutMs`; what could
+   * not be sent stays in the spool for the next start. Idempotent: later calls get the same
+   * promise and report.
+   */
+  close(): Promise<CloseReport>;
   /** The prom-client registry holding auditq's metrics. */
   readonly registry: Registry;
 }
@@ -36,6 +40,8 @@ export function auditq(options: Options): AuditqMiddleware {
     logger: config.logger,
     metrics,
     onError: config.onError,
+    compression: config.compression,
+    spool: config.spool,
   });
 
   const report = (kind: string, cause: unknown) => {
@@ -73,7 +79,7 @@ export function auditq(options: Options): AuditqMiddleware {
     next();
   };
 
-  let closing: Promise<void> | undefined;
+  let closing: Promise<CloseReport> | undefined;
   return Object.assign(middleware, {
     flush: () => batcher.flush(),
     close: () => {
