@@ -98,7 +98,9 @@ describe.each(sqsTargets())("batcher through an SQS outage on $name", (target) =
       expect(maxSpooled).toBeGreaterThan(0);
       expect(report).toEqual({ sent: ids.length, spooled: 0, dropped: 0 });
       expect(errors.map((e) => e.code)).toContain("ERR_AUDITQ_SQS");
-      expect(errors.filter((e) => e.code !== "ERR_AUDITQ_SQS")).toEqual([]);
+      expect(
+        errors.filter((e) => e.code !== "ERR_AUDITQ_SQS").map((e) => `${e.code}: ${e.message}`),
+      ).toEqual([]);
       expect(slowestAddMs).toBeLessThan(50);
 
       sidecar = createSidecar({
