@@ -105,7 +105,12 @@ export class Batcher {
   private lingerTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private pumpScheduled = false;
-  private forced = false;
+  /** The linger timer fired: this many records at the head of the buffer must be encoded now. */
+  private lingerRecords = 0;
+  /** ...and sent once encoded, in a part-filled call if need be. */
+  private lingerDue = false;
+  /** flush() calls waiting. */
+  private flushing = 0;
   private closed = false;
   /** Close reached its deadline: everything in memory goes to the spool now. */
   private draining = false;
@@ -121,6 +126,7 @@ export class Batcher {
     this.maxRecordsPerMessage = config.maxRecordsPerMessage ?? 10_000;
     this.packer = new Packer({
       maxMessageBytes: config.maxMessageBytes,
+      maxBatchBytes: config.maxBatchBytes,
       compression: config.compression ?? "br",
       maxRecordsPerMessage: this.maxRecordsPerMessage,
     });
@@ -181,9 +187,13 @@ export class Batcher {
   /** Resolves once every record added so far has been sent to SQS (or dropped), spool included. */
   async flush(): Promise<void> {
     await this.spoolOpening;
-    this.forced = true;
-    this.pump();
-    return this.until(() => this.isIdle() && !this.spool?.hasPending());
+    this.flushing++;
+    try {
+      this.pump();
+      await this.until(() => this.isIdle() && !this.spool?.hasPending());
+    } finally {
+      this.flushing--;
+    }
   }
 
   /**
@@ -292,7 +302,8 @@ export class Batcher {
     if (this.lingerTimer !== undefined) return;
     this.lingerTimer = setTimeout(() => {
       this.lingerTimer = undefined;
-      this.forced = true;
+      this.lingerRecords = this.buffer.length;
+      this.lingerDue = true;
       this.pump();
     }, this.config.lingerMs);
     this.lingerTimer.unref();
@@ -304,14 +315,9 @@ export class Batcher {
     while (
       this.buffer.length > 0 &&
       this.encodingJobs < maxInflight &&
-      (this.forced || this.closed || this.fullMessageBuffered())
+      (this.forced() || this.lingerRecords > 0 || this.fullMessageBuffered())
     ) {
       this.startEncode();
-    }
-    if (this.buffer.length === 0) {
-      this.forced = false;
-      clearTimeout(this.lingerTimer);
-      this.lingerTimer = undefined;
     }
     if (this.ready.length > 0 && this.shouldSpill()) this.spill();
     while (this.canSend()) {
@@ -323,13 +329,31 @@ export class Batcher {
         break;
       }
     }
+    // Everything buffered when the linger timer fired is encoded and sent or in flight now.
+    if (this.lingerDue && this.lingerRecords === 0 && this.encodingJobs === 0) {
+      this.lingerDue = false;
+    }
+    // A part-filled call waits for more messages, at most lingerMs.
+    if ((this.ready.length > 0 || this.buffer.length > 0) && !this.forced() && !this.lingerDue) {
+      this.armLinger();
+    }
+    if (this.buffer.length === 0 && this.ready.length === 0) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = undefined;
+    }
     this.updateGauges();
     this.wake();
+  }
+
+  /** flush() or close() wants everything out now. */
+  private forced(): boolean {
+    return this.flushing > 0 || this.closed;
   }
 
   private startEncode(): void {
     const n = this.packer.groupSize(this.buffer, 0);
     const items = this.buffer.splice(0, n);
+    this.lingerRecords = Math.max(0, this.lingerRecords - n);
     let bytes = 0;
     for (const item of items) bytes += item.bytes;
     this.bufferedBytes -= bytes;
@@ -406,12 +430,19 @@ export class Batcher {
       });
   }
 
-  /** Sends wait for messages still being encoded, unless a full call is ready already. */
+  /**
+   * A full call goes at once. A part-filled one waits for more messages until lingerMs, flush()
+   * or close() forces it, and then still for the messages being encoded.
+   */
   private readyToSend(): boolean {
+    if (
+      this.ready.length >= SQS_MAX_BATCH_ENTRIES ||
+      batchSize(this.ready, this.config.maxBatchBytes) < this.ready.length
+    ) {
+      return true;
+    }
     return (
-      this.encodingJobs === 0 ||
-      batchSize(this.ready, this.config.maxBatchBytes) < this.ready.length ||
-      this.ready.length >= SQS_MAX_BATCH_ENTRIES
+      (this.forced() || (this.lingerDue && this.lingerRecords === 0)) && this.encodingJobs === 0
     );
   }
 
