@@ -17,9 +17,17 @@ export interface AuditqMiddleware extends RequestHandler {
    * promise and report.
    */
   close(): Promise<CloseReport>;
+  /**
+   * Opt-in: on SIGTERM or SIGINT (or the `signals` given), run `close()` first, then let the
+   * signal take its default course (the process exits) unless the app has its own listener for
+   * it. For apps without signal handling of their own. Returns a function that unhooks it.
+   */
+  closeOnSignals(signals?: readonly NodeJS.Signals[]): () => void;
   /** The prom-client registry holding auditq's metrics. */
   readonly registry: Registry;
 }
+
+export type { CloseReport };
 
 /**
  * Creates the audit middleware: `app.use(auditq({ queueUrl }))`. Throws ConfigError on bad
@@ -80,12 +88,30 @@ export function auditq(options: Options): AuditqMiddleware {
   };
 
   let closing: Promise<CloseReport> | undefined;
+  const close = () => {
+    closing ??= batcher.close(config.closeTimeoutMs);
+    return closing;
+  };
+  const closeOnSignals = (signals: readonly NodeJS.Signals[] = ["SIGTERM", "SIGINT"]) => {
+    const unhook = () => {
+      for (const signal of signals) process.off(signal, onSignal);
+    };
+    const onSignal = (signal: NodeJS.Signals) => {
+      unhook();
+      void close()
+        .catch((err) => config.logger.error({ err }, "auditq close() failed"))
+        .finally(() => {
+          // Re-raise for the default action (exit), unless the app handles the signal itself.
+          if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+        });
+    };
+    for (const signal of signals) process.on(signal, onSignal);
+    return unhook;
+  };
   return Object.assign(middleware, {
     flush: () => batcher.flush(),
-    close: () => {
-      closing ??= batcher.close(config.closeTimeoutMs);
-      return closing;
-    },
+    close,
+    closeOnSignals,
     registry: config.registry,
   });
 }

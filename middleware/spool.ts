@@ -74,6 +74,8 @@ export class Spool {
   private nextSeq = 0;
   private lockPath: string;
   private pendingRecords = 0;
+  /** Entries in state "pending". */
+  private pendingEntries = 0;
   private totalBytes = 0;
   /** Serializes appends, reads and deletions. */
   private chain: Promise<unknown> = Promise.resolve();
@@ -124,6 +126,7 @@ export class Spool {
       spool.totalBytes += segment.size;
       recovered.segments++;
       recovered.entries += entries.length;
+      spool.pendingEntries += entries.length;
       for (const e of entries) {
         recovered.records += e.records;
         spool.pendingRecords += e.records;
@@ -144,7 +147,7 @@ export class Spool {
 
   /** Whether any entry waits to be taken. */
   hasPending(): boolean {
-    return this.segments.some((s) => s.entries.some((e) => e.state === "pending"));
+    return this.pendingEntries > 0;
   }
 
   /**
@@ -173,6 +176,7 @@ export class Spool {
         });
         offset += f.length;
         segment.live++;
+        this.pendingEntries++;
         this.pendingRecords += env.records;
       }
       segment.size += size;
@@ -213,6 +217,7 @@ export class Spool {
           await handle.close();
         }
         entry.state = "taken";
+        this.pendingEntries--;
         out.push({ entry, envelope: unframe(buf) });
       }
       return out;
@@ -221,13 +226,18 @@ export class Spool {
 
   /** Puts taken entries back, to be taken again (in their original order). */
   release(entries: readonly SpoolEntry[]): void {
-    for (const e of entries) if (e.state === "taken") e.state = "pending";
+    for (const e of entries) {
+      if (e.state !== "taken") continue;
+      e.state = "pending";
+      this.pendingEntries++;
+    }
   }
 
   /** Marks entries sent (or given up); deletes segments that have nothing left. */
   done(entries: readonly SpoolEntry[]): Promise<void> {
     for (const e of entries) {
       if (e.state === "done") continue;
+      if (e.state === "pending") this.pendingEntries--;
       e.state = "done";
       e.segment.live--;
       this.pendingRecords -= e.records;

@@ -124,4 +124,36 @@ describe.each(sqsTargets())("producer killed with a non-empty spool on $name", (
     expect(stored).toBe(report.sent);
     expect(await records.countDocuments({ action: "GET /orders/:id" })).toBe(report.sent);
   }, 90_000);
+
+  it("SIGTERM with closeOnSignals: close() spools what SQS did not take, then the process exits", async () => {
+    const down = `http://127.0.0.1:${await freePort()}`;
+    const proc = producer({
+      MODE: "signal",
+      QUEUE_URL: queue.queueUrl,
+      SQS_ENDPOINT: down,
+      SPOOL_DIR: spoolDir,
+    });
+    children.push(proc.child);
+    await waitFor(
+      "the producer to have sent its requests",
+      () => Promise.resolve(proc.lines.length),
+      (n) => n > 0,
+      { timeoutMs: 30_000, intervalMs: 20 },
+    );
+    const exited = once(proc.child, "exit");
+    proc.child.kill("SIGTERM");
+    const [code, signal] = await exited;
+    expect({ code, signal }).toEqual({ code: null, signal: "SIGTERM" });
+
+    const next = producer({
+      MODE: "deliver",
+      QUEUE_URL: queue.queueUrl,
+      SQS_ENDPOINT: target.endpoint,
+      SPOOL_DIR: spoolDir,
+    });
+    children.push(next.child);
+    await once(next.child, "exit");
+    const { report } = next.lines.at(-1) as { report: { sent: number; spooled: number } };
+    expect(report).toMatchObject({ sent: 200, spooled: 0 });
+  }, 60_000);
 });

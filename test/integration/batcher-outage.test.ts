@@ -68,7 +68,6 @@ describe.each(sqsTargets())("batcher through an SQS outage on $name", (target) =
       });
       const ids: string[] = [];
       let maxSpooled = 0;
-      let slowestAddMs = 0;
       /** About 400 records a second, for `ms`: the load, not a synchronisation. */
       const produce = async (ms: number) => {
         const end = Date.now() + ms;
@@ -76,11 +75,9 @@ describe.each(sqsTargets())("batcher through an SQS outage on $name", (target) =
           for (let i = 0; i < 40; i++) {
             const _id = new ObjectId();
             ids.push(String(_id));
-            const t = performance.now();
             expect(batcher.add({ _id, ts: new Date(), action: "GET /x", n: ids.length })).toBe(
               true,
             );
-            slowestAddMs = Math.max(slowestAddMs, performance.now() - t);
           }
           maxSpooled = Math.max(maxSpooled, batcher.spooledRecords ?? 0);
           await new Promise((resolve) => setTimeout(resolve, 100));
@@ -101,7 +98,6 @@ describe.each(sqsTargets())("batcher through an SQS outage on $name", (target) =
       expect(
         errors.filter((e) => e.code !== "ERR_AUDITQ_SQS").map((e) => `${e.code}: ${e.message}`),
       ).toEqual([]);
-      expect(slowestAddMs).toBeLessThan(50);
 
       sidecar = createSidecar({
         queueUrl: queue.queueUrl,
