@@ -120,9 +120,12 @@ export class Batcher {
   private readonly lastDropReport = new Map<DropReason, number>();
   private readonly suppressedDrops = new Map<DropReason, number>();
   private waiters: Waiter[] = [];
+  /** maxBatchBytes, lowered when SQS says a call was too long (a queue below the option). */
+  private batchBytesLimit: number;
 
   constructor(config: BatcherConfig) {
     this.config = config;
+    this.batchBytesLimit = config.maxBatchBytes;
     this.maxRecordsPerMessage = config.maxRecordsPerMessage ?? 10_000;
     this.packer = new Packer({
       maxMessageBytes: config.maxMessageBytes,
@@ -437,7 +440,7 @@ export class Batcher {
   private readyToSend(): boolean {
     if (
       this.ready.length >= SQS_MAX_BATCH_ENTRIES ||
-      batchSize(this.ready, this.config.maxBatchBytes) < this.ready.length
+      batchSize(this.ready, this.batchBytesLimit) < this.ready.length
     ) {
       return true;
     }
@@ -456,7 +459,7 @@ export class Batcher {
   }
 
   private sendReady(): void {
-    const n = batchSize(this.ready, this.config.maxBatchBytes);
+    const n = batchSize(this.ready, this.batchBytesLimit);
     const batch = this.ready.splice(0, n);
     const bytes = totalBytes(batch);
     this.readyBytes -= bytes;
@@ -474,7 +477,7 @@ export class Batcher {
     this.spoolInflight++;
     let bytes = 0;
     spool
-      .take(SQS_MAX_BATCH_ENTRIES, this.config.maxBatchBytes)
+      .take(SQS_MAX_BATCH_ENTRIES, this.batchBytesLimit)
       .then((taken) => {
         if (taken.length === 0) return;
         bytes = totalBytes(taken.map((t) => t.envelope));
@@ -547,11 +550,45 @@ export class Batcher {
     } catch (err) {
       stopTimer();
       metrics.sqsRequests.inc({ operation: "SendMessageBatch", outcome: "error" });
+      if ((err as { name?: unknown }).name === "BatchRequestTooLong") {
+        this.callTooLong(batch, entries, err);
+        return;
+      }
       // Whatever the error, the records stay: a non-retryable error (a missing queue, denied
       // access) is an operator's problem that may be fixed while the process runs.
       this.requeue(batch, entries);
       this.failed(err);
     }
+  }
+
+  /**
+   * SQS refused the call as too long: the queue's limit is below maxMessageBytes. Send smaller
+   * calls from now on; a message that is too long alone is dropped, not retried forever.
+   */
+  private callTooLong(batch: Envelope[], entries: SpoolEntry[] | undefined, err: unknown): void {
+    const bytes = totalBytes(batch);
+    if (batch.length > 1) {
+      this.batchBytesLimit = Math.min(this.batchBytesLimit, Math.floor(bytes / 2));
+      this.report(
+        "ERR_AUDITQ_SQS",
+        `SQS refused a call of ${bytes} bytes as too long; calls now carry at most ${this.batchBytesLimit} bytes (check maxMessageBytes against the queue's MaximumMessageSize)`,
+        err,
+      );
+      if (entries) this.spool?.release(entries);
+      else {
+        this.ready = batch.concat(this.ready);
+        this.readyBytes += bytes;
+      }
+      return;
+    }
+    const env = batch[0] as Envelope;
+    if (entries) void this.spool?.done(entries);
+    this.drop(
+      "rejected",
+      env.records,
+      `SQS refused a message of ${env.bytes} bytes as too long (maxMessageBytes ${this.config.maxMessageBytes} is above the queue's MaximumMessageSize)`,
+      err,
+    );
   }
 
   private requeue(batch: Envelope[], entries: SpoolEntry[] | undefined): void {

@@ -174,6 +174,54 @@ describe("Batcher", () => {
     expect(delivered).toHaveLength(3);
   });
 
+  it("sends again only the entries SQS failed on its side", async () => {
+    const bodies: string[][] = [];
+    const { client } = stubSqs((entries) => {
+      bodies.push(entries.map((e) => e.MessageBody));
+      if (bodies.length > 1) return allOk(entries);
+      return {
+        Successful: entries.filter((e) => e.Id !== "1").map((e) => ({ Id: e.Id })),
+        Failed: [{ Id: "1", SenderFault: false, Code: "InternalError" }],
+      };
+    });
+    const one = messageBytes(envelopeBody([serializeRecord(record(300))]), ENVELOPE_ATTRIBUTES);
+    const { batcher } = makeBatcher(client, { maxMessageBytes: one, maxBatchBytes: 1 << 20 });
+    for (let i = 0; i < 3; i++) batcher.add(record(300));
+    const flushed = batcher.flush();
+    await vi.advanceTimersByTimeAsync(1000);
+    await flushed;
+    expect(bodies.map((b) => b.length)).toEqual([3, 1]);
+    expect(bodies[1]?.[0]).toBe(bodies[0]?.[1]);
+  });
+
+  it("sends smaller calls when SQS refuses one as too long, and drops a lone message it refuses", async () => {
+    const sizes: number[] = [];
+    const { client } = stubSqs((entries) => {
+      sizes.push(entries.length);
+      if (entries.length > 2)
+        return Object.assign(new Error("too long"), { name: "BatchRequestTooLong" });
+      return allOk(entries);
+    });
+    const one = messageBytes(envelopeBody([serializeRecord(record(300))]), ENVELOPE_ATTRIBUTES);
+    const { batcher, errors } = makeBatcher(client, {
+      maxMessageBytes: one,
+      maxBatchBytes: 1 << 20,
+    });
+    for (let i = 0; i < 4; i++) batcher.add(record(300));
+    await batcher.flush();
+    expect(sizes).toEqual([4, 2, 2]);
+    expect(errors.map((e) => e.code)).toEqual(["ERR_AUDITQ_SQS"]);
+
+    const lone = stubSqs(() =>
+      Object.assign(new Error("too long"), { name: "BatchRequestTooLong" }),
+    );
+    const second = makeBatcher(lone.client);
+    second.batcher.add(record());
+    await second.batcher.flush();
+    expect(lone.calls).toHaveLength(1);
+    expect(second.errors.map((e) => e.details.reason)).toEqual(["rejected"]);
+  });
+
   it("drops entries SQS rejects as the sender's fault", async () => {
     const { client } = stubSqs((entries) => ({
       Failed: entries.map((e) => ({ Id: e.Id, SenderFault: true, Code: "InvalidMessageContents" })),
