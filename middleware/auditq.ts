@@ -2,7 +2,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { Registry } from "prom-client";
 import { AuditqError } from "../shared/errors.js";
-import { Batcher } from "./batcher.js";
+import { Batcher, type CloseReport } from "./batcher.js";
 import { buildRecord, startCapture } from "./capture.js";
 import { createMiddlewareMetrics } from "./metrics.js";
 import { type Options, resolveOptions } from "./options.js";
@@ -11,11 +11,23 @@ import { type Options, resolveOptions } from "./options.js";
 export interface AuditqMiddleware extends RequestHandler {
   /** Resolves once every record captured so far has been handed to SQS (or dropped). */
   flush(): Promise<void>;
-  /** Stops capturing and drains the buffer within `closeTimeoutMs`. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Stops capturing and drains the buffer (and the spool) within `closeTimeoutMs`; what could
+   * not be sent stays in the spool for the next start. Idempotent: later calls get the same
+   * promise and report.
+   */
+  close(): Promise<CloseReport>;
+  /**
+   * Opt-in: on SIGTERM or SIGINT (or the `signals` given), run `close()` first, then let the
+   * signal take its default course (the process exits) unless the app has its own listener for
+   * it. For apps without signal handling of their own. Returns a function that unhooks it.
+   */
+  closeOnSignals(signals?: readonly NodeJS.Signals[]): () => void;
   /** The prom-client registry holding auditq's metrics. */
   readonly registry: Registry;
 }
+
+export type { CloseReport };
 
 /**
  * Creates the audit middleware: `app.use(auditq({ queueUrl }))`. Throws ConfigError on bad
@@ -36,6 +48,8 @@ export function auditq(options: Options): AuditqMiddleware {
     logger: config.logger,
     metrics,
     onError: config.onError,
+    compression: config.compression,
+    spool: config.spool,
   });
 
   const report = (kind: string, cause: unknown) => {
@@ -73,13 +87,31 @@ export function auditq(options: Options): AuditqMiddleware {
     next();
   };
 
-  let closing: Promise<void> | undefined;
+  let closing: Promise<CloseReport> | undefined;
+  const close = () => {
+    closing ??= batcher.close(config.closeTimeoutMs);
+    return closing;
+  };
+  const closeOnSignals = (signals: readonly NodeJS.Signals[] = ["SIGTERM", "SIGINT"]) => {
+    const unhook = () => {
+      for (const signal of signals) process.off(signal, onSignal);
+    };
+    const onSignal = (signal: NodeJS.Signals) => {
+      unhook();
+      void close()
+        .catch((err) => config.logger.error({ err }, "auditq close() failed"))
+        .finally(() => {
+          // Re-raise for the default action (exit), unless the app handles the signal itself.
+          if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+        });
+    };
+    for (const signal of signals) process.on(signal, onSignal);
+    return unhook;
+  };
   return Object.assign(middleware, {
     flush: () => batcher.flush(),
-    close: () => {
-      closing ??= batcher.close(config.closeTimeoutMs);
-      return closing;
-    },
+    close,
+    closeOnSignals,
     registry: config.registry,
   });
 }

@@ -1,23 +1,30 @@
-// Buffers captured records in process memory and ships them to SQS in packed batch calls.
-import {
-  SendMessageBatchCommand,
-  type SendMessageBatchRequestEntry,
-  type SQSClient,
-} from "@aws-sdk/client-sqs";
+// Buffers captured records in process memory and ships them to SQS in packed batch calls,
+// through the on-disk spool when SQS fails for long or memory runs short.
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { Document } from "bson";
 import { type BackoffPolicy, backoffDelay } from "../shared/backoff.js";
-import {
-  ENVELOPE_ATTRIBUTES,
-  ENVELOPE_OVERHEAD_BYTES,
-  envelopeBody,
-  messageBytes,
-  serializeRecord,
-  utf8Bytes,
-} from "../shared/envelope.js";
+import { serializeRecord, utf8Bytes } from "../shared/envelope.js";
 import { AuditqError, isRetryableAwsError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
-import { SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
+import { billedRequests, SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
 import type { MiddlewareMetrics } from "./metrics.js";
+import {
+  batchSize,
+  type Compression,
+  type Envelope,
+  type Item,
+  Packer,
+  totalBytes,
+} from "./packer.js";
+import { Spool, type SpoolEntry } from "./spool.js";
+import { sendBatch } from "./sqs-sender.js";
+
+export interface SpoolConfig {
+  dir: string;
+  maxBytes: number;
+  /** SQS failing for this long sends new messages to the spool instead of retrying in memory. */
+  afterMs: number;
+}
 
 export interface BatcherConfig {
   sqs: SQSClient;
@@ -31,121 +38,650 @@ export interface BatcherConfig {
   logger: Logger;
   metrics: MiddlewareMetrics;
   onError: (err: AuditqError) => void;
+  /** Default "br". */
+  compression?: Compression | undefined;
+  /** Default 10,000. */
+  maxRecordsPerMessage?: number | undefined;
+  /** Abort one SendMessageBatch call after this long. Default 15,000. */
+  sendTimeoutMs?: number | undefined;
+  /** No spool: records beyond maxBufferBytes are dropped. */
+  spool?: SpoolConfig | undefined;
+  /** Drops for lack of room are reported to onError at most once per interval. Default 10,000. */
+  dropReportIntervalMs?: number | undefined;
 }
 
-/** A record already serialized for an envelope. */
-interface Item {
-  json: string;
-  bytes: number;
+export type DropReason =
+  | "too_large"
+  | "buffer_full"
+  | "spool_full"
+  | "closed"
+  | "rejected"
+  | "invalid";
+
+/** What `close()` achieved. */
+export interface CloseReport {
+  /** Records SQS accepted over the batcher's life. */
+  sent: number;
+  /** Records left in the spool for the next process to send. */
+  spooled: number;
+  /** Records given up on during close (no spool, or the spool was full). */
+  dropped: number;
 }
 
-/** One SQS message of a batch: the records it packs. */
-interface Message {
-  items: Item[];
-  bytes: number;
+interface Waiter {
+  done: () => boolean;
+  resolve: () => void;
 }
-
-const ATTRIBUTE_BYTES = messageBytes("", ENVELOPE_ATTRIBUTES);
-
-export type DropReason = "too_large" | "buffer_full" | "closed" | "rejected";
 
 /**
- * The per-process batcher. `add()` never blocks and never throws; the send loop packs as many
- * records per message and as many messages per SendMessageBatch call as the limits allow,
- * retries what SQS did not take, and backs off while SQS fails.
+ * The per-process batcher. `add()` never blocks, never throws and never awaits: it serializes
+ * one record and appends it to an array. Everything else happens on the flush path: records are
+ * packed into messages (compressed off the event loop), messages into SendMessageBatch calls of
+ * at most 10, sent with at most `maxInflight` calls at once, and retried with capped exponential
+ * backoff. When SQS has failed for `spool.afterMs`, or memory is half full, encoded messages go
+ * to the on-disk spool, which is replayed, oldest first, as soon as SQS takes messages again.
  */
 export class Batcher {
   private readonly config: BatcherConfig;
+  private readonly packer: Packer;
+  private readonly maxRecordsPerMessage: number;
   private buffer: Item[] = [];
   private bufferedBytes = 0;
+  /** Encoded messages waiting to be sent: new ones at the tail, retries at the head. */
+  private ready: Envelope[] = [];
+  private readyBytes = 0;
+  private encodingJobs = 0;
+  private encodingBytes = 0;
+  private inflight = 0;
+  private inflightBytes = 0;
+  private spoolInflight = 0;
+  private spilling = false;
+  private spillingBytes = 0;
+  private spool: Spool | undefined;
+  private readonly spoolOpening: Promise<void>;
+  private spoolFailedAt = Number.NEGATIVE_INFINITY;
+  private failures = 0;
+  private failingSince: number | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  private inflight = 0;
-  private failures = 0;
-  private forced = false;
+  private pumpScheduled = false;
+  /** The linger timer fired: this many records at the head of the buffer must be encoded now. */
+  private lingerRecords = 0;
+  /** ...and sent once encoded, in a part-filled call if need be. */
+  private lingerDue = false;
+  /** flush() calls waiting. */
+  private flushing = 0;
   private closed = false;
-  private idleWaiters: Array<() => void> = [];
+  /** Close reached its deadline: everything in memory goes to the spool now. */
+  private draining = false;
+  private readonly abort = new AbortController();
+  private sentRecords = 0;
+  private droppedRecords = 0;
+  private readonly lastDropReport = new Map<DropReason, number>();
+  private readonly suppressedDrops = new Map<DropReason, number>();
+  private waiters: Waiter[] = [];
+  /** maxBatchBytes, lowered when SQS says a call was too long (a queue below the option). */
+  private batchBytesLimit: number;
 
   constructor(config: BatcherConfig) {
     this.config = config;
+    this.batchBytesLimit = config.maxBatchBytes;
+    this.maxRecordsPerMessage = config.maxRecordsPerMessage ?? 10_000;
+    this.packer = new Packer({
+      maxMessageBytes: config.maxMessageBytes,
+      maxBatchBytes: config.maxBatchBytes,
+      compression: config.compression ?? "br",
+      maxRecordsPerMessage: this.maxRecordsPerMessage,
+    });
+    this.spoolOpening = config.spool ? this.openSpool(config.spool) : Promise.resolve();
   }
 
-  /** Records waiting in memory. */
+  /** Records waiting in memory, not yet packed. */
   get bufferedRecords(): number {
     return this.buffer.length;
   }
 
-  /** Queues one record. Returns false (and reports why) when the record was dropped. */
-  add(record: Document): boolean {
-    if (this.closed) return this.drop("closed", 1, "auditq is closed; record dropped");
-    const json = serializeRecord(record);
-    const item = { json, bytes: utf8Bytes(json) };
-    if (item.bytes + ENVELOPE_OVERHEAD_BYTES + ATTRIBUTE_BYTES > this.config.maxMessageBytes) {
-      return this.drop(
-        "too_large",
-        1,
-        `record of ${item.bytes} bytes does not fit in one SQS message (maxMessageBytes ${this.config.maxMessageBytes})`,
-      );
-    }
-    if (this.bufferedBytes + item.bytes > this.config.maxBufferBytes) {
-      return this.drop(
-        "buffer_full",
-        1,
-        `buffer holds ${this.bufferedBytes} bytes (maxBufferBytes ${this.config.maxBufferBytes}); record dropped`,
-      );
-    }
-    this.buffer.push(item);
-    this.bufferedBytes += item.bytes;
-    this.updateGauges();
-    if (this.bufferedBytes >= this.config.maxBatchBytes) this.pump();
-    else this.armLinger();
-    return true;
+  /** Records in the spool (undefined before it is open, or without one). */
+  get spooledRecords(): number | undefined {
+    return this.spool?.records;
   }
 
-  /** Resolves once every record buffered so far has been sent (or dropped). */
-  flush(): Promise<void> {
-    this.forced = true;
-    this.pump();
-    return this.whenIdle();
+  /** Bytes held in memory: unpacked records, messages being encoded, waiting or in flight. */
+  memoryBytes(): number {
+    return (
+      this.bufferedBytes +
+      this.encodingBytes +
+      this.readyBytes +
+      this.inflightBytes +
+      this.spillingBytes
+    );
+  }
+
+  /** Queues one record. Returns false (and reports why) when the record was dropped. */
+  add(record: Document): boolean {
+    try {
+      if (this.closed) return this.drop("closed", 1, "auditq is closed; record dropped");
+      const json = serializeRecord(record);
+      const item: Item = { json, bytes: utf8Bytes(json) };
+      if (this.packer.surelyTooLarge(item)) {
+        return this.drop(
+          "too_large",
+          1,
+          `record of ${item.bytes} bytes does not fit in one SQS message (maxMessageBytes ${this.config.maxMessageBytes})`,
+        );
+      }
+      if (this.memoryBytes() + item.bytes > this.config.maxBufferBytes) {
+        return this.drop(
+          "buffer_full",
+          1,
+          `memory holds ${this.memoryBytes()} bytes (maxBufferBytes ${this.config.maxBufferBytes})`,
+        );
+      }
+      this.buffer.push(item);
+      this.bufferedBytes += item.bytes;
+      if (this.fullMessageBuffered()) this.schedulePump();
+      else this.armLinger();
+      return true;
+    } catch (err) {
+      return this.drop("invalid", 1, "record could not be serialized", err);
+    }
+  }
+
+  /** Resolves once every record added so far has been sent to SQS (or dropped), spool included. */
+  async flush(): Promise<void> {
+    await this.spoolOpening;
+    this.flushing++;
+    try {
+      this.pump();
+      await this.until(() => this.isIdle() && !this.spool?.hasPending());
+    } finally {
+      this.flushing--;
+    }
   }
 
   /**
-   * Stops taking records and flushes, waiting at most `timeoutMs`. Records still unsent at the
-   * deadline are reported through `onError` and counted as dropped with reason `closed`.
+   * Stops taking records; sends what is in memory and in the spool until `timeoutMs`. Shortly
+   * before the deadline, whatever is still in memory goes to the spool (left for the next start)
+   * or, without a spool, is dropped with reason `closed`.
    */
-  async close(timeoutMs: number): Promise<void> {
+  async close(timeoutMs: number): Promise<CloseReport> {
     this.closed = true;
+    const started = Date.now();
+    const reserve = this.config.spool ? Math.min(2000, Math.floor(timeoutMs / 4)) : 0;
+    const droppedBefore = this.droppedRecords;
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), timeoutMs);
-    });
+    const deadline = (ms: number) =>
+      new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), Math.max(0, ms));
+        timer.unref();
+      });
     try {
-      const result = await Promise.race([this.flush().then(() => "done" as const), deadline]);
-      if (result === "timeout" && this.buffer.length > 0) {
-        const count = this.buffer.length;
-        this.buffer = [];
-        this.bufferedBytes = 0;
-        this.updateGauges();
-        this.drop(
-          "closed",
-          count,
-          `close() deadline of ${timeoutMs} ms passed with ${count} records unsent`,
-        );
+      const flushed = await Promise.race([
+        this.flush().then(() => "done" as const),
+        deadline(timeoutMs - reserve),
+      ]);
+      clearTimeout(timer);
+      if (flushed === "timeout") {
+        this.draining = true;
+        this.abort.abort(new AuditqError("ERR_AUDITQ_CLOSED", "close() deadline reached"));
+        this.pump();
+        // Aborted sends come back into memory; with a spool everything then goes to disk.
+        await Promise.race([
+          this.until(
+            () =>
+              this.inflight === 0 &&
+              this.encodingJobs === 0 &&
+              (this.memoryBytes() === 0 || this.spool === undefined),
+          ),
+          deadline(timeoutMs - (Date.now() - started)),
+        ]);
+        clearTimeout(timer);
+        this.dropInMemory();
       }
     } finally {
       clearTimeout(timer);
       clearTimeout(this.lingerTimer);
       clearTimeout(this.retryTimer);
+      this.lingerTimer = undefined;
+      this.retryTimer = undefined;
+    }
+    const spooled = this.spool?.records ?? 0;
+    if (this.spool) {
+      try {
+        await this.spool.close();
+      } catch (err) {
+        this.report("ERR_AUDITQ_SPOOL", "could not close the spool cleanly", err);
+      }
+    }
+    if (spooled > 0) {
+      this.config.logger.warn(
+        { records: spooled, dir: this.config.spool?.dir },
+        "auditq: records left in the spool; the next start sends them",
+      );
+    }
+    this.updateGauges();
+    return { sent: this.sentRecords, spooled, dropped: this.droppedRecords - droppedBefore };
+  }
+
+  private async openSpool(options: SpoolConfig): Promise<void> {
+    try {
+      const spool = await Spool.open({
+        dir: options.dir,
+        maxBytes: options.maxBytes,
+        logger: this.config.logger,
+      });
+      this.spool = spool;
+      if (spool.recovered.records > 0) {
+        this.config.logger.info(
+          { ...spool.recovered, dir: options.dir },
+          "auditq: found spooled records of an earlier process; sending them",
+        );
+      }
+      this.updateGauges();
+      this.pump();
+    } catch (err) {
+      this.report("ERR_AUDITQ_SPOOL", `cannot open spool at ${options.dir}; running without`, err);
     }
   }
 
-  private drop(reason: DropReason, count: number, message: string): false {
+  private fullMessageBuffered(): boolean {
+    return (
+      this.bufferedBytes >= this.packer.rawBudget() ||
+      this.bufferedBytes >= this.config.maxBufferBytes / 4 ||
+      this.buffer.length >= this.maxRecordsPerMessage
+    );
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  private armLinger(): void {
+    if (this.lingerTimer !== undefined) return;
+    this.lingerTimer = setTimeout(() => {
+      this.lingerTimer = undefined;
+      this.lingerRecords = this.buffer.length;
+      this.lingerDue = true;
+      this.pump();
+    }, this.config.lingerMs);
+    this.lingerTimer.unref();
+  }
+
+  /** Starts whatever work is due: encoding, spilling to the spool, sending. Never waits. */
+  private pump(): void {
+    const { maxInflight } = this.config;
+    while (
+      this.buffer.length > 0 &&
+      this.encodingJobs < maxInflight &&
+      (this.forced() || this.lingerRecords > 0 || this.fullMessageBuffered())
+    ) {
+      this.startEncode();
+    }
+    if (this.ready.length > 0 && this.shouldSpill()) this.spill();
+    while (this.canSend()) {
+      if (this.spool?.hasPending() && this.spoolInflight === 0 && !this.draining) {
+        this.replay(this.spool);
+      } else if (this.ready.length > 0 && !this.shouldSpill() && this.readyToSend()) {
+        this.sendReady();
+      } else {
+        break;
+      }
+    }
+    // Everything buffered when the linger timer fired is encoded and sent or in flight now.
+    if (this.lingerDue && this.lingerRecords === 0 && this.encodingJobs === 0) {
+      this.lingerDue = false;
+    }
+    // A part-filled call waits for more messages, at most lingerMs.
+    if ((this.ready.length > 0 || this.buffer.length > 0) && !this.forced() && !this.lingerDue) {
+      this.armLinger();
+    }
+    if (this.buffer.length === 0 && this.ready.length === 0) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = undefined;
+    }
+    this.updateGauges();
+    this.wake();
+  }
+
+  /** flush() or close() wants everything out now. */
+  private forced(): boolean {
+    return this.flushing > 0 || this.closed;
+  }
+
+  private startEncode(): void {
+    const n = this.packer.groupSize(this.buffer, 0);
+    const items = this.buffer.splice(0, n);
+    this.lingerRecords = Math.max(0, this.lingerRecords - n);
+    let bytes = 0;
+    for (const item of items) bytes += item.bytes;
+    this.bufferedBytes -= bytes;
+    this.encodingBytes += bytes;
+    this.encodingJobs++;
+    this.packer
+      .encode(items)
+      .then(
+        ({ envelopes, tooLarge }) => {
+          for (const env of envelopes) {
+            this.ready.push(env);
+            this.readyBytes += env.bytes;
+          }
+          for (const item of tooLarge) {
+            this.drop(
+              "too_large",
+              1,
+              `record of ${item.bytes} bytes does not fit in one SQS message even compressed (maxMessageBytes ${this.config.maxMessageBytes})`,
+            );
+          }
+        },
+        (err) => this.drop("invalid", items.length, "records could not be encoded", err),
+      )
+      .finally(() => {
+        this.encodingBytes -= bytes;
+        this.encodingJobs--;
+        this.pump();
+      });
+  }
+
+  private shouldSpill(): boolean {
+    if (!this.spool || Date.now() - this.spoolFailedAt < 5000) return false;
+    if (this.draining) return true;
+    if (this.memoryBytes() > this.config.maxBufferBytes / 2) return true;
+    return (
+      this.failingSince !== undefined &&
+      Date.now() - this.failingSince >= (this.config.spool?.afterMs ?? 0)
+    );
+  }
+
+  /** Moves the messages waiting in memory to the spool, in one durable append. */
+  private spill(): void {
+    const spool = this.spool;
+    if (this.spilling || !spool) return;
+    const envelopes = this.ready;
+    const bytes = this.readyBytes;
+    this.ready = [];
+    this.readyBytes = 0;
+    this.spilling = true;
+    this.spillingBytes = bytes;
+    spool
+      .append(envelopes)
+      .then(
+        (stored) => {
+          if (stored) return;
+          this.drop(
+            "spool_full",
+            envelopes.reduce((n, e) => n + e.records, 0),
+            `spool holds ${spool.bytes} bytes (spool.maxBytes ${this.config.spool?.maxBytes})`,
+          );
+        },
+        (err) => {
+          // Keep them in memory (still bounded by maxBufferBytes) and leave the disk alone a while.
+          this.spoolFailedAt = Date.now();
+          this.ready = envelopes.concat(this.ready);
+          this.readyBytes += bytes;
+          this.report("ERR_AUDITQ_SPOOL", "could not write to the spool", err);
+        },
+      )
+      .finally(() => {
+        this.spilling = false;
+        this.spillingBytes = 0;
+        this.pump();
+      });
+  }
+
+  /**
+   * A full call goes at once. A part-filled one waits for more messages until lingerMs, flush()
+   * or close() forces it, and then still for the messages being encoded.
+   */
+  private readyToSend(): boolean {
+    if (
+      this.ready.length >= SQS_MAX_BATCH_ENTRIES ||
+      batchSize(this.ready, this.batchBytesLimit) < this.ready.length
+    ) {
+      return true;
+    }
+    return (
+      (this.forced() || (this.lingerDue && this.lingerRecords === 0)) && this.encodingJobs === 0
+    );
+  }
+
+  private canSend(): boolean {
+    return (
+      this.retryTimer === undefined &&
+      this.inflight < this.config.maxInflight &&
+      // While SQS fails, one probe at a time.
+      (this.failures === 0 || this.inflight === 0)
+    );
+  }
+
+  private sendReady(): void {
+    const n = batchSize(this.ready, this.batchBytesLimit);
+    const batch = this.ready.splice(0, n);
+    const bytes = totalBytes(batch);
+    this.readyBytes -= bytes;
+    this.inflight++;
+    this.inflightBytes += bytes;
+    void this.send(batch, undefined).finally(() => {
+      this.inflight--;
+      this.inflightBytes -= bytes;
+      this.pump();
+    });
+  }
+
+  private replay(spool: Spool): void {
+    this.inflight++;
+    this.spoolInflight++;
+    let bytes = 0;
+    spool
+      .take(SQS_MAX_BATCH_ENTRIES, this.batchBytesLimit)
+      .then((taken) => {
+        if (taken.length === 0) return;
+        bytes = totalBytes(taken.map((t) => t.envelope));
+        this.inflightBytes += bytes;
+        return this.send(
+          taken.map((t) => t.envelope),
+          taken.map((t) => t.entry),
+        );
+      })
+      .catch((err) => {
+        this.spoolFailedAt = Date.now();
+        this.report("ERR_AUDITQ_SPOOL", "could not read from the spool", err);
+      })
+      .finally(() => {
+        this.inflight--;
+        this.spoolInflight--;
+        this.inflightBytes -= bytes;
+        this.pump();
+      });
+  }
+
+  /**
+   * One SendMessageBatch call. Messages from memory that must be retried go back to the head of
+   * `ready`; messages from the spool are released there, to be taken again.
+   */
+  private async send(batch: Envelope[], entries: SpoolEntry[] | undefined): Promise<void> {
+    const { metrics } = this.config;
+    const stopTimer = metrics.sendSeconds.startTimer();
+    const signal = AbortSignal.any([
+      this.abort.signal,
+      AbortSignal.timeout(this.config.sendTimeoutMs ?? 15_000),
+    ]);
+    try {
+      const outcome = await sendBatch(this.config.sqs, this.config.queueUrl, batch, signal);
+      stopTimer();
+      metrics.sqsRequests.inc({ operation: "SendMessageBatch", outcome: "ok" });
+      metrics.billedRequests.inc(
+        { operation: "SendMessageBatch" },
+        billedRequests(totalBytes(batch)),
+      );
+      metrics.messagesPerCall.observe(batch.length);
+      const done: SpoolEntry[] = [];
+      for (const i of outcome.sent) {
+        const env = batch[i] as Envelope;
+        this.sentRecords += env.records;
+        metrics.recordsSent.inc(env.records);
+        metrics.sentBytes.inc(env.bytes);
+        metrics.recordsPerMessage.observe(env.records);
+        if (entries) done.push(entries[i] as SpoolEntry);
+      }
+      for (const r of outcome.rejected) {
+        const env = batch[r.index] as Envelope;
+        if (entries) done.push(entries[r.index] as SpoolEntry);
+        this.drop(
+          "rejected",
+          env.records,
+          `SQS rejected a message of ${env.records} records: ${r.code} ${r.message}`,
+        );
+      }
+      if (entries && done.length > 0) await this.spool?.done(done);
+      if (outcome.retry.length > 0) {
+        this.requeue(
+          outcome.retry.map((i) => batch[i] as Envelope),
+          entries && outcome.retry.map((i) => entries[i] as SpoolEntry),
+        );
+        this.failed(new Error(`SQS failed ${outcome.retry.length} entries on its side`));
+      } else {
+        this.succeeded();
+      }
+    } catch (err) {
+      stopTimer();
+      metrics.sqsRequests.inc({ operation: "SendMessageBatch", outcome: "error" });
+      if ((err as { name?: unknown }).name === "BatchRequestTooLong") {
+        this.callTooLong(batch, entries, err);
+        return;
+      }
+      // Whatever the error, the records stay: a non-retryable error (a missing queue, denied
+      // access) is an operator's problem that may be fixed while the process runs.
+      this.requeue(batch, entries);
+      this.failed(err);
+    }
+  }
+
+  /**
+   * SQS refused the call as too long: the queue's limit is below maxMessageBytes. Send smaller
+   * calls from now on; a message that is too long alone is dropped, not retried forever.
+   */
+  private callTooLong(batch: Envelope[], entries: SpoolEntry[] | undefined, err: unknown): void {
+    const bytes = totalBytes(batch);
+    if (batch.length > 1) {
+      this.batchBytesLimit = Math.min(this.batchBytesLimit, Math.floor(bytes / 2));
+      this.report(
+        "ERR_AUDITQ_SQS",
+        `SQS refused a call of ${bytes} bytes as too long; calls now carry at most ${this.batchBytesLimit} bytes (check maxMessageBytes against the queue's MaximumMessageSize)`,
+        err,
+      );
+      if (entries) this.spool?.release(entries);
+      else {
+        this.ready = batch.concat(this.ready);
+        this.readyBytes += bytes;
+      }
+      return;
+    }
+    const env = batch[0] as Envelope;
+    if (entries) void this.spool?.done(entries);
+    this.drop(
+      "rejected",
+      env.records,
+      `SQS refused a message of ${env.bytes} bytes as too long (maxMessageBytes ${this.config.maxMessageBytes} is above the queue's MaximumMessageSize)`,
+      err,
+    );
+  }
+
+  private requeue(batch: Envelope[], entries: SpoolEntry[] | undefined): void {
+    this.config.metrics.retries.inc(batch.reduce((n, e) => n + e.records, 0));
+    if (entries) {
+      this.spool?.release(entries);
+      return;
+    }
+    this.ready = batch.concat(this.ready);
+    this.readyBytes += totalBytes(batch);
+  }
+
+  private succeeded(): void {
+    if (this.failures > 0) {
+      this.config.logger.info(
+        { failures: this.failures, downMs: Date.now() - (this.failingSince ?? Date.now()) },
+        "auditq: SQS takes messages again",
+      );
+    }
+    this.failures = 0;
+    this.failingSince = undefined;
+  }
+
+  /** Counts a failed call and pauses sending for a backoff delay (capped, full jitter). */
+  private failed(cause: unknown): void {
+    this.failures++;
+    this.failingSince ??= Date.now();
+    const delay = backoffDelay(this.failures, this.config.retry);
+    const retryable = isRetryableAwsError(cause);
+    if (this.failures === 1) {
+      this.report("ERR_AUDITQ_SQS", "SQS send failed; retrying with backoff", cause, retryable);
+    }
+    this.config.logger.debug({ err: cause, retryInMs: delay, retryable }, "SQS send failed");
+    if (this.draining) return;
+    if (this.retryTimer === undefined && !this.closed) {
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        this.pump();
+      }, delay);
+      this.retryTimer.unref();
+    } else if (this.retryTimer === undefined) {
+      // Closing: retry sooner, the deadline bounds it anyway.
+      this.retryTimer = setTimeout(
+        () => {
+          this.retryTimer = undefined;
+          this.pump();
+        },
+        Math.min(delay, 500),
+      );
+      this.retryTimer.unref();
+    }
+  }
+
+  /** At the close deadline: whatever could neither be sent nor spooled is dropped. */
+  private dropInMemory(): void {
+    let records = this.buffer.length;
+    for (const env of this.ready) records += env.records;
+    this.buffer = [];
+    this.bufferedBytes = 0;
+    this.ready = [];
+    this.readyBytes = 0;
+    if (records > 0) {
+      this.drop(
+        "closed",
+        records,
+        `close() deadline passed with ${records} records neither sent nor spooled`,
+      );
+    }
+  }
+
+  private drop(reason: DropReason, count: number, message: string, cause?: unknown): false {
     this.config.metrics.recordsDropped.inc({ reason }, count);
-    this.config.onError(
+    this.droppedRecords += count;
+    let text = message;
+    if (reason === "buffer_full" || reason === "spool_full") {
+      // Under a long outage this happens per request: report once per interval, with a count.
+      const now = Date.now();
+      const pending = (this.suppressedDrops.get(reason) ?? 0) + count;
+      const last = this.lastDropReport.get(reason) ?? Number.NEGATIVE_INFINITY;
+      if (now - last < (this.config.dropReportIntervalMs ?? 10_000)) {
+        this.suppressedDrops.set(reason, pending);
+        return false;
+      }
+      this.lastDropReport.set(reason, now);
+      this.suppressedDrops.set(reason, 0);
+      text = `${pending} records dropped (${reason}) since the last report; ${message}`;
+    }
+    this.emit(
       new AuditqError(
         reason === "too_large" ? "ERR_AUDITQ_TOO_LARGE" : "ERR_AUDITQ_DROPPED",
-        message,
+        text,
         {
+          cause,
           details: { reason, records: count, queueUrl: this.config.queueUrl },
         },
       ),
@@ -153,169 +689,61 @@ export class Batcher {
     return false;
   }
 
-  private armLinger(): void {
-    if (this.lingerTimer !== undefined) return;
-    this.lingerTimer = setTimeout(() => {
-      this.lingerTimer = undefined;
-      this.forced = true;
-      this.pump();
-    }, this.config.lingerMs);
-    this.lingerTimer.unref();
-  }
-
-  /** Starts as many sends as allowed by inflight limit, backoff and what is buffered. */
-  private pump(): void {
-    while (
-      this.retryTimer === undefined &&
-      this.inflight < this.config.maxInflight &&
-      this.buffer.length > 0 &&
-      (this.forced || this.bufferedBytes >= this.config.maxBatchBytes)
-    ) {
-      const batch = this.takeBatch();
-      this.inflight++;
-      void this.send(batch).finally(() => {
-        this.inflight--;
-        this.pump();
-        this.notifyIfIdle();
-      });
-    }
-    if (this.buffer.length === 0) {
-      this.forced = false;
-      clearTimeout(this.lingerTimer);
-      this.lingerTimer = undefined;
-    }
-    this.notifyIfIdle();
-  }
-
-  /** Packs records from the head of the buffer into at most 10 messages within the byte limits. */
-  private takeBatch(): Message[] {
-    const { maxMessageBytes, maxBatchBytes } = this.config;
-    const messages: Message[] = [];
-    let batchBytes = 0;
-    let current: Message | undefined;
-    let taken = 0;
-    while (taken < this.buffer.length) {
-      const item = this.buffer[taken] as Item;
-      const added = item.bytes + (current && current.items.length > 0 ? 1 : 0);
-      if (
-        current &&
-        current.bytes + added <= maxMessageBytes &&
-        batchBytes + added <= maxBatchBytes
-      ) {
-        current.items.push(item);
-        current.bytes += added;
-        batchBytes += added;
-        taken++;
-        continue;
-      }
-      // Start a new message, if the batch has room for one.
-      const fresh = ENVELOPE_OVERHEAD_BYTES + ATTRIBUTE_BYTES + item.bytes;
-      if (messages.length === SQS_MAX_BATCH_ENTRIES || batchBytes + fresh > maxBatchBytes) break;
-      current = { items: [item], bytes: fresh };
-      messages.push(current);
-      batchBytes += fresh;
-      taken++;
-    }
-    this.buffer = this.buffer.slice(taken);
-    this.bufferedBytes -= messages.reduce(
-      (n, m) => n + m.items.reduce((s, i) => s + i.bytes, 0),
-      0,
+  private report(
+    code: "ERR_AUDITQ_SQS" | "ERR_AUDITQ_SPOOL",
+    message: string,
+    cause: unknown,
+    retryable = false,
+  ): void {
+    this.emit(
+      new AuditqError(code, message, {
+        cause,
+        retryable,
+        details: { queueUrl: this.config.queueUrl },
+      }),
     );
-    this.updateGauges();
-    return messages;
   }
 
-  private async send(messages: Message[]): Promise<void> {
-    const entries: SendMessageBatchRequestEntry[] = messages.map((m, i) => ({
-      Id: String(i),
-      MessageBody: envelopeBody(m.items.map((item) => item.json)),
-      MessageAttributes: ENVELOPE_ATTRIBUTES,
-    }));
-    const { metrics } = this.config;
-    const stopTimer = metrics.sendSeconds.startTimer();
+  private emit(err: AuditqError): void {
     try {
-      const out = await this.config.sqs.send(
-        new SendMessageBatchCommand({ QueueUrl: this.config.queueUrl, Entries: entries }),
-      );
-      stopTimer();
-      metrics.sqsRequests.inc({ operation: "SendMessageBatch", outcome: "ok" });
-      this.failures = 0;
-      let sent = 0;
-      for (const ok of out.Successful ?? []) sent += messages[Number(ok.Id)]?.items.length ?? 0;
-      metrics.recordsSent.inc(sent);
-      const retry: Item[] = [];
-      for (const failed of out.Failed ?? []) {
-        const message = messages[Number(failed.Id)];
-        if (!message) continue;
-        if (failed.SenderFault) {
-          // SQS says the message itself is wrong: sending it again cannot help.
-          this.drop(
-            "rejected",
-            message.items.length,
-            `SQS rejected a message of ${message.items.length} records: ${failed.Code} ${failed.Message ?? ""}`,
-          );
-        } else {
-          retry.push(...message.items);
-        }
-      }
-      if (retry.length > 0) this.requeue(retry, new Error("SendMessageBatch entries failed"));
-    } catch (err) {
-      stopTimer();
-      metrics.sqsRequests.inc({ operation: "SendMessageBatch", outcome: "error" });
-      // Whatever the error, the records stay: a non-retryable error (a missing queue, denied
-      // access) is an operator's problem that may be fixed while the process runs.
-      this.requeue(
-        messages.flatMap((m) => m.items),
-        err,
-      );
-    }
-  }
-
-  /** Puts unsent records back at the head of the buffer and pauses sending for a backoff delay. */
-  private requeue(items: Item[], cause: unknown): void {
-    this.buffer = items.concat(this.buffer);
-    this.bufferedBytes += items.reduce((n, i) => n + i.bytes, 0);
-    this.updateGauges();
-    this.failures++;
-    this.config.metrics.retries.inc(items.length);
-    const delay = backoffDelay(this.failures, this.config.retry);
-    this.config.logger.warn(
-      {
-        err: cause,
-        records: items.length,
-        retryInMs: delay,
-        retryable: isRetryableAwsError(cause),
-      },
-      "SQS send failed; will retry",
-    );
-    if (this.retryTimer === undefined) {
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = undefined;
-        this.forced = true;
-        this.pump();
-      }, delay);
-      this.retryTimer.unref();
+      this.config.onError(err);
+    } catch (hookError) {
+      this.config.logger.error({ err: hookError }, "auditq onError hook threw");
     }
   }
 
   private updateGauges(): void {
-    this.config.metrics.bufferRecords.set(this.buffer.length);
-    this.config.metrics.bufferBytes.set(this.bufferedBytes);
-  }
-
-  private whenIdle(): Promise<void> {
-    if (this.isIdle()) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    const { metrics } = this.config;
+    metrics.bufferRecords.set(this.buffer.length);
+    metrics.bufferBytes.set(this.memoryBytes());
+    if (this.spool) {
+      metrics.spoolRecords.set(this.spool.records);
+      metrics.spoolBytes.set(this.spool.bytes);
+    }
   }
 
   private isIdle(): boolean {
-    return this.buffer.length === 0 && this.inflight === 0;
+    return (
+      this.buffer.length === 0 &&
+      this.ready.length === 0 &&
+      this.encodingJobs === 0 &&
+      this.inflight === 0 &&
+      !this.spilling
+    );
   }
 
-  private notifyIfIdle(): void {
-    if (!this.isIdle() || this.idleWaiters.length === 0) return;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const resolve of waiters) resolve();
+  private until(done: () => boolean): Promise<void> {
+    if (done()) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ done, resolve }));
+  }
+
+  private wake(): void {
+    if (this.waiters.length === 0) return;
+    const still: Waiter[] = [];
+    for (const w of this.waiters) {
+      if (w.done()) w.resolve();
+      else still.push(w);
+    }
+    this.waiters = still;
   }
 }

@@ -56,7 +56,40 @@ export function createMiddlewareMetrics(registry: Registry) {
     }),
     bufferBytes: new Gauge({
       name: "auditq_buffer_bytes",
-      help: "Serialized bytes waiting in memory.",
+      help: "Bytes held in memory: serialized records, encoded messages waiting or in flight.",
+      registers,
+    }),
+    spoolRecords: new Gauge({
+      name: "auditq_spool_records",
+      help: "Records in the on-disk spool not yet accepted by SQS.",
+      registers,
+    }),
+    spoolBytes: new Gauge({
+      name: "auditq_spool_bytes",
+      help: "Bytes of the on-disk spool's segment files.",
+      registers,
+    }),
+    billedRequests: new Counter({
+      name: "auditq_sqs_billed_requests_total",
+      help: "SQS requests as billed: one per started 64 KiB of payload of each call.",
+      labelNames: ["operation"] as const,
+      registers,
+    }),
+    sentBytes: new Counter({
+      name: "auditq_sqs_sent_bytes_total",
+      help: "Message bytes (body plus attributes, as SQS counts them) SQS accepted.",
+      registers,
+    }),
+    recordsPerMessage: new Histogram({
+      name: "auditq_records_per_message",
+      help: "Records packed into each SQS message sent.",
+      buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 4000, 8000],
+      registers,
+    }),
+    messagesPerCall: new Histogram({
+      name: "auditq_messages_per_call",
+      help: "Messages in each SendMessageBatch call.",
+      buckets: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
       registers,
     }),
   };

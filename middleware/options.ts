@@ -31,12 +31,32 @@ export interface Options {
   maxInflight?: number | undefined;
   /** How long `close()` waits for the buffer to drain. Default 10000. */
   closeTimeoutMs?: number | undefined;
+  /**
+   * How message bodies are compressed when that makes them smaller: `"br"` (brotli quality 5,
+   * the default), `"gzip"`, or `"none"`. Compressed bodies are base64 text.
+   */
+  compression?: "br" | "gzip" | "none" | undefined;
+  /**
+   * The on-disk spool that keeps records through an SQS outage, a full buffer and a restart.
+   * Default: none (records beyond `maxBufferBytes` are dropped). One directory per process.
+   */
+  spool?: SpoolOptions | undefined;
   /** prom-client registry for the metrics. Default: a private registry, `audit.registry`. */
   registry?: Registry | undefined;
   /** A pino-compatible logger. Default: warnings and errors to the console. */
   logger?: Logger | undefined;
   /** Called with every error inside auditq (never thrown into the app). */
   onError?: ((err: AuditqError) => void) | undefined;
+}
+
+/** The `spool` option. */
+export interface SpoolOptions {
+  /** Directory of the segment files; created if missing. One process per directory. Required. */
+  dir: string;
+  /** Disk the spool may take; beyond it records are dropped and counted. Default 1 GiB. */
+  maxBytes?: number | undefined;
+  /** SQS failing this long sends new messages to disk instead of retrying in memory. Default 5000. */
+  afterMs?: number | undefined;
 }
 
 /** Options with every default filled in. */
@@ -49,6 +69,10 @@ export interface Config {
   readonly maxBufferBytes: number;
   readonly maxInflight: number;
   readonly closeTimeoutMs: number;
+  readonly compression: "br" | "gzip" | "none";
+  readonly spool:
+    | { readonly dir: string; readonly maxBytes: number; readonly afterMs: number }
+    | undefined;
   readonly retry: BackoffPolicy;
   readonly registry: Registry;
   readonly logger: Logger;
@@ -61,6 +85,9 @@ const DEFAULTS = {
   maxBufferBytes: 16 * 1024 * 1024,
   maxInflight: 4,
   closeTimeoutMs: 10_000,
+  compression: "br",
+  spoolMaxBytes: 1024 * 1024 * 1024,
+  spoolAfterMs: 5000,
   retry: { baseMs: 100, maxMs: 20_000 },
 } as const;
 
@@ -73,6 +100,8 @@ const KNOWN_KEYS = new Set<string>([
   "maxBufferBytes",
   "maxInflight",
   "closeTimeoutMs",
+  "compression",
+  "spool",
   "registry",
   "logger",
   "onError",
@@ -92,12 +121,56 @@ function integer(name: string, value: unknown, fallback: number, min: number, ma
   return value;
 }
 
+function oneOf<T extends string>(
+  name: string,
+  value: unknown,
+  fallback: T,
+  allowed: readonly T[],
+): T {
+  if (value === undefined) return fallback;
+  if (typeof value !== "string" || !allowed.includes(value as T)) {
+    throw new ConfigError(
+      `Expected \`${name}\` to be one of ${allowed.map((a) => `"${a}"`).join(", ")}, got ${describe(value)}`,
+    );
+  }
+  return value as T;
+}
+
 function fn<T>(name: string, value: unknown, fallback: T): T {
   if (value === undefined) return fallback;
   if (typeof value !== "function") {
     throw new ConfigError(`Expected \`${name}\` to be a function, got ${describe(value)}`);
   }
   return value as T;
+}
+
+function resolveSpool(value: unknown): Config["spool"] {
+  if (value === undefined) return undefined;
+  if (typeof value !== "object" || value === null) {
+    throw new ConfigError(`Expected \`spool\` to be an object, got ${describe(value)}`);
+  }
+  for (const key of Object.keys(value)) {
+    if (!["dir", "maxBytes", "afterMs"].includes(key)) {
+      throw new ConfigError(`Unknown option \`spool.${key}\``);
+    }
+  }
+  const spool = value as SpoolOptions;
+  if (typeof spool.dir !== "string" || spool.dir === "") {
+    throw new ConfigError(
+      `Expected \`spool.dir\` to be a directory path, got ${describe(spool.dir)}`,
+    );
+  }
+  return Object.freeze({
+    dir: spool.dir,
+    maxBytes: integer(
+      "spool.maxBytes",
+      spool.maxBytes,
+      DEFAULTS.spoolMaxBytes,
+      1024 * 1024,
+      Number.MAX_SAFE_INTEGER,
+    ),
+    afterMs: integer("spool.afterMs", spool.afterMs, DEFAULTS.spoolAfterMs, 0, 3_600_000),
+  });
 }
 
 function defaultActor(req: Request): string | number | null | undefined {
@@ -120,7 +193,13 @@ export function resolveOptions(options: Options): Config {
       `Expected \`queueUrl\` to be an SQS queue URL, got ${describe(queueUrl)}`,
     );
   }
-  const sqs = options.sqs instanceof SQSClient ? options.sqs : new SQSClient(options.sqs ?? {});
+  // auditq retries whole calls and single entries itself, with backoff and the spool behind it;
+  // the SDK's own retries (3 attempts by default) would multiply that, so a client auditq builds
+  // makes one attempt per call unless the config says otherwise. A client passed in is used as is.
+  const sqs =
+    options.sqs instanceof SQSClient
+      ? options.sqs
+      : new SQSClient({ maxAttempts: 1, ...(options.sqs ?? {}) });
   const logger = options.logger ?? consoleLogger;
   const onError = fn<(err: AuditqError) => void>("onError", options.onError, (err) =>
     logger.warn({ err }, err.message),
@@ -157,6 +236,12 @@ export function resolveOptions(options: Options): Config {
       0,
       3_600_000,
     ),
+    compression: oneOf("compression", options.compression, DEFAULTS.compression, [
+      "br",
+      "gzip",
+      "none",
+    ] as const),
+    spool: resolveSpool(options.spool),
     retry: DEFAULTS.retry,
     registry: options.registry ?? new Registry(),
     logger,

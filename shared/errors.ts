@@ -8,7 +8,8 @@ export type AuditqErrorCode =
   | "ERR_AUDITQ_MONGO"
   | "ERR_AUDITQ_CAPTURE"
   | "ERR_AUDITQ_DROPPED"
-  | "ERR_AUDITQ_CLOSED";
+  | "ERR_AUDITQ_CLOSED"
+  | "ERR_AUDITQ_SPOOL";
 
 export interface AuditqErrorOptions {
   cause?: unknown;

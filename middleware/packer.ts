@@ -1,0 +1,171 @@
+// Packing: records into size-limited (compressed) SQS messages, messages into batch calls.
+import {
+  type BodyEncoding,
+  encodeBody,
+  envelopeAttributes,
+  envelopeBody,
+  envelopeOverheadBytes,
+  messageBytes,
+} from "../shared/envelope.js";
+import { SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
+
+/** A record already serialized for an envelope. */
+export interface Item {
+  json: string;
+  /** UTF-8 length of `json`. */
+  bytes: number;
+}
+
+/** One SQS message, encoded and ready to send or spool. */
+export interface Envelope {
+  body: string;
+  encoding: BodyEncoding;
+  attributes: Record<string, { DataType: string; StringValue: string }>;
+  /** Records it holds. */
+  records: number;
+  /** Size as SQS counts it: body plus attributes, UTF-8. */
+  bytes: number;
+}
+
+export type Compression = "br" | "gzip" | "none";
+
+export interface PackerLimits {
+  maxMessageBytes: number;
+  /** Total of one SendMessageBatch call. */
+  maxBatchBytes: number;
+  compression: Compression;
+  /** Records per message at most, whatever their size. */
+  maxRecordsPerMessage: number;
+}
+
+/** Envelope text smaller than this goes uncompressed: base64 and the attribute eat the gain. */
+export const COMPRESS_MIN_BYTES = 1024;
+
+/**
+ * Most raw bytes one compressed message may take. Joining and copying the envelope text runs on
+ * the event loop; 512 KiB keeps that well under a millisecond, and billing does not suffer:
+ * SQS bills the call's total payload, and a call carries several such messages.
+ */
+export const MAX_RAW_MESSAGE_BYTES = 512 * 1024;
+
+/** A single record larger than this is refused at once, compressed or not. */
+export const MAX_RECORD_BYTES = 4 * 1024 * 1024;
+
+const SAFETY = 0.92;
+const RATIO_WEIGHT = 0.3;
+
+/** Sum of sizes of messages, as SendMessageBatch's total limit counts. */
+export function totalBytes(messages: readonly { bytes: number }[]): number {
+  let n = 0;
+  for (const m of messages) n += m.bytes;
+  return n;
+}
+
+/**
+ * How many messages from the head of `queue` go into the next SendMessageBatch call: at most
+ * 10, and within `maxBatchBytes` in total (at least one, which alone always fits).
+ */
+export function batchSize(queue: readonly { bytes: number }[], maxBatchBytes: number): number {
+  let bytes = 0;
+  let n = 0;
+  for (const m of queue) {
+    if (n === SQS_MAX_BATCH_ENTRIES || (n > 0 && bytes + m.bytes > maxBatchBytes)) break;
+    bytes += m.bytes;
+    n++;
+  }
+  return n;
+}
+
+/**
+ * Cuts records into messages. With compression the output size is unknown until compressed, so
+ * the packer takes records up to a raw budget derived from the compression ratio it observed so
+ * far, and splits a message in two whenever it still comes out too large.
+ */
+export class Packer {
+  private readonly limits: PackerLimits;
+  /** Observed encoded/raw size ratio (moving average); starts pessimistic. */
+  private ratio = 0.35;
+
+  constructor(limits: PackerLimits) {
+    this.limits = limits;
+  }
+
+  /** Raw envelope bytes worth one full message: the "bytes reached" flush trigger. */
+  rawBudget(): number {
+    const { maxMessageBytes, compression } = this.limits;
+    if (compression === "none")
+      return maxMessageBytes - messageBytes("", envelopeAttributes("identity"));
+    // Compressed messages aim at an eighth of a call: a call then fills to within a few percent
+    // of its byte limit, where SQS's 64 KiB billing chunks are used best.
+    const target = Math.min(maxMessageBytes, Math.floor(this.limits.maxBatchBytes / 8));
+    const room = target - messageBytes("", envelopeAttributes(compression));
+    return Math.min(MAX_RAW_MESSAGE_BYTES, Math.floor((room / this.ratio) * SAFETY));
+  }
+
+  /** Whether one record alone can never fit in a message (checked cheaply at add()). */
+  surelyTooLarge(item: Item): boolean {
+    const identityBytes =
+      item.bytes + envelopeOverheadBytes(1) + messageBytes("", envelopeAttributes("identity"));
+    if (this.limits.compression === "none") return identityBytes > this.limits.maxMessageBytes;
+    return item.bytes > MAX_RECORD_BYTES;
+  }
+
+  /** Number of records from `items[start]` on that go into the next message (at least 1). */
+  groupSize(items: readonly Item[], start: number): number {
+    const budget = this.rawBudget();
+    const exact = this.limits.compression === "none";
+    let raw = 0;
+    let n = 0;
+    for (let i = start; i < items.length && n < this.limits.maxRecordsPerMessage; i++) {
+      const next = raw + (items[i] as Item).bytes;
+      // Without compression the limit is exact; the envelope overhead grows with the count.
+      const size = exact ? next + envelopeOverheadBytes(n + 1) : next;
+      if (n > 0 && size > budget) break;
+      raw = next;
+      n++;
+    }
+    return n;
+  }
+
+  /**
+   * Encodes records into one message, or several when compressed output exceeds the limit.
+   * Records that cannot fit even alone come back in `tooLarge`.
+   */
+  async encode(items: readonly Item[]): Promise<{ envelopes: Envelope[]; tooLarge: Item[] }> {
+    const { maxMessageBytes, compression } = this.limits;
+    const text = envelopeBody(items.map((i) => i.json));
+    const rawBytes = Buffer.byteLength(text, "utf8");
+    let envelope = plain(text, rawBytes, items.length);
+    if (compression !== "none" && rawBytes >= COMPRESS_MIN_BYTES) {
+      const body = await encodeBody(text, compression);
+      this.ratio = this.ratio * (1 - RATIO_WEIGHT) + (body.length / rawBytes) * RATIO_WEIGHT;
+      const attributes = envelopeAttributes(compression);
+      const bytes = messageBytes(body, attributes);
+      if (bytes < envelope.bytes) {
+        envelope = { body, encoding: compression, attributes, records: items.length, bytes };
+      }
+    }
+    if (envelope.bytes <= maxMessageBytes) return { envelopes: [envelope], tooLarge: [] };
+    if (items.length === 1) return { envelopes: [], tooLarge: [...items] };
+    const half = Math.ceil(items.length / 2);
+    const [a, b] = await Promise.all([
+      this.encode(items.slice(0, half)),
+      this.encode(items.slice(half)),
+    ]);
+    return {
+      envelopes: a.envelopes.concat(b.envelopes),
+      tooLarge: a.tooLarge.concat(b.tooLarge),
+    };
+  }
+}
+
+function plain(text: string, rawBytes: number, records: number): Envelope {
+  const attributes = envelopeAttributes("identity");
+  return {
+    body: text,
+    encoding: "identity",
+    attributes,
+    records,
+    bytes: rawBytes + messageBytes("", attributes),
+  };
+}

@@ -1,0 +1,62 @@
+// One SendMessageBatch call for encoded messages, and the per-entry verdict SQS gave on it.
+import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import type { Envelope } from "./packer.js";
+
+/** What became of each message of one call, by its index in the call. */
+export interface SendOutcome {
+  /** SQS stored these. */
+  sent: number[];
+  /** SQS failed these on its side (not the sender's fault): send them again. */
+  retry: number[];
+  /** SQS refused these as the sender's fault: sending them again cannot help. */
+  rejected: Array<{ index: number; code: string; message: string }>;
+}
+
+/**
+ * Sends up to 10 messages in one call. Throws whatever the SDK throws when the call as a whole
+ * fails (network, throttling, 5xx, access); the caller classifies it and decides about retries.
+ */
+export async function sendBatch(
+  sqs: SQSClient,
+  queueUrl: string,
+  messages: readonly Envelope[],
+  abortSignal?: AbortSignal,
+): Promise<SendOutcome> {
+  const out = await sqs.send(
+    new SendMessageBatchCommand({
+      QueueUrl: queueUrl,
+      Entries: messages.map((m, i) => ({
+        Id: String(i),
+        MessageBody: m.body,
+        MessageAttributes: m.attributes,
+      })),
+    }),
+    abortSignal === undefined ? undefined : { abortSignal },
+  );
+  const outcome: SendOutcome = { sent: [], retry: [], rejected: [] };
+  const seen = new Set<number>();
+  for (const ok of out.Successful ?? []) {
+    const index = Number(ok.Id);
+    if (index >= 0 && index < messages.length && !seen.has(index)) {
+      seen.add(index);
+      outcome.sent.push(index);
+    }
+  }
+  for (const failed of out.Failed ?? []) {
+    const index = Number(failed.Id);
+    if (!(index >= 0 && index < messages.length) || seen.has(index)) continue;
+    seen.add(index);
+    if (failed.SenderFault) {
+      outcome.rejected.push({
+        index,
+        code: failed.Code ?? "unknown",
+        message: failed.Message ?? "",
+      });
+    } else {
+      outcome.retry.push(index);
+    }
+  }
+  // An entry SQS did not mention at all was not stored: send it again rather than lose it.
+  for (let i = 0; i < messages.length; i++) if (!seen.has(i)) outcome.retry.push(i);
+  return outcome;
+}

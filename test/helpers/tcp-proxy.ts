@@ -1,0 +1,88 @@
+// A TCP proxy that can take a service "down" (connection refused) and back up on the same port,
+// without restarting the service behind it (ElasticMQ would lose its messages).
+import { once } from "node:events";
+import { type AddressInfo, connect, createServer, type Server, type Socket } from "node:net";
+
+export interface TcpProxy {
+  /** Port the proxy listens on (the same across pause/resume). */
+  readonly port: number;
+  /** `http://127.0.0.1:PORT`. */
+  readonly url: string;
+  /** Connections accepted so far. */
+  readonly connections: number;
+  /** Stops listening and destroys open connections: clients get ECONNREFUSED / ECONNRESET. */
+  pause(): Promise<void>;
+  /** Listens again on the same port. */
+  resume(): Promise<void>;
+  /** Stops for good. */
+  close(): Promise<void>;
+}
+
+/** Starts a proxy on 127.0.0.1 (a free port unless given) forwarding to `target` (`host:port`). */
+export async function startTcpProxy(target: string | URL, port = 0): Promise<TcpProxy> {
+  const url =
+    typeof target === "string"
+      ? new URL(target.includes("//") ? target : `tcp://${target}`)
+      : target;
+  const targetHost = url.hostname;
+  const targetPort = Number(url.port);
+  const sockets = new Set<Socket>();
+  let connections = 0;
+  let server: Server | undefined;
+  let boundPort = port;
+
+  const listen = async () => {
+    const s = createServer((client) => {
+      connections++;
+      const upstream = connect(targetPort, targetHost);
+      sockets.add(client);
+      sockets.add(upstream);
+      const end = () => {
+        client.destroy();
+        upstream.destroy();
+        sockets.delete(client);
+        sockets.delete(upstream);
+      };
+      client.on("error", end);
+      upstream.on("error", end);
+      client.on("close", end);
+      upstream.on("close", end);
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+    s.listen(boundPort, "127.0.0.1");
+    await once(s, "listening");
+    boundPort = (s.address() as AddressInfo).port;
+    server = s;
+  };
+
+  const stop = async () => {
+    const s = server;
+    server = undefined;
+    if (!s) return;
+    const closed = new Promise<void>((resolve, reject) =>
+      s.close((err) => (err ? reject(err) : resolve())),
+    );
+    for (const socket of sockets) socket.destroy();
+    sockets.clear();
+    await closed;
+  };
+
+  await listen();
+  return {
+    get port() {
+      return boundPort;
+    },
+    get url() {
+      return `http://127.0.0.1:${boundPort}`;
+    },
+    get connections() {
+      return connections;
+    },
+    pause: stop,
+    async resume() {
+      if (!server) await listen();
+    },
+    close: stop,
+  };
+}

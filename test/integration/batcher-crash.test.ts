@@ -1,0 +1,159 @@
+// kill -9 of a producer whose spool holds records (possibly mid-write): the next process
+// started on the same spool directory delivers them, and a torn tail does not stop it.
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createSidecar, type Sidecar } from "../../sidecar/index.js";
+import { silentLogger } from "../helpers/logger.js";
+import { freePort } from "../helpers/processes.js";
+import {
+  createTestDb,
+  createTestQueue,
+  mongoUri,
+  sqsClient,
+  sqsTargets,
+  type TestDb,
+  type TestQueue,
+  waitFor,
+} from "../helpers/services.js";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const PRODUCER = fileURLToPath(new URL("../helpers/batcher-producer.ts", import.meta.url));
+
+function producer(env: Record<string, string>): { child: ChildProcess; lines: unknown[] } {
+  const child = spawn(process.execPath, ["--import", "tsx", PRODUCER], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const lines: unknown[] = [];
+  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) =>
+    lines.push(JSON.parse(line)),
+  );
+  return { child, lines };
+}
+
+describe.each(sqsTargets())("producer killed with a non-empty spool on $name", (target) => {
+  let queue: TestQueue;
+  let mongo: TestDb;
+  let spoolDir: string;
+  let sidecar: Sidecar | undefined;
+  const children: ChildProcess[] = [];
+
+  beforeEach(async () => {
+    queue = await createTestQueue(target);
+    mongo = await createTestDb();
+    spoolDir = mkdtempSync(join(tmpdir(), "auditq-crash-"));
+  });
+
+  afterEach(async () => {
+    for (const child of children.splice(0)) {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
+    await sidecar?.stop();
+    await queue.dispose();
+    await mongo.dispose();
+    rmSync(spoolDir, { recursive: true, force: true });
+  });
+
+  it("is delivered by the next process on the same spool", async () => {
+    // Nothing listens on this port: SQS is "down" for the first process.
+    const down = `http://127.0.0.1:${await freePort()}`;
+    const first = producer({
+      MODE: "produce",
+      QUEUE_URL: queue.queueUrl,
+      SQS_ENDPOINT: down,
+      SPOOL_DIR: spoolDir,
+    });
+    children.push(first.child);
+    const spooledNow = () =>
+      Promise.resolve((first.lines.at(-1) as { spooled?: number } | undefined)?.spooled ?? 0);
+    const durable = await waitFor(
+      "records in the first process's spool",
+      spooledNow,
+      (n) => n >= 500,
+      {
+        timeoutMs: 40_000,
+        intervalMs: 20,
+      },
+    );
+    // Still producing and spooling while killed: the last append may be torn.
+    const exited = once(first.child, "exit");
+    first.child.kill("SIGKILL");
+    await exited;
+    expect(readdirSync(spoolDir).some((n) => n.endsWith(".aqs"))).toBe(true);
+
+    const second = producer({
+      MODE: "deliver",
+      QUEUE_URL: queue.queueUrl,
+      SQS_ENDPOINT: target.endpoint,
+      SPOOL_DIR: spoolDir,
+    });
+    children.push(second.child);
+    const [code] = await once(second.child, "exit");
+    expect(code).toBe(0);
+    const { report } = second.lines.at(-1) as {
+      report: { sent: number; spooled: number; dropped: number };
+    };
+    expect(report.spooled).toBe(0);
+    expect(report.dropped).toBe(0);
+    expect(report.sent).toBeGreaterThanOrEqual(durable);
+    expect(readdirSync(spoolDir).filter((n) => n.endsWith(".aqs"))).toEqual([]);
+
+    sidecar = createSidecar({
+      queueUrl: queue.queueUrl,
+      mongo: mongoUri(),
+      database: mongo.name,
+      sqs: sqsClient(target),
+      waitTimeSeconds: 1,
+      logger: silentLogger,
+    });
+    await sidecar.start();
+    const records = mongo.db.collection("records");
+    const stored = await waitFor(
+      "the spooled records in MongoDB",
+      () => records.countDocuments(),
+      (n) => n >= report.sent,
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    expect(stored).toBe(report.sent);
+    expect(await records.countDocuments({ action: "GET /orders/:id" })).toBe(report.sent);
+  }, 90_000);
+
+  it("SIGTERM with closeOnSignals: close() spools what SQS did not take, then the process exits", async () => {
+    const down = `http://127.0.0.1:${await freePort()}`;
+    const proc = producer({
+      MODE: "signal",
+      QUEUE_URL: queue.queueUrl,
+      SQS_ENDPOINT: down,
+      SPOOL_DIR: spoolDir,
+    });
+    children.push(proc.child);
+    await waitFor(
+      "the producer to have sent its requests",
+      () => Promise.resolve(proc.lines.length),
+      (n) => n > 0,
+      { timeoutMs: 30_000, intervalMs: 20 },
+    );
+    const exited = once(proc.child, "exit");
+    proc.child.kill("SIGTERM");
+    const [code, signal] = await exited;
+    expect({ code, signal }).toEqual({ code: null, signal: "SIGTERM" });
+
+    const next = producer({
+      MODE: "deliver",
+      QUEUE_URL: queue.queueUrl,
+      SQS_ENDPOINT: target.endpoint,
+      SPOOL_DIR: spoolDir,
+    });
+    children.push(next.child);
+    await once(next.child, "exit");
+    const { report } = next.lines.at(-1) as { report: { sent: number; spooled: number } };
+    expect(report).toMatchObject({ sent: 200, spooled: 0 });
+  }, 60_000);
+});

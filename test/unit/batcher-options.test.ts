@@ -1,0 +1,43 @@
+// The delivery options: validation, defaults, and the SQS client auditq builds.
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { describe, expect, it } from "vitest";
+import { resolveOptions } from "../../middleware/options.js";
+import { ConfigError } from "../../shared/errors.js";
+
+const queueUrl = "http://127.0.0.1:9324/000000000000/q";
+
+describe("delivery options", () => {
+  it("defaults to brotli and no spool", () => {
+    const config = resolveOptions({ queueUrl });
+    expect(config.compression).toBe("br");
+    expect(config.spool).toBeUndefined();
+  });
+
+  it("fills in spool defaults", () => {
+    expect(resolveOptions({ queueUrl, spool: { dir: "/tmp/x" } }).spool).toEqual({
+      dir: "/tmp/x",
+      maxBytes: 1024 * 1024 * 1024,
+      afterMs: 5000,
+    });
+  });
+
+  it.each([
+    [{ compression: "zstd" }, /`compression` to be one of "br", "gzip", "none"/],
+    [{ spool: "/tmp/x" }, /`spool` to be an object/],
+    [{ spool: {} }, /`spool.dir` to be a directory path/],
+    [{ spool: { dir: "/tmp/x", size: 1 } }, /Unknown option `spool.size`/],
+    [{ spool: { dir: "/tmp/x", maxBytes: 10 } }, /`spool.maxBytes` to be an integer/],
+  ])("rejects %j", (extra, message) => {
+    expect(() => resolveOptions({ queueUrl, ...(extra as object) })).toThrow(ConfigError);
+    expect(() => resolveOptions({ queueUrl, ...(extra as object) })).toThrow(message);
+  });
+
+  it("builds a client that makes one attempt per call, unless told otherwise", async () => {
+    const own = resolveOptions({ queueUrl, sqs: { region: "us-east-1" } }).sqs;
+    expect(await own.config.maxAttempts()).toBe(1);
+    const three = resolveOptions({ queueUrl, sqs: { region: "us-east-1", maxAttempts: 3 } }).sqs;
+    expect(await three.config.maxAttempts()).toBe(3);
+    const given = new SQSClient({ region: "us-east-1" });
+    expect(resolveOptions({ queueUrl, sqs: given }).sqs).toBe(given);
+  });
+});
