@@ -102,8 +102,8 @@ export function decodeBody(body: string, messageId?: string): Document[] {
  */
 function plainRecord(record: Document, messageId: string | undefined): Document {
   if (record._id !== undefined || messageId === undefined) return record;
-  const bytes = createHash("sha256").update(`auditq:${messageId}`).digest().subarray(0, 12);
-  return { _id: new ObjectId(bytes), ...record };
+  const hex = createHash("sha256").update(`auditq:${messageId}`).digest("hex").slice(0, 24);
+  return { _id: ObjectId.createFromHexString(hex), ...record };
 }
 
 /** An SQS message as received, reduced to what decoding needs. */

@@ -177,4 +177,50 @@ describe(`sidecar faults (${target.name})`, () => {
     );
     expect(await records.countDocuments()).toBe(total);
   });
+
+  it("starts with MongoDB down without failing, backs off, and becomes ready when it comes up", async () => {
+    const ferret: ServiceProcess = await privateFerretDB();
+    cleanups.push(() => ferret.dispose());
+    const sidecar = createSidecar({
+      queueUrl: queue.queueUrl,
+      mongo: ferret.url,
+      sqs: sqsClient(target),
+      waitTimeSeconds: 1,
+      logger: silentLogger,
+    });
+    cleanups.push(() => sidecar.stop());
+    await sidecar.start();
+    const bootstrapErrors = async () =>
+      metricValue(
+        await sidecar.registry.getSingleMetricAsString("auditq_sidecar_errors_total"),
+        'auditq_sidecar_errors_total\\{stage="bootstrap"\\}',
+      );
+    await waitFor("a failed start attempt", bootstrapErrors, (n) => n >= 1, { timeoutMs: 20_000 });
+    expect(sidecar.isReady()).toBe(false);
+    await ferret.start();
+    await waitFor(
+      "ready",
+      async () => sidecar.isReady(),
+      (r) => r,
+      { timeoutMs: 45_000 },
+    );
+    // FerretDB refuses TTL indexes; the default secondary indexes were created.
+    const client = new MongoClient(ferret.url);
+    cleanups.push(() => client.close());
+    const names = (await client.db("auditq").collection("records").indexes()).map((i) => i.name);
+    expect(names).toEqual(expect.arrayContaining(["actor.id_1_ts_-1", "action_1_ts_-1"]));
+  });
+
+  it("exits with code 2 and names the setting on bad configuration; --help lists settings", async () => {
+    const bad = spawnCli(target.endpoint, {
+      AUDITQ_QUEUE_URL: queue.queueUrl,
+      AUDITQ_MONGODB_URI: mongoUri(),
+      AUDITQ_MAX_WRITE_RATE: "fast",
+    });
+    expect((await bad.exited).code).toBe(2);
+    expect(bad.output()).toContain('AUDITQ_MAX_WRITE_RATE (--max-write-rate)="fast" is malformed');
+    const help = spawnCli(target.endpoint, {}, ["--help"]);
+    expect((await help.exited).code).toBe(0);
+    expect(help.output()).toMatch(/--max-write-rate\s+AUDITQ_MAX_WRITE_RATE/);
+  });
 });

@@ -72,9 +72,13 @@ export interface CliProcess {
 }
 
 /** Runs `auditq-sidecar` from source as its own process, configured by env. */
-export function spawnCli(endpoint: string, env: Record<string, string>): CliProcess {
+export function spawnCli(
+  endpoint: string,
+  env: Record<string, string>,
+  args: string[] = [],
+): CliProcess {
   let out = "";
-  const child = spawn(process.execPath, ["--import", "tsx", `${ROOT}sidecar/cli.ts`], {
+  const child = spawn(process.execPath, ["--import", "tsx", `${ROOT}sidecar/cli.ts`, ...args], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
     env: {
