@@ -15,8 +15,8 @@ export interface ConcurrencyLimiterOptions {
  * A semaphore whose limit follows additive-increase/multiplicative-decrease: each write whose
  * latency stays within `tolerance` × baseline adds `1/limit` (about +1 per round of writes); a
  * slower write or a failed one multiplies the limit by 0.75, at most once per round. The baseline
- * is the lowest latency seen, drifting slowly up so that a lasting change in MongoDB becomes the
- * new normal instead of pinning the limit at 1 for ever.
+ * is a moving average of latency (see adapt), so that a lasting change in MongoDB becomes the new
+ * normal instead of pinning the limit at 1 for ever.
  */
 export class ConcurrencyLimiter {
   private limitValue: number;
@@ -92,10 +92,11 @@ export class ConcurrencyLimiter {
       latencyMs === undefined ||
       (this.baselineMs !== undefined && latencyMs > this.baselineMs * this.tolerance);
     if (latencyMs !== undefined) {
-      this.baselineMs =
-        this.baselineMs === undefined || latencyMs < this.baselineMs
-          ? latencyMs
-          : this.baselineMs + (latencyMs - this.baselineMs) * 0.01;
+      // A moving average, quick to follow MongoDB getting faster and slow to accept it getting
+      // slower: jitter on a busy machine stays under `tolerance` × baseline, a real slowdown
+      // does not (until it lasts, and becomes the new normal).
+      const b = this.baselineMs ?? latencyMs;
+      this.baselineMs = b + (latencyMs - b) * (latencyMs < b ? 0.2 : 0.02);
     }
     if (congested) {
       // One decrease per round of writes: the writes already in flight saw the same congestion.
