@@ -56,16 +56,23 @@ function record(i: number): Document {
 const uid = () => `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
-async function ceiling(mongo: MongoClient, db: string): Promise<number> {
+/** A bare loop of `insertMany` calls, `lanes` of them at once (the sidecar's default is 4). */
+async function ceiling(mongo: MongoClient, db: string, lanes: number): Promise<number> {
   const coll = mongo.db(db).collection(`ceiling_${uid()}`);
   const docs = Array.from({ length: RECORDS }, (_, i) => record(i));
+  const bulks: Document[][] = [];
+  for (let i = 0; i < docs.length; i += BULK) bulks.push(docs.slice(i, i + BULK));
   const start = performance.now();
-  for (let i = 0; i < docs.length; i += BULK) {
-    await coll.insertMany(docs.slice(i, i + BULK), {
-      ordered: false,
-      writeConcern: { w: "majority", journal: true },
-    });
-  }
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      for (let bulk = bulks.shift(); bulk; bulk = bulks.shift()) {
+        await coll.insertMany(bulk, {
+          ordered: false,
+          writeConcern: { w: "majority", journal: true },
+        });
+      }
+    }),
+  );
   const seconds = (performance.now() - start) / 1000;
   await coll.drop();
   return RECORDS / seconds;
@@ -100,8 +107,8 @@ async function fill(sqs: SQSClient, queueUrl: string, n: number): Promise<void> 
 
 interface Run {
   seconds: number;
-  /** Records written per second, one entry per 250 ms sample. */
-  samples: { t: number; written: number }[];
+  /** Records written so far, one entry per 100 ms sample. */
+  samples: { t: number; written: number; limit: number }[];
   drainedSeconds: number;
 }
 
@@ -130,12 +137,13 @@ async function throughSidecar(
     logger: quiet,
     ...options,
   });
-  const written = async () =>
+  const gauge = async (name: string) =>
     Number(
-      /^auditq_sidecar_records_written_total (\S+)$/m.exec(
-        await sidecar.registry.getSingleMetricAsString("auditq_sidecar_records_written_total"),
+      new RegExp(`^${name} (\\S+)$`, "m").exec(
+        await sidecar.registry.getSingleMetricAsString(name),
       )?.[1] ?? 0,
     );
+  const written = () => gauge("auditq_sidecar_records_written_total");
   const start = performance.now();
   await sidecar.start();
   const samples: Run["samples"] = [];
@@ -143,13 +151,13 @@ async function throughSidecar(
   for (;;) {
     const w = await written();
     const t = (performance.now() - start) / 1000;
-    samples.push({ t, written: w });
+    samples.push({ t, written: w, limit: await gauge("auditq_sidecar_write_concurrency_limit") });
     if (w >= n) {
       seconds = t;
       break;
     }
     if (t > 120) throw new Error(`only ${w} of ${n} records written after 120 s`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
   // Drained: nothing left in SQS (deletes done).
   for (;;) {
@@ -189,28 +197,43 @@ async function main(): Promise<void> {
       `Sidecar throughput: ${RECORDS} records, ${PER_MESSAGE} per message, bulks of ${BULK}, ${ROUNDS} rounds\n`,
     );
     const ceilings: number[] = [];
+    const ceilings4: number[] = [];
     const rates: number[] = [];
+    const fixed: number[] = [];
+    // Records/s from the first write to the last: the start (connect, first long poll) excluded.
+    const rate = (run: Run) => {
+      const first = run.samples.find((x) => x.written > 0) ?? { t: 0, written: 0 };
+      return (RECORDS - first.written) / (run.seconds - first.t);
+    };
     for (let round = 1; round <= ROUNDS; round++) {
-      const c = await ceiling(mongo, db);
-      const run = await throughSidecar(env, mongo, db, RECORDS, {});
-      const r = RECORDS / run.seconds;
+      const c = await ceiling(mongo, db, 1);
+      const c4 = await ceiling(mongo, db, 4);
+      const adaptive = await throughSidecar(env, mongo, db, RECORDS, {});
+      const r = rate(adaptive);
+      const limits = adaptive.samples.map((x) => x.limit);
+      const meanLimit = limits.reduce((a, b) => a + b, 0) / limits.length;
+      const f = rate(await throughSidecar(env, mongo, db, RECORDS, { adaptiveConcurrency: false }));
       ceilings.push(c);
+      ceilings4.push(c4);
       rates.push(r);
+      fixed.push(f);
       console.log(
-        `  round ${round}: bare insertMany ${c.toFixed(0)} records/s, sidecar ${r.toFixed(0)} records/s (${(r / c).toFixed(2)}×)`,
+        `  round ${round}: bare insertMany loop ${c.toFixed(0)} records/s (4 loops at once ${c4.toFixed(0)}); sidecar ${r.toFixed(0)} records/s (concurrency limit mean ${meanLimit.toFixed(1)}, min ${Math.min(...limits)}; adaptive off: ${f.toFixed(0)})`,
       );
     }
     const c = median(ceilings);
+    const c4 = median(ceilings4);
     const r = median(rates);
+    const f = median(fixed);
     console.log(
-      `  median: ceiling ${c.toFixed(0)} records/s, sidecar ${r.toFixed(0)} records/s → ${(r / c).toFixed(2)}× the ceiling\n`,
+      `  median: bare loop ${c.toFixed(0)} records/s, 4 loops ${c4.toFixed(0)}; sidecar ${r.toFixed(0)} = ${(r / c).toFixed(2)}× the loop, ${(r / c4).toFixed(2)}× 4 loops (adaptive off: ${f.toFixed(0)} = ${(f / c).toFixed(2)}×, ${(f / c4).toFixed(2)}×)\n`,
     );
 
     const burst = BURST_RATE * 10;
     console.log(
       `Burst: ${burst} records queued at once (10× maxWriteRate=${BURST_RATE}/s for 1 s)`,
     );
-    // Bulks of 100, so that a 250 ms sample sees the rate and not the bulk granularity.
+    // Bulks of 100, so that a 100 ms sample sees the rate and not the bulk granularity.
     const run = await throughSidecar(env, mongo, db, burst, {
       maxWriteRate: BURST_RATE,
       bulkSize: 100,
