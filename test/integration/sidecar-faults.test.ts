@@ -1,9 +1,15 @@
 // Faults on real services: MongoDB stopped for 15 s mid-stream, and SIGTERM under load.
+import { CreateQueueCommand } from "@aws-sdk/client-sqs";
 import { MongoClient } from "mongodb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createSidecar, type Sidecar } from "../../sidecar/index.js";
 import { silentLogger } from "../helpers/logger.js";
-import { freePort, privateFerretDB, type ServiceProcess } from "../helpers/processes.js";
+import {
+  freePort,
+  privateElasticMQ,
+  privateFerretDB,
+  type ServiceProcess,
+} from "../helpers/processes.js";
 import {
   createTestDb,
   createTestQueue,
@@ -222,5 +228,74 @@ describe(`sidecar faults (${target.name})`, () => {
     const help = spawnCli(target.endpoint, {}, ["--help"]);
     expect((await help.exited).code).toBe(0);
     expect(help.output()).toMatch(/--max-write-rate\s+AUDITQ_MAX_WRITE_RATE/);
+  });
+
+  it("backs off while SQS is down, reports not ready, and resumes when it is back", async () => {
+    const elasticmq = await privateElasticMQ();
+    cleanups.push(() => elasticmq.dispose());
+    await elasticmq.start();
+    const sqs = sqsClient({ name: "private", endpoint: elasticmq.url });
+    cleanups.push(async () => sqs.destroy());
+    const name = uniqueName("auditq-sqs-down");
+    const create = async () =>
+      (await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl as string;
+    const queueUrl = await create();
+    const mongo: TestDb = await createTestDb();
+    cleanups.push(() => mongo.dispose());
+    const records = mongo.db.collection("records");
+    const sidecar = createSidecar({
+      queueUrl,
+      mongo: mongoUri(),
+      database: mongo.name,
+      sqs: sqsClient({ name: "private", endpoint: elasticmq.url }),
+      waitTimeSeconds: 1,
+      logger: silentLogger,
+    });
+    cleanups.push(() => sidecar.stop());
+    await sidecar.start();
+    await sendRecords(sqs, queueUrl, 500);
+    await waitFor(
+      "500 documents",
+      () => records.countDocuments(),
+      (n) => n >= 500,
+    );
+
+    await elasticmq.stop({ kill: true });
+    await waitFor(
+      "not ready",
+      async () => sidecar.isReady(),
+      (r) => !r,
+      { timeoutMs: 20_000 },
+    );
+    const receiveErrors = async () =>
+      metricValue(
+        await sidecar.registry.getSingleMetricAsString("auditq_sidecar_errors_total"),
+        'auditq_sidecar_errors_total\\{stage="receive"\\}',
+      );
+    const before = await receiveErrors();
+    await waitFor("a few more failed receives", receiveErrors, (n) => n >= before + 3, {
+      timeoutMs: 20_000,
+    });
+    // ElasticMQ keeps queues in memory: the restarted one is empty and has to be made again.
+    await elasticmq.start();
+    expect(await create()).toBe(queueUrl);
+    await sendRecords(sqs, queueUrl, 500);
+    await waitFor(
+      "ready again",
+      async () => sidecar.isReady(),
+      (r) => r,
+      { timeoutMs: 45_000 },
+    );
+    await waitFor(
+      "1,000 documents",
+      () => records.countDocuments(),
+      (n) => n >= 1_000,
+      {
+        timeoutMs: 45_000,
+      },
+    );
+    expect(await records.countDocuments()).toBe(1_000);
+    // Capped exponential backoff: far fewer failed receives than a hot loop would make.
+    expect(await receiveErrors()).toBeLessThan(30);
   });
 });
