@@ -161,8 +161,8 @@ describe("sidecar write rate", () => {
 
   it("holds maxWriteRate within 10 % over a 10 s window, with the backlog left in SQS", async () => {
     const rate = 200;
-    // 20 s of backlog: more than the window and more than the sidecar may hold.
-    await sendRecords(queue.sqs, queue.queueUrl, rate * 20, 50);
+    // 30 s of backlog: more than the window and more than the sidecar may hold.
+    await sendRecords(queue.sqs, queue.queueUrl, rate * 30, 50);
     sidecar = createSidecar({
       queueUrl: queue.queueUrl,
       mongo: mongoUri(),
