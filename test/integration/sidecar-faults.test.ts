@@ -109,12 +109,14 @@ describe(`sidecar faults (${target.name})`, () => {
   it("starts with MongoDB down without failing, backs off, and becomes ready when it comes up", async () => {
     const ferret: ServiceProcess = await privateFerretDB();
     cleanups.push(() => ferret.dispose());
+    const warnings: string[] = [];
     const sidecar = createSidecar({
       queueUrl: queue.queueUrl,
       mongo: ferret.url,
       sqs: sqsClient(target),
       waitTimeSeconds: 1,
-      logger: silentLogger,
+      retentionDays: 30,
+      logger: { ...silentLogger, warn: (_obj, msg) => warnings.push(msg ?? "") },
     });
     cleanups.push(() => sidecar.stop());
     await sidecar.start();
@@ -137,5 +139,6 @@ describe(`sidecar faults (${target.name})`, () => {
     cleanups.push(() => client.close());
     const names = (await client.db("auditq").collection("records").indexes()).map((i) => i.name);
     expect(names).toEqual(expect.arrayContaining(["actor.id_1_ts_-1", "action_1_ts_-1"]));
+    expect(warnings).toContainEqual(expect.stringMatching(/refused the retention \(TTL\) index/));
   });
 });
