@@ -376,33 +376,46 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     }
   }
 
+  /** Resolves with `promise`'s value, or "timeout" after `ms`. */
+  async function within<T>(promise: Promise<T>, ms: number): Promise<T | "timeout"> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), ms);
+    });
+    try {
+      return await Promise.race([promise, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async function shutdown(): Promise<void> {
     abort.abort();
     wakeup.notify();
     updateReady();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<"deadline">((resolve) => {
-      timer = setTimeout(() => resolve("deadline"), config.shutdownTimeoutMs);
-      timer.unref();
-    });
+    // Most of the budget for the writes in flight, the rest for releasing what is left.
+    const releaseMs = Math.min(2_000, config.shutdownTimeoutMs / 2);
+    const drainMs = config.shutdownTimeoutMs - releaseMs;
     try {
       const drained = (async () => {
         await Promise.all(loops);
         await Promise.all([...inflight]);
       })();
-      if ((await Promise.race([drained, deadline])) === "deadline") {
-        logger.warn({ deadlineMs: config.shutdownTimeoutMs }, "writes did not finish in time");
+      if ((await within(drained, drainMs)) === "timeout") {
+        logger.warn(
+          { deadlineMs: drainMs },
+          "writes did not finish in time; releasing their messages",
+        );
       }
       // Everything still held (not written, or written past the deadline) goes back to the queue.
       const held = keeper.all();
       pending = [];
       if (held.length > 0) {
-        const released = await Promise.race([keeper.release(held, 0), deadline]);
-        if (released !== "deadline") metrics.messagesReleased.inc(released);
+        const released = await within(keeper.release(held, 0), releaseMs);
+        if (released !== "timeout") metrics.messagesReleased.inc(released);
         logger.info({ released, held: held.length }, "released messages in hand");
       }
     } finally {
-      clearTimeout(timer);
       await keeper.stop();
       if (ownsMongo) {
         try {
