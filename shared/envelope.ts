@@ -1,6 +1,5 @@
 // The SQS message format: many records per message, Extended JSON so ObjectId and Date survive.
-import { createHash } from "node:crypto";
-import { type Document, EJSON, ObjectId } from "bson";
+import { type Document, EJSON } from "bson";
 import { DecodeError } from "./errors.js";
 
 /**
@@ -71,7 +70,7 @@ export function messageBytes(
  * Decodes a message body into the documents to insert. Accepts an auditq envelope, or a plain
  * JSON object holding a single record (as another producer might send). Throws DecodeError.
  */
-export function decodeBody(body: string, messageId?: string): Document[] {
+export function decodeBody(body: string): Document[] {
   let parsed: unknown;
   try {
     parsed = EJSON.parse(body, { relaxed: true });
@@ -82,7 +81,7 @@ export function decodeBody(body: string, messageId?: string): Document[] {
     throw new DecodeError("message body is not a JSON object");
   }
   const obj = parsed as Document;
-  if (!("auditq" in obj)) return [plainRecord(obj, messageId)];
+  if (!("auditq" in obj)) return [obj];
   if (obj.auditq !== ENVELOPE_VERSION) {
     throw new DecodeError(`unsupported envelope version ${JSON.stringify(obj.auditq)}`);
   }
@@ -96,19 +95,8 @@ export function decodeBody(body: string, messageId?: string): Document[] {
   return records as Document[];
 }
 
-/**
- * A plain single-record body keeps its own `_id`. Without one, its `_id` is derived from the SQS
- * MessageId (stable across redeliveries), so a redelivered message still dedups.
- */
-function plainRecord(record: Document, messageId: string | undefined): Document {
-  if (record._id !== undefined || messageId === undefined) return record;
-  const hex = createHash("sha256").update(`auditq:${messageId}`).digest("hex").slice(0, 24);
-  return { _id: ObjectId.createFromHexString(hex), ...record };
-}
-
 /** An SQS message as received, reduced to what decoding needs. */
 export interface ReceivedMessageLike {
-  MessageId?: string | undefined;
   Body?: string | undefined;
   MessageAttributes?: Record<string, MessageAttributeLike> | undefined;
 }
@@ -123,5 +111,5 @@ export async function decodeMessage(message: ReceivedMessageLike): Promise<Docum
   if (encoding !== undefined && encoding !== "identity") {
     throw new DecodeError(`unsupported ${ATTR_ENCODING} ${JSON.stringify(encoding)}`);
   }
-  return decodeBody(message.Body ?? "", message.MessageId);
+  return decodeBody(message.Body ?? "");
 }

@@ -15,6 +15,7 @@ import { resolveOptions, type SidecarOptions } from "./options.js";
 import { pollLoop } from "./poller.js";
 import { type QuarantineEntry, quarantine, recordText } from "./quarantine.js";
 import { RateLimiter } from "./rate-limiter.js";
+import { withDeterministicIds } from "./record-id.js";
 import { SqsOps } from "./sqs-ops.js";
 import { type InHand, VisibilityKeeper } from "./visibility.js";
 import { Wakeup } from "./wakeup.js";
@@ -185,7 +186,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
       const receiveCount = Number(message.Attributes?.ApproximateReceiveCount ?? 1);
       let docs: Document[];
       try {
-        docs = await decodeMessage(message);
+        docs = withDeterministicIds(await decodeMessage(message), message.MessageId);
       } catch (err) {
         const reason = err instanceof Error ? err.message : String(err);
         logger.error(
