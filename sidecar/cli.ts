@@ -1,22 +1,25 @@
 #!/usr/bin/env node
-// The auditq-sidecar command: reads env once, starts the sidecar and its ops server, wires signals.
+// The auditq-sidecar command: reads env and flags once, starts the sidecar and its ops server,
+// wires signals. Only bad configuration stops it at start; unreachable services are retried.
 import { pino } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { ConfigError } from "../shared/errors.js";
-import { helpText, readConfig } from "./config.js";
+import { type CliConfig, helpText, readConfig } from "./config.js";
 import { startOpsServer } from "./http.js";
 import { createSidecar } from "./sidecar.js";
 
-const SHUTDOWN_DEADLINE_MS = 25_000;
+/** Time the process is given after the sidecar's own deadline to close the ops server and exit. */
+const EXIT_GRACE_MS = 2_000;
 
 async function main(): Promise<number> {
-  if (process.argv.includes("--help") || process.argv.includes("-h")) {
+  const argv = process.argv.slice(2);
+  if (argv.includes("--help") || argv.includes("-h")) {
     console.log(helpText());
     return 0;
   }
-  let config: ReturnType<typeof readConfig>;
+  let config: CliConfig;
   try {
-    config = readConfig(process.env);
+    config = readConfig(process.env, argv);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(
@@ -29,24 +32,21 @@ async function main(): Promise<number> {
   const logger = pino({ level: config.logLevel, base: { service: "auditq-sidecar" } });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const sidecar = createSidecar({
-    queueUrl: config.queueUrl,
-    mongo: config.mongodbUri,
-    database: config.database,
-    collection: config.collection,
-    registry,
-    logger,
-  });
+  const sidecar = createSidecar({ ...config.options, registry, logger });
   const server = await startOpsServer(config.metricsPort, registry, () => sidecar.isReady());
   logger.info({ port: config.metricsPort }, "ops server listening");
 
+  const shutdownMs = config.options.shutdownTimeoutMs ?? 25_000;
   const stopped = new Promise<number>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       logger.info({ signal }, "stopping");
       const deadline = setTimeout(() => {
-        logger.error({ deadlineMs: SHUTDOWN_DEADLINE_MS }, "shutdown deadline passed; exiting");
+        logger.error(
+          { deadlineMs: shutdownMs + EXIT_GRACE_MS },
+          "shutdown deadline passed; exiting",
+        );
         resolve(1);
-      }, SHUTDOWN_DEADLINE_MS);
+      }, shutdownMs + EXIT_GRACE_MS);
       deadline.unref();
       sidecar
         .stop()
@@ -58,6 +58,7 @@ async function main(): Promise<number> {
         .finally(() => {
           clearTimeout(deadline);
           server.close();
+          server.closeAllConnections();
         });
     };
     process.once("SIGTERM", onSignal);
@@ -71,6 +72,8 @@ async function main(): Promise<number> {
 main().then(
   (code) => {
     process.exitCode = code;
+    // Anything still open (a socket the SDK keeps alive) must not hold the process past its deadline.
+    setTimeout(() => process.exit(code), 1_000).unref();
   },
   (err: unknown) => {
     console.error("auditq-sidecar: fatal:", err);

@@ -3,42 +3,56 @@ import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
 export type SidecarMetrics = ReturnType<typeof createSidecarMetrics>;
 
-export function createSidecarMetrics(registry: Registry) {
+/** Queue depth as GetQueueAttributes reports it; fetched when /metrics is scraped. */
+export type QueueDepthProbe = () => Promise<
+  { visible: number; inflight: number; delayed: number } | undefined
+>;
+
+export function createSidecarMetrics(registry: Registry, probeDepth: QueueDepthProbe) {
   const registers = [registry];
+  const counter = (name: string, help: string) => new Counter({ name, help, registers });
+  const depth = new Gauge({
+    name: "auditq_sidecar_queue_messages",
+    help: "Messages in the queue by state (visible, inflight, delayed), from GetQueueAttributes at scrape.",
+    labelNames: ["state"] as const,
+    registers,
+    async collect() {
+      const d = await probeDepth();
+      if (d === undefined) return; // SQS unreachable: logged and counted by the probe
+      this.set({ state: "visible" }, d.visible);
+      this.set({ state: "inflight" }, d.inflight);
+      this.set({ state: "delayed" }, d.delayed);
+    },
+  });
   return {
-    messagesReceived: new Counter({
-      name: "auditq_sidecar_messages_received_total",
-      help: "SQS messages received.",
-      registers,
-    }),
-    messagesDeleted: new Counter({
-      name: "auditq_sidecar_messages_deleted_total",
-      help: "SQS messages deleted after their records were durably written.",
-      registers,
-    }),
-    messagesUndecodable: new Counter({
-      name: "auditq_sidecar_messages_undecodable_total",
-      help: "SQS messages whose body could not be decoded.",
-      registers,
-    }),
-    recordsWritten: new Counter({
-      name: "auditq_sidecar_records_written_total",
-      help: "Records inserted into MongoDB.",
-      registers,
-    }),
-    recordsDuplicate: new Counter({
-      name: "auditq_sidecar_records_duplicate_total",
-      help: "Records already in MongoDB (duplicate _id, a redelivery): counted as success.",
-      registers,
-    }),
-    recordsFailed: new Counter({
-      name: "auditq_sidecar_records_failed_total",
-      help: "Records MongoDB refused for a reason other than a duplicate _id.",
-      registers,
-    }),
+    messagesReceived: counter("auditq_sidecar_messages_received_total", "SQS messages received."),
+    messagesDeleted: counter(
+      "auditq_sidecar_messages_deleted_total",
+      "SQS messages deleted once each of their records was in the collection or in quarantine.",
+    ),
+    messagesReleased: counter(
+      "auditq_sidecar_messages_released_total",
+      "SQS messages given back unwritten (visibility set to 0 or a backoff delay).",
+    ),
+    messagesQuarantined: counter(
+      "auditq_sidecar_messages_quarantined_total",
+      "Undecodable SQS messages stored as raw text in the quarantine collection.",
+    ),
+    recordsWritten: counter(
+      "auditq_sidecar_records_written_total",
+      "Records inserted into MongoDB.",
+    ),
+    recordsDuplicate: counter(
+      "auditq_sidecar_records_duplicate_total",
+      "Records already in MongoDB (duplicate _id, a redelivery): counted as success.",
+    ),
+    recordsQuarantined: counter(
+      "auditq_sidecar_records_quarantined_total",
+      "Records MongoDB refused for a reason other than a duplicate _id, moved to quarantine.",
+    ),
     errors: new Counter({
       name: "auditq_sidecar_errors_total",
-      help: "Failed operations by stage (receive, write, delete).",
+      help: "Failed operations by stage (receive, write, quarantine, delete, visibility, bootstrap).",
       labelNames: ["stage"] as const,
       registers,
     }),
@@ -48,10 +62,28 @@ export function createSidecarMetrics(registry: Registry) {
       labelNames: ["operation", "outcome"] as const,
       registers,
     }),
+    sqsBilled: new Counter({
+      name: "auditq_sidecar_sqs_billed_requests_total",
+      help: "SQS requests as billed (one per started 64 KiB of payload) by operation.",
+      labelNames: ["operation"] as const,
+      registers,
+    }),
+    bulkSize: new Histogram({
+      name: "auditq_sidecar_bulk_records",
+      help: "Records per insertMany.",
+      buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000],
+      registers,
+    }),
     writeSeconds: new Histogram({
       name: "auditq_sidecar_write_duration_seconds",
       help: "Latency of insertMany calls.",
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    lagSeconds: new Histogram({
+      name: "auditq_sidecar_end_to_end_lag_seconds",
+      help: "Time from a record's ts (capture) to its write into MongoDB.",
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
       registers,
     }),
     lastWrite: new Gauge({
@@ -59,5 +91,31 @@ export function createSidecarMetrics(registry: Registry) {
       help: "Unix time of the last successful write to MongoDB.",
       registers,
     }),
+    rateLimit: new Gauge({
+      name: "auditq_sidecar_rate_limit_records_per_second",
+      help: "The configured maxWriteRate (0 = no limit).",
+      registers,
+    }),
+    concurrencyLimit: new Gauge({
+      name: "auditq_sidecar_write_concurrency_limit",
+      help: "Current limit of insertMany calls in flight (adaptive when adaptiveConcurrency).",
+      registers,
+    }),
+    writesInflight: new Gauge({
+      name: "auditq_sidecar_writes_inflight",
+      help: "insertMany calls in flight.",
+      registers,
+    }),
+    recordsInHand: new Gauge({
+      name: "auditq_sidecar_records_in_hand",
+      help: "Records received from SQS and not yet settled.",
+      registers,
+    }),
+    ready: new Gauge({
+      name: "auditq_sidecar_ready",
+      help: "1 while SQS and MongoDB are reachable and the sidecar is not stopping.",
+      registers,
+    }),
+    depth,
   };
 }

@@ -34,6 +34,9 @@ export async function insertRecords(
     // A write concern error means durability is unknown for every document.
     if (err.result.getWriteConcernError() !== undefined) throw err;
     const writeErrors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+    // A network error mid-bulk is also a MongoBulkWriteError, with no writeErrors at all: only
+    // when every document is accounted for (inserted or refused) is any outcome known.
+    if (err.insertedCount + writeErrors.length !== docs.length) throw err;
     for (const writeError of writeErrors) {
       outcomes[writeError.index] =
         writeError.code === DUPLICATE_KEY

@@ -1,37 +1,116 @@
 import { describe, expect, it } from "vitest";
-import { readConfig } from "../../sidecar/config.js";
+import { envName, flagName, helpText, readConfig, SETTINGS } from "../../sidecar/config.js";
+import { DEFAULTS, resolveOptions } from "../../sidecar/options.js";
 
 const base = {
   AUDITQ_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/audit",
   AUDITQ_MONGODB_URI: "mongodb://db:27017/",
 };
 
-describe("sidecar readConfig", () => {
-  it("fills in defaults", () => {
-    expect(readConfig(base)).toEqual({
-      queueUrl: base.AUDITQ_QUEUE_URL,
-      mongodbUri: base.AUDITQ_MONGODB_URI,
-      database: "auditq",
-      collection: "records",
+describe("sidecar settings", () => {
+  it("derives env and flag from the option name by one rule", () => {
+    expect(envName("maxWriteRate")).toBe("AUDITQ_MAX_WRITE_RATE");
+    expect(flagName("maxWriteRate")).toBe("--max-write-rate");
+  });
+
+  it("fills in defaults from env alone", () => {
+    const config = readConfig(base);
+    expect(config).toEqual({
+      options: { queueUrl: base.AUDITQ_QUEUE_URL, mongo: base.AUDITQ_MONGODB_URI },
       metricsPort: 9464,
       logLevel: "info",
     });
+    expect(resolveOptions(config.options)).toMatchObject({
+      database: "auditq",
+      maxWriteRate: 0,
+      bulkSize: DEFAULTS.bulkSize,
+      visibilityTimeoutSeconds: 60,
+    });
   });
 
-  it("names every missing required variable", () => {
+  it("reads every kind of value from env, and flags win over env", () => {
+    const config = readConfig(
+      {
+        ...base,
+        AUDITQ_MAX_WRITE_RATE: "250.5",
+        AUDITQ_BULK_SIZE: "100",
+        AUDITQ_ADAPTIVE_CONCURRENCY: "false",
+        AUDITQ_INDEXES: '[{"actor.id":1}]',
+        AUDITQ_WRITE_CONCERN: '{"w":1}',
+      },
+      ["--max-write-rate", "300", "--pollers=3", "--log-level", "debug"],
+    );
+    expect(config.options).toMatchObject({
+      maxWriteRate: 300,
+      bulkSize: 100,
+      pollers: 3,
+      adaptiveConcurrency: false,
+      indexes: [{ "actor.id": 1 }],
+      writeConcern: { w: 1 },
+    });
+    expect(config.logLevel).toBe("debug");
+  });
+
+  it("names every missing required setting by env var and flag", () => {
     expect(() => readConfig({})).toThrow(
-      /AUDITQ_QUEUE_URL is not set[\s\S]*AUDITQ_MONGODB_URI is not set/,
+      /AUDITQ_QUEUE_URL \(--queue-url\) is not set[\s\S]*AUDITQ_MONGODB_URI \(--mongodb-uri\) is not set/,
     );
   });
 
   it.each([
-    ["AUDITQ_QUEUE_URL", "queue"],
-    ["AUDITQ_MONGODB_URI", "postgres://x"],
-    ["AUDITQ_METRICS_PORT", "70000"],
-    ["AUDITQ_METRICS_PORT", "abc"],
-    ["AUDITQ_DATABASE", "a.b"],
-    ["AUDITQ_LOG_LEVEL", "loud"],
-  ])("rejects malformed %s=%s by name", (name, value) => {
-    expect(() => readConfig({ ...base, [name]: value })).toThrow(new RegExp(`${name}=.*malformed`));
+    [
+      "AUDITQ_MAX_WRITE_RATE",
+      "fast",
+      /AUDITQ_MAX_WRITE_RATE \(--max-write-rate\)="fast" is malformed/,
+    ],
+    [
+      "AUDITQ_MAX_WRITE_RATE",
+      "-5",
+      /AUDITQ_MAX_WRITE_RATE \(--max-write-rate\): Expected `maxWriteRate`/,
+    ],
+    ["AUDITQ_BULK_SIZE", "1.5", /AUDITQ_BULK_SIZE \(--bulk-size\)="1.5" is malformed/],
+    ["AUDITQ_WAIT_TIME_SECONDS", "21", /AUDITQ_WAIT_TIME_SECONDS.*`waitTimeSeconds`.*0 to 20/],
+    ["AUDITQ_ADAPTIVE_CONCURRENCY", "yes", /AUDITQ_ADAPTIVE_CONCURRENCY.*malformed/],
+    ["AUDITQ_INDEXES", "[{", /AUDITQ_INDEXES.*malformed/],
+    ["AUDITQ_INDEXES", "[1]", /AUDITQ_INDEXES.*`indexes`/],
+    ["AUDITQ_METRICS_PORT", "70000", /AUDITQ_METRICS_PORT.*malformed/],
+    ["AUDITQ_MONGODB_URI", "postgres://x", /AUDITQ_MONGODB_URI.*malformed/],
+    ["AUDITQ_DATABASE", "a.b", /AUDITQ_DATABASE.*`database`/],
+    ["AUDITQ_LOG_LEVEL", "loud", /AUDITQ_LOG_LEVEL.*malformed/],
+  ])("rejects %s=%s by name", (name, value, message) => {
+    expect(() => readConfig({ ...base, [name]: value })).toThrow(message);
+  });
+
+  it("rejects unknown flags and flags without a value", () => {
+    expect(() => readConfig(base, ["--max-write-speed=3"])).toThrow(/unknown argument/);
+    expect(() => readConfig(base, ["--bulk-size"])).toThrow(/--bulk-size needs a value/);
+  });
+
+  it("lists every setting with its flag, env var and default in --help", () => {
+    const help = helpText();
+    for (const s of SETTINGS) {
+      expect(help).toContain(flagName(s.key));
+      expect(help).toContain(envName(s.key));
+    }
+    expect(help).toMatch(/--max-write-rate[\s\S]*\(default 0\)/);
+  });
+});
+
+describe("sidecar resolveOptions", () => {
+  const ok = { queueUrl: base.AUDITQ_QUEUE_URL, mongo: base.AUDITQ_MONGODB_URI };
+
+  it("treats undefined as not set and never mutates the options", () => {
+    const options = Object.freeze({ ...ok, bulkSize: undefined });
+    expect(resolveOptions(options).bulkSize).toBe(DEFAULTS.bulkSize);
+  });
+
+  it.each([
+    [{ pollers: 0 }, /`pollers` to be an integer from 1/],
+    [{ maxWriteRate: Number.NaN }, /`maxWriteRate` to be a number/],
+    [{ adaptiveConcurrency: "yes" }, /`adaptiveConcurrency` to be a boolean/],
+    [{ bulkSizes: 3 }, /Unknown sidecar option `bulkSizes`/],
+    [{ queueUrl: "queue" }, /`queueUrl`/],
+  ])("rejects %o by option name", (bad, message) => {
+    expect(() => resolveOptions({ ...ok, ...bad } as never)).toThrow(message);
   });
 });

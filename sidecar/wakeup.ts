@@ -1,0 +1,28 @@
+// Wakes the loops that wait for a state change (room in the buffer, MongoDB back, a bulk to fill).
+
+export class Wakeup {
+  private waiters = new Set<() => void>();
+
+  /** Wakes every current waiter. */
+  notify(): void {
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    for (const wake of waiters) wake();
+  }
+
+  /** Resolves at the next notify(), when `signal` aborts, or after `timeoutMs` if given. */
+  wait(signal: AbortSignal, timeoutMs?: number): Promise<void> {
+    if (signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        if (timer !== undefined) clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = timeoutMs === undefined ? undefined : setTimeout(done, Math.max(0, timeoutMs));
+      this.waiters.add(done);
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+}

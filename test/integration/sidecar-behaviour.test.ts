@@ -1,0 +1,201 @@
+// The sidecar on real services: poison messages, visibility heartbeats, the write rate cap.
+import { ObjectId } from "mongodb";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ENVELOPE_ATTRIBUTES, envelopeBody, serializeRecord } from "../../shared/envelope.js";
+import { createSidecar, type Sidecar, type SidecarOptions } from "../../sidecar/index.js";
+import { silentLogger } from "../helpers/logger.js";
+import {
+  createTestDb,
+  createTestQueue,
+  mongoUri,
+  type SqsTarget,
+  sqsClient,
+  sqsTargets,
+  type TestDb,
+  type TestQueue,
+  waitFor,
+} from "../helpers/services.js";
+import { makeRecord, sendBodies, sendRecords } from "./sidecar-fixtures.js";
+
+function metric(sidecar: Sidecar, name: string, labels = ""): Promise<number> {
+  return sidecar.registry.metrics().then((text) => {
+    const escaped = `${name}${labels}`.replace(/[{}]/g, "\\$&");
+    const match = new RegExp(`^${escaped} (\\S+)$`, "m").exec(text);
+    return match ? Number(match[1]) : 0;
+  });
+}
+
+describe.each(sqsTargets())("sidecar on $name", (target: SqsTarget) => {
+  let queue: TestQueue;
+  let mongo: TestDb;
+  const sidecars: Sidecar[] = [];
+
+  beforeEach(async () => {
+    queue = await createTestQueue(target);
+    mongo = await createTestDb();
+  });
+
+  afterEach(async () => {
+    await Promise.all(sidecars.splice(0).map((s) => s.stop()));
+    await queue.dispose();
+    await mongo.dispose();
+  });
+
+  function startSidecar(options: Partial<SidecarOptions> = {}): Promise<Sidecar> {
+    const sidecar = createSidecar({
+      queueUrl: queue.queueUrl,
+      mongo: mongoUri(),
+      database: mongo.name,
+      sqs: sqsClient(target),
+      waitTimeSeconds: 1,
+      logger: silentLogger,
+      ...options,
+    });
+    sidecars.push(sidecar);
+    return sidecar.start().then(() => sidecar);
+  }
+
+  const drained = (count: () => Promise<number>, n: number) =>
+    waitFor(
+      `${n} documents and an empty queue`,
+      async () => ({ docs: await count(), queue: await queue.depth() }),
+      (s) => s.docs >= n && s.queue.visible + s.queue.inflight === 0,
+    );
+
+  it("quarantines poison with its reason and writes everything else", async () => {
+    const good = Array.from({ length: 20 }, (_, i) => makeRecord(i));
+    const mixed = [makeRecord(100), { ...makeRecord(101), _id: [1, 2] }, makeRecord(102)];
+    const plainId = new ObjectId();
+    await sendBodies(
+      queue.sqs,
+      queue.queueUrl,
+      [envelopeBody(good.map(serializeRecord)), envelopeBody(mixed.map(serializeRecord))],
+      ENVELOPE_ATTRIBUTES,
+    );
+    await sendBodies(queue.sqs, queue.queueUrl, [
+      "this is not JSON",
+      '{"auditq":99,"records":[]}',
+      JSON.stringify({ action: "plain, no _id", ts: { $date: new Date().toISOString() } }),
+      JSON.stringify({ _id: { $oid: plainId.toHexString() }, action: "plain, own _id" }),
+    ]);
+    const sidecar = await startSidecar();
+    const records = mongo.db.collection("records");
+    const quarantine = mongo.db.collection("records_quarantine");
+    await drained(() => records.countDocuments(), 20 + 2 + 2);
+    expect(await records.countDocuments()).toBe(24);
+    expect(await records.findOne({ _id: plainId })).toMatchObject({ action: "plain, own _id" });
+    expect(await records.findOne({ action: "plain, no _id" })).toMatchObject({
+      _id: expect.any(ObjectId),
+    });
+
+    const entries = await quarantine.find().sort({ kind: 1, _id: 1 }).toArray();
+    expect(entries).toHaveLength(3);
+    const [a, b, c] = entries;
+    expect(a).toMatchObject({
+      kind: "message",
+      receiveCount: 1,
+      error: { message: expect.any(String) },
+    });
+    expect(new Set([a?.raw, b?.raw])).toEqual(
+      new Set(['{"auditq":99,"records":[]}', "this is not JSON"]),
+    );
+    expect(entries.map((e) => e.error.message).join("\n")).toMatch(/not valid.*JSON/);
+    expect(entries.map((e) => e.error.message).join("\n")).toMatch(
+      /unsupported envelope version 99/,
+    );
+    expect(c).toMatchObject({
+      kind: "record",
+      index: 1,
+      receiveCount: 1,
+      messageId: expect.any(String),
+      error: { message: expect.stringMatching(/_id/) },
+    });
+    expect(c?._id).toBe(`${c?.messageId}/1`);
+    expect(c?.raw).toContain('"_id":[1,2]');
+    expect(await metric(sidecar, "auditq_sidecar_records_quarantined_total")).toBe(1);
+    expect(await metric(sidecar, "auditq_sidecar_messages_quarantined_total")).toBe(2);
+    expect(await metric(sidecar, "auditq_sidecar_messages_deleted_total")).toBe(6);
+  });
+
+  it("keeps a message hidden with heartbeats while it takes longer than its visibility timeout", async () => {
+    // One message of 400 records at 100 records/s: 4 s in hand, visibility timeout 2 s.
+    await sendRecords(queue.sqs, queue.queueUrl, 400, 400);
+    const sidecar = await startSidecar({
+      visibilityTimeoutSeconds: 2,
+      maxWriteRate: 100,
+      bulkSize: 50,
+      maxBufferedRecords: 1_000,
+    });
+    const records = mongo.db.collection("records");
+    await drained(() => records.countDocuments(), 400);
+    expect(await records.countDocuments()).toBe(400);
+    // Not redelivered while it was being written: received once, no duplicates.
+    expect(await metric(sidecar, "auditq_sidecar_messages_received_total")).toBe(1);
+    expect(await metric(sidecar, "auditq_sidecar_records_duplicate_total")).toBe(0);
+    expect(
+      await metric(
+        sidecar,
+        "auditq_sidecar_sqs_requests_total",
+        '{operation="ChangeMessageVisibilityBatch",outcome="ok"}',
+      ),
+    ).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe("sidecar write rate", () => {
+  const target = sqsTargets()[0] as SqsTarget;
+  let queue: TestQueue;
+  let mongo: TestDb;
+  let sidecar: Sidecar | undefined;
+
+  beforeEach(async () => {
+    queue = await createTestQueue(target);
+    mongo = await createTestDb();
+  });
+
+  afterEach(async () => {
+    await sidecar?.stop();
+    await queue.dispose();
+    await mongo.dispose();
+  });
+
+  it("holds maxWriteRate within 10 % over a 10 s window, with the backlog left in SQS", async () => {
+    const rate = 200;
+    // 30 s of backlog: more than the window and more than the sidecar may hold.
+    await sendRecords(queue.sqs, queue.queueUrl, rate * 30, 50);
+    sidecar = createSidecar({
+      queueUrl: queue.queueUrl,
+      mongo: mongoUri(),
+      database: mongo.name,
+      sqs: sqsClient(target),
+      waitTimeSeconds: 1,
+      maxWriteRate: rate,
+      bulkSize: 50,
+      // In hand at most: half a visibility timeout of writing at the cap (1,500 records).
+      visibilityTimeoutSeconds: 10,
+      logger: silentLogger,
+    });
+    await sidecar.start();
+    // Documents MongoDB acknowledged, read at the instant of each end of the window (a
+    // countDocuments on a busy FerretDB takes long enough to skew a 10 s window).
+    const active = sidecar;
+    const written = () => metric(active, "auditq_sidecar_records_written_total");
+    await waitFor("a warm-up second", written, (n) => n >= rate);
+    const c0 = await written();
+    const t0 = performance.now();
+    // The 10 s window is what is measured, not a guess at when something is done.
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    const c1 = await written();
+    const observed = (c1 - c0) / ((performance.now() - t0) / 1000);
+    expect(observed).toBeGreaterThan(rate * 0.9);
+    expect(observed).toBeLessThan(rate * 1.1);
+    // The backlog waits in SQS, not in the sidecar's memory.
+    const depth = await queue.depth();
+    expect(depth.visible).toBeGreaterThan(0);
+    const inHand = Number(
+      /^auditq_sidecar_records_in_hand (\S+)$/m.exec(await sidecar.registry.metrics())?.[1],
+    );
+    // The cap, plus what the last receive of each of the 2 pollers brought (10 messages of 50).
+    expect(inHand).toBeLessThanOrEqual((rate * 10) / 2 + 2 * 10 * 50);
+  });
+});
