@@ -213,7 +213,10 @@ export class Batcher {
   async close(timeoutMs: number): Promise<CloseReport> {
     this.closed = true;
     const started = Date.now();
-    const reserve = this.config.spool ? Math.min(2000, Math.floor(timeoutMs / 4)) : 0;
+    // Whether a spool opened decides the reserve: one configured but unusable (no free slot, a
+    // read-only tmpdir) leaves the batcher memory-only, and then sending may use all the time.
+    await this.spoolOpening;
+    const reserve = this.spool ? Math.min(2000, Math.floor(timeoutMs / 4)) : 0;
     const droppedBefore = this.droppedRecords;
     let timer: NodeJS.Timeout | undefined;
     const deadline = (ms: number) =>
