@@ -16,11 +16,17 @@ import {
   Packer,
   totalBytes,
 } from "./packer.js";
-import { Spool, type SpoolEntry } from "./spool.js";
+import { openSlot, type SlotOpen, SPOOL_SLOTS, type Spool, type SpoolEntry } from "./spool.js";
 import { sendBatch } from "./sqs-sender.js";
 
 export interface SpoolConfig {
+  /** Base directory: this process takes its first free `slot-N` subdirectory (N = 0..63). */
   dir: string;
+  /**
+   * The directory is auditq's default, not the user's: if it cannot be used, one warning is
+   * logged (instead of an error reported to onError) and the batcher runs memory-only.
+   */
+  defaultDir?: boolean | undefined;
   maxBytes: number;
   /** SQS failing for this long sends new messages to the spool instead of retrying in memory. */
   afterMs: number;
@@ -207,7 +213,10 @@ export class Batcher {
   async close(timeoutMs: number): Promise<CloseReport> {
     this.closed = true;
     const started = Date.now();
-    const reserve = this.config.spool ? Math.min(2000, Math.floor(timeoutMs / 4)) : 0;
+    // Whether a spool opened decides the reserve: one configured but unusable (no free slot, a
+    // read-only tmpdir) leaves the batcher memory-only, and then sending may use all the time.
+    await this.spoolOpening;
+    const reserve = this.spool ? Math.min(2000, Math.floor(timeoutMs / 4)) : 0;
     const droppedBefore = this.droppedRecords;
     let timer: NodeJS.Timeout | undefined;
     const deadline = (ms: number) =>
@@ -255,7 +264,7 @@ export class Batcher {
     }
     if (spooled > 0) {
       this.config.logger.warn(
-        { records: spooled, dir: this.config.spool?.dir },
+        { records: spooled, dir: this.spool?.dir },
         "auditq: records left in the spool; the next start sends them",
       );
     }
@@ -264,24 +273,46 @@ export class Batcher {
   }
 
   private async openSpool(options: SpoolConfig): Promise<void> {
+    let opened: SlotOpen | undefined;
     try {
-      const spool = await Spool.open({
+      opened = await openSlot({
         dir: options.dir,
         maxBytes: options.maxBytes,
         logger: this.config.logger,
       });
-      this.spool = spool;
-      if (spool.recovered.records > 0) {
-        this.config.logger.info(
-          { ...spool.recovered, dir: options.dir },
-          "auditq: found spooled records of an earlier process; sending them",
+    } catch (err) {
+      if (options.defaultDir) {
+        this.config.logger.warn(
+          { err, dir: options.dir },
+          "auditq: cannot use the default spool directory; running without a spool (set spool.dir to a writable directory, or spool: false)",
+        );
+      } else {
+        this.report(
+          "ERR_AUDITQ_SPOOL",
+          `cannot open spool at ${options.dir}; running without`,
+          err,
         );
       }
-      this.updateGauges();
-      this.pump();
-    } catch (err) {
-      this.report("ERR_AUDITQ_SPOOL", `cannot open spool at ${options.dir}; running without`, err);
+      return;
     }
+    if (!opened) {
+      this.report(
+        "ERR_AUDITQ_SPOOL",
+        `all ${SPOOL_SLOTS} spool slots in ${options.dir} are held by live processes; running without a spool`,
+        undefined,
+      );
+      return;
+    }
+    const { spool, dir, adopted } = opened;
+    this.spool = spool;
+    if (spool.recovered.records > 0) {
+      this.config.logger.info(
+        { ...spool.recovered, dir, adopted },
+        "auditq: found spooled records of an earlier process; sending them",
+      );
+    }
+    this.updateGauges();
+    this.pump();
   }
 
   private fullMessageBuffered(): boolean {

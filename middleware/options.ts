@@ -1,4 +1,7 @@
 // The middleware's public Options, their defaults in one place, and validation into a Config.
+import { createHash } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { SQSClient, type SQSClientConfig } from "@aws-sdk/client-sqs";
 import type { Request, Response } from "express";
 import { Registry } from "prom-client";
@@ -37,10 +40,14 @@ export interface Options {
    */
   compression?: "br" | "gzip" | "none" | undefined;
   /**
-   * The on-disk spool that keeps records through an SQS outage, a full buffer and a restart.
-   * Default: none (records beyond `maxBufferBytes` are dropped). One directory per process.
+   * The on-disk spool that keeps records through an SQS outage, a full buffer, a crash and a
+   * restart. On by default, in `<os.tmpdir()>/auditq-spool/<first 16 hex of sha256(queueUrl)>`,
+   * which survives a `kill -9` or restart on the same host but not a new container: put
+   * `spool.dir` on a persistent volume for that. Processes sharing a directory each take a
+   * `slot-N` subdirectory of it. `false`: no spool (records beyond `maxBufferBytes`, and what is
+   * in memory when the process dies, are lost).
    */
-  spool?: SpoolOptions | undefined;
+  spool?: SpoolOptions | false | undefined;
   /** prom-client registry for the metrics. Default: a private registry, `audit.registry`. */
   registry?: Registry | undefined;
   /** A pino-compatible logger. Default: warnings and errors to the console. */
@@ -51,7 +58,11 @@ export interface Options {
 
 /** The `spool` option. */
 export interface SpoolOptions {
-  /** Directory of the segment files; created if missing. One process per directory. Required. */
+  /**
+   * Base directory of the spool; created if missing. Each process takes the first free
+   * `slot-N` subdirectory (N = 0..63) and adopts the segments of slots whose process is gone.
+   * Required in this form.
+   */
   dir: string;
   /** Disk the spool may take; beyond it records are dropped and counted. Default 1 GiB. */
   maxBytes?: number | undefined;
@@ -71,7 +82,13 @@ export interface Config {
   readonly closeTimeoutMs: number;
   readonly compression: "br" | "gzip" | "none";
   readonly spool:
-    | { readonly dir: string; readonly maxBytes: number; readonly afterMs: number }
+    | {
+        readonly dir: string;
+        readonly maxBytes: number;
+        readonly afterMs: number;
+        /** `dir` is the default one: if unusable, a warning and memory-only. */
+        readonly defaultDir: boolean;
+      }
     | undefined;
   readonly retry: BackoffPolicy;
   readonly registry: Registry;
@@ -144,10 +161,24 @@ function fn<T>(name: string, value: unknown, fallback: T): T {
   return value as T;
 }
 
-function resolveSpool(value: unknown): Config["spool"] {
-  if (value === undefined) return undefined;
+/** The default spool directory of a queue: per user's tmpdir, per queue. */
+export function defaultSpoolDir(queueUrl: string): string {
+  const hash = createHash("sha256").update(queueUrl).digest("hex").slice(0, 16);
+  return join(tmpdir(), "auditq-spool", hash);
+}
+
+function resolveSpool(value: unknown, queueUrl: string): Config["spool"] {
+  if (value === false) return undefined;
+  if (value === undefined) {
+    return Object.freeze({
+      dir: defaultSpoolDir(queueUrl),
+      maxBytes: DEFAULTS.spoolMaxBytes,
+      afterMs: DEFAULTS.spoolAfterMs,
+      defaultDir: true,
+    });
+  }
   if (typeof value !== "object" || value === null) {
-    throw new ConfigError(`Expected \`spool\` to be an object, got ${describe(value)}`);
+    throw new ConfigError(`Expected \`spool\` to be an object or false, got ${describe(value)}`);
   }
   for (const key of Object.keys(value)) {
     if (!["dir", "maxBytes", "afterMs"].includes(key)) {
@@ -170,6 +201,7 @@ function resolveSpool(value: unknown): Config["spool"] {
       Number.MAX_SAFE_INTEGER,
     ),
     afterMs: integer("spool.afterMs", spool.afterMs, DEFAULTS.spoolAfterMs, 0, 3_600_000),
+    defaultDir: false,
   });
 }
 
@@ -241,7 +273,7 @@ export function resolveOptions(options: Options): Config {
       "gzip",
       "none",
     ] as const),
-    spool: resolveSpool(options.spool),
+    spool: resolveSpool(options.spool, queueUrl),
     retry: DEFAULTS.retry,
     registry: options.registry ?? new Registry(),
     logger,

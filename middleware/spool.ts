@@ -7,9 +7,9 @@
 // All integers are big-endian. A process only ever appends to a segment it created; on open it
 // starts a new one, so a torn frame left by `kill -9` is only ever at the tail of an old segment,
 // where the scan stops (length past the end, bad magic or bad CRC) and skips the rest.
-import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
-import { type FileHandle, mkdir, open, readdir, readFile, unlink } from "node:fs/promises";
-import { join } from "node:path";
+import { closeSync, linkSync, openSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { type FileHandle, mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { crc32 } from "node:zlib";
 import { type BodyEncoding, envelopeAttributes, messageBytes } from "../shared/envelope.js";
 import { AuditqError } from "../shared/errors.js";
@@ -21,6 +21,8 @@ const HEADER_BYTES = 12;
 const PAYLOAD_HEADER_BYTES = 5;
 const ENCODINGS: BodyEncoding[] = ["identity", "br", "gzip"];
 const SEGMENT_RE = /^seg-(\d{16})\.aqs$/;
+/** LOCK files held by open spools of this process: busy to other instances in it. */
+const heldLocks = new Set<string>();
 
 export interface SpoolOptions {
   dir: string;
@@ -92,6 +94,7 @@ export class Spool {
     const full: Required<SpoolOptions> = { segmentBytes: 1024 * 1024, ...options };
     await mkdir(full.dir, { recursive: true });
     takeLock(join(full.dir, "LOCK"));
+    heldLocks.add(resolve(full.dir, "LOCK"));
     const recovered: RecoveryReport = { segments: 0, entries: 0, records: 0, corruptBytes: 0 };
     const spool = new Spool(full, recovered);
     const names = (await readdir(full.dir)).filter((n) => SEGMENT_RE.test(n)).sort();
@@ -133,6 +136,11 @@ export class Spool {
       }
     }
     return spool;
+  }
+
+  /** The directory of the segment files (the slot, when opened through `openSlot`). */
+  get dir(): string {
+    return this.options.dir;
   }
 
   /** Records waiting in the spool (pending or being sent). */
@@ -250,6 +258,7 @@ export class Spool {
     return this.serial(async () => {
       await this.closeCurrent();
       await this.deleteFinished();
+      heldLocks.delete(resolve(this.lockPath));
       try {
         await unlink(this.lockPath);
       } catch (err) {
@@ -277,12 +286,7 @@ export class Spool {
     const path = join(this.options.dir, `seg-${String(seq).padStart(16, "0")}.aqs`);
     const handle = await open(path, "wx");
     // Make the new directory entry durable too, or a crash could lose the whole file.
-    const dir = await open(this.options.dir, "r");
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await syncDir(this.options.dir);
     const segment: Segment = { seq, path, size: 0, entries: [], live: 0, writable: true };
     this.segments.push(segment);
     this.current = { segment, handle };
@@ -366,22 +370,195 @@ function scanFrames(
   return { entries, corruptBytes: data.length - offset };
 }
 
-/** One process per spool directory: a LOCK file with the owner's pid; a dead owner's is taken over. */
-function takeLock(path: string): void {
+/** How many slot directories a base directory has: one per process sharing it. */
+export const SPOOL_SLOTS = 64;
+const SLOT_RE = /^slot-(\d+)$/;
+
+/** What opening a slot of a shared base directory found. */
+export interface SlotOpen {
+  spool: Spool;
+  /** The slot this process took, `<base>/slot-<n>`. */
+  slot: number;
+  dir: string;
+  /** Segment files moved in from slots whose process is gone. */
+  adopted: { slots: number; segments: number };
+}
+
+/**
+ * Opens the spool in the first free `slot-N` (N = 0..63) of a base directory, so several
+ * processes on one host (cluster workers, pm2) can share one configured directory. A slot is
+ * free when its LOCK is missing or held by a dead pid. Then the segment files of every other
+ * slot whose process is gone (and of a pre-slot spool right in `base`) are moved into this
+ * slot, behind its own, so no slot is orphaned when fewer processes start. Resolves to
+ * undefined when all slots are held by live processes.
+ */
+export async function openSlot(options: SpoolOptions): Promise<SlotOpen | undefined> {
+  const base = options.dir;
+  await mkdir(base, { recursive: true });
+  let slot = -1;
+  for (let n = 0; n < SPOOL_SLOTS && slot < 0; n++) {
+    const dir = join(base, `slot-${n}`);
+    await mkdir(dir, { recursive: true });
+    const lock = join(dir, "LOCK");
+    if (!heldLocks.has(resolve(lock)) && tryLock(lock) === true) {
+      heldLocks.add(resolve(lock));
+      slot = n;
+    }
+  }
+  if (slot < 0) return undefined;
+  const dir = join(base, `slot-${slot}`);
   try {
-    closeSync(openSync(path, "wx"));
+    const adopted = await adoptOrphans(base, dir, options.logger);
+    const spool = await Spool.open({ ...options, dir });
+    return { spool, slot, dir, adopted };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-    const pid = Number(readFileSync(path, "utf8").trim());
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
-      throw new AuditqError(
-        "ERR_AUDITQ_SPOOL",
-        `spool directory is in use by process ${pid}; give each process its own spool.dir`,
-        { details: { lock: path, pid } },
+    heldLocks.delete(resolve(dir, "LOCK"));
+    await unlink(join(dir, "LOCK")).catch((unlinkErr: unknown) =>
+      options.logger.warn({ err: unlinkErr }, "auditq spool: could not remove its lock file"),
+    );
+    throw err;
+  }
+}
+
+/**
+ * Moves the segments of slots whose owner is gone into `own`, under fresh sequence numbers
+ * after its own. A rename is atomic, so a crash leaves each segment in exactly one of the two
+ * directories; the source's LOCK (now with this pid) is removed only after both directories
+ * are fsynced, and a crash before that leaves it to the next process as a dead pid's.
+ */
+async function adoptOrphans(
+  base: string,
+  own: string,
+  logger: Logger,
+): Promise<{ slots: number; segments: number }> {
+  const result = { slots: 0, segments: 0 };
+  const candidates = [base];
+  for (const entry of await readdir(base, { withFileTypes: true })) {
+    if (entry.isDirectory() && SLOT_RE.test(entry.name) && join(base, entry.name) !== own) {
+      candidates.push(join(base, entry.name));
+    }
+  }
+  let nextSeq = (await segmentNames(own)).reduce((max, n) => Math.max(max, seqOf(n) + 1), 0);
+  for (const source of candidates) {
+    const names = await segmentNames(source);
+    // A slot without segments is left alone: its LOCK, if any, is the next owner's business.
+    if (names.length === 0) continue;
+    const lock = join(source, "LOCK");
+    if (heldLocks.has(resolve(lock)) || tryLock(lock) !== true) continue;
+    heldLocks.add(resolve(lock));
+    let locked: string[];
+    try {
+      // Listed again under the lock: the previous owner may have left more since.
+      locked = await segmentNames(source);
+      for (const name of locked) {
+        const target = join(own, `seg-${String(nextSeq++).padStart(16, "0")}.aqs`);
+        await rename(join(source, name), target);
+      }
+      await syncDir(own);
+      await syncDir(source);
+      await unlink(lock);
+    } catch (err) {
+      // What was moved is in `own` and what was not is still in `source`: release it as is.
+      await unlink(lock).catch((unlinkErr: unknown) =>
+        logger.warn({ err: unlinkErr, lock }, "auditq spool: could not remove a lock file"),
+      );
+      throw err;
+    } finally {
+      heldLocks.delete(resolve(lock));
+    }
+    if (locked.length > 0) {
+      result.slots++;
+      result.segments += locked.length;
+      logger.info(
+        { from: source, to: own, segments: locked.length },
+        "auditq spool: adopted the segments of a process that is gone",
       );
     }
   }
-  writeFileSync(path, String(process.pid));
+  return result;
+}
+
+async function segmentNames(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((n) => SEGMENT_RE.test(n)).sort();
+}
+
+function seqOf(name: string): number {
+  return Number(SEGMENT_RE.exec(name)?.[1]);
+}
+
+async function syncDir(path: string): Promise<void> {
+  const dir = await open(path, "r");
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+/** One process per spool directory: a LOCK file with the owner's pid; a dead owner's is taken over. */
+function takeLock(path: string): void {
+  const taken = tryLock(path);
+  if (taken !== true) {
+    throw new AuditqError(
+      "ERR_AUDITQ_SPOOL",
+      `spool directory is in use by process ${taken}; give each process its own spool.dir`,
+      { details: { lock: path, pid: taken } },
+    );
+  }
+}
+
+/**
+ * Takes the LOCK at `path` when it is missing, held by a dead pid (or unreadable as a pid), or
+ * already this process's. Returns true, or the pid of the live process that holds it (0 when
+ * other processes kept taking it while this one tried). The file is created with its content
+ * in one step (a hard link of a written temp file), so another process never reads it empty.
+ */
+function tryLock(path: string): true | number {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    if (createLock(path)) return true;
+    let holder: string;
+    try {
+      holder = readFileSync(path, "utf8").trim();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
+      throw err;
+    }
+    const pid = Number(holder);
+    if (pid === process.pid) return true;
+    if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) return pid;
+    // A dead owner's lock: remove it unless someone else replaced it meanwhile, then retry.
+    try {
+      if (readFileSync(path, "utf8").trim() === holder) unlinkSync(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+  }
+  return 0;
+}
+
+/** Creates the LOCK holding this pid; false when it exists. */
+function createLock(path: string): boolean {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, String(process.pid));
+  try {
+    linkSync(tmp, path);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return false;
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP") throw err;
+    // A filesystem without hard links: create, then write (briefly empty to a reader).
+    try {
+      closeSync(openSync(path, "wx"));
+    } catch (createErr) {
+      if ((createErr as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw createErr;
+    }
+    writeFileSync(path, String(process.pid));
+    return true;
+  } finally {
+    unlinkSync(tmp);
+  }
 }
 
 function processAlive(pid: number): boolean {

@@ -4,6 +4,8 @@
 //   MODE=deliver  flush the spool left by an earlier process, print {"report":{...}}, exit
 //   MODE=signal   send 200 requests, print {"ready":true}, then wait for SIGTERM
 //                 (closeOnSignals: close() spools what SQS did not take, then the process exits)
+// SPOOL_DIR: the spool's base directory, spooling as soon as SQS fails; without it, the default
+// spool (under TMPDIR, default afterMs). ID_PREFIX: put before the ids in the request paths.
 import type { AddressInfo } from "node:net";
 import express from "express";
 import { auditq } from "../../middleware/index.js";
@@ -22,7 +24,7 @@ const audit = auditq({
     region: "us-east-1",
     credentials: { accessKeyId: "local", secretAccessKey: "local" },
   },
-  spool: { dir: env("SPOOL_DIR"), afterMs: 0 },
+  ...(process.env.SPOOL_DIR ? { spool: { dir: process.env.SPOOL_DIR, afterMs: 0 } } : {}),
   lingerMs: 50,
   // SIGTERM with SQS down: send for 2.25 s, then spool the rest (0.75 s reserved for that).
   closeTimeoutMs: 3000,
@@ -54,6 +56,7 @@ if (env("MODE") === "signal") {
   const report = await audit.close();
   process.stdout.write(`${JSON.stringify({ report })}\n`);
 } else {
+  const idPrefix = process.env.ID_PREFIX ?? "";
   const app = express();
   app.use(audit);
   app.get("/orders/:id", (req, res) => {
@@ -68,7 +71,7 @@ if (env("MODE") === "signal") {
   for (let i = 0; ; i += 20) {
     await Promise.all(
       Array.from({ length: 20 }, (_, j) =>
-        fetch(`http://127.0.0.1:${port}/orders/${i + j}`).then((r) => r.arrayBuffer()),
+        fetch(`http://127.0.0.1:${port}/orders/${idPrefix}${i + j}`).then((r) => r.arrayBuffer()),
       ),
     );
   }

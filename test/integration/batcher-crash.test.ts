@@ -1,6 +1,8 @@
 // kill -9 of a producer whose spool holds records (possibly mid-write): the next process
-// started on the same spool directory delivers them, and a torn tail does not stop it.
+// started on the same spool directory delivers them, and a torn tail does not stop it; two
+// producers on one default spool directory, both killed, are delivered by one new process.
 import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,6 +23,7 @@ import {
   type TestQueue,
   waitFor,
 } from "../helpers/services.js";
+import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const PRODUCER = fileURLToPath(new URL("../helpers/batcher-producer.ts", import.meta.url));
@@ -38,11 +41,24 @@ function producer(env: Record<string, string>): { child: ChildProcess; lines: un
   return { child, lines };
 }
 
+/** Segment files under a spool base directory, by slot. */
+function segmentsBySlot(base: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const slot of readdirSync(base).filter((n) => n.startsWith("slot-"))) {
+    out[slot] = readdirSync(join(base, slot)).filter((n) => n.endsWith(".aqs")).length;
+  }
+  return out;
+}
+
+const totalSegments = (base: string) =>
+  Object.values(segmentsBySlot(base)).reduce((a, b) => a + b, 0);
+
 describe.each(sqsTargets())("producer killed with a non-empty spool on $name", (target) => {
   let queue: TestQueue;
   let mongo: TestDb;
   let spoolDir: string;
   let sidecar: Sidecar | undefined;
+  let proxy: TcpProxy | undefined;
   const children: ChildProcess[] = [];
 
   beforeEach(async () => {
@@ -56,6 +72,9 @@ describe.each(sqsTargets())("producer killed with a non-empty spool on $name", (
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     }
     await sidecar?.stop();
+    sidecar = undefined;
+    await proxy?.close();
+    proxy = undefined;
     await queue.dispose();
     await mongo.dispose();
     rmSync(spoolDir, { recursive: true, force: true });
@@ -86,7 +105,7 @@ describe.each(sqsTargets())("producer killed with a non-empty spool on $name", (
     const exited = once(first.child, "exit");
     first.child.kill("SIGKILL");
     await exited;
-    expect(readdirSync(spoolDir).some((n) => n.endsWith(".aqs"))).toBe(true);
+    expect(segmentsBySlot(spoolDir)["slot-0"]).toBeGreaterThan(0);
 
     const second = producer({
       MODE: "deliver",
@@ -103,7 +122,7 @@ describe.each(sqsTargets())("producer killed with a non-empty spool on $name", (
     expect(report.spooled).toBe(0);
     expect(report.dropped).toBe(0);
     expect(report.sent).toBeGreaterThanOrEqual(durable);
-    expect(readdirSync(spoolDir).filter((n) => n.endsWith(".aqs"))).toEqual([]);
+    expect(totalSegments(spoolDir)).toBe(0);
 
     sidecar = createSidecar({
       queueUrl: queue.queueUrl,
@@ -156,4 +175,84 @@ describe.each(sqsTargets())("producer killed with a non-empty spool on $name", (
     const { report } = next.lines.at(-1) as { report: { sent: number; spooled: number } };
     expect(report).toMatchObject({ sent: 200, spooled: 0 });
   }, 60_000);
+
+  it("two producers on one default spool directory, both killed: one new process delivers all", async () => {
+    // TMPDIR of the children: the default spool is <TMPDIR>/auditq-spool/<sha256(queueUrl)[0:16]>.
+    const hash = createHash("sha256").update(queue.queueUrl).digest("hex").slice(0, 16);
+    const base = join(spoolDir, "auditq-spool", hash);
+    proxy = await startTcpProxy(target.endpoint);
+    await proxy.pause(); // SQS is down for both producers
+    const producers = ["a-", "b-"].map((prefix) =>
+      producer({
+        MODE: "produce",
+        QUEUE_URL: queue.queueUrl,
+        SQS_ENDPOINT: (proxy as TcpProxy).url,
+        TMPDIR: spoolDir,
+        ID_PREFIX: prefix,
+      }),
+    );
+    for (const p of producers) children.push(p.child);
+    const durable: number[] = [];
+    for (const p of producers) {
+      durable.push(
+        await waitFor(
+          "records in a producer's default spool (after the default spool.afterMs, 5 s)",
+          () => Promise.resolve((p.lines.at(-1) as { spooled?: number } | undefined)?.spooled ?? 0),
+          (n) => n >= 300,
+          { timeoutMs: 40_000, intervalMs: 20 },
+        ),
+      );
+    }
+    for (const p of producers) {
+      const exited = once(p.child, "exit");
+      p.child.kill("SIGKILL");
+      await exited;
+    }
+    const left = segmentsBySlot(base);
+    expect(Object.keys(left).sort()).toEqual(["slot-0", "slot-1"]);
+    expect(left["slot-0"]).toBeGreaterThan(0);
+    expect(left["slot-1"]).toBeGreaterThan(0);
+
+    await proxy.resume();
+    const next = producer({
+      MODE: "deliver",
+      QUEUE_URL: queue.queueUrl,
+      SQS_ENDPOINT: proxy.url,
+      TMPDIR: spoolDir,
+    });
+    children.push(next.child);
+    const [code] = await once(next.child, "exit");
+    expect(code).toBe(0);
+    const { report } = next.lines.at(-1) as {
+      report: { sent: number; spooled: number; dropped: number };
+    };
+    expect(report).toMatchObject({ spooled: 0, dropped: 0 });
+    expect(report.sent).toBeGreaterThanOrEqual((durable[0] as number) + (durable[1] as number));
+    expect(totalSegments(base)).toBe(0);
+
+    sidecar = createSidecar({
+      queueUrl: queue.queueUrl,
+      mongo: mongoUri(),
+      database: mongo.name,
+      sqs: sqsClient(target),
+      waitTimeSeconds: 1,
+      logger: silentLogger,
+    });
+    await sidecar.start();
+    const records = mongo.db.collection("records");
+    const stored = await waitFor(
+      "both producers' spooled records in MongoDB",
+      () => records.countDocuments(),
+      (n) => n >= report.sent,
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    expect(stored).toBe(report.sent);
+    // Each request was captured once: one document per path, none twice, none lost.
+    for (const [i, prefix] of ["a-", "b-"].entries()) {
+      const filter = { "request.path": { $regex: `^/orders/${prefix}` } };
+      const count = await records.countDocuments(filter);
+      expect(count).toBeGreaterThanOrEqual(durable[i] as number);
+      expect((await records.distinct("request.path", filter)).length).toBe(count);
+    }
+  }, 120_000);
 });

@@ -58,6 +58,8 @@ describe.each(sqsTargets())("pipeline on $name", (target) => {
       queueUrl: queue.queueUrl,
       sqs: sqsClient(target),
       logger: silentLogger,
+      // Memory only: what is asserted here is the pipeline; no spool directory left behind.
+      spool: false,
     });
     const app = createApp(audit);
     for (let i = 0; i < n; i += 50) {

@@ -1,4 +1,7 @@
 // The delivery options: validation, defaults, and the SQS client auditq builds.
+import { createHash } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
 import { resolveOptions } from "../../middleware/options.js";
@@ -7,10 +10,23 @@ import { ConfigError } from "../../shared/errors.js";
 const queueUrl = "http://127.0.0.1:9324/000000000000/q";
 
 describe("delivery options", () => {
-  it("defaults to brotli and no spool", () => {
+  it("defaults to brotli and a spool in the tmpdir, one directory per queue", () => {
     const config = resolveOptions({ queueUrl });
     expect(config.compression).toBe("br");
-    expect(config.spool).toBeUndefined();
+    const hash = createHash("sha256").update(queueUrl).digest("hex").slice(0, 16);
+    expect(hash).toMatch(/^[0-9a-f]{16}$/);
+    expect(config.spool).toEqual({
+      dir: join(tmpdir(), "auditq-spool", hash),
+      maxBytes: 1024 * 1024 * 1024,
+      afterMs: 5000,
+      defaultDir: true,
+    });
+    const other = resolveOptions({ queueUrl: `${queueUrl}-2` }).spool;
+    expect(other?.dir).not.toBe(config.spool?.dir);
+  });
+
+  it("turns the spool off with spool: false", () => {
+    expect(resolveOptions({ queueUrl, spool: false }).spool).toBeUndefined();
   });
 
   it("fills in spool defaults", () => {
@@ -18,12 +34,15 @@ describe("delivery options", () => {
       dir: "/tmp/x",
       maxBytes: 1024 * 1024 * 1024,
       afterMs: 5000,
+      defaultDir: false,
     });
   });
 
   it.each([
     [{ compression: "zstd" }, /`compression` to be one of "br", "gzip", "none"/],
-    [{ spool: "/tmp/x" }, /`spool` to be an object/],
+    [{ spool: "/tmp/x" }, /`spool` to be an object or false/],
+    [{ spool: true }, /`spool` to be an object or false/],
+    [{ spool: null }, /`spool` to be an object or false/],
     [{ spool: {} }, /`spool.dir` to be a directory path/],
     [{ spool: { dir: "/tmp/x", size: 1 } }, /Unknown option `spool.size`/],
     [{ spool: { dir: "/tmp/x", maxBytes: 10 } }, /`spool.maxBytes` to be an integer/],
