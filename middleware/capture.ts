@@ -53,18 +53,73 @@ export function createContext(start: RequestStart, req: Request): AuditContext {
 }
 
 /**
- * Where the matched route was mounted and which params it saw, taken when Express sets
- * `req.route` — by the time an error reaches an app-level handler, Express has restored
- * `req.baseUrl` and `req.params` to the app's, and the route template would lose its prefix.
+ * The route template that matched and the params it saw, taken while Express routes the
+ * request. Read at finish, `req.baseUrl` holds the mounted path with its values
+ * (`/shops/3`, not `/shops/:shopId`), and by the time an error reaches an app-level handler
+ * Express has restored `req.baseUrl` and `req.params` to the app's own.
  */
 export interface RouteSeen {
   template: string | null;
   params: unknown;
 }
 
+function isPrefix(raw: string, value: string): boolean {
+  return raw === "" || value === raw || value.startsWith(`${raw}/`);
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    // A malformed escape is not a param value Express decoded; keep the segment as it is.
+    return segment;
+  }
+}
+
+/** `/shops/3` with params `{ shopId: "3" }` → `/shops/:shopId`. */
+function templatize(mounted: string, params: unknown): string {
+  if (typeof params !== "object" || params === null) return mounted;
+  const entries = Object.entries(params);
+  if (entries.length === 0) return mounted;
+  return mounted
+    .split("/")
+    .map((segment) => {
+      if (segment === "") return segment;
+      const decoded = decodeSegment(segment);
+      const hit = entries.find(([, value]) => value === decoded);
+      return hit === undefined ? segment : `:${hit[0]}`;
+    })
+    .join("/");
+}
+
+/**
+ * Follows `req.baseUrl` and `req.route` as Express sets them, with accessors on this one
+ * request object (Express's own objects and `res` are left alone).
+ */
 export function trackRoute(req: Request): RouteSeen {
   const seen: RouteSeen = { template: null, params: undefined };
+  let base: unknown = req.baseUrl;
+  // The mount paths entered so far, outermost first, as [raw path, template].
+  const outer = typeof base === "string" ? base : "";
+  const mounts: Array<[string, string]> = [[outer, outer]];
   let route: unknown;
+  Object.defineProperty(req, "baseUrl", {
+    configurable: true,
+    enumerable: true,
+    get: () => base,
+    set(value: unknown) {
+      base = value;
+      if (typeof value !== "string") return;
+      let top = mounts[mounts.length - 1] as [string, string];
+      while (mounts.length > 1 && !isPrefix(top[0], value)) {
+        mounts.pop();
+        top = mounts[mounts.length - 1] as [string, string];
+      }
+      if (value.length > top[0].length && isPrefix(top[0], value)) {
+        mounts.push([value, top[1] + templatize(value.slice(top[0].length), req.params)]);
+      }
+    },
+  });
   Object.defineProperty(req, "route", {
     configurable: true,
     enumerable: true,
@@ -72,10 +127,11 @@ export function trackRoute(req: Request): RouteSeen {
     set(value: unknown) {
       route = value;
       const path = (value as { path?: unknown } | undefined)?.path;
-      if (typeof path === "string") {
-        seen.template = `${req.baseUrl ?? ""}${path}`;
-        seen.params = req.params;
-      }
+      if (typeof path !== "string") return;
+      const top = mounts[mounts.length - 1] as [string, string];
+      const mounted = top[0] === base ? top[1] : typeof base === "string" ? base : "";
+      seen.template = mounted + path;
+      seen.params = req.params;
     },
   });
   return seen;
@@ -247,7 +303,7 @@ export function buildRecord(
     v: RECORD_VERSION,
     ts: start.ts,
     actor: resolveActor(config, req, res, report),
-    action: bounded(ctx.actionName ?? `${method} ${route ?? path}`, MAX_PATH_CHARS + 16),
+    action: bounded(ctx.actionName ?? `${method} ${route ?? path}`, MAX_PATH_CHARS + 64),
     request,
     outcome,
     service: config.service,
