@@ -8,6 +8,9 @@ export const MARKER_PREFIX = "[auditq: ";
 /** Key added to an object, or item added to an array, whose tail was cut by a byte budget. */
 export const TRUNCATED_KEY = "[auditq: truncated]";
 
+/** Key of the object that holds an array found directly inside an array. */
+export const NESTED_ARRAY_KEY = "[auditq: array]";
+
 // Keys that would be read as operators or paths by MongoDB, as types by Extended JSON/BSON
 // (`$oid`, `_bsontype`), or as prototypes by JavaScript code that copies records.
 const RESERVED_KEYS = new Set(["__proto__", "constructor", "prototype", "_bsontype"]);
@@ -196,7 +199,10 @@ function walkObject(
           break;
         }
         take(state, 1);
-        out.push(walk(obj[i], rules, state, depth + 1, ancestors));
+        const item = walk(obj[i], rules, state, depth + 1, ancestors);
+        // FerretDB (and other MongoDB-compatible stores) reject an array directly inside an
+        // array; one key of wrapping keeps the record storable everywhere.
+        out.push(Array.isArray(item) ? { [NESTED_ARRAY_KEY]: item } : item);
       }
       return out;
     }

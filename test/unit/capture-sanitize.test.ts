@@ -148,3 +148,11 @@ describe("sanitize", () => {
     expect(Buffer.from(out, "utf8").toString("utf8")).toBe(out); // no lone surrogate
   });
 });
+
+describe("nested arrays", () => {
+  it("wraps an array found directly inside an array, which FerretDB rejects", () => {
+    expect(clean({ m: [[1, [2]], 3] })).toEqual({
+      m: [{ "[auditq: array]": [1, { "[auditq: array]": [2] }] }, 3],
+    });
+  });
+});
