@@ -92,49 +92,77 @@ function templatize(mounted: string, params: unknown): string {
     .join("/");
 }
 
+const TRACK = Symbol("auditq.route");
+
+interface Tracked extends RouteSeen {
+  base: unknown;
+  route: unknown;
+  /** The mount paths entered so far, outermost first, as [raw path, template]. */
+  mounts: Array<[string, string]>;
+}
+
+type TrackedRequest = Request & { [TRACK]: Tracked };
+
+// One pair of accessors shared by every request (state lives on the request under a symbol),
+// so following the route costs no closures per request.
+const BASE_URL: PropertyDescriptor = {
+  configurable: true,
+  enumerable: true,
+  get(this: TrackedRequest) {
+    return this[TRACK].base;
+  },
+  set(this: TrackedRequest, value: unknown) {
+    const t = this[TRACK];
+    t.base = value;
+    if (typeof value !== "string") return;
+    const { mounts } = t;
+    let top = mounts[mounts.length - 1] as [string, string];
+    while (mounts.length > 1 && !isPrefix(top[0], value)) {
+      mounts.pop();
+      top = mounts[mounts.length - 1] as [string, string];
+    }
+    if (value.length > top[0].length && isPrefix(top[0], value)) {
+      mounts.push([value, top[1] + templatize(value.slice(top[0].length), this.params)]);
+    }
+  },
+};
+
+const ROUTE: PropertyDescriptor = {
+  configurable: true,
+  enumerable: true,
+  get(this: TrackedRequest) {
+    return this[TRACK].route;
+  },
+  set(this: TrackedRequest, value: unknown) {
+    const t = this[TRACK];
+    t.route = value;
+    const path = (value as { path?: unknown } | undefined)?.path;
+    if (typeof path !== "string") return;
+    const top = t.mounts[t.mounts.length - 1] as [string, string];
+    const base = t.base;
+    t.template = (top[0] === base ? top[1] : typeof base === "string" ? base : "") + path;
+    t.params = this.params;
+  },
+};
+
 /**
  * Follows `req.baseUrl` and `req.route` as Express sets them, with accessors on this one
  * request object (Express's own objects and `res` are left alone).
  */
 export function trackRoute(req: Request): RouteSeen {
-  const seen: RouteSeen = { template: null, params: undefined };
-  let base: unknown = req.baseUrl;
-  // The mount paths entered so far, outermost first, as [raw path, template].
+  const base: unknown = req.baseUrl;
   const outer = typeof base === "string" ? base : "";
-  const mounts: Array<[string, string]> = [[outer, outer]];
-  let route: unknown;
-  Object.defineProperty(req, "baseUrl", {
-    configurable: true,
-    enumerable: true,
-    get: () => base,
-    set(value: unknown) {
-      base = value;
-      if (typeof value !== "string") return;
-      let top = mounts[mounts.length - 1] as [string, string];
-      while (mounts.length > 1 && !isPrefix(top[0], value)) {
-        mounts.pop();
-        top = mounts[mounts.length - 1] as [string, string];
-      }
-      if (value.length > top[0].length && isPrefix(top[0], value)) {
-        mounts.push([value, top[1] + templatize(value.slice(top[0].length), req.params)]);
-      }
-    },
-  });
-  Object.defineProperty(req, "route", {
-    configurable: true,
-    enumerable: true,
-    get: () => route,
-    set(value: unknown) {
-      route = value;
-      const path = (value as { path?: unknown } | undefined)?.path;
-      if (typeof path !== "string") return;
-      const top = mounts[mounts.length - 1] as [string, string];
-      const mounted = top[0] === base ? top[1] : typeof base === "string" ? base : "";
-      seen.template = mounted + path;
-      seen.params = req.params;
-    },
-  });
-  return seen;
+  const tracked: Tracked = {
+    template: null,
+    params: undefined,
+    base,
+    route: req.route,
+    mounts: [[outer, outer]],
+  };
+  (req as TrackedRequest)[TRACK] = tracked;
+  Object.defineProperty(req, "baseUrl", BASE_URL);
+  Object.defineProperty(req, "route", ROUTE);
+  return tracked;
 }
 
 /** Path of the request as the client sent it, without the query string. */

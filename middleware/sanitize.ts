@@ -126,6 +126,8 @@ function walk(
     case "string":
       return str(value, state);
     case "number":
+      // NaN and ±Infinity: MongoDB keeps them, FerretDB's SQLite storage rejects the document.
+      if (!Number.isFinite(value)) return str(String(value), state);
       take(state, 8);
       return value;
     case "boolean":

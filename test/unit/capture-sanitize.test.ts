@@ -82,6 +82,7 @@ describe("sanitize", () => {
     circular.self = circular;
     const out = clean({
       big: 12345678901234567890n,
+      inf: [Number.NEGATIVE_INFINITY, Number.NaN, -0],
       fn: () => 1,
       sym: Symbol("s"),
       buf: Buffer.from("abc"),
@@ -101,6 +102,7 @@ describe("sanitize", () => {
     }) as Record<string, unknown>;
     expect(out).toMatchObject({
       big: "12345678901234567890",
+      inf: ["-Infinity", "NaN", -0],
       fn: "[auditq: function]",
       sym: "[auditq: symbol]",
       buf: "[auditq: Buffer of 3 bytes]",
