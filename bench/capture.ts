@@ -2,18 +2,21 @@
 //
 //   npm run bench:capture            (about two minutes)
 //
-// Each app runs in its own child process; this process runs autocannon and a stub SQS endpoint
+// The package is built first and the apps load dist/, as users run it. Each app runs in its
+// own child process; this process runs autocannon and a stub SQS endpoint
 // that answers SendMessageBatch at once, so what differs between the two apps is the
 // middleware (capture, serialization, batching, the SDK call) and nothing downstream.
 // Runs alternate bare / auditq (order swapped each round) so drift on a shared machine hits
 // both alike; the report gives the median of the rounds.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 
 const SELF = fileURLToPath(import.meta.url);
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const DIST = new URL("../dist/index.js", import.meta.url).href;
 const CONNECTIONS = 100;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 7);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -25,8 +28,15 @@ type Mode = "bare" | "auditq";
 async function serve(mode: Mode, sqsEndpoint: string): Promise<void> {
   const { default: express } = await import("express");
   const app = express();
+  // CPU time of this process, read around each run: per-request cost that a busy machine
+  // distorts far less than req/s. Mounted before auditq, so never audited.
+  app.get("/__cpu", (_req, res) => {
+    const { user, system } = process.cpuUsage();
+    res.json({ micros: user + system });
+  });
   if (mode === "auditq") {
-    const { auditq } = await import("../middleware/index.js");
+    // The built package, as apps run it (not the TypeScript sources through tsx).
+    const { auditq } = (await import(DIST)) as typeof import("../middleware/index.js");
     const audit = auditq({
       queueUrl: `${sqsEndpoint}/000000000000/bench`,
       sqs: {
@@ -99,17 +109,27 @@ interface Sample {
   rps: number;
   p99: number;
   errors: number;
+  /** Server CPU time per request, in microseconds. */
+  cpuMicros: number;
+}
+
+async function cpuMicros(port: number): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${port}/__cpu`);
+  return ((await res.json()) as { micros: number }).micros;
 }
 
 async function load(port: number, pipelining: number, seconds: number): Promise<Sample> {
   const { default: autocannon } = await import("autocannon");
+  const cpuBefore = await cpuMicros(port);
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/hello/world`,
     connections: CONNECTIONS,
     pipelining,
     duration: seconds,
   });
+  const cpu = (await cpuMicros(port)) - cpuBefore;
   return {
+    cpuMicros: cpu / Math.max(1, result.requests.total),
     rps: result.requests.average,
     p99: result.latency.p99,
     errors: result.errors + result.non2xx + result.timeouts,
@@ -122,6 +142,7 @@ const median = (xs: number[]) => {
 };
 
 async function main(): Promise<void> {
+  execFileSync("npm", ["run", "build"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
   const sqs = await stubSqs();
   const apps = {
     bare: await startApp("bare", sqs.url),
@@ -140,7 +161,7 @@ async function main(): Promise<void> {
           const sample = await load(apps[mode].port, p, DURATION_S);
           samples[mode].push(sample);
           console.error(
-            `-p ${p} round ${round + 1} ${mode}: ${sample.rps.toFixed(0)} req/s, p99 ${sample.p99} ms, errors ${sample.errors}`,
+            `-p ${p} round ${round + 1} ${mode}: ${sample.rps.toFixed(0)} req/s, p99 ${sample.p99} ms, ${sample.cpuMicros.toFixed(1)} µs CPU/req, errors ${sample.errors}`,
           );
         }
       }
@@ -148,9 +169,11 @@ async function main(): Promise<void> {
       const audited = median(samples.auditq.map((s) => s.rps));
       const p99Bare = median(samples.bare.map((s) => s.p99));
       const p99Audited = median(samples.auditq.map((s) => s.p99));
+      const cpuBare = median(samples.bare.map((s) => s.cpuMicros));
+      const cpuAudited = median(samples.auditq.map((s) => s.cpuMicros));
       const errors = [...samples.bare, ...samples.auditq].reduce((n, s) => n + s.errors, 0);
       lines.push(
-        `| ${CONNECTIONS} | ${p} | ${bare.toFixed(0)} | ${audited.toFixed(0)} | ${(audited / bare).toFixed(3)}× | ${p99Bare} | ${p99Audited} | ${(p99Audited - p99Bare).toFixed(0)} | ${errors} |`,
+        `| ${CONNECTIONS} | ${p} | ${bare.toFixed(0)} | ${audited.toFixed(0)} | ${(audited / bare).toFixed(3)}× | ${p99Bare} | ${p99Audited} | ${(p99Audited - p99Bare).toFixed(0)} | ${cpuBare.toFixed(1)} | ${cpuAudited.toFixed(1)} | ${(cpuBare / cpuAudited).toFixed(3)}× | ${errors} |`,
       );
     }
   } finally {
@@ -162,9 +185,9 @@ async function main(): Promise<void> {
     `Node ${process.version}, ${ROUNDS} rounds of ${DURATION_S} s per app and setting (medians)\n`,
   );
   console.log(
-    "| connections | pipelining | bare req/s | auditq req/s | ratio | bare p99 ms | auditq p99 ms | p99 diff ms | errors |",
+    "| connections | pipelining | bare req/s | auditq req/s | ratio | bare p99 ms | auditq p99 ms | p99 diff ms | bare µs CPU/req | auditq µs CPU/req | CPU ratio | errors |",
   );
-  console.log("|---|---|---|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const line of lines) console.log(line);
   console.log(`\nrecords the stub SQS received: ${sqs.records()}`);
 }
