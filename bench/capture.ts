@@ -136,12 +136,70 @@ async function load(port: number, pipelining: number, seconds: number): Promise<
   };
 }
 
+/**
+ * The steps of one capture in isolation, on a request object built from Express's own
+ * prototype: where the per-request CPU goes, free of network and load-generator noise.
+ */
+async function micro(): Promise<string[]> {
+  const { default: express } = await import("express");
+  const { resolveOptions } = await import("../middleware/options.js");
+  const capture = await import("../middleware/capture.js");
+  const { serializeRecord } = await import("../shared/envelope.js");
+  const config = resolveOptions({ queueUrl: "http://127.0.0.1:1/000000000000/micro" });
+  const app = express();
+  const req = Object.assign(Object.create(app.request), {
+    method: "GET",
+    url: "/hello/world",
+    originalUrl: "/hello/world",
+    baseUrl: "",
+    params: { name: "world" },
+    headers: { host: "127.0.0.1:3000", "user-agent": "autocannon", accept: "*/*" },
+    app,
+    socket: { remoteAddress: "127.0.0.1" },
+  });
+  const res = { statusCode: 200, writableFinished: true };
+  const start = capture.startCapture();
+  const ctx = capture.createContext(start, req);
+  const seen = { template: "/hello/:name", params: { name: "world" } };
+  const build = () =>
+    capture.buildRecord(config, start, ctx, seen, req, res as never, false, 1, () => undefined);
+  const record = build().record;
+  const steps: Array<[string, () => unknown]> = [
+    ["start: ObjectId, Date, req.audit", () => capture.createContext(capture.startCapture(), req)],
+    [
+      "route tracking (accessors on req)",
+      () => {
+        const r = Object.create(req);
+        capture.trackRoute(r);
+        r.route = { path: "/hello/:name" };
+      },
+    ],
+    ["build the record at finish", build],
+    ["EJSON serialization (batcher.add)", () => serializeRecord(record as never)],
+  ];
+  const n = 100_000;
+  const lines: string[] = [];
+  for (const [name, fn] of steps) {
+    for (let i = 0; i < 10_000; i++) fn();
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) fn();
+    const micros = Number(process.hrtime.bigint() - t0) / n / 1000;
+    lines.push(`| ${name} | ${micros.toFixed(2)} |`);
+  }
+  lines.push(`\nrecord size: ${Buffer.byteLength(serializeRecord(record as never))} bytes`);
+  return lines;
+}
+
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] as number;
 };
 
 async function main(): Promise<void> {
+  const steps = await micro();
+  console.log("| step (in isolation) | µs per request |\n|---|---|");
+  for (const line of steps) console.log(line);
+  if (process.env.BENCH_MICRO_ONLY) return;
   execFileSync("npm", ["run", "build"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
   const sqs = await stubSqs();
   const apps = {
