@@ -234,6 +234,48 @@ describe.each(expressVersions)("capture on $name", ({ express, major }) => {
     expect(metric).toMatch(/ 1$/m);
   });
 
+  it.each([
+    [
+      "req.user._id (an ObjectId)",
+      { user: { _id: new ObjectId("6b09de6ba9569e22e7395b7b") } },
+      "6b09de6ba9569e22e7395b7b",
+    ],
+    ["req.auth.sub", { auth: { sub: "auth0|42" } }, "auth0|42"],
+    ["nothing", {}, null],
+  ])("finds the actor by default in %s", async (_where, props, id) => {
+    h = harness();
+    const app = express();
+    app.use(h.audit);
+    app.use((req, _res, next) => {
+      Object.assign(req, props);
+      next();
+    });
+    app.get("/me", (_req, res) => {
+      res.send("me");
+    });
+    await request(app).get("/me").expect(200);
+    const [doc] = await h.records(1);
+    expect(doc?.actor.id).toBe(id);
+  });
+
+  it("takes { id, type } from the actor option and censors redact.paths", async () => {
+    const app = setup({
+      captureBody: true,
+      actor: () => ({ id: 7, type: "service" }),
+      redact: { paths: ["request.body.card.number", "request.body.items.*.sku"] },
+    });
+    await request(app)
+      .post("/shops/1/orders")
+      .send({ card: { number: "4111", holder: "A" }, items: [{ sku: "a" }, { sku: "b", n: 1 }] })
+      .expect(201);
+    const [doc] = await h.records(1);
+    expect(doc?.actor).toMatchObject({ id: "7", type: "service" });
+    expect(doc?.request.body).toEqual({
+      card: { number: "[REDACTED]", holder: "A" },
+      items: [{ sku: "[REDACTED]" }, { sku: "[REDACTED]", n: 1 }],
+    });
+  });
+
   it("lets two middlewares live in one process, each counting its own records", async () => {
     const app = setup();
     const other = harness();
