@@ -13,6 +13,7 @@ import { once } from "node:events";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
+import { decodeMessage, type ReceivedMessageLike } from "../shared/envelope.js";
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -75,10 +76,20 @@ async function stubSqs(): Promise<{ url: string; records: () => number; close():
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as {
-        Entries?: { Id: string; MessageBody: string }[];
+        Entries?: (ReceivedMessageLike & { Id: string })[];
       };
       const entries = body.Entries ?? [];
-      for (const e of entries) records += (e.MessageBody.match(/"\$oid"/g) ?? []).length;
+      // Counted after answering, so decoding never delays the app under test.
+      setImmediate(() => {
+        for (const e of entries) {
+          decodeMessage(e).then(
+            (docs) => {
+              records += docs.length;
+            },
+            (err: unknown) => console.error("stub SQS: undecodable message", err),
+          );
+        }
+      });
       res.writeHead(200, { "content-type": "application/x-amz-json-1.0" });
       res.end(
         JSON.stringify({

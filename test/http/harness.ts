@@ -12,7 +12,7 @@ import express5, {
 } from "express";
 import express4 from "express4";
 import { type AuditqMiddleware, auditq, type Options } from "../../middleware/index.js";
-import { decodeBody } from "../../shared/envelope.js";
+import { decodeMessage } from "../../shared/envelope.js";
 import { silentLogger } from "../helpers/logger.js";
 
 export const expressVersions = [
@@ -35,7 +35,14 @@ export function stubSqs(): Sink {
   sqs.send = (async (command: unknown) => {
     if (!(command instanceof SendMessageBatchCommand)) throw new Error("unexpected command");
     const entries = command.input.Entries ?? [];
-    for (const entry of entries) records.push(...decodeBody(entry.MessageBody ?? ""));
+    for (const entry of entries) {
+      records.push(
+        ...(await decodeMessage({
+          Body: entry.MessageBody,
+          MessageAttributes: entry.MessageAttributes,
+        })),
+      );
+    }
     return { Successful: entries.map((e) => ({ Id: e.Id })), Failed: [] };
   }) as SQSClient["send"];
   return { sqs, records };

@@ -22,7 +22,7 @@ sqs.send = async (command) => {
   sent.push(...entries.map((e) => JSON.parse(e.MessageBody).records).flat());
   return { Successful: entries.map((e) => ({ Id: e.Id })), Failed: [] };
 };
-const audit = auditq({ queueUrl: "http://127.0.0.1:1/0/q", sqs, lingerMs: 0 });
+const audit = auditq({ queueUrl: "http://127.0.0.1:1/0/q", sqs, lingerMs: 0, compression: "none" });
 const app = express();
 app.use(audit);
 app.get("/items/:id", (req, res) => {
