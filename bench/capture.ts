@@ -76,13 +76,17 @@ async function stubSqs(): Promise<{ url: string; records: () => number; close():
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as {
-        Entries?: (ReceivedMessageLike & { Id: string })[];
+        Entries?: {
+          Id: string;
+          MessageBody?: string;
+          MessageAttributes?: ReceivedMessageLike["MessageAttributes"];
+        }[];
       };
       const entries = body.Entries ?? [];
       // Counted after answering, so decoding never delays the app under test.
       setImmediate(() => {
         for (const e of entries) {
-          decodeMessage(e).then(
+          decodeMessage({ Body: e.MessageBody, MessageAttributes: e.MessageAttributes }).then(
             (docs) => {
               records += docs.length;
             },
