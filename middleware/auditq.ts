@@ -1,11 +1,12 @@
 // The Express middleware factory: capture each request once, hand the record to the batcher.
-import type { NextFunction, Request, RequestHandler, Response } from "express";
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from "express";
 import type { Registry } from "prom-client";
 import { AuditqError } from "../shared/errors.js";
 import { Batcher, type CloseReport } from "./batcher.js";
-import { buildRecord, startCapture } from "./capture.js";
+import { buildRecord, createContext, startCapture, trackRoute } from "./capture.js";
+import type { AuditContext } from "./context.js";
 import { createMiddlewareMetrics } from "./metrics.js";
-import { type Options, resolveOptions } from "./options.js";
+import { isRead, type Options, resolveOptions } from "./options.js";
 
 /** The middleware, plus the controls an app needs around it. */
 export interface AuditqMiddleware extends RequestHandler {
@@ -25,6 +26,11 @@ export interface AuditqMiddleware extends RequestHandler {
   closeOnSignals(signals?: readonly NodeJS.Signals[]): () => void;
   /** The prom-client registry holding auditq's metrics. */
   readonly registry: Registry;
+  /**
+   * Error middleware that records the error's message in `outcome.error` and passes the error
+   * on unchanged: `app.use(audit.captureErrors)` before the app's own error handlers.
+   */
+  readonly captureErrors: ErrorRequestHandler;
 }
 
 export type { CloseReport };
@@ -60,31 +66,83 @@ export function auditq(options: Options): AuditqMiddleware {
       config.logger.error({ err: hookError }, "auditq onError hook threw");
     }
   };
+  const skipped = (reason: "method" | "sample" | "skip" | "app") => {
+    metrics.recordsSkipped.inc({ reason });
+  };
 
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
     try {
       const start = startCapture();
-      let done = false;
-      const onEnd = () => {
-        if (done) return;
-        done = true;
-        res.off("finish", onEnd);
-        res.off("close", onEnd);
-        try {
-          const aborted = !res.writableFinished;
-          const record = buildRecord(config, start, req, res, aborted, performance.now());
-          metrics.recordsCaptured.inc();
-          batcher.add(record);
-        } catch (err) {
-          report("build", err);
-        }
-      };
-      res.once("finish", onEnd);
-      res.once("close", onEnd);
+      const ctx = createContext(start, req);
+      req.audit = ctx;
+      const method = req.method;
+      if (config.methods !== null && !config.methods.has(method)) {
+        skipped("method");
+      } else if (config.sampleRate < 1 && isRead(method) && Math.random() >= config.sampleRate) {
+        skipped("sample");
+      } else {
+        const seen = trackRoute(req);
+        let done = false;
+        const onEnd = () => {
+          if (done) return;
+          done = true;
+          res.off("finish", onEnd);
+          res.off("close", onEnd);
+          try {
+            if (ctx.skipped) return skipped("app");
+            if (config.skip !== null && wantsSkip(config.skip, req, res, ctx)) {
+              return skipped("skip");
+            }
+            const aborted = !res.writableFinished;
+            const built = buildRecord(
+              config,
+              start,
+              ctx,
+              seen,
+              req,
+              res,
+              aborted,
+              performance.now(),
+              report,
+            );
+            if (built.trimmed.length > 0) metrics.recordsTrimmed.inc();
+            metrics.recordsCaptured.inc();
+            batcher.add(built.record);
+          } catch (err) {
+            report("build", err);
+          }
+        };
+        res.once("finish", onEnd);
+        res.once("close", onEnd);
+      }
     } catch (err) {
       report("start", err);
     }
     next();
+  };
+
+  /** A `skip` that throws records the request anyway: auditing too much beats too little. */
+  const wantsSkip = (
+    skip: (req: Request, res: Response) => boolean,
+    req: Request,
+    res: Response,
+    _ctx: AuditContext,
+  ): boolean => {
+    try {
+      return skip(req, res) === true;
+    } catch (err) {
+      report("skip", err);
+      return false;
+    }
+  };
+
+  const captureErrors: ErrorRequestHandler = (err, req, _res, next) => {
+    try {
+      (req as Partial<Request>).audit?.error(err);
+    } catch (hookError) {
+      report("error", hookError);
+    }
+    next(err);
   };
 
   let closing: Promise<CloseReport> | undefined;
@@ -113,5 +171,6 @@ export function auditq(options: Options): AuditqMiddleware {
     close,
     closeOnSignals,
     registry: config.registry,
+    captureErrors,
   });
 }

@@ -1,8 +1,37 @@
 // Builds the audit record of one request from what Express knows when the response ends.
-import { ObjectId } from "bson";
+import { EJSON, ObjectId } from "bson";
 import type { Request, Response } from "express";
-import { type AuditRecord, RECORD_VERSION } from "../shared/record.js";
-import type { Config } from "./options.js";
+import { utf8Bytes } from "../shared/envelope.js";
+import {
+  type AuditActor,
+  type AuditOutcome,
+  type AuditRecord,
+  type AuditRequest,
+  RECORD_VERSION,
+} from "../shared/record.js";
+import { AuditContext } from "./context.js";
+import type { ActorResult, Config } from "./options.js";
+import { censorPathValues, redactPaths } from "./redact.js";
+import { requestIdOf } from "./request-id.js";
+import {
+  escapeKey,
+  MARKER_PREFIX,
+  newState,
+  type SanitizeRules,
+  type SanitizeState,
+  sanitize,
+} from "./sanitize.js";
+
+/** Longest raw path kept in `request.path` and in a default `action`. */
+export const MAX_PATH_CHARS = 1024;
+const MAX_HEADER_CHARS = 1024;
+const MAX_SHORT_CHARS = 256;
+const MAX_DEPTH = 32;
+// Fields that are bounded whatever the request: ids, status, service, short strings.
+const FIXED_BYTES = 1024;
+// JSON escapes make a string at most 6 times its UTF-8 size (`\u0001`); below this share of
+// maxRecordBytes, a record cannot be too large and is not measured exactly.
+const ESCAPE_FACTOR = 6;
 
 /** Facts taken when the request arrives; the rest is read when it ends. */
 export interface RequestStart {
@@ -15,11 +44,318 @@ export function startCapture(now: () => number = performance.now.bind(performanc
   return { id: new ObjectId(), ts: new Date(), startedAt: now() };
 }
 
+/** The `req.audit` of a request. */
+export function createContext(start: RequestStart, req: Request): AuditContext {
+  return new AuditContext(
+    start.id,
+    requestIdOf(req.headers, () => start.id.toHexString()),
+  );
+}
+
+/**
+ * The route template that matched and the params it saw, taken while Express routes the
+ * request. Read at finish, `req.baseUrl` holds the mounted path with its values
+ * (`/shops/3`, not `/shops/:shopId`), and by the time an error reaches an app-level handler
+ * Express has restored `req.baseUrl` and `req.params` to the app's own.
+ */
+export interface RouteSeen {
+  template: string | null;
+  params: unknown;
+}
+
+function isPrefix(raw: string, value: string): boolean {
+  return raw === "" || value === raw || value.startsWith(`${raw}/`);
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    // A malformed escape is not a param value Express decoded; keep the segment as it is.
+    return segment;
+  }
+}
+
+/** `/shops/3` with params `{ shopId: "3" }` → `/shops/:shopId`. */
+function templatize(mounted: string, params: unknown): string {
+  if (typeof params !== "object" || params === null) return mounted;
+  const entries = Object.entries(params);
+  if (entries.length === 0) return mounted;
+  return mounted
+    .split("/")
+    .map((segment) => {
+      if (segment === "") return segment;
+      const decoded = decodeSegment(segment);
+      const hit = entries.find(([, value]) => value === decoded);
+      return hit === undefined ? segment : `:${hit[0]}`;
+    })
+    .join("/");
+}
+
+const TRACK = Symbol("auditq.route");
+
+interface Tracked extends RouteSeen {
+  base: unknown;
+  route: unknown;
+  /** The mount paths entered so far, outermost first, as [raw path, template]. */
+  mounts: Array<[string, string]>;
+}
+
+type TrackedRequest = Request & { [TRACK]: Tracked };
+
+// One pair of accessors shared by every request (state lives on the request under a symbol),
+// so following the route costs no closures per request.
+const BASE_URL: PropertyDescriptor = {
+  configurable: true,
+  enumerable: true,
+  get(this: TrackedRequest) {
+    return this[TRACK].base;
+  },
+  set(this: TrackedRequest, value: unknown) {
+    const t = this[TRACK];
+    t.base = value;
+    if (typeof value !== "string") return;
+    const { mounts } = t;
+    let top = mounts[mounts.length - 1] as [string, string];
+    while (mounts.length > 1 && !isPrefix(top[0], value)) {
+      mounts.pop();
+      top = mounts[mounts.length - 1] as [string, string];
+    }
+    if (value.length > top[0].length && isPrefix(top[0], value)) {
+      mounts.push([value, top[1] + templatize(value.slice(top[0].length), this.params)]);
+    }
+  },
+};
+
+const ROUTE: PropertyDescriptor = {
+  configurable: true,
+  enumerable: true,
+  get(this: TrackedRequest) {
+    return this[TRACK].route;
+  },
+  set(this: TrackedRequest, value: unknown) {
+    const t = this[TRACK];
+    t.route = value;
+    const path = (value as { path?: unknown } | undefined)?.path;
+    if (typeof path !== "string") return;
+    const top = t.mounts[t.mounts.length - 1] as [string, string];
+    const base = t.base;
+    t.template = (top[0] === base ? top[1] : typeof base === "string" ? base : "") + path;
+    t.params = this.params;
+  },
+};
+
+/**
+ * Follows `req.baseUrl` and `req.route` as Express sets them, with accessors on this one
+ * request object (Express's own objects and `res` are left alone).
+ */
+export function trackRoute(req: Request): RouteSeen {
+  const base: unknown = req.baseUrl;
+  const outer = typeof base === "string" ? base : "";
+  const tracked: Tracked = {
+    template: null,
+    params: undefined,
+    base,
+    route: req.route,
+    mounts: [[outer, outer]],
+  };
+  (req as TrackedRequest)[TRACK] = tracked;
+  Object.defineProperty(req, "baseUrl", BASE_URL);
+  Object.defineProperty(req, "route", ROUTE);
+  return tracked;
+}
+
 /** Path of the request as the client sent it, without the query string. */
 function requestPath(req: Request): string {
   const url = req.originalUrl ?? req.url ?? "/";
   const q = url.indexOf("?");
   return q === -1 ? url : url.slice(0, q);
+}
+
+function bounded(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}${MARKER_PREFIX}truncated]`;
+}
+
+function isEmptyPlainObject(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return (proto === Object.prototype || proto === null) && Object.keys(value).length === 0;
+}
+
+/** Reports a failure in app-supplied code (actor, skip) without losing the record. */
+export type Report = (kind: string, cause: unknown) => void;
+
+function resolveActor(config: Config, req: Request, res: Response, report: Report): AuditActor {
+  let result: ActorResult = null;
+  try {
+    result = config.actor(req, res);
+  } catch (err) {
+    report("actor", err);
+  }
+  let id: unknown = result;
+  let type: unknown;
+  if (typeof result === "object" && result !== null) {
+    id = result.id;
+    type = result.type;
+  }
+  const actor: AuditActor = {
+    id:
+      typeof id === "string" || typeof id === "number"
+        ? bounded(String(id), MAX_SHORT_CHARS)
+        : null,
+  };
+  if (typeof type === "string") actor.type = bounded(type, MAX_SHORT_CHARS);
+  if (typeof req.ip === "string") actor.ip = req.ip;
+  const ua = req.headers["user-agent"];
+  if (typeof ua === "string") actor.userAgent = bounded(ua, MAX_SHORT_CHARS * 2);
+  return actor;
+}
+
+function headersOf(config: Config, req: Request): Record<string, unknown> | undefined {
+  let out: Record<string, unknown> | undefined;
+  for (const name of config.headers) {
+    const value = req.headers[name];
+    if (value === undefined) continue;
+    out ??= {};
+    out[escapeKey(name)] =
+      config.redactHeaders.has(name) || config.redactKeys?.test(name)
+        ? config.censor
+        : Array.isArray(value)
+          ? value.map((v) => bounded(v, MAX_HEADER_CHARS))
+          : bounded(value, MAX_HEADER_CHARS);
+  }
+  return out;
+}
+
+function mergeMeta(parts: object[]): Record<string, unknown> {
+  // Null prototype: a `__proto__` key the app passes stays a key, and sets no prototype.
+  const merged: Record<string, unknown> = Object.create(null);
+  for (const part of parts) {
+    for (const key of Object.keys(part)) merged[key] = (part as Record<string, unknown>)[key];
+  }
+  return merged;
+}
+
+function errorMessage(err: unknown): string {
+  try {
+    if (err instanceof Error) return bounded(String(err.message), MAX_HEADER_CHARS);
+    if (typeof err === "object" && err !== null && typeof (err as Error).message === "string") {
+      return bounded((err as Error).message, MAX_HEADER_CHARS);
+    }
+    return bounded(String(err), MAX_HEADER_CHARS);
+  } catch {
+    // String() on an object whose toString throws: say so rather than fail the record.
+    return `${MARKER_PREFIX}unreadable error]`;
+  }
+}
+
+/** How a record came out of {@link buildRecord}. */
+export interface Built {
+  record: AuditRecord;
+  /** Fields replaced to fit `maxRecordBytes`. */
+  trimmed: string[];
+}
+
+export function buildRecord(
+  config: Config,
+  start: RequestStart,
+  ctx: AuditContext,
+  seen: RouteSeen,
+  req: Request,
+  res: Response,
+  aborted: boolean,
+  now: number,
+  report: Report,
+): Built {
+  const rules: SanitizeRules = {
+    redactKeys: config.redactKeys,
+    censor: config.censor,
+    maxDepth: MAX_DEPTH,
+  };
+  const states: SanitizeState[] = [];
+  const clean = (value: unknown, budget: number): unknown => {
+    const state = newState(budget);
+    states.push(state);
+    return sanitize(value, rules, state);
+  };
+
+  const method = req.method;
+  let path = bounded(requestPath(req), MAX_PATH_CHARS);
+  const route = seen.template ?? routeTemplate(req);
+  const request: AuditRequest = { method, path, route, requestId: ctx.requestId };
+
+  const rawParams = seen.template !== null ? seen.params : req.params;
+  if (typeof rawParams === "object" && rawParams !== null && !isEmptyPlainObject(rawParams)) {
+    const params = rawParams as Record<string, unknown>;
+    request.params = clean(params, config.maxRecordBytes) as Record<string, unknown>;
+    const secrets: string[] = [];
+    for (const key of Object.keys(params)) {
+      const value = params[key];
+      if (typeof value === "string" && config.redactKeys?.test(key)) secrets.push(value);
+    }
+    if (secrets.length > 0) {
+      path = censorPathValues(path, secrets, config.censor);
+      request.path = path;
+    }
+  }
+  if ((req.originalUrl ?? req.url ?? "").includes("?")) {
+    const query: unknown = req.query;
+    if (!isEmptyPlainObject(query) && query !== undefined) {
+      request.query = clean(query, config.maxRecordBytes) as Record<string, unknown>;
+    }
+  }
+  const headers = headersOf(config, req);
+  if (headers !== undefined) request.headers = headers;
+  if (config.captureBody) {
+    const body: unknown = (req as { body?: unknown }).body;
+    if (body !== undefined && !isEmptyPlainObject(body)) {
+      request.body = clean(body, config.maxBodyBytes);
+    }
+  }
+
+  const outcome: AuditOutcome = {
+    status: aborted ? 499 : res.statusCode,
+    durationMs: Math.round((now - start.startedAt) * 1000) / 1000,
+  };
+  if (aborted) outcome.aborted = true;
+  if (ctx.hasError) {
+    outcome.error = errorMessage(ctx.errorValue);
+    const stack = (ctx.errorValue as { stack?: unknown } | null)?.stack;
+    if (config.captureErrorStack && typeof stack === "string") {
+      outcome.errorStack = bounded(stack, MAX_HEADER_CHARS * 8);
+    }
+  }
+
+  const record: AuditRecord = {
+    _id: start.id,
+    v: RECORD_VERSION,
+    ts: start.ts,
+    actor: resolveActor(config, req, res, report),
+    action: bounded(ctx.actionName ?? `${method} ${route ?? path}`, MAX_PATH_CHARS + 64),
+    request,
+    outcome,
+    service: config.service,
+  };
+  if (ctx.targetValue !== undefined) {
+    record.target = {
+      type: bounded(ctx.targetValue.type, MAX_SHORT_CHARS),
+      id: bounded(ctx.targetValue.id, MAX_SHORT_CHARS),
+    };
+  }
+  if (ctx.metaParts !== undefined) {
+    record.meta = clean(mergeMeta(ctx.metaParts), config.maxRecordBytes) as Record<string, unknown>;
+  }
+  if (config.redactPaths.length > 0) {
+    redactPaths(record as unknown as Record<string, unknown>, config.redactPaths, config.censor);
+  }
+
+  let estimate = FIXED_BYTES + path.length * 2;
+  for (const state of states) estimate += state.used;
+  const trimmed =
+    estimate * ESCAPE_FACTOR > config.maxRecordBytes
+      ? trimToFit(record, config.maxRecordBytes)
+      : [];
+  return { record, trimmed };
 }
 
 /** The matched route template, e.g. `/orders/:id` under a router mounted at `/orders`. */
@@ -29,29 +365,42 @@ function routeTemplate(req: Request): string | null {
   return `${req.baseUrl ?? ""}${path}`;
 }
 
-export function buildRecord(
-  config: Config,
-  start: RequestStart,
-  req: Request,
-  res: Response,
-  aborted: boolean,
-  now: number,
-): AuditRecord {
-  const method = req.method;
-  const path = requestPath(req);
-  const route = routeTemplate(req);
-  const actorId = config.actor(req, res);
-  return {
-    _id: start.id,
-    v: RECORD_VERSION,
-    ts: start.ts,
-    actor: { id: actorId === undefined || actorId === null ? null : String(actorId) },
-    action: `${method} ${route ?? path}`,
-    request: { method, path, route },
-    outcome: {
-      status: aborted ? 499 : res.statusCode,
-      durationMs: Math.round((now - start.startedAt) * 1000) / 1000,
-      ...(aborted ? { aborted: true } : {}),
-    },
-  };
+function jsonBytes(value: unknown): number {
+  return utf8Bytes(EJSON.stringify([value], { relaxed: true })) - 2;
+}
+
+type Slot = { path: string; get(): unknown; set(value: string): void };
+
+/**
+ * Replaces the record's largest variable fields by a marker, one at a time, until its
+ * serialized size is within `maxBytes`. Returns the record paths it replaced, and lists them
+ * in `record.trimmed`.
+ */
+export function trimToFit(record: AuditRecord, maxBytes: number): string[] {
+  let total = jsonBytes(record);
+  if (total <= maxBytes) return [];
+  const r = record.request;
+  const o = record.outcome;
+  const slots: Slot[] = [
+    { path: "request.body", get: () => r.body, set: (v) => (r.body = v) },
+    { path: "meta", get: () => record.meta, set: (v) => (record.meta = { trimmed: v }) },
+    { path: "request.query", get: () => r.query, set: (v) => (r.query = { trimmed: v }) },
+    { path: "request.params", get: () => r.params, set: (v) => (r.params = { trimmed: v }) },
+    { path: "request.headers", get: () => r.headers, set: (v) => (r.headers = { trimmed: v }) },
+    { path: "outcome.errorStack", get: () => o.errorStack, set: (v) => (o.errorStack = v) },
+    { path: "outcome.error", get: () => o.error, set: (v) => (o.error = v) },
+  ];
+  const sized = slots
+    .filter((slot) => slot.get() !== undefined)
+    .map((slot) => ({ slot, bytes: jsonBytes(slot.get()) }))
+    .sort((a, b) => b.bytes - a.bytes);
+  const done: string[] = [];
+  for (const { slot, bytes } of sized) {
+    if (total <= maxBytes) break;
+    slot.set(`${MARKER_PREFIX}trimmed ${bytes} bytes]`);
+    done.push(slot.path);
+    record.trimmed = done;
+    total = jsonBytes(record);
+  }
+  return done;
 }

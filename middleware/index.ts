@@ -1,3 +1,5 @@
+import "./express-types.js";
+
 export {
   AuditqError,
   type AuditqErrorCode,
@@ -5,6 +7,17 @@ export {
   DecodeError,
 } from "../shared/errors.js";
 export type { Logger } from "../shared/logger.js";
-export type { AuditActor, AuditOutcome, AuditRecord, AuditRequest } from "../shared/record.js";
+export type {
+  AuditActor,
+  AuditOutcome,
+  AuditRecord,
+  AuditRequest,
+  AuditService,
+  AuditTarget,
+} from "../shared/record.js";
 export { type AuditqMiddleware, auditq } from "./auditq.js";
-export type { Options } from "./options.js";
+export { AuditContext } from "./context.js";
+export type { ActorResult, Options, RedactOptions } from "./options.js";
+export { DEFAULT_HEADERS } from "./options.js";
+export { DEFAULT_CENSOR, DEFAULT_REDACT_HEADERS, DEFAULT_REDACT_KEYS } from "./redact.js";
+export { escapeKey, unescapeKey } from "./sanitize.js";

@@ -21,6 +21,17 @@ export function createMiddlewareMetrics(registry: Registry) {
       labelNames: ["kind"] as const,
       registers,
     }),
+    recordsSkipped: new Counter({
+      name: "auditq_records_skipped_total",
+      help: "Requests left out on purpose: by `methods`, `sampleRate`, `skip`, or `req.audit.skip()`.",
+      labelNames: ["reason"] as const,
+      registers,
+    }),
+    recordsTrimmed: new Counter({
+      name: "auditq_records_trimmed_total",
+      help: "Records over maxRecordBytes whose largest fields were replaced by markers.",
+      registers,
+    }),
     recordsSent: new Counter({
       name: "auditq_records_sent_total",
       help: "Records SQS accepted.",

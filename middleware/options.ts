@@ -1,6 +1,6 @@
 // The middleware's public Options, their defaults in one place, and validation into a Config.
 import { createHash } from "node:crypto";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { SQSClient, type SQSClientConfig } from "@aws-sdk/client-sqs";
 import type { Request, Response } from "express";
@@ -8,7 +8,9 @@ import { Registry } from "prom-client";
 import type { BackoffPolicy } from "../shared/backoff.js";
 import { type AuditqError, ConfigError } from "../shared/errors.js";
 import { consoleLogger, type Logger } from "../shared/logger.js";
+import type { AuditService } from "../shared/record.js";
 import { SQS_LEGACY_MAX_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES } from "../shared/sqs-limits.js";
+import { DEFAULT_CENSOR, DEFAULT_REDACT_HEADERS, DEFAULT_REDACT_KEYS } from "./redact.js";
 
 /** Options of `auditq(options)`. Every option but `queueUrl` is optional. */
 export interface Options {
@@ -19,8 +21,35 @@ export interface Options {
    * follows the AWS SDK's own chain (credentials, `AWS_REGION`, `AWS_ENDPOINT_URL_SQS`).
    */
   sqs?: SQSClient | SQSClientConfig | undefined;
-  /** Who did it: returns the actor's id. Default: `req.user?.id`. Called once, at finish. */
-  actor?: ((req: Request, res: Response) => string | number | null | undefined) | undefined;
+  /**
+   * Who did it: returns the actor's id, or `{ id, type }`. Default: `req.user?.id`, else
+   * `req.user?._id`, else `req.auth?.sub`. Called once, when the response ends, so auth
+   * middleware mounted after auditq is seen.
+   */
+  actor?: ((req: Request, res: Response) => ActorResult) | undefined;
+  /** Leaves a request out when it returns true. Called once, when the response ends. */
+  skip?: ((req: Request, res: Response) => boolean) | undefined;
+  /** HTTP methods to record, e.g. `["POST", "PUT", "PATCH", "DELETE"]`. Default: every method. */
+  methods?: readonly string[] | undefined;
+  /** Share of reads (GET, HEAD, OPTIONS) recorded, from 0 to 1. Default 1 (all). */
+  sampleRate?: number | undefined;
+  /** What is censored. Default: secret headers, and keys like password, token, api key. */
+  redact?: RedactOptions | undefined;
+  /** Request headers recorded (allow-list, any case). Default: {@link DEFAULT_HEADERS}. */
+  headers?: readonly string[] | undefined;
+  /** Record what body parsers left on `req.body` (never the raw stream). Default false. */
+  captureBody?: boolean | undefined;
+  /** Cap on the recorded body; the rest is cut with a `[auditq: truncated]` marker. Default 8192. */
+  maxBodyBytes?: number | undefined;
+  /**
+   * Cap on one serialized record: larger ones have their largest fields replaced by markers,
+   * and are still stored. Default 65536 (at most `maxMessageBytes` less 512).
+   */
+  maxRecordBytes?: number | undefined;
+  /** Also record the stack of a captured error (`outcome.errorStack`). Default false. */
+  captureErrorStack?: boolean | undefined;
+  /** Names the app in every record's `service`, next to host and pid. Default: none. */
+  service?: { name?: string | undefined; version?: string | undefined } | undefined;
   /** Longest a record waits in memory for more to fill a batch. Default 200. */
   lingerMs?: number | undefined;
   /**
@@ -74,7 +103,20 @@ export interface SpoolOptions {
 export interface Config {
   readonly queueUrl: string;
   readonly sqs: SQSClient;
-  readonly actor: (req: Request, res: Response) => string | number | null | undefined;
+  readonly actor: (req: Request, res: Response) => ActorResult;
+  readonly skip: ((req: Request, res: Response) => boolean) | null;
+  readonly methods: ReadonlySet<string> | null;
+  readonly sampleRate: number;
+  readonly redactHeaders: ReadonlySet<string>;
+  readonly redactKeys: RegExp | null;
+  readonly redactPaths: readonly (readonly string[])[];
+  readonly censor: string;
+  readonly headers: readonly string[];
+  readonly captureBody: boolean;
+  readonly maxBodyBytes: number;
+  readonly maxRecordBytes: number;
+  readonly captureErrorStack: boolean;
+  readonly service: Readonly<AuditService>;
   readonly lingerMs: number;
   readonly maxMessageBytes: number;
   readonly maxBufferBytes: number;
@@ -96,7 +138,50 @@ export interface Config {
   readonly onError: (err: AuditqError) => void;
 }
 
+/** What the `actor` option returns: an id, or an id with the kind of actor. */
+export type ActorResult =
+  | string
+  | number
+  | null
+  | undefined
+  | { id: string | number | null | undefined; type?: string | undefined };
+
+/** The `redact` option. */
+export interface RedactOptions {
+  /** Request headers censored (any case). Default: {@link DEFAULT_REDACT_HEADERS}. */
+  headers?: readonly string[] | undefined;
+  /**
+   * Keys censored wherever they appear in body, query, params and meta: a RegExp, or exact
+   * names (any case). Default: {@link DEFAULT_REDACT_KEYS}. `[]` turns key matching off.
+   */
+  keys?: RegExp | readonly string[] | undefined;
+  /** Exact record paths censored too: `"request.body.card.number"`, `"meta.*.ssn"`. */
+  paths?: readonly string[] | undefined;
+  /** What censored values become. Default `"[REDACTED]"`. */
+  censor?: string | undefined;
+}
+
+/** Request headers recorded by default. */
+export const DEFAULT_HEADERS: readonly string[] = Object.freeze([
+  "accept",
+  "content-length",
+  "content-type",
+  "host",
+  "origin",
+  "referer",
+  "x-forwarded-for",
+]);
+
 const DEFAULTS = {
+  sampleRate: 1,
+  redactHeaders: DEFAULT_REDACT_HEADERS,
+  redactKeys: DEFAULT_REDACT_KEYS,
+  censor: DEFAULT_CENSOR,
+  headers: DEFAULT_HEADERS,
+  captureBody: false,
+  maxBodyBytes: 8192,
+  maxRecordBytes: 65_536,
+  captureErrorStack: false,
   lingerMs: 200,
   maxMessageBytes: SQS_LEGACY_MAX_MESSAGE_BYTES,
   maxBufferBytes: 16 * 1024 * 1024,
@@ -112,6 +197,16 @@ const KNOWN_KEYS = new Set<string>([
   "queueUrl",
   "sqs",
   "actor",
+  "skip",
+  "methods",
+  "sampleRate",
+  "redact",
+  "headers",
+  "captureBody",
+  "maxBodyBytes",
+  "maxRecordBytes",
+  "captureErrorStack",
+  "service",
   "lingerMs",
   "maxMessageBytes",
   "maxBufferBytes",
@@ -205,10 +300,148 @@ function resolveSpool(value: unknown, queueUrl: string): Config["spool"] {
   });
 }
 
-function defaultActor(req: Request): string | number | null | undefined {
-  const user = (req as Request & { user?: { id?: unknown } }).user;
-  const id = user?.id;
-  return typeof id === "string" || typeof id === "number" ? id : null;
+const READS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** Whether `method` is a read, the only kind `sampleRate` thins out. */
+export function isRead(method: string): boolean {
+  return READS.has(method);
+}
+
+// Bytes an envelope and its message attributes may take around the largest record.
+const ENVELOPE_HEADROOM_BYTES = 512;
+
+function idOf(value: unknown): string | number | null {
+  if (typeof value === "string" || typeof value === "number") return value;
+  // An ObjectId (Mongoose, the MongoDB driver) as `req.user._id`.
+  if (typeof value === "object" && value !== null) {
+    const hex = (value as { toHexString?: unknown }).toHexString;
+    if (typeof hex === "function") return String(hex.call(value));
+  }
+  return null;
+}
+
+function defaultActor(req: Request): ActorResult {
+  const r = req as Request & { user?: { id?: unknown; _id?: unknown }; auth?: { sub?: unknown } };
+  return idOf(r.user?.id) ?? idOf(r.user?._id) ?? idOf(r.auth?.sub);
+}
+
+function boolean(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") {
+    throw new ConfigError(`Expected \`${name}\` to be a boolean, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function strings(name: string, value: unknown, fallback: readonly string[]): readonly string[] {
+  if (value === undefined) return fallback;
+  if (!Array.isArray(value) || !value.every((v) => typeof v === "string" && v !== "")) {
+    throw new ConfigError(
+      `Expected \`${name}\` to be an array of non-empty strings, got ${describe(value)}`,
+    );
+  }
+  return Object.freeze([...value]);
+}
+
+function text(name: string, value: unknown, fallback: string | undefined): string | undefined {
+  if (value === undefined) return fallback;
+  if (typeof value !== "string" || value.length > 256) {
+    throw new ConfigError(
+      `Expected \`${name}\` to be a string of at most 256 characters, got ${describe(value)}`,
+    );
+  }
+  return value;
+}
+
+function plainObject(name: string, value: unknown, known: readonly string[]): void {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError(`Expected \`${name}\` to be an object, got ${describe(value)}`);
+  }
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) throw new ConfigError(`Unknown option \`${name}.${key}\``);
+  }
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+function redactKeys(value: unknown): RegExp | null {
+  if (value === undefined) return DEFAULTS.redactKeys;
+  // A global or sticky RegExp keeps state between `test` calls; the same pattern without does not.
+  if (value instanceof RegExp) return new RegExp(value.source, value.flags.replace(/[gy]/g, ""));
+  const keys = strings("redact.keys", value, []);
+  return keys.length === 0 ? null : new RegExp(`^(?:${keys.map(escapeRegExp).join("|")})$`, "i");
+}
+
+/** The capture options of {@link Options}, validated, with their defaults. */
+function resolveCapture(options: Options) {
+  if (options.redact !== undefined) {
+    plainObject("redact", options.redact, ["headers", "keys", "paths", "censor"]);
+  }
+  if (options.service !== undefined) plainObject("service", options.service, ["name", "version"]);
+  const redact: RedactOptions = options.redact ?? {};
+  const service = options.service ?? {};
+  const { sampleRate } = options;
+  if (
+    sampleRate !== undefined &&
+    (typeof sampleRate !== "number" || !(sampleRate >= 0 && sampleRate <= 1))
+  ) {
+    throw new ConfigError(
+      `Expected \`sampleRate\` to be a number from 0 to 1, got ${describe(sampleRate)}`,
+    );
+  }
+  // The record must fit in one SQS message with its envelope.
+  const recordLimit =
+    integer(
+      "maxMessageBytes",
+      options.maxMessageBytes,
+      DEFAULTS.maxMessageBytes,
+      1024,
+      SQS_MAX_MESSAGE_BYTES,
+    ) - ENVELOPE_HEADROOM_BYTES;
+  const name = text("service.name", service.name, undefined);
+  const version = text("service.version", service.version, undefined);
+  const methods = strings("methods", options.methods, []);
+  return {
+    actor: fn("actor", options.actor, defaultActor),
+    skip: fn<((req: Request, res: Response) => boolean) | null>("skip", options.skip, null),
+    methods: options.methods === undefined ? null : new Set(methods.map((m) => m.toUpperCase())),
+    sampleRate: sampleRate ?? DEFAULTS.sampleRate,
+    redactHeaders: new Set(
+      strings("redact.headers", redact.headers, DEFAULTS.redactHeaders).map((h) => h.toLowerCase()),
+    ),
+    redactKeys: redactKeys(redact.keys),
+    redactPaths: strings("redact.paths", redact.paths, []).map((p) => p.split(".")),
+    censor: text("redact.censor", redact.censor, DEFAULTS.censor) as string,
+    headers: strings("headers", options.headers, DEFAULTS.headers).map((h) => h.toLowerCase()),
+    captureBody: boolean("captureBody", options.captureBody, DEFAULTS.captureBody),
+    maxBodyBytes: integer(
+      "maxBodyBytes",
+      options.maxBodyBytes,
+      DEFAULTS.maxBodyBytes,
+      64,
+      SQS_MAX_MESSAGE_BYTES,
+    ),
+    maxRecordBytes: integer(
+      "maxRecordBytes",
+      options.maxRecordBytes,
+      Math.min(DEFAULTS.maxRecordBytes, recordLimit),
+      Math.min(1024, recordLimit),
+      recordLimit,
+    ),
+    captureErrorStack: boolean(
+      "captureErrorStack",
+      options.captureErrorStack,
+      DEFAULTS.captureErrorStack,
+    ),
+    service: Object.freeze({
+      ...(name === undefined ? {} : { name }),
+      ...(version === undefined ? {} : { version }),
+      host: hostname(),
+      pid: process.pid,
+    }),
+  };
 }
 
 /** Validates options and fills in defaults. Throws ConfigError naming the bad option. */
@@ -244,7 +477,7 @@ export function resolveOptions(options: Options): Config {
   return Object.freeze({
     queueUrl,
     sqs,
-    actor: fn("actor", options.actor, defaultActor),
+    ...resolveCapture(options),
     lingerMs: integer("lingerMs", options.lingerMs, DEFAULTS.lingerMs, 0, 60_000),
     maxMessageBytes: integer(
       "maxMessageBytes",

@@ -8,32 +8,55 @@ export const RECORD_VERSION = 1;
 export interface AuditActor {
   /** The user's id, or `null` for anonymous requests. */
   id: string | null;
+  /** The kind of actor (`"user"`, `"service"`, …) when the `actor` option names one. */
   type?: string;
+  /** `req.ip`: the client address, as Express's `trust proxy` setting resolves it. */
   ip?: string;
   userAgent?: string;
 }
 
-/** What the request looked like. */
+/** What the request looked like. Object keys are escaped for MongoDB (see `unescapeKey`). */
 export interface AuditRequest {
   method: string;
-  /** The path the client asked for, without the query string. */
+  /** The path the client asked for, without the query string (redacted params censored). */
   path: string;
   /** The route template that matched (`/orders/:id`), or `null` when no route matched. */
   route: string | null;
   query?: Record<string, unknown>;
   params?: Record<string, unknown>;
-  requestId?: string;
+  /** `x-request-id` or the trace id of `traceparent` when sent, else the record's `_id`. */
+  requestId: string;
+  /** Request headers on the `headers` allow-list, redacted ones censored. */
   headers?: Record<string, unknown>;
+  /** What body parsers left on `req.body`, when `captureBody` is on; capped by `maxBodyBytes`. */
   body?: unknown;
 }
 
 /** How it ended. */
 export interface AuditOutcome {
+  /** The response status; 499 when the client went away first. */
   status: number;
   durationMs: number;
   /** The client went away before the response finished. */
   aborted?: boolean;
+  /** Message of the error the app's error handling saw (`audit.captureErrors`, `req.audit.error`). */
   error?: string;
+  /** Its stack, only with `captureErrorStack: true`. */
+  errorStack?: string;
+}
+
+/** The process that captured the record. */
+export interface AuditService {
+  name?: string;
+  version?: string;
+  host: string;
+  pid: number;
+}
+
+/** What the app says the operation was about. */
+export interface AuditTarget {
+  type: string;
+  id: string;
 }
 
 /** One user operation. `_id` is made at capture time and is the deduplication key end to end. */
@@ -45,9 +68,12 @@ export interface AuditRecord {
   actor: AuditActor;
   /** What was done: `"POST /orders/:id"` by default, or a name the app gives. */
   action: string;
-  target?: { type: string; id: string };
+  target?: AuditTarget;
   request: AuditRequest;
   outcome: AuditOutcome;
-  service?: { name?: string; version?: string; host?: string; pid?: number };
+  service: AuditService;
+  /** Fields the app added with `req.audit.set({...})`. */
   meta?: Record<string, unknown>;
+  /** Fields replaced by a marker to keep the record within `maxRecordBytes`, largest first. */
+  trimmed?: string[];
 }

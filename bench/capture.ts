@@ -1,0 +1,272 @@
+// Capture overhead: an Express hello-world with and without auditq, under autocannon.
+//
+//   npm run bench:capture            (about two minutes)
+//
+// The package is built first and the apps load dist/, as users run it. Each app runs in its
+// own child process; this process runs autocannon and a stub SQS endpoint
+// that answers SendMessageBatch at once, so what differs between the two apps is the
+// middleware (capture, serialization, batching, the SDK call) and nothing downstream.
+// Runs alternate bare / auditq (order swapped each round) so drift on a shared machine hits
+// both alike; the report gives the median of the rounds.
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import { decodeMessage, type ReceivedMessageLike } from "../shared/envelope.js";
+
+const SELF = fileURLToPath(import.meta.url);
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const DIST = new URL("../dist/index.js", import.meta.url).href;
+const CONNECTIONS = 100;
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 7);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const PIPELINING = [1, 10];
+
+type Mode = "bare" | "auditq";
+
+/** Child: serve the hello-world app, with auditq when asked, and print the port. */
+async function serve(mode: Mode, sqsEndpoint: string): Promise<void> {
+  const { default: express } = await import("express");
+  const app = express();
+  // CPU time of this process, read around each run: per-request cost that a busy machine
+  // distorts far less than req/s. Mounted before auditq, so never audited.
+  app.get("/__cpu", (_req, res) => {
+    const { user, system } = process.cpuUsage();
+    res.json({ micros: user + system });
+  });
+  if (mode === "auditq") {
+    // The built package, as apps run it (not the TypeScript sources through tsx).
+    const { auditq } = (await import(DIST)) as typeof import("../middleware/index.js");
+    const audit = auditq({
+      queueUrl: `${sqsEndpoint}/000000000000/bench`,
+      sqs: {
+        endpoint: sqsEndpoint,
+        region: "us-east-1",
+        credentials: { accessKeyId: "bench", secretAccessKey: "bench" },
+        md5: false,
+      },
+      logger: {
+        debug: () => undefined,
+        info: () => undefined,
+        warn: (o, m) => console.error(m, o),
+        error: (o, m) => console.error(m, o),
+      },
+    });
+    app.use(audit);
+    process.on("SIGTERM", () => {
+      void audit.close().finally(() => process.exit(0));
+    });
+  } else {
+    process.on("SIGTERM", () => process.exit(0));
+  }
+  app.get("/hello/:name", (req, res) => {
+    res.json({ hello: req.params.name });
+  });
+  const server = app.listen(0, "127.0.0.1", () => {
+    process.stdout.write(`${(server.address() as AddressInfo).port}\n`);
+  });
+}
+
+/** A stub SQS endpoint (JSON protocol): every SendMessageBatch entry succeeds. */
+async function stubSqs(): Promise<{ url: string; records: () => number; close(): void }> {
+  let records = 0;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as {
+        Entries?: {
+          Id: string;
+          MessageBody?: string;
+          MessageAttributes?: ReceivedMessageLike["MessageAttributes"];
+        }[];
+      };
+      const entries = body.Entries ?? [];
+      // Counted after answering, so decoding never delays the app under test.
+      setImmediate(() => {
+        for (const e of entries) {
+          decodeMessage({ Body: e.MessageBody, MessageAttributes: e.MessageAttributes }).then(
+            (docs) => {
+              records += docs.length;
+            },
+            (err: unknown) => console.error("stub SQS: undecodable message", err),
+          );
+        }
+      });
+      res.writeHead(200, { "content-type": "application/x-amz-json-1.0" });
+      res.end(
+        JSON.stringify({
+          Successful: entries.map((e, i) => ({ Id: e.Id, MessageId: `m${records}-${i}` })),
+          Failed: [],
+        }),
+      );
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, records: () => records, close: () => server.close() };
+}
+
+async function startApp(
+  mode: Mode,
+  sqsUrl: string,
+): Promise<{ port: number; child: ChildProcess }> {
+  const child = spawn(process.execPath, [...process.execArgv, SELF, "serve", mode, sqsUrl], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const [chunk] = (await once(child.stdout as NodeJS.ReadableStream, "data")) as [Buffer];
+  return { port: Number(chunk.toString().trim()), child };
+}
+
+interface Sample {
+  rps: number;
+  p99: number;
+  errors: number;
+  /** Server CPU time per request, in microseconds. */
+  cpuMicros: number;
+}
+
+async function cpuMicros(port: number): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${port}/__cpu`);
+  return ((await res.json()) as { micros: number }).micros;
+}
+
+async function load(port: number, pipelining: number, seconds: number): Promise<Sample> {
+  const { default: autocannon } = await import("autocannon");
+  const cpuBefore = await cpuMicros(port);
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}/hello/world`,
+    connections: CONNECTIONS,
+    pipelining,
+    duration: seconds,
+  });
+  const cpu = (await cpuMicros(port)) - cpuBefore;
+  return {
+    cpuMicros: cpu / Math.max(1, result.requests.total),
+    rps: result.requests.average,
+    p99: result.latency.p99,
+    errors: result.errors + result.non2xx + result.timeouts,
+  };
+}
+
+/**
+ * The steps of one capture in isolation, on a request object built from Express's own
+ * prototype: where the per-request CPU goes, free of network and load-generator noise.
+ */
+async function micro(): Promise<string[]> {
+  const { default: express } = await import("express");
+  const { resolveOptions } = await import("../middleware/options.js");
+  const capture = await import("../middleware/capture.js");
+  const { serializeRecord } = await import("../shared/envelope.js");
+  const config = resolveOptions({ queueUrl: "http://127.0.0.1:1/000000000000/micro" });
+  const app = express();
+  const req = Object.assign(Object.create(app.request), {
+    method: "GET",
+    url: "/hello/world",
+    originalUrl: "/hello/world",
+    baseUrl: "",
+    params: { name: "world" },
+    headers: { host: "127.0.0.1:3000", "user-agent": "autocannon", accept: "*/*" },
+    app,
+    socket: { remoteAddress: "127.0.0.1" },
+  });
+  const res = { statusCode: 200, writableFinished: true };
+  const start = capture.startCapture();
+  const ctx = capture.createContext(start, req);
+  const seen = { template: "/hello/:name", params: { name: "world" } };
+  const build = () =>
+    capture.buildRecord(config, start, ctx, seen, req, res as never, false, 1, () => undefined);
+  const record = build().record;
+  const steps: Array<[string, () => unknown]> = [
+    ["start: ObjectId, Date, req.audit", () => capture.createContext(capture.startCapture(), req)],
+    [
+      "route tracking (accessors on req)",
+      () => {
+        const r = Object.create(req);
+        capture.trackRoute(r);
+        r.route = { path: "/hello/:name" };
+      },
+    ],
+    ["build the record at finish", build],
+    ["EJSON serialization (batcher.add)", () => serializeRecord(record as never)],
+  ];
+  const n = 100_000;
+  const lines: string[] = [];
+  for (const [name, fn] of steps) {
+    for (let i = 0; i < 10_000; i++) fn();
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) fn();
+    const micros = Number(process.hrtime.bigint() - t0) / n / 1000;
+    lines.push(`| ${name} | ${micros.toFixed(2)} |`);
+  }
+  lines.push(`\nrecord size: ${Buffer.byteLength(serializeRecord(record as never))} bytes`);
+  return lines;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+};
+
+async function main(): Promise<void> {
+  const steps = await micro();
+  console.log("| step (in isolation) | µs per request |\n|---|---|");
+  for (const line of steps) console.log(line);
+  if (process.env.BENCH_MICRO_ONLY) return;
+  execFileSync("npm", ["run", "build"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
+  const sqs = await stubSqs();
+  const apps = {
+    bare: await startApp("bare", sqs.url),
+    auditq: await startApp("auditq", sqs.url),
+  };
+  const lines: string[] = [];
+  try {
+    for (const p of PIPELINING) {
+      // Warm-up: JIT, connection pools, the SDK's first call.
+      await load(apps.bare.port, p, 2);
+      await load(apps.auditq.port, p, 2);
+      const samples: Record<Mode, Sample[]> = { bare: [], auditq: [] };
+      for (let round = 0; round < ROUNDS; round++) {
+        const order: Mode[] = round % 2 === 0 ? ["bare", "auditq"] : ["auditq", "bare"];
+        for (const mode of order) {
+          const sample = await load(apps[mode].port, p, DURATION_S);
+          samples[mode].push(sample);
+          console.error(
+            `-p ${p} round ${round + 1} ${mode}: ${sample.rps.toFixed(0)} req/s, p99 ${sample.p99} ms, ${sample.cpuMicros.toFixed(1)} µs CPU/req, errors ${sample.errors}`,
+          );
+        }
+      }
+      const bare = median(samples.bare.map((s) => s.rps));
+      const audited = median(samples.auditq.map((s) => s.rps));
+      const p99Bare = median(samples.bare.map((s) => s.p99));
+      const p99Audited = median(samples.auditq.map((s) => s.p99));
+      const cpuBare = median(samples.bare.map((s) => s.cpuMicros));
+      const cpuAudited = median(samples.auditq.map((s) => s.cpuMicros));
+      const errors = [...samples.bare, ...samples.auditq].reduce((n, s) => n + s.errors, 0);
+      lines.push(
+        `| ${CONNECTIONS} | ${p} | ${bare.toFixed(0)} | ${audited.toFixed(0)} | ${(audited / bare).toFixed(3)}× | ${p99Bare} | ${p99Audited} | ${(p99Audited - p99Bare).toFixed(0)} | ${cpuBare.toFixed(1)} | ${cpuAudited.toFixed(1)} | ${(cpuBare / cpuAudited).toFixed(3)}× | ${errors} |`,
+      );
+    }
+  } finally {
+    for (const { child } of Object.values(apps)) child.kill("SIGTERM");
+    await Promise.all(Object.values(apps).map(({ child }) => once(child, "exit")));
+    sqs.close();
+  }
+  console.log(
+    `Node ${process.version}, ${ROUNDS} rounds of ${DURATION_S} s per app and setting (medians)\n`,
+  );
+  console.log(
+    "| connections | pipelining | bare req/s | auditq req/s | ratio | bare p99 ms | auditq p99 ms | p99 diff ms | bare µs CPU/req | auditq µs CPU/req | CPU ratio | errors |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
+  for (const line of lines) console.log(line);
+  console.log(`\nrecords the stub SQS received: ${sqs.records()}`);
+}
+
+if (process.argv[2] === "serve") {
+  await serve(process.argv[3] as Mode, process.argv[4] as string);
+} else {
+  await main();
+}

@@ -1,0 +1,59 @@
+// `req.audit`: what the app can add to the record of the request it is handling.
+import type { ObjectId } from "bson";
+
+/**
+ * The audit context of one request, as `req.audit`. Everything set here is read once, when the
+ * response ends; calls are cheap (they only keep references) and never throw.
+ */
+export class AuditContext {
+  /** The record's `_id`, fixed when the request arrived. */
+  readonly id: ObjectId;
+  /** The request id the record carries (`x-request-id`, `traceparent`, or `id` as hex). */
+  readonly requestId: string;
+  /** @internal */ metaParts: object[] | undefined = undefined;
+  /** @internal */ actionName: string | undefined = undefined;
+  /** @internal */ targetValue: { type: string; id: string } | undefined = undefined;
+  /** @internal */ skipped = false;
+  /** @internal */ errorValue: unknown = undefined;
+  /** @internal */ hasError = false;
+
+  constructor(id: ObjectId, requestId: string) {
+    this.id = id;
+    this.requestId = requestId;
+  }
+
+  /** Adds fields to the record's `meta`; later calls win on the same key. */
+  set(fields: Record<string, unknown>): this {
+    if (typeof fields !== "object" || fields === null) return this;
+    if (this.metaParts === undefined) this.metaParts = [fields];
+    else this.metaParts.push(fields);
+    return this;
+  }
+
+  /** Names the operation (`"order.update"`) instead of `"METHOD /route"`. */
+  action(name: string): this {
+    if (typeof name === "string" && name !== "") this.actionName = name;
+    return this;
+  }
+
+  /** What the operation was about: `req.audit.target("order", order.id)`. */
+  target(type: string, id: string | number | { toString(): string }): this {
+    if (typeof type === "string" && id !== undefined && id !== null) {
+      this.targetValue = { type, id: String(id) };
+    }
+    return this;
+  }
+
+  /** Records the error the app handled, as `outcome.error` (its message; never sent anywhere else). */
+  error(err: unknown): this {
+    this.errorValue = err;
+    this.hasError = true;
+    return this;
+  }
+
+  /** Leaves this request out of the audit trail (counted as skipped). */
+  skip(): this {
+    this.skipped = true;
+    return this;
+  }
+}

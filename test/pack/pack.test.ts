@@ -1,0 +1,170 @@
+// The published package as a user gets it: `npm pack`, installed into a scratch project next to
+// Express 4 or Express 5, imported as ESM and as CommonJS from JavaScript, and type-checked from
+// TypeScript (ESM and CommonJS resolution).
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const TSC = join(ROOT, "node_modules", "typescript", "bin", "tsc");
+
+// The app each variant runs: one request through auditq, the record caught by a stub SQS client.
+const program = (load: string) => `${load}
+const sent = [];
+const sqs = new SQSClient({ region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "x" } });
+sqs.send = async (command) => {
+  const entries = command.input.Entries;
+  sent.push(...entries.map((e) => JSON.parse(e.MessageBody).records).flat());
+  return { Successful: entries.map((e) => ({ Id: e.Id })), Failed: [] };
+};
+const audit = auditq({ queueUrl: "http://127.0.0.1:1/0/q", sqs, lingerMs: 0, compression: "none" });
+const app = express();
+app.use(audit);
+app.get("/items/:id", (req, res) => {
+  req.audit.set({ via: "pack" });
+  res.json({ id: req.params.id });
+});
+const server = app.listen(0, "127.0.0.1", async () => {
+  const res = await fetch("http://127.0.0.1:" + server.address().port + "/items/7");
+  await res.text();
+  server.close();
+  await audit.close();
+  process.stdout.write(JSON.stringify({ status: res.status, action: sent[0]?.action, meta: sent[0]?.meta }));
+});
+`;
+
+const ESM = program(`import { auditq } from "auditq";
+import express from "express";
+import { SQSClient } from "@aws-sdk/client-sqs";`);
+
+const CJS = program(`const { auditq } = require("auditq");
+const express = require("express");
+const { SQSClient } = require("@aws-sdk/client-sqs");`);
+
+const TS = (imports: string) => `${imports}
+
+const options: Options = { queueUrl: "http://127.0.0.1:1/0/q", captureBody: true, redact: { paths: ["meta.pin"] } };
+const audit: AuditqMiddleware = auditq(options);
+const app = express();
+app.use(audit);
+app.use(audit.captureErrors);
+app.post("/orders/:id", (req: Request, res: Response) => {
+  req.audit.action("order.update").target("order", req.params.id ?? "").set({ pin: 1 });
+  const id: string = req.audit.requestId;
+  res.json({ id });
+});
+const check = (record: AuditRecord): string | null => record.actor.id;
+void check;
+// @ts-expect-error: not an option
+auditq({ queueUrl: "x", nope: 1 });
+`;
+
+const TS_ESM =
+  TS(`import { auditq, type AuditqMiddleware, type AuditRecord, type Options } from "auditq";
+import express, { type Request, type Response } from "express";`);
+
+const TS_CJS =
+  TS(`import { auditq, type AuditqMiddleware, type AuditRecord, type Options } from "auditq";
+import express = require("express");
+type Request = express.Request;
+type Response = express.Response;`);
+
+let workdir: string;
+let tarball: string;
+
+beforeAll(async () => {
+  workdir = await mkdtemp(join(tmpdir(), "auditq-pack-"));
+  await run("npm", ["run", "build"], { cwd: ROOT });
+  await run("npm", ["pack", "--pack-destination", workdir], { cwd: ROOT });
+  const [name] = (await readdir(workdir)).filter((f) => f.endsWith(".tgz"));
+  tarball = join(workdir, name as string);
+}, 120_000);
+
+afterAll(async () => {
+  if (workdir) await rm(workdir, { recursive: true, force: true });
+});
+
+const MAJORS = [4, 5] as const;
+const projects = new Map<number, { dir: string; typecheck: Promise<string> }>();
+
+async function scratchProject(major: number): Promise<string> {
+  const dir = join(workdir, `express${major}`);
+  await mkdir(dir);
+  await writeFile(join(dir, "package.json"), JSON.stringify({ name: "scratch", private: true }));
+  await run(
+    "npm",
+    [
+      "install",
+      "--prefer-offline",
+      "--no-audit",
+      "--no-fund",
+      tarball,
+      `express@${major}`,
+      `@types/express@${major}`,
+      "prom-client@15",
+      "@types/node@20",
+    ],
+    { cwd: dir },
+  );
+  await writeFile(join(dir, "esm.mjs"), ESM);
+  await writeFile(join(dir, "cjs.cjs"), CJS);
+  await writeFile(join(dir, "esm.mts"), TS_ESM);
+  await writeFile(join(dir, "cjs.cts"), TS_CJS);
+  await writeFile(
+    join(dir, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        module: "nodenext",
+        moduleResolution: "nodenext",
+        target: "es2022",
+        strict: true,
+        noEmit: true,
+        types: ["node"],
+      },
+      files: ["esm.mts", "cjs.cts"],
+    }),
+  );
+  return dir;
+}
+
+/** tsc's diagnostics for the scratch project; "" when it type-checks. */
+async function typecheck(dir: string): Promise<string> {
+  try {
+    const { stdout } = await run(process.execPath, [TSC, "-p", dir]);
+    return stdout;
+  } catch (err) {
+    const { stdout } = err as { stdout?: string };
+    return stdout || String(err);
+  }
+}
+
+beforeAll(async () => {
+  // Both projects install at once, and type-check in the background while the runs go on.
+  const dirs = await Promise.all(MAJORS.map(scratchProject));
+  MAJORS.forEach((major, i) => {
+    const dir = dirs[i] as string;
+    projects.set(major, { dir, typecheck: typecheck(dir) });
+  });
+}, 120_000);
+
+describe.each(MAJORS)("packed tarball with Express %i", (major) => {
+  it.each(["esm.mjs", "cjs.cjs"])("runs %s: one request, one record", async (file) => {
+    const { dir } = projects.get(major) as { dir: string };
+    const { stdout } = await run(process.execPath, [file], { cwd: dir });
+    expect(JSON.parse(stdout)).toEqual({
+      status: 200,
+      action: "GET /items/:id",
+      meta: { via: "pack" },
+    });
+  });
+
+  it("type-checks from TypeScript, ESM and CommonJS", async () => {
+    const { typecheck } = projects.get(major) as { typecheck: Promise<string> };
+    expect(await typecheck).toBe("");
+  });
+});
