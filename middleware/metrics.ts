@@ -1,107 +1,129 @@
 // Prometheus metrics of the middleware and its batcher, registered on one (injectable) registry.
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import {
+  Counter,
+  type CounterConfiguration,
+  Gauge,
+  type GaugeConfiguration,
+  Histogram,
+  type HistogramConfiguration,
+  type Registry,
+} from "prom-client";
 
 export type MiddlewareMetrics = ReturnType<typeof createMiddlewareMetrics>;
 
+/** A gauge one instance owns a share of: `set` moves the shared gauge by the difference. */
+export interface GaugeShare {
+  set(value: number): void;
+}
+
 /**
- * Creates the middleware's metrics on `registry`. Each middleware instance gets its own
- * registry by default, so two instances in one process never collide.
+ * Returns the metric of that name already on the registry, or registers a new one. Two
+ * middlewares given one registry then share their metrics instead of failing with "already
+ * registered": counters and histograms add up, and gauges hold the sum of every instance's
+ * share (see {@link GaugeShare}).
+ */
+function reuse<M>(registry: Registry, config: { name: string }, create: () => M): M {
+  return (registry.getSingleMetric(config.name) as M | undefined) ?? create();
+}
+
+function share(gauge: Gauge): GaugeShare {
+  let mine = 0;
+  return {
+    set(value: number) {
+      gauge.inc(value - mine);
+      mine = value;
+    },
+  };
+}
+
+/**
+ * Creates (or joins) the middleware's metrics on `registry`. Each middleware gets a private
+ * registry by default; several may share one, and then their figures add up.
  */
 export function createMiddlewareMetrics(registry: Registry) {
   const registers = [registry];
+  const counter = <T extends string>(config: Omit<CounterConfiguration<T>, "registers">) =>
+    reuse(registry, config, () => new Counter({ ...config, registers }));
+  const histogram = <T extends string>(config: Omit<HistogramConfiguration<T>, "registers">) =>
+    reuse(registry, config, () => new Histogram({ ...config, registers }));
+  const gauge = (config: Omit<GaugeConfiguration<string>, "registers">) =>
+    share(reuse(registry, config, () => new Gauge({ ...config, registers })));
   return {
-    recordsCaptured: new Counter({
+    recordsCaptured: counter({
       name: "auditq_records_captured_total",
       help: "Records captured from finished requests.",
-      registers,
     }),
-    captureErrors: new Counter({
+    captureErrors: counter({
       name: "auditq_capture_errors_total",
       help: "Failures inside auditq while capturing a request; the request itself is unaffected.",
       labelNames: ["kind"] as const,
-      registers,
     }),
-    recordsSkipped: new Counter({
+    recordsSkipped: counter({
       name: "auditq_records_skipped_total",
       help: "Requests left out on purpose: by `methods`, `sampleRate`, `skip`, or `req.audit.skip()`.",
       labelNames: ["reason"] as const,
-      registers,
     }),
-    recordsTrimmed: new Counter({
+    recordsTrimmed: counter({
       name: "auditq_records_trimmed_total",
       help: "Records over maxRecordBytes whose largest fields were replaced by markers.",
-      registers,
     }),
-    recordsSent: new Counter({
+    recordsSent: counter({
       name: "auditq_records_sent_total",
       help: "Records SQS accepted.",
-      registers,
     }),
-    recordsDropped: new Counter({
+    recordsDropped: counter({
       name: "auditq_records_dropped_total",
       help: "Records given up on, by reason.",
       labelNames: ["reason"] as const,
-      registers,
     }),
-    retries: new Counter({
+    retries: counter({
       name: "auditq_send_retries_total",
       help: "Records put back into the buffer after a failed send.",
-      registers,
     }),
-    sqsRequests: new Counter({
+    sqsRequests: counter({
       name: "auditq_sqs_requests_total",
       help: "SQS API calls by operation and outcome.",
       labelNames: ["operation", "outcome"] as const,
-      registers,
     }),
-    sendSeconds: new Histogram({
+    sendSeconds: histogram({
       name: "auditq_sqs_send_duration_seconds",
       help: "Latency of SendMessageBatch calls.",
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers,
     }),
-    bufferRecords: new Gauge({
+    bufferRecords: gauge({
       name: "auditq_buffer_records",
       help: "Records waiting in memory.",
-      registers,
     }),
-    bufferBytes: new Gauge({
+    bufferBytes: gauge({
       name: "auditq_buffer_bytes",
       help: "Bytes held in memory: serialized records, encoded messages waiting or in flight.",
-      registers,
     }),
-    spoolRecords: new Gauge({
+    spoolRecords: gauge({
       name: "auditq_spool_records",
       help: "Records in the on-disk spool not yet accepted by SQS.",
-      registers,
     }),
-    spoolBytes: new Gauge({
+    spoolBytes: gauge({
       name: "auditq_spool_bytes",
       help: "Bytes of the on-disk spool's segment files.",
-      registers,
     }),
-    billedRequests: new Counter({
+    billedRequests: counter({
       name: "auditq_sqs_billed_requests_total",
       help: "SQS requests as billed: one per started 64 KiB of payload of each call.",
       labelNames: ["operation"] as const,
-      registers,
     }),
-    sentBytes: new Counter({
+    sentBytes: counter({
       name: "auditq_sqs_sent_bytes_total",
       help: "Message bytes (body plus attributes, as SQS counts them) SQS accepted.",
-      registers,
     }),
-    recordsPerMessage: new Histogram({
+    recordsPerMessage: histogram({
       name: "auditq_records_per_message",
       help: "Records packed into each SQS message sent.",
       buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 4000, 8000],
-      registers,
     }),
-    messagesPerCall: new Histogram({
+    messagesPerCall: histogram({
       name: "auditq_messages_per_call",
       help: "Messages in each SendMessageBatch call.",
       buckets: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
-      registers,
     }),
   };
 }

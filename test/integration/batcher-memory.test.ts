@@ -83,7 +83,8 @@ it(
     }
     const dropped = await metrics.recordsDropped.get();
     const droppedBy = Object.fromEntries(dropped.values.map((v) => [v.labels.reason, v.value]));
-    const spoolBytes = (await metrics.spoolBytes.get()).values[0]?.value ?? 0;
+    const spoolGauge = await registry.getSingleMetric("auditq_spool_bytes")?.get();
+    const spoolBytes = spoolGauge?.values[0]?.value ?? 0;
     const report = await batcher.close(1000);
 
     // Without the bound, 15 s of this load would hold hundreds of MB of serialized records.

@@ -3,7 +3,9 @@ import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
+import { createMiddlewareMetrics } from "../../middleware/metrics.js";
 import { resolveOptions } from "../../middleware/options.js";
 import { ConfigError } from "../../shared/errors.js";
 
@@ -58,5 +60,21 @@ describe("delivery options", () => {
     expect(await three.config.maxAttempts()).toBe(3);
     const given = new SQSClient({ region: "us-east-1" });
     expect(resolveOptions({ queueUrl, sqs: given }).sqs).toBe(given);
+  });
+});
+
+describe("metrics on a shared registry", () => {
+  it("lets two middlewares share one registry: counters and gauges add up", async () => {
+    const registry = new Registry();
+    const a = createMiddlewareMetrics(registry);
+    const b = createMiddlewareMetrics(registry);
+    a.recordsSent.inc(2);
+    b.recordsSent.inc(3);
+    a.bufferRecords.set(10);
+    b.bufferRecords.set(5);
+    a.bufferRecords.set(4);
+    const text = await registry.metrics();
+    expect(text).toMatch(/^auditq_records_sent_total 5$/m);
+    expect(text).toMatch(/^auditq_buffer_records 9$/m);
   });
 });
