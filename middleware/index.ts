@@ -15,9 +15,9 @@ export type {
   AuditService,
   AuditTarget,
 } from "../shared/record.js";
-export { type AuditqMiddleware, auditq } from "./auditq.js";
+export { type AuditqMiddleware, auditq, type CloseReport } from "./auditq.js";
 export { AuditContext } from "./context.js";
-export type { ActorResult, Options, RedactOptions } from "./options.js";
+export type { ActorResult, Options, RedactOptions, SpoolOptions } from "./options.js";
 export { DEFAULT_HEADERS } from "./options.js";
 export { DEFAULT_CENSOR, DEFAULT_REDACT_HEADERS, DEFAULT_REDACT_KEYS } from "./redact.js";
 export { escapeKey, unescapeKey } from "./sanitize.js";
