@@ -10,19 +10,17 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createSidecar, type Sidecar } from "../../sidecar/index.js";
-import { silentLogger } from "../helpers/logger.js";
+import type { Sidecar } from "../../sidecar/index.js";
 import { freePort } from "../helpers/processes.js";
 import {
   createTestDb,
   createTestQueue,
-  mongoUri,
-  sqsClient,
   sqsTargets,
   type TestDb,
   type TestQueue,
   waitFor,
 } from "../helpers/services.js";
+import { testSidecar } from "../helpers/sidecar.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -124,14 +122,7 @@ describe.each(sqsTargets())("producer killed with a non-empty spool on $name", (
     expect(report.sent).toBeGreaterThanOrEqual(durable);
     expect(totalSegments(spoolDir)).toBe(0);
 
-    sidecar = createSidecar({
-      queueUrl: queue.queueUrl,
-      mongo: mongoUri(),
-      database: mongo.name,
-      sqs: sqsClient(target),
-      waitTimeSeconds: 1,
-      logger: silentLogger,
-    });
+    sidecar = testSidecar(target, queue, mongo);
     await sidecar.start();
     const records = mongo.db.collection("records");
     const stored = await waitFor(
@@ -230,14 +221,7 @@ describe.each(sqsTargets())("producer killed with a non-empty spool on $name", (
     expect(report.sent).toBeGreaterThanOrEqual((durable[0] as number) + (durable[1] as number));
     expect(totalSegments(base)).toBe(0);
 
-    sidecar = createSidecar({
-      queueUrl: queue.queueUrl,
-      mongo: mongoUri(),
-      database: mongo.name,
-      sqs: sqsClient(target),
-      waitTimeSeconds: 1,
-      logger: silentLogger,
-    });
+    sidecar = testSidecar(target, queue, mongo);
     await sidecar.start();
     const records = mongo.db.collection("records");
     const stored = await waitFor(

@@ -9,18 +9,18 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Batcher } from "../../middleware/batcher.js";
 import { createMiddlewareMetrics } from "../../middleware/metrics.js";
 import type { AuditqError } from "../../shared/errors.js";
-import { createSidecar, type Sidecar } from "../../sidecar/index.js";
+import type { Sidecar } from "../../sidecar/index.js";
 import { silentLogger } from "../helpers/logger.js";
 import {
   createTestDb,
   createTestQueue,
-  mongoUri,
   sqsClient,
   sqsTargets,
   type TestDb,
   type TestQueue,
   waitFor,
 } from "../helpers/services.js";
+import { testSidecar } from "../helpers/sidecar.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
 
 const OUTAGE_MS = 20_000;
@@ -99,14 +99,7 @@ describe.each(sqsTargets())("batcher through an SQS outage on $name", (target) =
         errors.filter((e) => e.code !== "ERR_AUDITQ_SQS").map((e) => `${e.code}: ${e.message}`),
       ).toEqual([]);
 
-      sidecar = createSidecar({
-        queueUrl: queue.queueUrl,
-        mongo: mongoUri(),
-        database: mongo.name,
-        sqs: sqsClient(target),
-        waitTimeSeconds: 1,
-        logger: silentLogger,
-      });
+      sidecar = testSidecar(target, queue, mongo);
       await sidecar.start();
       const records = mongo.db.collection("records");
       await waitFor(

@@ -9,19 +9,19 @@ import { ObjectId } from "mongodb";
 import request from "supertest";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { auditq } from "../../middleware/index.js";
-import { createSidecar, type Sidecar } from "../../sidecar/index.js";
+import type { Sidecar } from "../../sidecar/index.js";
 import { createApp } from "../helpers/app.js";
 import { silentLogger } from "../helpers/logger.js";
 import {
   createTestDb,
   createTestQueue,
-  mongoUri,
   sqsClient,
   sqsTargets,
   type TestDb,
   type TestQueue,
   waitFor,
 } from "../helpers/services.js";
+import { testSidecar } from "../helpers/sidecar.js";
 
 describe.each(sqsTargets())("pipeline on $name", (target) => {
   let queue: TestQueue;
@@ -40,14 +40,7 @@ describe.each(sqsTargets())("pipeline on $name", (target) => {
   });
 
   function startSidecar(): Sidecar {
-    const sidecar = createSidecar({
-      queueUrl: queue.queueUrl,
-      mongo: mongoUri(),
-      database: mongo.name,
-      sqs: sqsClient(target),
-      waitTimeSeconds: 1,
-      logger: silentLogger,
-    });
+    const sidecar = testSidecar(target, queue, mongo);
     sidecars.push(sidecar);
     return sidecar;
   }

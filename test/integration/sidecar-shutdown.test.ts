@@ -16,6 +16,7 @@ import {
   uniqueName,
   waitFor,
 } from "../helpers/services.js";
+import { testSidecar } from "../helpers/sidecar.js";
 import { type CliProcess, ops, sendRecords, spawnCli } from "./sidecar-fixtures.js";
 
 const target = sqsTargets()[0] as SqsTarget;
@@ -87,14 +88,7 @@ describe(`sidecar shutdown and SQS faults (${target.name})`, () => {
     expect(after.visible).toBeGreaterThanOrEqual(Number(released?.[1]) - 2 * 10);
     expect(after.visible).toBeGreaterThan(0);
 
-    const next = createSidecar({
-      queueUrl: queue.queueUrl,
-      mongo: mongoUri(),
-      database: mongo.name,
-      sqs: sqsClient(target),
-      waitTimeSeconds: 1,
-      logger: silentLogger,
-    });
+    const next = testSidecar(target, queue, mongo);
     cleanups.push(() => next.stop());
     await next.start();
     await waitFor(
