@@ -1,7 +1,8 @@
 // Memory stays bounded through an outage under load: the buffer never passes maxBufferBytes,
 // the spool never passes spool.maxBytes, and the rest is dropped and counted, never queued.
-// The issue asks for 60 s; 15 s fits the test budget and already shows the bound (the heap
-// would grow by hundreds of MB in 15 s without it). The precise measurement is in bench/batcher.ts.
+// The issue asks for 60 s; at least 15 s fits the test budget and already shows the bound. The
+// outage lasts until a fixed load has been pushed (longer on a slow or busy machine), so the
+// test never passes for want of pressure. The precise measurement is in bench/batcher.ts.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,6 +23,12 @@ const MAX_BUFFER = 2 * 1024 * 1024;
 const MAX_SPOOL = 4 * 1024 * 1024;
 /** Loose allowance for the SDK, zlib, the spool's index and the test's own bookkeeping. */
 const OVERHEAD = 32 * 1024 * 1024;
+/**
+ * Load the outage must see: three times everything the test allows to be held, so that without
+ * the bounds the assertions below would fail by far. A slow machine gets more time to reach it.
+ */
+const LOAD_BYTES = 3 * (MAX_BUFFER + MAX_SPOOL + OVERHEAD);
+const MAX_OUTAGE_MS = 60_000;
 
 /** Retained heap: heapUsed right after a full garbage collection. */
 function retainedHeap(): number {
@@ -65,8 +72,9 @@ it(
     let peakHeap = baseline;
     let peakBuffer = 0;
     let added = 0;
-    const end = Date.now() + OUTAGE_MS;
-    while (Date.now() < end) {
+    const start = Date.now();
+    const loaded = () => added * pad.length >= LOAD_BYTES;
+    while ((Date.now() - start < OUTAGE_MS || !loaded()) && Date.now() - start < MAX_OUTAGE_MS) {
       for (let i = 0; i < 400; i++) {
         batcher.add({
           _id: new ObjectId(),
@@ -87,8 +95,8 @@ it(
     const spoolBytes = spoolGauge?.values[0]?.value ?? 0;
     const report = await batcher.close(1000);
 
-    // Without the bound, 15 s of this load would hold hundreds of MB of serialized records.
-    expect(added * pad.length).toBeGreaterThan(100 * 1024 * 1024);
+    // Without the bounds, this load would hold several times what the test allows.
+    expect(added * pad.length).toBeGreaterThanOrEqual(LOAD_BYTES);
     expect(peakBuffer).toBeLessThanOrEqual(MAX_BUFFER);
     expect(peakHeap - baseline).toBeLessThan(MAX_BUFFER + OVERHEAD);
     expect(spoolBytes).toBeGreaterThan(0);
@@ -96,5 +104,5 @@ it(
     expect(droppedBy.spool_full).toBeGreaterThan(0);
     expect(report.spooled).toBeGreaterThan(0);
   },
-  OUTAGE_MS + 30_000,
+  MAX_OUTAGE_MS + 30_000,
 );
