@@ -113,9 +113,16 @@ async function startApp(
   mode: Mode,
   sqsUrl: string,
 ): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(process.execPath, [...process.execArgv, SELF, "serve", mode, sqsUrl], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  // BENCH_CPU_PROF_DIR=dir: each app writes a V8 CPU profile there when it exits.
+  const prof = process.env.BENCH_CPU_PROF_DIR;
+  const profiling = prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : [];
+  const child = spawn(
+    process.execPath,
+    [...profiling, ...process.execArgv, SELF, "serve", mode, sqsUrl],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   const [chunk] = (await once(child.stdout as NodeJS.ReadableStream, "data")) as [Buffer];
   return { port: Number(chunk.toString().trim()), child };
 }

@@ -86,26 +86,33 @@ export class Packer {
   /** Observed encoded/raw size ratio (moving average); starts pessimistic. */
   private ratio = 0.35;
 
+  /** What the attributes add to a message's size, plain and encoded (fixed per packer). */
+  private readonly identityAttributeBytes: number;
+  private readonly encodedAttributeBytes: number;
+
   constructor(limits: PackerLimits) {
     this.limits = limits;
+    this.identityAttributeBytes = messageBytes("", envelopeAttributes("identity"));
+    this.encodedAttributeBytes =
+      limits.compression === "none"
+        ? this.identityAttributeBytes
+        : messageBytes("", envelopeAttributes(limits.compression));
   }
 
   /** Raw envelope bytes worth one full message: the "bytes reached" flush trigger. */
   rawBudget(): number {
     const { maxMessageBytes, compression } = this.limits;
-    if (compression === "none")
-      return maxMessageBytes - messageBytes("", envelopeAttributes("identity"));
+    if (compression === "none") return maxMessageBytes - this.identityAttributeBytes;
     // Compressed messages aim at an eighth of a call: a call then fills to within a few percent
     // of its byte limit, where SQS's 64 KiB billing chunks are used best.
     const target = Math.min(maxMessageBytes, Math.floor(this.limits.maxBatchBytes / 8));
-    const room = target - messageBytes("", envelopeAttributes(compression));
+    const room = target - this.encodedAttributeBytes;
     return Math.min(MAX_RAW_MESSAGE_BYTES, Math.floor((room / this.ratio) * SAFETY));
   }
 
   /** Whether one record alone can never fit in a message (checked cheaply at add()). */
   surelyTooLarge(item: Item): boolean {
-    const identityBytes =
-      item.bytes + envelopeOverheadBytes(1) + messageBytes("", envelopeAttributes("identity"));
+    const identityBytes = item.bytes + envelopeOverheadBytes(1) + this.identityAttributeBytes;
     if (this.limits.compression === "none") return identityBytes > this.limits.maxMessageBytes;
     return item.bytes > MAX_RECORD_BYTES;
   }
