@@ -12,14 +12,9 @@ import {
   uniqueName,
   waitFor,
 } from "../helpers/services.js";
-import { sendRecords } from "./sidecar-fixtures.js";
+import { metricValue, sendRecords } from "./sidecar-fixtures.js";
 
 const target = sqsTargets()[0] as SqsTarget;
-
-function metricValue(text: string, name: string): number {
-  const match = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
-  return match ? Number(match[1]) : 0;
-}
 
 describe(`sidecar faults (${target.name})`, () => {
   let queue: TestQueue;

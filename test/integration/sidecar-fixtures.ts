@@ -113,3 +113,9 @@ export async function ops(port: number, path: string): Promise<{ status: number;
     throw err;
   }
 }
+
+/** The value on the line `name value` of Prometheus text output (`name` is a regular expression, so a label selector needs its braces escaped); 0 when absent. */
+export function metricValue(text: string, name: string): number {
+  const match = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
+  return match ? Number(match[1]) : 0;
+}

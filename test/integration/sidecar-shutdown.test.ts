@@ -17,14 +17,9 @@ import {
   waitFor,
 } from "../helpers/services.js";
 import { testSidecar } from "../helpers/sidecar.js";
-import { type CliProcess, ops, sendRecords, spawnCli } from "./sidecar-fixtures.js";
+import { type CliProcess, metricValue, ops, sendRecords, spawnCli } from "./sidecar-fixtures.js";
 
 const target = sqsTargets()[0] as SqsTarget;
-
-function metricValue(text: string, name: string): number {
-  const match = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
-  return match ? Number(match[1]) : 0;
-}
 
 describe(`sidecar shutdown and SQS faults (${target.name})`, () => {
   let queue: TestQueue;
