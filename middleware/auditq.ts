@@ -4,7 +4,6 @@ import type { Registry } from "prom-client";
 import { AuditqError } from "../shared/errors.js";
 import { Batcher, type CloseReport } from "./batcher.js";
 import { buildRecord, createContext, startCapture, trackRoute } from "./capture.js";
-import type { AuditContext } from "./context.js";
 import { createMiddlewareMetrics } from "./metrics.js";
 import { isRead, type Options, resolveOptions } from "./options.js";
 
@@ -90,7 +89,7 @@ export function auditq(options: Options): AuditqMiddleware {
           res.off("close", onEnd);
           try {
             if (ctx.skipped) return skipped("app");
-            if (config.skip !== null && wantsSkip(config.skip, req, res, ctx)) {
+            if (config.skip !== null && wantsSkip(config.skip, req, res)) {
               return skipped("skip");
             }
             const aborted = !res.writableFinished;
@@ -126,7 +125,6 @@ export function auditq(options: Options): AuditqMiddleware {
     skip: (req: Request, res: Response) => boolean,
     req: Request,
     res: Response,
-    _ctx: AuditContext,
   ): boolean => {
     try {
       return skip(req, res) === true;
