@@ -78,6 +78,35 @@ describe.each(sqsTargets())("producer killed with a non-empty spool on $name", (
     rmSync(spoolDir, { recursive: true, force: true });
   });
 
+  interface CloseReportLine {
+    report: { sent: number; spooled: number; dropped: number };
+  }
+
+  /** The close report a producer child printed as its last line, once it has exited with 0. */
+  async function exitReport(proc: { child: ChildProcess; lines: unknown[] }) {
+    const [code] = await once(proc.child, "exit");
+    expect(code).toBe(0);
+    return (proc.lines.at(-1) as CloseReportLine).report;
+  }
+
+  /** Starts a sidecar and waits until MongoDB holds `sent` records, then checks it holds no more. */
+  async function expectStored(what: string, sent: number) {
+    sidecar = testSidecar(target, queue, mongo);
+    await sidecar.start();
+    const records = mongo.db.collection("records");
+    const stored = await waitFor(
+      what,
+      () => records.countDocuments(),
+      (n) => n >= sent,
+      {
+        timeoutMs: 30_000,
+        intervalMs: 200,
+      },
+    );
+    expect(stored).toBe(sent);
+    return records;
+  }
+
   it("is delivered by the next process on the same spool", async () => {
     // Nothing listens on this port: SQS is "down" for the first process.
     const down = `http://127.0.0.1:${await freePort()}`;
@@ -112,26 +141,13 @@ describe.each(sqsTargets())("producer killed with a non-empty spool on $name", (
       SPOOL_DIR: spoolDir,
     });
     children.push(second.child);
-    const [code] = await once(second.child, "exit");
-    expect(code).toBe(0);
-    const { report } = second.lines.at(-1) as {
-      report: { sent: number; spooled: number; dropped: number };
-    };
+    const report = await exitReport(second);
     expect(report.spooled).toBe(0);
     expect(report.dropped).toBe(0);
     expect(report.sent).toBeGreaterThanOrEqual(durable);
     expect(totalSegments(spoolDir)).toBe(0);
 
-    sidecar = testSidecar(target, queue, mongo);
-    await sidecar.start();
-    const records = mongo.db.collection("records");
-    const stored = await waitFor(
-      "the spooled records in MongoDB",
-      () => records.countDocuments(),
-      (n) => n >= report.sent,
-      { timeoutMs: 30_000, intervalMs: 200 },
-    );
-    expect(stored).toBe(report.sent);
+    const records = await expectStored("the spooled records in MongoDB", report.sent);
     expect(await records.countDocuments({ action: "GET /orders/:id" })).toBe(report.sent);
   }, 90_000);
 
@@ -212,25 +228,12 @@ describe.each(sqsTargets())("producer killed with a non-empty spool on $name", (
       TMPDIR: spoolDir,
     });
     children.push(next.child);
-    const [code] = await once(next.child, "exit");
-    expect(code).toBe(0);
-    const { report } = next.lines.at(-1) as {
-      report: { sent: number; spooled: number; dropped: number };
-    };
+    const report = await exitReport(next);
     expect(report).toMatchObject({ spooled: 0, dropped: 0 });
     expect(report.sent).toBeGreaterThanOrEqual((durable[0] as number) + (durable[1] as number));
     expect(totalSegments(base)).toBe(0);
 
-    sidecar = testSidecar(target, queue, mongo);
-    await sidecar.start();
-    const records = mongo.db.collection("records");
-    const stored = await waitFor(
-      "both producers' spooled records in MongoDB",
-      () => records.countDocuments(),
-      (n) => n >= report.sent,
-      { timeoutMs: 30_000, intervalMs: 200 },
-    );
-    expect(stored).toBe(report.sent);
+    const records = await expectStored("both producers' spooled records in MongoDB", report.sent);
     // Each request was captured once: one document per path, none twice, none lost.
     for (const [i, prefix] of ["a-", "b-"].entries()) {
       const filter = { "request.path": { $regex: `^/orders/${prefix}` } };
