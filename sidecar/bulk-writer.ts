@@ -1,0 +1,154 @@
+// Writes the buffered records into MongoDB in bulks, within the rate and concurrency limits, and
+// hands each written bulk to the settler.
+import type { Collection, Db } from "mongodb";
+import type { BackoffPolicy } from "../shared/backoff.js";
+import type { Logger } from "../shared/logger.js";
+import type { ConcurrencyLimiter } from "./concurrency-limiter.js";
+import type { Health } from "./health.js";
+import type { SidecarMetrics } from "./metrics.js";
+import { insertRecords, type RecordOutcome } from "./mongo-sink.js";
+import type { Config } from "./options.js";
+import { type QuarantineEntry, quarantine, recordText } from "./quarantine.js";
+import type { RateLimiter } from "./rate-limiter.js";
+import type { PendingDoc, RecordBuffer } from "./record-buffer.js";
+import type { Settler } from "./settler.js";
+import type { InHand } from "./visibility.js";
+import type { Wakeup } from "./wakeup.js";
+
+export interface BulkWriterDeps {
+  config: Pick<Config, "bulkSize" | "bulkWaitMs" | "writeConcern">;
+  db: Db;
+  records: Collection;
+  quarantined: Collection;
+  buffer: RecordBuffer;
+  rate: RateLimiter;
+  concurrency: ConcurrencyLimiter;
+  settler: Settler;
+  health: Health;
+  wakeup: Wakeup;
+  metrics: SidecarMetrics;
+  logger: Logger;
+  retry: BackoffPolicy;
+}
+
+export class BulkWriter {
+  private readonly inflight = new Set<Promise<void>>();
+
+  constructor(private readonly d: BulkWriterDeps) {}
+
+  /** Settles once every write started so far has settled. */
+  async drain(): Promise<void> {
+    await Promise.all([...this.inflight]);
+  }
+
+  /** Starts bulks while records wait, until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    const { buffer, config, wakeup } = this.d;
+    while (!signal.aborted) {
+      if (buffer.length === 0) {
+        await wakeup.wait(signal);
+        continue;
+      }
+      const age = buffer.ageMs();
+      if (buffer.length < config.bulkSize && age < config.bulkWaitMs) {
+        await wakeup.wait(signal, config.bulkWaitMs - age);
+        continue;
+      }
+      if (!this.d.health.isMongoOk) {
+        await wakeup.wait(signal);
+        continue;
+      }
+      if (!(await this.d.concurrency.acquire(signal))) return;
+      const bulk = buffer.peek(config.bulkSize);
+      if (!(await this.d.rate.take(bulk.length, signal))) {
+        this.d.concurrency.cancel();
+        return;
+      }
+      // Taken only now: while waiting for tokens, the bulk stayed in the buffer for stop().
+      buffer.take(bulk.length);
+      const write = this.write(bulk, signal).finally(() => this.inflight.delete(write));
+      this.inflight.add(write);
+    }
+  }
+
+  private async write(bulk: PendingDoc[], signal: AbortSignal): Promise<void> {
+    const { metrics, concurrency, logger } = this.d;
+    metrics.bulkSize.observe(bulk.length);
+    metrics.writesInflight.inc();
+    const started = performance.now();
+    let outcomes: RecordOutcome[];
+    try {
+      outcomes = await insertRecords(
+        this.d.records,
+        bulk.map((p) => p.doc),
+        this.d.config.writeConcern,
+      );
+    } catch (err) {
+      // Unknown outcome: delete nothing. SQS redelivers and the duplicate _id makes it harmless.
+      metrics.writesInflight.dec();
+      concurrency.release(undefined);
+      metrics.errors.inc({ stage: "write" });
+      logger.warn(
+        { err, records: bulk.length },
+        "MongoDB write failed; its messages will be redelivered",
+      );
+      for (const p of bulk) p.owner.failed = true;
+      this.d.health.writeFailed(this.d.db, this.d.retry, signal);
+      await this.d.settler.settle(bulk);
+      return;
+    }
+    const latencyMs = performance.now() - started;
+    metrics.writesInflight.dec();
+    concurrency.release(latencyMs);
+    metrics.writeSeconds.observe(latencyMs / 1000);
+    metrics.lastWrite.setToCurrentTime();
+    this.d.health.writeSucceeded();
+    await this.quarantineRefused(bulk, outcomes);
+    await this.d.settler.settle(bulk);
+  }
+
+  /** Counts the outcomes; moves records MongoDB refused to quarantine, or fails their message. */
+  private async quarantineRefused(bulk: PendingDoc[], outcomes: RecordOutcome[]): Promise<void> {
+    const { metrics, logger } = this.d;
+    const now = Date.now();
+    const refused: QuarantineEntry[] = [];
+    const refusedOwners: InHand[] = [];
+    for (const [i, outcome] of outcomes.entries()) {
+      const p = bulk[i] as PendingDoc;
+      if (outcome.kind === "written") {
+        metrics.recordsWritten.inc();
+        if (p.doc.ts instanceof Date) metrics.lagSeconds.observe((now - p.doc.ts.getTime()) / 1000);
+      } else if (outcome.kind === "duplicate") {
+        metrics.recordsDuplicate.inc();
+      } else {
+        logger.warn(
+          {
+            code: outcome.code,
+            reason: outcome.message,
+            messageId: p.owner.messageId,
+            index: p.index,
+          },
+          "MongoDB refused a record; quarantining it",
+        );
+        refused.push({
+          kind: "record",
+          messageId: p.owner.messageId,
+          index: p.index,
+          receiveCount: p.owner.receiveCount,
+          raw: recordText(p.doc),
+          error: { code: outcome.code, message: outcome.message },
+        });
+        refusedOwners.push(p.owner);
+      }
+    }
+    if (refused.length === 0) return;
+    try {
+      await quarantine(this.d.quarantined, refused, this.d.config.writeConcern);
+      metrics.recordsQuarantined.inc(refused.length);
+    } catch (err) {
+      metrics.errors.inc({ stage: "quarantine" });
+      logger.warn({ err, records: refused.length }, "cannot quarantine; messages stay queued");
+      for (const owner of refusedOwners) owner.failed = true;
+    }
+  }
+}

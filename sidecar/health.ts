@@ -1,0 +1,104 @@
+// Whether the sidecar can do its job: started, SQS and MongoDB reachable, not stopping; and the
+// probe that finds MongoDB again after a failed write.
+import type { Db } from "mongodb";
+import { type BackoffPolicy, backoffDelay, sleep } from "../shared/backoff.js";
+import type { Logger } from "../shared/logger.js";
+import type { SidecarMetrics } from "./metrics.js";
+
+export class Health {
+  private bootstrapped = false;
+  private sqsOk = false;
+  private mongoOk = false;
+  private stopping = false;
+  private probing = false;
+  /** Consecutive failed writes and probes: drives the backoff of probes and releases. */
+  writeFailures = 0;
+
+  constructor(
+    private readonly metrics: SidecarMetrics,
+    private readonly logger: Logger,
+    /** Hears every change that may let a waiting loop go on. */
+    private readonly onChange: () => void,
+  ) {}
+
+  isReady(): boolean {
+    return this.bootstrapped && this.sqsOk && this.mongoOk && !this.stopping;
+  }
+
+  get isBootstrapped(): boolean {
+    return this.bootstrapped;
+  }
+
+  get isMongoOk(): boolean {
+    return this.mongoOk;
+  }
+
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
+  /** Both services answered once: polling may start. */
+  markBootstrapped(): void {
+    this.bootstrapped = true;
+    this.sqsOk = true;
+    this.update();
+  }
+
+  markStopping(): void {
+    this.stopping = true;
+    this.update();
+  }
+
+  setMongo(ok: boolean): void {
+    if (ok !== this.mongoOk)
+      this.logger.info({ reachable: ok }, ok ? "MongoDB reachable" : "MongoDB unreachable");
+    this.mongoOk = ok;
+    this.update();
+  }
+
+  setSqs(ok: boolean): void {
+    if (ok && !this.sqsOk) this.logger.info({}, "SQS reachable");
+    this.sqsOk = ok;
+    this.metrics.ready.set(this.isReady() ? 1 : 0);
+  }
+
+  /** A write succeeded: the failure streak is over. */
+  writeSucceeded(): void {
+    this.writeFailures = 0;
+    if (!this.mongoOk) this.setMongo(true);
+  }
+
+  /** A write failed: not ready until a probe gets an answer from MongoDB. */
+  writeFailed(db: Db, retry: BackoffPolicy, signal: AbortSignal): void {
+    this.writeFailures++;
+    this.setMongo(false);
+    void this.recoverMongo(db, retry, signal);
+  }
+
+  /** Probes MongoDB with capped, jittered backoff until it answers. One probe loop at a time. */
+  private async recoverMongo(db: Db, retry: BackoffPolicy, signal: AbortSignal): Promise<void> {
+    if (this.probing) return;
+    this.probing = true;
+    try {
+      while (!signal.aborted) {
+        await sleep(backoffDelay(this.writeFailures, retry), signal);
+        if (signal.aborted) return;
+        try {
+          await db.command({ ping: 1 });
+          this.setMongo(true);
+          return;
+        } catch (err) {
+          this.writeFailures++;
+          this.logger.warn({ err }, "MongoDB still unreachable");
+        }
+      }
+    } finally {
+      this.probing = false;
+    }
+  }
+
+  private update(): void {
+    this.metrics.ready.set(this.isReady() ? 1 : 0);
+    this.onChange();
+  }
+}

@@ -1,0 +1,107 @@
+// Start and stop: connect and prepare until both services answer; on stop, let writes in flight
+// finish within the deadline, release every other message in hand, close what the sidecar opened.
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import type { Collection, MongoClient } from "mongodb";
+import { type BackoffPolicy, backoffDelay, sleep } from "../shared/backoff.js";
+import type { Logger } from "../shared/logger.js";
+import type { BulkWriter } from "./bulk-writer.js";
+import type { Health } from "./health.js";
+import { ensureIndexes } from "./indexes.js";
+import type { SidecarMetrics } from "./metrics.js";
+import type { Config } from "./options.js";
+import type { RecordBuffer } from "./record-buffer.js";
+import type { SqsOps } from "./sqs-ops.js";
+import type { VisibilityKeeper } from "./visibility.js";
+
+export interface LifecycleDeps {
+  config: Config;
+  mongo: MongoClient;
+  ownsMongo: boolean;
+  sqs: SQSClient;
+  ownsSqs: boolean;
+  records: Collection;
+  sqsOps: SqsOps;
+  health: Health;
+  metrics: SidecarMetrics;
+  logger: Logger;
+  retry: BackoffPolicy;
+}
+
+/** Connects and ensures the indexes, retrying with backoff, until both services answer. */
+export async function bootstrap(d: LifecycleDeps, signal: AbortSignal): Promise<void> {
+  for (let attempt = 1; !signal.aborted; attempt++) {
+    try {
+      if (d.ownsMongo) await d.mongo.connect();
+      await ensureIndexes(d.records, d.config.indexes, d.config.retentionDays, d.logger);
+      d.health.setMongo(true);
+      if ((await d.sqsOps.depth()) === undefined) throw new Error("SQS queue not reachable");
+      d.health.markBootstrapped();
+      d.logger.info({ queueUrl: d.config.queueUrl, pollers: d.config.pollers }, "sidecar ready");
+      return;
+    } catch (err) {
+      d.metrics.errors.inc({ stage: "bootstrap" });
+      const delay = backoffDelay(attempt, d.retry);
+      d.logger.warn({ err, retryInMs: delay }, "cannot start yet; retrying");
+      await sleep(delay, signal);
+    }
+  }
+}
+
+/** Resolves with `promise`'s value, or "timeout" after `ms`. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | "timeout"> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface Running {
+  /** The loops, already told to stop (the abort signal has fired). */
+  loops: readonly Promise<void>[];
+  writer: BulkWriter;
+  buffer: RecordBuffer;
+  keeper: VisibilityKeeper;
+}
+
+/** The second half of stop(), after the abort: bounded by `shutdownTimeoutMs`. */
+export async function shutdown(d: LifecycleDeps, r: Running): Promise<void> {
+  // Most of the budget for the writes in flight, the rest for releasing what is left.
+  const releaseMs = Math.min(2_000, d.config.shutdownTimeoutMs / 2);
+  const drainMs = d.config.shutdownTimeoutMs - releaseMs;
+  try {
+    const drained = (async () => {
+      await Promise.all(r.loops);
+      await r.writer.drain();
+    })();
+    if ((await within(drained, drainMs)) === "timeout") {
+      d.logger.warn(
+        { deadlineMs: drainMs },
+        "writes did not finish in time; releasing their messages",
+      );
+    }
+    // Everything still held (not written, or written past the deadline) goes back to the queue.
+    const held = r.keeper.all();
+    r.buffer.clear();
+    if (held.length > 0) {
+      const released = await within(r.keeper.release(held, 0), releaseMs);
+      if (released !== "timeout") d.metrics.messagesReleased.inc(released);
+      d.logger.info({ released, held: held.length }, "released messages in hand");
+    }
+  } finally {
+    await r.keeper.stop();
+    if (d.ownsMongo) {
+      try {
+        await d.mongo.close(true);
+      } catch (err) {
+        d.logger.warn({ err }, "closing the MongoDB client failed");
+      }
+    }
+    if (d.ownsSqs) d.sqs.destroy();
+    d.logger.info({}, "sidecar stopped");
+  }
+}
