@@ -3,6 +3,9 @@ import { promisify } from "node:util";
 import { brotliCompress, brotliDecompress, constants, gunzip, gzip } from "node:zlib";
 import { type Document, EJSON, ObjectId } from "bson";
 import { DecodeError } from "./errors.js";
+import { type DecodeLimits, type JsonShape, scanJson } from "./json-bounds.js";
+
+export type { DecodeLimits, JsonShape } from "./json-bounds.js";
 
 const brotliCompressAsync = promisify(brotliCompress);
 const brotliDecompressAsync = promisify(brotliDecompress);
@@ -68,8 +71,22 @@ export function envelopeAttributes(encoding: BodyEncoding) {
  */
 export const BROTLI_QUALITY = 5;
 
-/** Decompressed size above which a body is refused, so a hostile message cannot exhaust memory. */
-export const MAX_DECODED_BODY_BYTES = 64 * 1024 * 1024;
+/**
+ * Decompressed size above which a body is refused, so a hostile message cannot exhaust memory.
+ * The producer never writes more than 4 MiB of envelope text per message; 32 MiB leaves room
+ * for other producers and for a record over MongoDB's 16 MiB limit to reach the quarantine.
+ */
+export const MAX_DECODED_BODY_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Limits of {@link decodeMessage} when none are given. 10,000 records is the producer's own
+ * per-message maximum; half a million values bounds what parsing one message allocates (see the
+ * README's memory bound) while real envelopes hold far fewer (about 25 values per record).
+ */
+export const DEFAULT_DECODE_LIMITS: Readonly<DecodeLimits> = Object.freeze({
+  maxRecords: 10_000,
+  maxValues: 500_000,
+});
 
 /** Compresses envelope text (off the event loop) into a base64 body for `encoding`. */
 export async function encodeBody(text: string, encoding: BodyEncoding): Promise<string> {
@@ -257,29 +274,67 @@ export interface ReceivedMessageLike {
   MessageAttributes?: Record<string, MessageAttributeLike> | undefined;
 }
 
+/** A message body decompressed and measured, not parsed yet. */
+export interface MeasuredBody {
+  /** The envelope (or plain record) text as UTF-8 bytes. */
+  bytes: Buffer;
+  /** Records and values it holds; `records` is at least 1 (a plain record is one). */
+  shape: JsonShape;
+}
+
 /**
- * Decodes a received message into the documents to insert, whatever encoding its
- * `auditq-encoding` attribute names. Async so that decompression can stay off the event loop.
- * Throws DecodeError.
+ * Decompresses a received message's body, whatever encoding its `auditq-encoding` attribute
+ * names (off the event loop), and counts what it would parse into, refusing it with DecodeError
+ * beyond `limits` or MAX_DECODED_BODY_BYTES. Nothing is parsed: a bomb is refused from its bytes.
  */
-export async function decodeMessage(message: ReceivedMessageLike): Promise<Document[]> {
+export async function measureMessage(
+  message: ReceivedMessageLike,
+  limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+): Promise<MeasuredBody> {
   const encoding = message.MessageAttributes?.[ATTR_ENCODING]?.StringValue;
   const body = message.Body ?? "";
-  if (encoding === undefined || encoding === "identity") return decodeBody(body);
-  if (encoding !== "br" && encoding !== "gzip") {
+  let bytes: Buffer;
+  if (encoding === undefined || encoding === "identity") {
+    bytes = Buffer.from(body, "utf8");
+    if (bytes.length > MAX_DECODED_BODY_BYTES) {
+      throw new DecodeError(`message body is larger than ${MAX_DECODED_BODY_BYTES} bytes`);
+    }
+  } else if (encoding !== "br" && encoding !== "gzip") {
     throw new DecodeError(`unsupported ${ATTR_ENCODING} ${JSON.stringify(encoding)}`);
+  } else {
+    const compressed = Buffer.from(body, "base64");
+    try {
+      const options = { maxOutputLength: MAX_DECODED_BODY_BYTES };
+      bytes =
+        encoding === "br"
+          ? await brotliDecompressAsync(compressed, options)
+          : await gunzipAsync(compressed, options);
+    } catch (cause) {
+      if ((cause as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE") {
+        throw new DecodeError(
+          `message body decompresses to more than ${MAX_DECODED_BODY_BYTES} bytes`,
+          { cause },
+        );
+      }
+      throw new DecodeError(`message body does not decompress as ${encoding}`, { cause });
+    }
   }
-  const compressed = Buffer.from(body, "base64");
-  let text: string;
-  try {
-    const options = { maxOutputLength: MAX_DECODED_BODY_BYTES };
-    const out =
-      encoding === "br"
-        ? await brotliDecompressAsync(compressed, options)
-        : await gunzipAsync(compressed, options);
-    text = out.toString("utf8");
-  } catch (cause) {
-    throw new DecodeError(`message body does not decompress as ${encoding}`, { cause });
-  }
-  return decodeBody(text);
+  const shape = scanJson(bytes, limits);
+  return { bytes, shape: { ...shape, records: Math.max(1, shape.records) } };
+}
+
+/** Parses a body measured by {@link measureMessage}. Throws DecodeError. */
+export function decodeMeasured(measured: MeasuredBody): Document[] {
+  return decodeBody(measured.bytes.toString("utf8"));
+}
+
+/**
+ * Decodes a received message into the documents to insert, whatever encoding its
+ * `auditq-encoding` attribute names, within `limits`. Throws DecodeError.
+ */
+export async function decodeMessage(
+  message: ReceivedMessageLike,
+  limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+): Promise<Document[]> {
+  return decodeMeasured(await measureMessage(message, limits));
 }

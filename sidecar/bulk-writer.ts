@@ -6,11 +6,12 @@ import type { Logger } from "../shared/logger.js";
 import type { ConcurrencyLimiter } from "./concurrency-limiter.js";
 import type { Health } from "./health.js";
 import type { SidecarMetrics } from "./metrics.js";
-import { insertRecords, type RecordOutcome } from "./mongo-sink.js";
+import type { RecordOutcome } from "./mongo-sink.js";
 import type { Config } from "./options.js";
 import { type QuarantineEntry, quarantine, recordText } from "./quarantine.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import type { PendingDoc, RecordBuffer } from "./record-buffer.js";
+import { insertIsolating } from "./record-isolation.js";
 import type { Settler } from "./settler.js";
 import type { InHand } from "./visibility.js";
 import type { Wakeup } from "./wakeup.js";
@@ -29,6 +30,8 @@ export interface BulkWriterDeps {
   metrics: SidecarMetrics;
   logger: Logger;
   retry: BackoffPolicy;
+  /** Whether MongoDB answers a ping (tells a poison record from an outage). */
+  mongoAnswers(): Promise<boolean>;
 }
 
 export class BulkWriter {
@@ -78,10 +81,11 @@ export class BulkWriter {
     const started = performance.now();
     let outcomes: RecordOutcome[];
     try {
-      outcomes = await insertRecords(
+      outcomes = await insertIsolating(
         this.d.records,
         bulk.map((p) => p.doc),
         this.d.config.writeConcern,
+        this.d.mongoAnswers,
       );
     } catch (err) {
       // Unknown outcome: delete nothing. SQS redelivers and the duplicate _id makes it harmless.
@@ -136,6 +140,7 @@ export class BulkWriter {
           index: p.index,
           receiveCount: p.owner.receiveCount,
           raw: recordText(p.doc),
+          body: p.owner.message.Body ?? "",
           error: { code: outcome.code, message: outcome.message },
         });
         refusedOwners.push(p.owner);
@@ -143,8 +148,16 @@ export class BulkWriter {
     }
     if (refused.length === 0) return;
     try {
-      await quarantine(this.d.quarantined, refused, this.d.config.writeConcern);
+      const stored = await quarantine(
+        this.d.quarantined,
+        refused,
+        this.d.config.writeConcern,
+        this.d.mongoAnswers,
+      );
       metrics.recordsQuarantined.inc(refused.length);
+      if (stored.reduced > 0) {
+        logger.warn({ reduced: stored.reduced }, "quarantine entries stored reduced");
+      }
     } catch (err) {
       metrics.errors.inc({ stage: "quarantine" });
       logger.warn({ err, records: refused.length }, "cannot quarantine; messages stay queued");

@@ -96,6 +96,12 @@ export const SETTINGS: readonly Setting[] = [
     expects: "records received but not yet written, at most",
   },
   {
+    key: "maxRecordsPerMessage",
+    kind: "int",
+    shown: String(DEFAULTS.maxRecordsPerMessage),
+    expects: "records one message may hold; more is quarantined unparsed",
+  },
+  {
     key: "indexes",
     kind: "json",
     shown: JSON.stringify(DEFAULTS.indexes),

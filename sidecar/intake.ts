@@ -1,15 +1,17 @@
-// Takes received messages in: decodes them, queues their records for writing, quarantines what
-// cannot be decoded and deletes what holds no record.
+// Takes received messages in: measures and decodes them within the limits, queues their records
+// for writing, quarantines what cannot be decoded and deletes what holds no record.
 import type { Message } from "@aws-sdk/client-sqs";
-import type { Collection, Document, WriteConcernSettings } from "mongodb";
-import { ATTR_FORMAT, decodeMessage } from "../shared/envelope.js";
+import type { Collection, WriteConcernSettings } from "mongodb";
+import { ATTR_FORMAT, type DecodeLimits } from "../shared/envelope.js";
 import type { Logger } from "../shared/logger.js";
+import type { InHandAmount } from "./in-hand-budget.js";
+import { takeIn } from "./message-intake.js";
 import type { SidecarMetrics } from "./metrics.js";
 import { type QuarantineEntry, quarantine } from "./quarantine.js";
 import type { RecordBuffer } from "./record-buffer.js";
-import { withDeterministicIds } from "./record-id.js";
 import type { SqsOps } from "./sqs-ops.js";
 import type { InHand, VisibilityKeeper } from "./visibility.js";
+import type { Wakeup } from "./wakeup.js";
 
 export interface IntakeDeps {
   buffer: RecordBuffer;
@@ -17,16 +19,29 @@ export interface IntakeDeps {
   sqsOps: SqsOps;
   quarantined: Collection;
   writeConcern: WriteConcernSettings;
+  limits: DecodeLimits;
+  /** `maxBufferedRecords`: a message with more records is quarantined. */
+  maxMessageRecords: number;
+  maxInHand: InHandAmount;
+  /** Notified when records in hand are settled. */
+  wakeup: Wakeup;
+  signal: AbortSignal;
+  /** Whether MongoDB answers a ping (tells a refused entry from an outage). */
+  mongoAnswers(): Promise<boolean>;
+  /** Visibility delay of a message given back because its quarantine failed. */
+  releaseDelaySeconds(): number;
   metrics: SidecarMetrics;
   logger: Logger;
 }
 
-function undecodableEntry(message: Message, receiveCount: number, reason: string): QuarantineEntry {
+function undecodableEntry(owner: InHand, reason: string): QuarantineEntry {
+  const { message } = owner;
   return {
     kind: "message",
-    messageId: message.MessageId ?? "",
-    receiveCount,
+    messageId: owner.messageId,
+    receiveCount: owner.receiveCount,
     raw: message.Body ?? "",
+    body: message.Body ?? "",
     attributes: Object.fromEntries(
       Object.entries(message.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue]),
     ),
@@ -34,58 +49,83 @@ function undecodableEntry(message: Message, receiveCount: number, reason: string
   };
 }
 
+/** Held (and heartbeated) from receipt: taking a message in may wait for room. */
+function holdOnReceipt(message: Message, keeper: VisibilityKeeper): InHand {
+  const owner: InHand = {
+    message,
+    messageId: message.MessageId ?? "",
+    receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 1),
+    pending: 0,
+    failed: false,
+    extendedAt: Date.now(),
+    decodedBytes: 0,
+  };
+  keeper.add(owner);
+  return owner;
+}
+
 /** Returns the handler of a receive's messages. */
 export function createIntake(d: IntakeDeps): (messages: Message[]) => Promise<void> {
   return async function handle(messages) {
     d.metrics.messagesReceived.inc(messages.length);
+    const owners = messages.map((m) => holdOnReceipt(m, d.keeper));
     const undecodable: QuarantineEntry[] = [];
-    const undecodableMessages: Message[] = [];
-    const empty: Message[] = [];
-    for (const message of messages) {
-      const messageId = message.MessageId ?? "";
-      const receiveCount = Number(message.Attributes?.ApproximateReceiveCount ?? 1);
-      let docs: Document[];
-      try {
-        docs = withDeterministicIds(await decodeMessage(message), message.MessageId);
-      } catch (err) {
-        const reason = err instanceof Error ? err.message : String(err);
+    const undecodableOwners: InHand[] = [];
+    const empty: InHand[] = [];
+    for (const owner of owners) {
+      const result = await takeIn(owner.message, {
+        limits: d.limits,
+        maxMessageRecords: d.maxMessageRecords,
+        maxInHand: d.maxInHand,
+        inHand: () => ({ records: d.buffer.recordsInHand, bytes: d.buffer.bytesInHand }),
+        waitForRoom: (signal) => d.wakeup.wait(signal),
+        hold: (docs, decodedBytes) => {
+          owner.pending = docs.length;
+          owner.decodedBytes = decodedBytes;
+          d.buffer.add(owner, docs);
+          d.wakeup.notify(); // the writer, which may sleep on an empty buffer
+        },
+        signal: d.signal,
+      });
+      if (result.kind === "aborted") break; // still held: stop() releases it
+      if (result.kind === "rejected") {
         d.logger.error(
-          { messageId, format: message.MessageAttributes?.[ATTR_FORMAT]?.StringValue, reason },
+          {
+            messageId: owner.messageId,
+            format: owner.message.MessageAttributes?.[ATTR_FORMAT]?.StringValue,
+            reason: result.reason,
+          },
           "cannot decode SQS message; quarantining it",
         );
-        undecodable.push(undecodableEntry(message, receiveCount, reason));
-        undecodableMessages.push(message);
-        continue;
+        undecodable.push(undecodableEntry(owner, result.reason));
+        undecodableOwners.push(owner);
+      } else if (result.records === 0) {
+        empty.push(owner);
       }
-      if (docs.length === 0) {
-        empty.push(message);
-        continue;
-      }
-      const owner: InHand = {
-        message,
-        messageId,
-        receiveCount,
-        pending: docs.length,
-        failed: false,
-        extendedAt: Date.now(),
-      };
-      d.keeper.add(owner);
-      d.buffer.add(owner, docs);
     }
     if (undecodable.length > 0) {
       try {
-        await quarantine(d.quarantined, undecodable, d.writeConcern);
+        const stored = await quarantine(d.quarantined, undecodable, d.writeConcern, d.mongoAnswers);
         d.metrics.messagesQuarantined.inc(undecodable.length);
-        empty.push(...undecodableMessages);
+        if (stored.reduced > 0) {
+          d.logger.warn({ reduced: stored.reduced }, "quarantine entries stored reduced");
+        }
+        empty.push(...undecodableOwners);
       } catch (err) {
-        // Not stored anywhere: leave the messages on the queue, they come back.
+        // Not stored anywhere: give the messages back, they come again.
         d.metrics.errors.inc({ stage: "quarantine" });
         d.logger.warn(
           { err, messages: undecodable.length },
           "cannot quarantine; messages stay queued",
         );
+        d.metrics.messagesReleased.inc(
+          await d.keeper.release(undecodableOwners, d.releaseDelaySeconds()),
+        );
       }
     }
-    if (empty.length > 0) d.metrics.messagesDeleted.inc(await d.sqsOps.deleteMessages(empty));
+    for (const owner of empty) d.keeper.remove(owner);
+    if (empty.length > 0) {
+      d.metrics.messagesDeleted.inc(await d.sqsOps.deleteMessages(empty.map((o) => o.message)));
+    }
   };
 }

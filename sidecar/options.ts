@@ -46,6 +46,11 @@ export interface SidecarOptions {
   adaptiveConcurrency?: boolean | undefined;
   /** Records received but not yet written, at most; pollers wait beyond it. Default 10000. */
   maxBufferedRecords?: number | undefined;
+  /**
+   * Records one message may hold; a message with more is quarantined before it is parsed.
+   * Default 10000 (the producer's own maximum).
+   */
+  maxRecordsPerMessage?: number | undefined;
   /** Secondary indexes ensured at start. Default `[{ "actor.id": 1, ts: -1 }, { action: 1, ts: -1 }]`. */
   indexes?: IndexKeys[] | undefined;
   /** Delete records older than this many days (a TTL index on `ts`); 0 = keep forever. Default 0. */
@@ -74,6 +79,7 @@ export interface Config {
   readonly maxInflightWrites: number;
   readonly adaptiveConcurrency: boolean;
   readonly maxBufferedRecords: number;
+  readonly maxRecordsPerMessage: number;
   readonly indexes: readonly IndexKeys[];
   readonly retentionDays: number;
   readonly shutdownTimeoutMs: number;
@@ -94,6 +100,7 @@ export const DEFAULTS = {
   maxInflightWrites: 4,
   adaptiveConcurrency: true,
   maxBufferedRecords: 10_000,
+  maxRecordsPerMessage: 10_000,
   indexes: [
     { "actor.id": 1, ts: -1 },
     { action: 1, ts: -1 },
@@ -240,6 +247,13 @@ export function resolveOptions(options: SidecarOptions): Config {
       DEFAULTS.maxBufferedRecords,
       1,
       10_000_000,
+    ),
+    maxRecordsPerMessage: int(
+      "maxRecordsPerMessage",
+      o.maxRecordsPerMessage,
+      DEFAULTS.maxRecordsPerMessage,
+      1,
+      1_000_000,
     ),
     indexes: indexes(o.indexes),
     retentionDays: num("retentionDays", o.retentionDays, DEFAULTS.retentionDays),

@@ -1,45 +1,121 @@
-// Stores what cannot be written (a refused record, an undecodable message) with the reason.
+// Stores what cannot be written (a refused record, an undecodable message, a conflict) with the reason.
+import { createHash } from "node:crypto";
 import { EJSON } from "bson";
 import type { Collection, Document, WriteConcernSettings } from "mongodb";
-import { insertRecords } from "./mongo-sink.js";
+import { insertIsolating } from "./record-isolation.js";
 
-/** A record MongoDB refused, or a whole message that could not be decoded. */
+/** A record MongoDB refused or that conflicts with a stored one, or a message not decoded. */
 export interface QuarantineEntry {
-  kind: "record" | "message";
+  kind: "record" | "message" | "conflict";
   messageId: string;
-  /** Position of the record in its message (kind "record"). */
+  /** Position of the record in its message (kinds "record" and "conflict"). */
   index?: number;
   receiveCount: number;
   /** The record as relaxed Extended JSON, or the message body as received. */
   raw: string;
+  /** The SQS message body as received: what a reduced entry keeps when the full one is refused. */
+  body: string;
   attributes?: Record<string, string | undefined>;
   error: { code?: number | undefined; message: string };
+  /** Kind "conflict": content hashes of the stored record and of this one. */
+  conflict?: { storedHash: string; hash: string };
 }
 
 /**
- * Inserts the entries. Their `_id` is derived from the message id (stable across redeliveries),
- * so quarantining the same message twice stores it once. Throws when the outcome is unknown.
+ * Most bytes of a message body a reduced entry keeps (as base64, about 5.4 MiB): a body SQS
+ * delivers (1 MiB at most) always fits whole; a longer one is cut, with its length and hash kept.
+ */
+export const REDUCED_BODY_MAX_BYTES = 4 * 1024 * 1024;
+const REASON_MAX_CHARS = 4096;
+
+/** What was stored: entries in full, and entries MongoDB refused whole and took reduced. */
+export interface QuarantineResult {
+  stored: number;
+  reduced: number;
+}
+
+/** Thrown when an entry was refused even reduced: its message must stay on the queue. */
+export class QuarantineRefusedError extends Error {
+  override name = "QuarantineRefusedError";
+}
+
+function entryId(e: QuarantineEntry): string {
+  if (e.kind === "message") return e.messageId;
+  return `${e.messageId}/${e.index}${e.kind === "conflict" ? "/conflict" : ""}`;
+}
+
+function fullDocument(e: QuarantineEntry, now: Date): Document {
+  const { body: _body, ...rest } = e;
+  return { _id: entryId(e), ...rest, quarantinedAt: now };
+}
+
+/**
+ * The entry reduced to plain strings and numbers MongoDB always takes: the message body as
+ * received (base64, cut at REDUCED_BODY_MAX_BYTES), its length and SHA-256, the reason, and why
+ * the full entry was refused. Enough to find the message again and replay it by hand.
+ */
+function reducedDocument(e: QuarantineEntry, refusal: string, now: Date): Document {
+  const body = Buffer.from(e.body, "utf8");
+  const kept = body.subarray(0, REDUCED_BODY_MAX_BYTES);
+  return {
+    _id: entryId(e),
+    kind: e.kind,
+    reduced: true,
+    messageId: e.messageId,
+    ...(e.index === undefined ? {} : { index: e.index }),
+    receiveCount: e.receiveCount,
+    bodyBase64: kept.toString("base64"),
+    bodyBytes: body.length,
+    bodyTruncated: kept.length < body.length,
+    bodySha256: createHash("sha256").update(body).digest("hex"),
+    error: { message: e.error.message.slice(0, REASON_MAX_CHARS) },
+    refusedBecause: refusal.slice(0, REASON_MAX_CHARS),
+    quarantinedAt: now,
+  };
+}
+
+/**
+ * Inserts the entries, each on its own: an entry MongoDB refuses is stored again reduced (see
+ * reducedDocument), so that one bad entry never keeps the others, or its message, on the queue.
+ * `_id`s derive from the message id (stable across redeliveries): quarantining the same thing
+ * twice stores it once. Throws when an outcome is unknown (MongoDB unreachable), and
+ * QuarantineRefusedError when even a reduced entry is refused.
  */
 export async function quarantine(
   collection: Collection,
   entries: readonly QuarantineEntry[],
   writeConcern: WriteConcernSettings,
-): Promise<void> {
-  if (entries.length === 0) return;
+  answers: () => Promise<boolean>,
+): Promise<QuarantineResult> {
+  if (entries.length === 0) return { stored: 0, reduced: 0 };
   const now = new Date();
-  const docs: Document[] = entries.map((e) => ({
-    _id: e.kind === "record" ? `${e.messageId}/${e.index}` : e.messageId,
-    ...e,
-    quarantinedAt: now,
-  }));
-  const outcomes = await insertRecords(collection, docs, writeConcern);
-  const refused = outcomes.find((o) => o.kind === "failed");
-  if (refused?.kind === "failed") {
-    throw new Error(`quarantine refused an entry: ${refused.message}`);
+  const outcomes = await insertIsolating(
+    collection,
+    entries.map((e) => fullDocument(e, now)),
+    writeConcern,
+    answers,
+  );
+  const refused: Document[] = [];
+  for (const [i, outcome] of outcomes.entries()) {
+    if (outcome.kind === "failed") {
+      refused.push(reducedDocument(entries[i] as QuarantineEntry, outcome.message, now));
+    }
   }
+  if (refused.length === 0) return { stored: entries.length, reduced: 0 };
+  const again = await insertIsolating(collection, refused, writeConcern, answers);
+  const still = again.find((o) => o.kind === "failed");
+  if (still?.kind === "failed") {
+    throw new QuarantineRefusedError(`quarantine refused a reduced entry: ${still.message}`);
+  }
+  return { stored: entries.length - refused.length, reduced: refused.length };
 }
 
 /** A record as text for the quarantine, whatever is wrong with it. */
 export function recordText(doc: Document): string {
-  return EJSON.stringify(doc, { relaxed: true });
+  try {
+    return EJSON.stringify(doc, { relaxed: true });
+  } catch (err) {
+    // Too deep or otherwise unprintable: the reduced entry keeps the message body instead.
+    return `(record cannot be printed as Extended JSON: ${err instanceof Error ? err.message : String(err)})`;
+  }
 }

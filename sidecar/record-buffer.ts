@@ -13,6 +13,7 @@ export class RecordBuffer {
   private pending: PendingDoc[] = [];
   private since = 0;
   private inHand = 0;
+  private bytes = 0;
 
   /** `onInHandChange` hears every change of the in-hand count (gauge, wakeups). */
   constructor(private readonly onInHandChange: (inHand: number, delta: number) => void) {}
@@ -27,14 +28,23 @@ export class RecordBuffer {
     return this.inHand;
   }
 
+  /** Decoded bytes of the messages whose records are in hand. */
+  get bytesInHand(): number {
+    return this.bytes;
+  }
+
   /** How long the oldest waiting record has waited for a bulk to fill. */
   ageMs(now = Date.now()): number {
     return now - this.since;
   }
 
-  /** Queues a message's records for writing; they count as in hand until settled. */
+  /**
+   * Queues a message's records for writing; they count as in hand until settled, and so do its
+   * decoded bytes (`owner.decodedBytes`) until its last record is settled.
+   */
   add(owner: InHand, docs: readonly Document[]): void {
     if (this.pending.length === 0) this.since = Date.now();
+    this.bytes += owner.decodedBytes;
     for (const [index, doc] of docs.entries()) this.pending.push({ doc, owner, index });
     this.adjust(docs.length);
   }
@@ -50,8 +60,12 @@ export class RecordBuffer {
     if (this.pending.length > 0) this.since = Date.now();
   }
 
-  /** `n` records are settled (stored, quarantined or released): no longer in hand. */
-  settled(n: number): void {
+  /**
+   * `n` records are settled (stored, quarantined or released): no longer in hand; nor are the
+   * `bytes` of the messages they completed.
+   */
+  settled(n: number, bytes = 0): void {
+    this.bytes -= bytes;
     this.adjust(-n);
   }
 

@@ -18,11 +18,15 @@ export class Settler {
   /** Counts the bulk's records as settled; deletes or releases messages with none left. */
   async settle(bulk: readonly PendingDoc[]): Promise<void> {
     const done = new Set<InHand>();
+    let freedBytes = 0;
     for (const p of bulk) {
       p.owner.pending--;
-      if (p.owner.pending === 0) done.add(p.owner);
+      if (p.owner.pending === 0) {
+        done.add(p.owner);
+        freedBytes += p.owner.decodedBytes;
+      }
     }
-    this.buffer.settled(bulk.length);
+    this.buffer.settled(bulk.length, freedBytes);
     const toDelete: InHand[] = [];
     const toRelease: InHand[] = [];
     for (const owner of done) {

@@ -3,6 +3,7 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { MongoClient } from "mongodb";
 import { Registry } from "prom-client";
 import { type BackoffPolicy, backoffDelay } from "../shared/backoff.js";
+import { DEFAULT_DECODE_LIMITS, MAX_DECODED_BODY_BYTES } from "../shared/envelope.js";
 import { ConfigError } from "../shared/errors.js";
 import { consoleLogger } from "../shared/logger.js";
 import { SQS_MAX_RECEIVE_MESSAGES } from "../shared/sqs-limits.js";
@@ -16,6 +17,7 @@ import { type Config, resolveOptions, type SidecarOptions } from "./options.js";
 import { pollLoop } from "./poller.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { RecordBuffer } from "./record-buffer.js";
+import { pingProbe } from "./record-isolation.js";
 import { Settler } from "./settler.js";
 import { SqsOps } from "./sqs-ops.js";
 import { VisibilityKeeper } from "./visibility.js";
@@ -38,6 +40,12 @@ export interface Sidecar {
 }
 
 const RETRY: BackoffPolicy = { baseMs: 200, maxMs: 30_000 };
+
+/**
+ * Decoded bytes in hand at most (besides one message taken in alone): two of the largest
+ * bodies decoding allows. Records rarely come near it; it bounds memory when they are huge.
+ */
+export const MAX_IN_HAND_DECODED_BYTES = 2 * MAX_DECODED_BODY_BYTES;
 
 /**
  * Records in hand at most: the buffer cap, and no more than half a visibility timeout of
@@ -97,11 +105,13 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     metrics.recordsInHand.set(inHand);
     if (delta < 0) wakeup.notify();
   });
-  const settler = new Settler(buffer, keeper, sqsOps, metrics, () =>
+  const releaseDelaySeconds = () =>
     health.isStopping
       ? 0
-      : Math.min(30, Math.ceil(backoffDelay(health.writeFailures, RETRY) / 1000)),
-  );
+      : Math.min(30, Math.ceil(backoffDelay(health.writeFailures, RETRY) / 1000));
+  const settler = new Settler(buffer, keeper, sqsOps, metrics, releaseDelaySeconds);
+  const mongoAnswers = pingProbe(db, logger);
+  const maxInHand = bufferLimit(config);
   const writer = new BulkWriter({
     config,
     db,
@@ -116,6 +126,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     metrics,
     logger,
     retry: RETRY,
+    mongoAnswers,
   });
   const intake = createIntake({
     buffer,
@@ -123,6 +134,13 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     sqsOps,
     quarantined,
     writeConcern: config.writeConcern,
+    limits: { maxRecords: config.maxRecordsPerMessage, maxValues: DEFAULT_DECODE_LIMITS.maxValues },
+    maxMessageRecords: config.maxBufferedRecords,
+    maxInHand: { records: maxInHand, bytes: MAX_IN_HAND_DECODED_BYTES },
+    wakeup,
+    signal: abort.signal,
+    mongoAnswers,
+    releaseDelaySeconds,
     metrics,
     logger,
   });
@@ -139,7 +157,6 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     logger,
     retry: RETRY,
   };
-  const maxInHand = bufferLimit(config);
   let started = false;
   let stopping: Promise<void> | undefined;
   let loops: Promise<void>[] = [];
@@ -156,7 +173,10 @@ export function createSidecar(options: SidecarOptions): Sidecar {
           signal: abort.signal,
           retry: RETRY,
           canReceive: () =>
-            health.isBootstrapped && health.isMongoOk && buffer.recordsInHand < maxInHand,
+            health.isBootstrapped &&
+            health.isMongoOk &&
+            buffer.recordsInHand < maxInHand &&
+            buffer.bytesInHand < MAX_IN_HAND_DECODED_BYTES,
           waitForChange: (signal) => wakeup.wait(signal),
           receive: (signal) =>
             sqsOps.receive(

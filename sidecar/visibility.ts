@@ -14,6 +14,8 @@ export interface InHand {
   failed: boolean;
   /** When its visibility timeout was last (re)started. */
   extendedAt: number;
+  /** Decoded bytes of its body, held in the in-hand budget until the message is settled. */
+  decodedBytes: number;
 }
 
 /** Extends a held message's visibility once this fraction of the timeout has passed. */
