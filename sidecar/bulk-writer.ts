@@ -4,6 +4,7 @@ import type { Collection, Db } from "mongodb";
 import type { BackoffPolicy } from "../shared/backoff.js";
 import type { Logger } from "../shared/logger.js";
 import type { ConcurrencyLimiter } from "./concurrency-limiter.js";
+import { findConflicts } from "./conflicts.js";
 import type { Health } from "./health.js";
 import type { SidecarMetrics } from "./metrics.js";
 import type { RecordOutcome } from "./mongo-sink.js";
@@ -81,12 +82,14 @@ export class BulkWriter {
     const started = performance.now();
     let outcomes: RecordOutcome[];
     try {
+      const docs = bulk.map((p) => p.doc);
       outcomes = await insertIsolating(
         this.d.records,
-        bulk.map((p) => p.doc),
+        docs,
         this.d.config.writeConcern,
         this.d.mongoAnswers,
       );
+      outcomes = await findConflicts(this.d.records, docs, outcomes);
     } catch (err) {
       // Unknown outcome: delete nothing. SQS redelivers and the duplicate _id makes it harmless.
       metrics.writesInflight.dec();
@@ -125,24 +128,15 @@ export class BulkWriter {
       } else if (outcome.kind === "duplicate") {
         metrics.recordsDuplicate.inc();
       } else {
+        const entry = quarantineEntry(p, outcome);
+        if (outcome.kind === "conflict") metrics.recordsConflict.inc();
         logger.warn(
-          {
-            code: outcome.code,
-            reason: outcome.message,
-            messageId: p.owner.messageId,
-            index: p.index,
-          },
-          "MongoDB refused a record; quarantining it",
+          { messageId: p.owner.messageId, index: p.index, reason: entry.error.message },
+          outcome.kind === "conflict"
+            ? "a record conflicts with the stored record of its _id; quarantining it"
+            : "MongoDB refused a record; quarantining it",
         );
-        refused.push({
-          kind: "record",
-          messageId: p.owner.messageId,
-          index: p.index,
-          receiveCount: p.owner.receiveCount,
-          raw: recordText(p.doc),
-          body: p.owner.message.Body ?? "",
-          error: { code: outcome.code, message: outcome.message },
-        });
+        refused.push(entry);
         refusedOwners.push(p.owner);
       }
     }
@@ -154,7 +148,7 @@ export class BulkWriter {
         this.d.config.writeConcern,
         this.d.mongoAnswers,
       );
-      metrics.recordsQuarantined.inc(refused.length);
+      metrics.recordsQuarantined.inc(refused.filter((e) => e.kind === "record").length);
       if (stored.reduced > 0) {
         logger.warn({ reduced: stored.reduced }, "quarantine entries stored reduced");
       }
@@ -164,4 +158,27 @@ export class BulkWriter {
       for (const owner of refusedOwners) owner.failed = true;
     }
   }
+}
+
+/** The quarantine entry of a record refused, or conflicting with the stored record of its `_id`. */
+function quarantineEntry(
+  p: PendingDoc,
+  outcome: Extract<RecordOutcome, { kind: "failed" | "conflict" }>,
+): QuarantineEntry {
+  const common = {
+    messageId: p.owner.messageId,
+    index: p.index,
+    receiveCount: p.owner.receiveCount,
+    raw: recordText(p.doc),
+    body: p.owner.message.Body ?? "",
+  };
+  if (outcome.kind === "failed") {
+    return { kind: "record", ...common, error: { code: outcome.code, message: outcome.message } };
+  }
+  return {
+    kind: "conflict",
+    ...common,
+    error: { message: "_id is taken by a stored record with other content; not merged" },
+    conflict: { storedHash: outcome.storedHash, hash: outcome.hash },
+  };
 }

@@ -44,11 +44,15 @@ export function createSidecarMetrics(registry: Registry, probeDepth: QueueDepthP
     ),
     recordsDuplicate: counter(
       "auditq_sidecar_records_duplicate_total",
-      "Records already in MongoDB (duplicate _id, a redelivery): counted as success.",
+      "Records already in MongoDB with the same content (duplicate _id, a redelivery): counted as success.",
     ),
     recordsQuarantined: counter(
       "auditq_sidecar_records_quarantined_total",
       "Records MongoDB refused for a reason other than a duplicate _id, moved to quarantine.",
+    ),
+    recordsConflict: counter(
+      "auditq_sidecar_records_conflict_total",
+      "Records whose _id was already stored with other content: quarantined as conflicts, never merged.",
     ),
     errors: new Counter({
       name: "auditq_sidecar_errors_total",

@@ -12,6 +12,8 @@ export const DUPLICATE_KEY = 11000;
 export type RecordOutcome =
   | { kind: "written" }
   | { kind: "duplicate" }
+  /** Its `_id` is taken by a record with other content (see conflicts.ts). */
+  | { kind: "conflict"; hash: string; storedHash: string }
   | { kind: "failed"; code: number | undefined; message: string };
 
 /**

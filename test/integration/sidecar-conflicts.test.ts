@@ -1,0 +1,96 @@
+// A record whose `_id` is already taken by other content is a conflict to surface, not a duplicate.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ENVELOPE_ATTRIBUTES, envelopeBody, serializeRecord } from "../../shared/envelope.js";
+import type { Sidecar } from "../../sidecar/index.js";
+import {
+  createTestDb,
+  createTestQueue,
+  type SqsTarget,
+  sqsTargets,
+  type TestDb,
+  type TestQueue,
+  waitFor,
+} from "../helpers/services.js";
+import { testSidecar } from "../helpers/sidecar.js";
+import { makeRecord, metricValue, sendBodies } from "./sidecar-fixtures.js";
+
+const target = sqsTargets()[0] as SqsTarget;
+
+describe(`conflicting records (${target.name})`, () => {
+  let queue: TestQueue;
+  let mongo: TestDb;
+  let sidecar: Sidecar;
+
+  beforeEach(async () => {
+    queue = await createTestQueue(target);
+    mongo = await createTestDb();
+    sidecar = testSidecar(target, queue, mongo);
+    await sidecar.start();
+  });
+
+  afterEach(async () => {
+    await sidecar.stop();
+    await queue.dispose();
+    await mongo.dispose();
+  });
+
+  const metric = async (name: string) => metricValue(await sidecar.registry.metrics(), name);
+  const send = (bodies: string[]) =>
+    sendBodies(queue.sqs, queue.queueUrl, bodies, ENVELOPE_ATTRIBUTES);
+  const settled = (what: string, records: number, quarantined: number) =>
+    waitFor(
+      what,
+      async () => ({
+        records: await mongo.db.collection("records").countDocuments(),
+        quarantined: await mongo.db.collection("records_quarantine").countDocuments(),
+        queue: await queue.depth(),
+      }),
+      (s) =>
+        s.records === records &&
+        s.quarantined === quarantined &&
+        s.queue.visible + s.queue.inflight === 0,
+    );
+
+  it("quarantines real records whose _id a forged message took first, and counts them", async () => {
+    const real = Array.from({ length: 20 }, (_, i) => makeRecord(i));
+    // Forged records carrying the real records' (predictable, future) ObjectIds.
+    const forged = real.map((r) => ({ ...r, action: "forged", actor: { id: "mallory" } }));
+    await send([envelopeBody(forged.map(serializeRecord))]);
+    await settled("the forged records stored", 20, 0);
+    await send([envelopeBody(real.map(serializeRecord))]);
+    await settled("the real records quarantined as conflicts", 20, 20);
+    const entries = await mongo.db.collection("records_quarantine").find().toArray();
+    for (const e of entries) {
+      expect(e).toMatchObject({
+        kind: "conflict",
+        conflict: { storedHash: expect.any(String), hash: expect.any(String) },
+        error: { message: expect.stringMatching(/other content/) },
+      });
+      expect(e.raw).toContain('"action":"GET /orders/:id"');
+    }
+    expect(await metric("auditq_sidecar_records_conflict_total")).toBe(20);
+    expect(await metric("auditq_sidecar_records_duplicate_total")).toBe(0);
+  });
+
+  it("treats a redelivered record as a duplicate, and the same _id twice in one message by content", async () => {
+    const a = makeRecord(1);
+    const b = makeRecord(2);
+    const c = makeRecord(3);
+    await send([envelopeBody([a, b].map(serializeRecord))]);
+    await settled("two records", 2, 0);
+    // Redelivery (same content), the same _id twice with the same content, and twice with other.
+    const bodies = [
+      envelopeBody([a, b].map(serializeRecord)),
+      envelopeBody([c, c].map(serializeRecord)),
+    ];
+    await send(bodies);
+    await settled("three records, no conflict", 3, 0);
+    expect(await metric("auditq_sidecar_records_duplicate_total")).toBe(3);
+    const d = makeRecord(4);
+    await send([envelopeBody([d, { ...d, action: "other" }].map(serializeRecord))]);
+    await settled("four records, one conflict", 4, 1);
+    const entry = await mongo.db.collection("records_quarantine").findOne();
+    expect(entry).toMatchObject({ kind: "conflict", index: 1 });
+    expect(await metric("auditq_sidecar_records_conflict_total")).toBe(1);
+  });
+});
