@@ -1,7 +1,10 @@
 // The Express middleware factory: capture each request once, hand the record to the batcher.
+
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from "express";
 import type { Registry } from "prom-client";
 import { AuditqError } from "../shared/errors.js";
+import { SIGNATURE_ATTRIBUTE_BYTES } from "../shared/signature.js";
+import { SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
 import { Batcher, type CloseReport } from "./batcher.js";
 import { buildRecord, createContext, startCapture, trackRoute } from "./capture.js";
 import { createMiddlewareMetrics } from "./metrics.js";
@@ -41,12 +44,14 @@ export type { CloseReport };
 export function auditq(options: Options): AuditqMiddleware {
   const config = resolveOptions(options);
   const metrics = createMiddlewareMetrics(config.registry);
+  const signatureRoom = config.signingSecret === undefined ? 0 : SIGNATURE_ATTRIBUTE_BYTES;
   const batcher = new Batcher({
     sqs: config.sqs,
     queueUrl: config.queueUrl,
     lingerMs: config.lingerMs,
-    maxMessageBytes: config.maxMessageBytes,
-    maxBatchBytes: config.maxMessageBytes,
+    // A signature attribute is added at send: keep that much room in each message and call.
+    maxMessageBytes: config.maxMessageBytes - signatureRoom,
+    maxBatchBytes: config.maxMessageBytes - SQS_MAX_BATCH_ENTRIES * signatureRoom,
     maxBufferBytes: config.maxBufferBytes,
     maxInflight: config.maxInflight,
     retry: config.retry,
@@ -55,6 +60,7 @@ export function auditq(options: Options): AuditqMiddleware {
     onError: config.onError,
     compression: config.compression,
     spool: config.spool,
+    signingSecret: config.signingSecret,
   });
 
   const report = (kind: string, cause: unknown) => {

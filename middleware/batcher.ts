@@ -54,6 +54,8 @@ export interface BatcherConfig {
   spool?: SpoolConfig | undefined;
   /** Drops for lack of room are reported to onError at most once per interval. Default 10,000. */
   dropReportIntervalMs?: number | undefined;
+  /** Signs every message (HMAC attribute) at send; the limits above must leave room for it. */
+  signingSecret?: string | undefined;
 }
 
 export type DropReason =
@@ -542,7 +544,13 @@ export class Batcher {
       AbortSignal.timeout(this.config.sendTimeoutMs ?? 15_000),
     ]);
     try {
-      const outcome = await sendBatch(this.config.sqs, this.config.queueUrl, batch, signal);
+      const outcome = await sendBatch(
+        this.config.sqs,
+        this.config.queueUrl,
+        batch,
+        signal,
+        this.config.signingSecret,
+      );
       stopTimer();
       metrics.sqsRequests.inc({ operation: "SendMessageBatch", outcome: "ok" });
       metrics.billedRequests.inc(

@@ -1,4 +1,5 @@
 // The middleware's public Options, their defaults in one place, and validation into a Config.
+
 import { createHash } from "node:crypto";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +10,7 @@ import type { BackoffPolicy } from "../shared/backoff.js";
 import { type AuditqError, ConfigError } from "../shared/errors.js";
 import { consoleLogger, type Logger } from "../shared/logger.js";
 import type { AuditService } from "../shared/record.js";
+import { MIN_SIGNING_SECRET_CHARS } from "../shared/signature.js";
 import { SQS_LEGACY_MAX_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES } from "../shared/sqs-limits.js";
 import { DEFAULT_CENSOR, DEFAULT_REDACT_HEADERS, DEFAULT_REDACT_KEYS } from "./redact.js";
 
@@ -69,6 +71,12 @@ export interface Options {
    */
   compression?: "br" | "gzip" | "none" | undefined;
   /**
+   * Shared secret (16 characters at least) for message signing: every message then carries an
+   * `auditq-signature` attribute, an HMAC-SHA256 of its body, and a sidecar given the same
+   * `signingSecret` quarantines messages without a valid one. Default: none (unsigned).
+   */
+  signingSecret?: string | undefined;
+  /**
    * The on-disk spool that keeps records through an SQS outage, a full buffer, a crash and a
    * restart. On by default, in `<os.tmpdir()>/auditq-spool/<first 16 hex of sha256(queueUrl)>`,
    * which survives a `kill -9` or restart on the same host but not a new container: put
@@ -123,6 +131,7 @@ export interface Config {
   readonly maxInflight: number;
   readonly closeTimeoutMs: number;
   readonly compression: "br" | "gzip" | "none";
+  readonly signingSecret: string | undefined;
   readonly spool:
     | {
         readonly dir: string;
@@ -213,6 +222,7 @@ const KNOWN_KEYS = new Set<string>([
   "maxInflight",
   "closeTimeoutMs",
   "compression",
+  "signingSecret",
   "spool",
   "registry",
   "logger",
@@ -323,6 +333,16 @@ function idOf(value: unknown): string | number | null {
 function defaultActor(req: Request): ActorResult {
   const r = req as Request & { user?: { id?: unknown; _id?: unknown }; auth?: { sub?: unknown } };
   return idOf(r.user?.id) ?? idOf(r.user?._id) ?? idOf(r.auth?.sub);
+}
+
+function signingSecret(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || value.length < MIN_SIGNING_SECRET_CHARS) {
+    throw new ConfigError(
+      `Expected \`signingSecret\` to be a string of ${MIN_SIGNING_SECRET_CHARS} characters or more, got ${typeof value === "string" ? `${value.length} characters` : describe(value)}`,
+    );
+  }
+  return value;
 }
 
 function boolean(name: string, value: unknown, fallback: boolean): boolean {
@@ -506,6 +526,7 @@ export function resolveOptions(options: Options): Config {
       "gzip",
       "none",
     ] as const),
+    signingSecret: signingSecret(options.signingSecret),
     spool: resolveSpool(options.spool, queueUrl),
     retry: DEFAULTS.retry,
     registry: options.registry ?? new Registry(),

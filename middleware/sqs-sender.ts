@@ -1,5 +1,6 @@
 // One SendMessageBatch call for encoded messages, and the per-entry verdict SQS gave on it.
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { ATTR_SIGNATURE, signMessage } from "../shared/signature.js";
 import type { Envelope } from "./packer.js";
 
 /** What became of each message of one call, by its index in the call. */
@@ -21,6 +22,7 @@ export async function sendBatch(
   queueUrl: string,
   messages: readonly Envelope[],
   abortSignal?: AbortSignal,
+  signingSecret?: string,
 ): Promise<SendOutcome> {
   const out = await sqs.send(
     new SendMessageBatchCommand({
@@ -28,7 +30,16 @@ export async function sendBatch(
       Entries: messages.map((m, i) => ({
         Id: String(i),
         MessageBody: m.body,
-        MessageAttributes: m.attributes,
+        MessageAttributes:
+          signingSecret === undefined
+            ? m.attributes
+            : {
+                ...m.attributes,
+                [ATTR_SIGNATURE]: {
+                  DataType: "String",
+                  StringValue: signMessage(m.body, m.attributes, signingSecret),
+                },
+              },
       })),
     }),
     abortSignal === undefined ? undefined : { abortSignal },

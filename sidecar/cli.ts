@@ -33,8 +33,13 @@ async function main(): Promise<number> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const sidecar = createSidecar({ ...config.options, registry, logger });
-  const server = await startOpsServer(config.metricsPort, registry, () => sidecar.isReady());
-  logger.info({ port: config.metricsPort }, "ops server listening");
+  const server = await startOpsServer(
+    config.metricsPort,
+    registry,
+    () => sidecar.isReady(),
+    config.metricsHost,
+  );
+  logger.info({ host: config.metricsHost, port: config.metricsPort }, "ops server listening");
 
   const shutdownMs = config.options.shutdownTimeoutMs ?? 25_000;
   const stopped = new Promise<number>((resolve) => {

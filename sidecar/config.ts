@@ -1,8 +1,9 @@
 // Reads the CLI's settings from environment variables and flags, once, with errors naming each.
 import { ConfigError } from "../shared/errors.js";
+import { DEFAULT_METRICS_HOST } from "./http.js";
 import { DEFAULTS, resolveOptions, type SidecarOptions } from "./options.js";
 
-type Kind = "string" | "int" | "number" | "bool" | "json";
+type Kind = "string" | "int" | "number" | "bool" | "json" | "list";
 
 interface Setting {
   /** Option name; env and flag are derived from it by one rule. */
@@ -102,6 +103,12 @@ export const SETTINGS: readonly Setting[] = [
     expects: "records one message may hold; more is quarantined unparsed",
   },
   {
+    key: "signingSecret",
+    kind: "list",
+    shown: "none",
+    expects: "message signing secret; two, comma-separated, during a key rotation",
+  },
+  {
     key: "indexes",
     kind: "json",
     shown: JSON.stringify(DEFAULTS.indexes),
@@ -126,6 +133,13 @@ export const SETTINGS: readonly Setting[] = [
     expects: "port of /metrics, /healthz, /readyz (0 to 65535)",
   },
   {
+    key: "metricsHost",
+    kind: "string",
+    shown: DEFAULT_METRICS_HOST,
+    expects:
+      "address the ops server binds (0.0.0.0: all interfaces, as probes need in a container)",
+  },
+  {
     key: "logLevel",
     kind: "string",
     shown: "info",
@@ -139,6 +153,7 @@ export interface CliConfig {
   /** Options for `createSidecar`, without the injected clients. */
   options: SidecarOptions & { mongo: string };
   metricsPort: number;
+  metricsHost: string;
   logLevel: string;
 }
 
@@ -178,6 +193,8 @@ function convert(s: Setting, raw: string): unknown {
       return raw === "true" ? true : raw === "false" ? false : undefined;
     case "json":
       return JSON.parse(raw);
+    case "list":
+      return raw.split(",").map((item) => item.trim());
   }
 }
 
@@ -227,7 +244,7 @@ export function readConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = [])
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
   }
-  const { mongodbUri, metricsPort: _port, logLevel: _level, ...rest } = values;
+  const { mongodbUri, metricsPort: _port, metricsHost: _host, logLevel: _level, ...rest } = values;
   const options = { ...rest, mongo: mongodbUri as string } as SidecarOptions & { mongo: string };
   try {
     resolveOptions(options);
@@ -241,7 +258,12 @@ export function readConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = [])
       { cause: err },
     );
   }
-  return { options, metricsPort: port as number, logLevel: logLevel as string };
+  return {
+    options,
+    metricsPort: port as number,
+    metricsHost: (values.metricsHost as string | undefined) ?? DEFAULT_METRICS_HOST,
+    logLevel: logLevel as string,
+  };
 }
 
 export function helpText(): string {

@@ -2,11 +2,17 @@
 import { createServer, type Server } from "node:http";
 import type { Registry } from "prom-client";
 
+/**
+ * The ops server listens on every interface by default: in a container, the kubelet's probes and
+ * Prometheus reach it on the pod's address. Set 127.0.0.1 where only the host may scrape it.
+ */
+export const DEFAULT_METRICS_HOST = "0.0.0.0";
+
 export function startOpsServer(
   port: number,
   registry: Registry,
   isReady: () => boolean,
-  host = "0.0.0.0",
+  host = DEFAULT_METRICS_HOST,
 ): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];

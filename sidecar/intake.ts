@@ -19,6 +19,7 @@ export interface IntakeDeps {
   sqsOps: SqsOps;
   quarantined: Collection;
   writeConcern: WriteConcernSettings;
+  signingSecrets: readonly string[];
   limits: DecodeLimits;
   /** `maxBufferedRecords`: a message with more records is quarantined. */
   maxMessageRecords: number;
@@ -74,6 +75,7 @@ export function createIntake(d: IntakeDeps): (messages: Message[]) => Promise<vo
     const empty: InHand[] = [];
     for (const owner of owners) {
       const result = await takeIn(owner.message, {
+        signingSecrets: d.signingSecrets,
         limits: d.limits,
         maxMessageRecords: d.maxMessageRecords,
         maxInHand: d.maxInHand,

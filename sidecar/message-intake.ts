@@ -7,10 +7,13 @@ import {
   type MeasuredBody,
   measureMessage,
 } from "../shared/envelope.js";
+import { signatureProblem } from "../shared/signature.js";
 import { fitsInHand, type InHandAmount } from "./in-hand-budget.js";
 import { withDeterministicIds } from "./record-id.js";
 
 export interface TakeInDeps {
+  /** Secrets a message must be signed with (any one of them); empty: not checked. */
+  signingSecrets: readonly string[];
   limits: DecodeLimits;
   /** Records one message may hold at most whatever else is in hand (`maxBufferedRecords`). */
   maxMessageRecords: number;
@@ -38,11 +41,21 @@ function reasonOf(err: unknown): string {
 }
 
 /**
- * Measures the message (bytes, records, values) before parsing it, waits for room in hand, then
+ * Checks the signature when signing is on, measures the message (bytes, records, values) before
+ * parsing it, waits for room in hand, then
  * parses it and hands its records to `hold` in the same turn of the event loop as the room
  * check, so that two pollers cannot both take the last room.
  */
 export async function takeIn(message: Message, d: TakeInDeps): Promise<TakeInResult> {
+  if (d.signingSecrets.length > 0) {
+    // Before anything else: an unsigned sender costs one HMAC, never a decompression.
+    const problem = signatureProblem(
+      message.Body ?? "",
+      message.MessageAttributes ?? {},
+      d.signingSecrets,
+    );
+    if (problem !== undefined) return { kind: "rejected", reason: problem };
+  }
   let measured: MeasuredBody;
   try {
     measured = await measureMessage(message, d.limits);

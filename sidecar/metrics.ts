@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
 export type SidecarMetrics = ReturnType<typeof createSidecarMetrics>;
 
-/** Queue depth as GetQueueAttributes reports it; fetched when /metrics is scraped. */
+/** Queue depth as GetQueueAttributes reports it, at most DEPTH_MAX_AGE_MS old (depth-cache.ts). */
 export type QueueDepthProbe = () => Promise<
   { visible: number; inflight: number; delayed: number } | undefined
 >;
@@ -13,12 +13,16 @@ export function createSidecarMetrics(registry: Registry, probeDepth: QueueDepthP
   const counter = (name: string, help: string) => new Counter({ name, help, registers });
   const depth = new Gauge({
     name: "auditq_sidecar_queue_messages",
-    help: "Messages in the queue by state (visible, inflight, delayed), from GetQueueAttributes at scrape.",
+    help: "Messages in the queue by state (visible, inflight, delayed), from GetQueueAttributes, read at most every 5 s; absent while the read fails.",
     labelNames: ["state"] as const,
     registers,
     async collect() {
       const d = await probeDepth();
-      if (d === undefined) return; // SQS unreachable: logged and counted by the probe
+      if (d === undefined) {
+        // No stale value: the series disappear, and the failure counter says why.
+        this.reset();
+        return;
+      }
       this.set({ state: "visible" }, d.visible);
       this.set({ state: "inflight" }, d.inflight);
       this.set({ state: "delayed" }, d.delayed);
@@ -49,6 +53,10 @@ export function createSidecarMetrics(registry: Registry, probeDepth: QueueDepthP
     recordsQuarantined: counter(
       "auditq_sidecar_records_quarantined_total",
       "Records MongoDB refused for a reason other than a duplicate _id, moved to quarantine.",
+    ),
+    depthReadFailures: counter(
+      "auditq_sidecar_queue_depth_read_failures_total",
+      "Failed GetQueueAttributes reads of the queue depth (the depth gauges are absent meanwhile).",
     ),
     recordsConflict: counter(
       "auditq_sidecar_records_conflict_total",

@@ -4,6 +4,7 @@ import type { IndexDirection, MongoClient, WriteConcernSettings } from "mongodb"
 import type { Registry } from "prom-client";
 import { ConfigError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
+import { MIN_SIGNING_SECRET_CHARS } from "../shared/signature.js";
 import {
   SQS_MAX_VISIBILITY_TIMEOUT_SECONDS,
   SQS_MAX_WAIT_TIME_SECONDS,
@@ -51,6 +52,12 @@ export interface SidecarOptions {
    * Default 10000 (the producer's own maximum).
    */
   maxRecordsPerMessage?: number | undefined;
+  /**
+   * Shared secret of message signing (the producer's `signingSecret`): messages without a valid
+   * `auditq-signature` are quarantined unparsed. During a key rotation, two: `[new, old]`.
+   * Default: none (messages are not checked).
+   */
+  signingSecret?: string | readonly string[] | undefined;
   /** Secondary indexes ensured at start. Default `[{ "actor.id": 1, ts: -1 }, { action: 1, ts: -1 }]`. */
   indexes?: IndexKeys[] | undefined;
   /** Delete records older than this many days (a TTL index on `ts`); 0 = keep forever. Default 0. */
@@ -80,6 +87,8 @@ export interface Config {
   readonly adaptiveConcurrency: boolean;
   readonly maxBufferedRecords: number;
   readonly maxRecordsPerMessage: number;
+  /** Empty when messages are not checked. */
+  readonly signingSecrets: readonly string[];
   readonly indexes: readonly IndexKeys[];
   readonly retentionDays: number;
   readonly shutdownTimeoutMs: number;
@@ -115,6 +124,7 @@ const KNOWN = new Set<string>([
   "sqs",
   "registry",
   "logger",
+  "signingSecret",
   ...Object.keys(DEFAULTS),
 ]);
 
@@ -173,6 +183,23 @@ function indexes(value: unknown): IndexKeys[] {
     );
   }
   return value as IndexKeys[];
+}
+
+/** At most two: the current secret and, during a rotation, the one being retired. */
+function signingSecrets(value: unknown): readonly string[] {
+  if (value === undefined) return [];
+  const list = typeof value === "string" ? [value] : value;
+  const ok =
+    Array.isArray(list) &&
+    list.length >= 1 &&
+    list.length <= 2 &&
+    list.every((s) => typeof s === "string" && s.length >= MIN_SIGNING_SECRET_CHARS);
+  if (!ok) {
+    throw new ConfigError(
+      `Expected \`signingSecret\` to be one or two strings of ${MIN_SIGNING_SECRET_CHARS} characters or more, got ${Array.isArray(list) ? `${list.length} value(s)` : typeof value}`,
+    );
+  }
+  return Object.freeze([...(list as string[])]);
 }
 
 function writeConcern(value: unknown): WriteConcernSettings {
@@ -255,6 +282,7 @@ export function resolveOptions(options: SidecarOptions): Config {
       1,
       1_000_000,
     ),
+    signingSecrets: signingSecrets(o.signingSecret),
     indexes: indexes(o.indexes),
     retentionDays: num("retentionDays", o.retentionDays, DEFAULTS.retentionDays),
     shutdownTimeoutMs: int(

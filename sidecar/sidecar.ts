@@ -9,6 +9,7 @@ import { consoleLogger } from "../shared/logger.js";
 import { SQS_MAX_RECEIVE_MESSAGES } from "../shared/sqs-limits.js";
 import { BulkWriter } from "./bulk-writer.js";
 import { ConcurrencyLimiter } from "./concurrency-limiter.js";
+import { DepthCache } from "./depth-cache.js";
 import { Health } from "./health.js";
 import { createIntake } from "./intake.js";
 import { bootstrap, type LifecycleDeps, shutdown } from "./lifecycle.js";
@@ -75,8 +76,15 @@ export function createSidecar(options: SidecarOptions): Sidecar {
   const registry = options.registry ?? new Registry();
   const logger = options.logger ?? consoleLogger;
 
+  // The gauges read the depth through the cache; the cache and SqsOps count into the metrics.
   let ops: SqsOps | undefined;
-  const metrics = createSidecarMetrics(registry, () => (ops as SqsOps).depth());
+  let failures: (() => void) | undefined;
+  const depth = new DepthCache(
+    () => (ops as SqsOps).depth(),
+    () => failures?.(),
+  );
+  const metrics = createSidecarMetrics(registry, () => depth.get());
+  failures = () => metrics.depthReadFailures.inc();
   ops = new SqsOps(sqs, config.queueUrl, metrics, logger);
   const sqsOps = ops;
   const keeper = new VisibilityKeeper(sqsOps, config.visibilityTimeoutSeconds, logger);
@@ -134,6 +142,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     sqsOps,
     quarantined,
     writeConcern: config.writeConcern,
+    signingSecrets: config.signingSecrets,
     limits: { maxRecords: config.maxRecordsPerMessage, maxValues: DEFAULT_DECODE_LIMITS.maxValues },
     maxMessageRecords: config.maxBufferedRecords,
     maxInHand: { records: maxInHand, bytes: MAX_IN_HAND_DECODED_BYTES },

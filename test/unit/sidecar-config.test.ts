@@ -18,6 +18,7 @@ describe("sidecar settings", () => {
     expect(config).toEqual({
       options: { queueUrl: base.AUDITQ_QUEUE_URL, mongo: base.AUDITQ_MONGODB_URI },
       metricsPort: 9464,
+      metricsHost: "0.0.0.0",
       logLevel: "info",
     });
     expect(resolveOptions(config.options)).toMatchObject({
@@ -26,6 +27,27 @@ describe("sidecar settings", () => {
       bulkSize: DEFAULTS.bulkSize,
       visibilityTimeoutSeconds: 60,
     });
+  });
+
+  it("reads the ops server's bind host and one or two signing secrets", () => {
+    const one = "a".repeat(16);
+    const two = "b".repeat(16);
+    const config = readConfig({ ...base, AUDITQ_SIGNING_SECRET: `${one}, ${two}` }, [
+      "--metrics-host=127.0.0.1",
+    ]);
+    expect(config.metricsHost).toBe("127.0.0.1");
+    expect(resolveOptions(config.options).signingSecrets).toEqual([one, two]);
+    expect(() => readConfig({ ...base, AUDITQ_SIGNING_SECRET: "short" })).toThrow(
+      /AUDITQ_SIGNING_SECRET \(--signing-secret\).*16 characters or more/s,
+    );
+    expect(() => readConfig({ ...base, AUDITQ_SIGNING_SECRET: "short" })).not.toThrow(/short/);
+    expect(() =>
+      resolveOptions({
+        queueUrl: base.AUDITQ_QUEUE_URL,
+        mongo: "x",
+        signingSecret: [one, two, one],
+      }),
+    ).toThrow(/one or two strings/);
   });
 
   it("reads every kind of value from env, and flags win over env", () => {
