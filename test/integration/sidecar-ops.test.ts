@@ -3,6 +3,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { DeleteQueueCommand } from "@aws-sdk/client-sqs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { DEPTH_MAX_AGE_MS } from "../../sidecar/depth-cache.js";
 import { startOpsServer } from "../../sidecar/http.js";
 import type { Sidecar } from "../../sidecar/index.js";
 import {
@@ -59,11 +60,14 @@ describe(`ops server (${target.name})`, () => {
     expect((server.address() as AddressInfo).address).toBe("127.0.0.1");
   });
 
-  it("answers 300 concurrent scrapes with at most one GetQueueAttributes call", async () => {
+  it("answers 300 concurrent scrapes with one GetQueueAttributes call per 5 s", async () => {
     const before = metricValue(await sidecar.registry.metrics(), DEPTH_CALLS);
+    const started = performance.now();
     const bodies = await Promise.all(Array.from({ length: 300 }, scrape));
+    const elapsedMs = performance.now() - started;
     const after = metricValue(await sidecar.registry.metrics(), DEPTH_CALLS);
-    expect(after - before).toBeLessThanOrEqual(1);
+    // One call, plus one per 5 s the scrapes took on a busy machine (without the cache: 300).
+    expect(after - before).toBeLessThanOrEqual(1 + Math.floor(elapsedMs / DEPTH_MAX_AGE_MS));
     for (const body of bodies) {
       expect(body).toMatch(/^auditq_sidecar_queue_messages\{state="visible"\} \d+$/m);
     }
