@@ -2,6 +2,7 @@
 import { promisify } from "node:util";
 import { brotliCompress, brotliDecompress, constants, gunzip, gzip } from "node:zlib";
 import { type Document, EJSON, ObjectId } from "bson";
+import { parseRelaxedEjson } from "./ejson-parse.js";
 import { DecodeError } from "./errors.js";
 import { type DecodeLimits, type JsonShape, scanJson } from "./json-bounds.js";
 
@@ -243,7 +244,7 @@ export function messageBytes(
 export function decodeBody(body: string): Document[] {
   let parsed: unknown;
   try {
-    parsed = EJSON.parse(body, { relaxed: true });
+    parsed = parseRelaxedEjson(body);
   } catch (cause) {
     throw new DecodeError("message body is not valid (Extended) JSON", { cause });
   }
