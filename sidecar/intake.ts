@@ -9,14 +9,14 @@ import { takeIn } from "./message-intake.js";
 import type { SidecarMetrics } from "./metrics.js";
 import { type QuarantineEntry, quarantine } from "./quarantine.js";
 import type { RecordBuffer } from "./record-buffer.js";
-import type { SqsOps } from "./sqs-ops.js";
+import type { Settler } from "./settler.js";
 import type { InHand, VisibilityKeeper } from "./visibility.js";
 import type { Wakeup } from "./wakeup.js";
 
 export interface IntakeDeps {
   buffer: RecordBuffer;
   keeper: VisibilityKeeper;
-  sqsOps: SqsOps;
+  settler: Settler;
   quarantined: Collection;
   writeConcern: WriteConcernSettings;
   signingSecrets: readonly string[];
@@ -126,8 +126,6 @@ export function createIntake(d: IntakeDeps): (messages: Message[]) => Promise<vo
       }
     }
     for (const owner of empty) d.keeper.remove(owner);
-    if (empty.length > 0) {
-      d.metrics.messagesDeleted.inc(await d.sqsOps.deleteMessages(empty.map((o) => o.message)));
-    }
+    if (empty.length > 0) await d.settler.settleEmpty(empty.map((o) => o.message));
   };
 }

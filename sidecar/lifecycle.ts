@@ -10,6 +10,7 @@ import { ensureIndexes } from "./indexes.js";
 import type { SidecarMetrics } from "./metrics.js";
 import type { Config } from "./options.js";
 import type { RecordBuffer } from "./record-buffer.js";
+import type { Settler } from "./settler.js";
 import type { SqsOps } from "./sqs-ops.js";
 import type { VisibilityKeeper } from "./visibility.js";
 
@@ -64,6 +65,7 @@ export interface Running {
   /** The loops, already told to stop (the abort signal has fired). */
   loops: readonly Promise<void>[];
   writer: BulkWriter;
+  settler: Settler;
   buffer: RecordBuffer;
   keeper: VisibilityKeeper;
 }
@@ -77,6 +79,7 @@ export async function shutdown(d: LifecycleDeps, r: Running): Promise<void> {
     const drained = (async () => {
       await Promise.all(r.loops);
       await r.writer.drain();
+      await r.settler.flush();
     })();
     if ((await within(drained, drainMs)) === "timeout") {
       d.logger.warn(
@@ -87,11 +90,14 @@ export async function shutdown(d: LifecycleDeps, r: Running): Promise<void> {
     // Everything still held (not written, or written past the deadline) goes back to the queue.
     const held = r.keeper.all();
     r.buffer.clear();
+    // Settled messages still waiting for their delete (a write finished past the deadline).
+    const settling = r.settler.flush();
     if (held.length > 0) {
       const released = await within(r.keeper.release(held, 0), releaseMs);
       if (released !== "timeout") d.metrics.messagesReleased.inc(released);
       d.logger.info({ released, held: held.length }, "released messages in hand");
     }
+    await within(settling, releaseMs);
   } finally {
     await r.keeper.stop();
     if (d.ownsMongo) {

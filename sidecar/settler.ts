@@ -1,16 +1,15 @@
 // Settles written bulks: a message whose records are all stored is deleted, one with a record of
-// unknown outcome is released to come back later.
-import type { SidecarMetrics } from "./metrics.js";
+// unknown outcome is released to come back later; the calls are shared across bulks.
+import type { Message } from "@aws-sdk/client-sqs";
 import type { PendingDoc, RecordBuffer } from "./record-buffer.js";
-import type { SqsOps } from "./sqs-ops.js";
+import type { SettleBatcher } from "./settle-batcher.js";
 import type { InHand, VisibilityKeeper } from "./visibility.js";
 
 export class Settler {
   constructor(
     private readonly buffer: RecordBuffer,
     private readonly keeper: VisibilityKeeper,
-    private readonly sqsOps: SqsOps,
-    private readonly metrics: SidecarMetrics,
+    private readonly batcher: SettleBatcher,
     /** Visibility delay of a released message: back soon, but not at once (0 when stopping). */
     private readonly releaseDelaySeconds: () => number,
   ) {}
@@ -27,21 +26,27 @@ export class Settler {
       }
     }
     this.buffer.settled(bulk.length, freedBytes);
-    const toDelete: InHand[] = [];
-    const toRelease: InHand[] = [];
     for (const owner of done) {
       this.keeper.remove(owner);
-      (owner.failed ? toRelease : toDelete).push(owner);
+      if (owner.failed) this.batcher.release(owner.message, this.releaseDelaySeconds());
+      else this.batcher.delete(owner.message);
     }
-    if (toDelete.length > 0) {
-      this.metrics.messagesDeleted.inc(
-        await this.sqsOps.deleteMessages(toDelete.map((h) => h.message)),
-      );
-    }
-    if (toRelease.length > 0) {
-      this.metrics.messagesReleased.inc(
-        await this.keeper.release(toRelease, this.releaseDelaySeconds()),
-      );
-    }
+    await this.flushWhenIdle();
+  }
+
+  /** Deletes messages with nothing left to write (no records, or quarantined whole). */
+  async settleEmpty(messages: readonly Message[]): Promise<void> {
+    for (const message of messages) this.batcher.delete(message);
+    await this.flushWhenIdle();
+  }
+
+  /** Sends every call still waiting; resolves when they are done (stop() calls it). */
+  flush(): Promise<void> {
+    return this.batcher.flush();
+  }
+
+  /** Nothing else in hand: no other message will settle soon to share the calls. */
+  private async flushWhenIdle(): Promise<void> {
+    if (this.buffer.recordsInHand === 0) await this.batcher.flush();
   }
 }

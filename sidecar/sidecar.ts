@@ -19,6 +19,7 @@ import { pollLoop } from "./poller.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { RecordBuffer } from "./record-buffer.js";
 import { pingProbe } from "./record-isolation.js";
+import { SettleBatcher, settleMaxWaitMs } from "./settle-batcher.js";
 import { Settler } from "./settler.js";
 import { SqsOps } from "./sqs-ops.js";
 import { VisibilityKeeper } from "./visibility.js";
@@ -113,11 +114,18 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     metrics.recordsInHand.set(inHand);
     if (delta < 0) wakeup.notify();
   });
+  const settleBatcher = new SettleBatcher({
+    calls: sqsOps,
+    logger,
+    maxWaitMs: settleMaxWaitMs(config.visibilityTimeoutSeconds),
+    onDeleted: (n) => metrics.messagesDeleted.inc(n),
+    onReleased: (n) => metrics.messagesReleased.inc(n),
+  });
   const releaseDelaySeconds = () =>
     health.isStopping
       ? 0
       : Math.min(30, Math.ceil(backoffDelay(health.writeFailures, RETRY) / 1000));
-  const settler = new Settler(buffer, keeper, sqsOps, metrics, releaseDelaySeconds);
+  const settler = new Settler(buffer, keeper, settleBatcher, releaseDelaySeconds);
   const mongoAnswers = pingProbe(db, logger);
   const maxInHand = bufferLimit(config);
   const writer = new BulkWriter({
@@ -139,7 +147,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
   const intake = createIntake({
     buffer,
     keeper,
-    sqsOps,
+    settler,
     quarantined,
     writeConcern: config.writeConcern,
     signingSecrets: config.signingSecrets,
@@ -215,7 +223,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
         health.markStopping();
         abort.abort();
         wakeup.notify();
-        stopping = shutdown(lifecycle, { loops, writer, buffer, keeper });
+        stopping = shutdown(lifecycle, { loops, writer, settler, buffer, keeper });
       }
       return stopping;
     },

@@ -18,8 +18,15 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-/** Starts a proxy on 127.0.0.1 (a free port unless given) forwarding to `target` (`host:port`). */
-export async function startTcpProxy(target: string | URL, port = 0): Promise<TcpProxy> {
+/**
+ * Starts a proxy on 127.0.0.1 (a free port unless given) forwarding to `target` (`host:port`).
+ * `onRequestBytes`, when given, sees every chunk the clients send, as it goes on the wire.
+ */
+export async function startTcpProxy(
+  target: string | URL,
+  port = 0,
+  onRequestBytes?: (chunk: Buffer) => void,
+): Promise<TcpProxy> {
   const url =
     typeof target === "string"
       ? new URL(target.includes("//") ? target : `tcp://${target}`)
@@ -47,6 +54,7 @@ export async function startTcpProxy(target: string | URL, port = 0): Promise<Tcp
       upstream.on("error", end);
       client.on("close", end);
       upstream.on("close", end);
+      if (onRequestBytes) client.on("data", onRequestBytes);
       client.pipe(upstream);
       upstream.pipe(client);
     });
