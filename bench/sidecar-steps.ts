@@ -1,0 +1,47 @@
+// The sidecar's steps as a CPU profile shows them: which frames belong to which step.
+import type { StepRule } from "./cpu-profile.js";
+
+const inFile = (pattern: RegExp) => (f: { url: string }) => pattern.test(f.url);
+const named = (file: RegExp, functions: RegExp) => (f: { url: string; functionName: string }) =>
+  file.test(f.url) && functions.test(f.functionName);
+
+/**
+ * In priority order: a sample whose stack holds frames of several steps goes to the first.
+ * Async continuations lose their callers, so the SQS client's response handling (receive and
+ * delete alike) lands in "SQS client", and the driver's reply handling in "insert".
+ */
+export const SIDECAR_STEPS: StepRule[] = [
+  {
+    step: "parse (JSON + $oid/$date)",
+    matches: (f) =>
+      /shared\/ejson-parse\.ts/.test(f.url) ||
+      named(/shared\/envelope\.ts/, /^decodeBody$/)(f) ||
+      /extended_json/.test(f.url),
+  },
+  {
+    step: "decompress (base64, zlib JS side, utf8)",
+    matches: (f) => named(/shared\/envelope\.ts/, /^decodeMessage$/)(f) || /zlib/.test(f.url),
+  },
+  { step: "id handling (record-id)", matches: inFile(/sidecar\/record-id\.ts/) },
+  {
+    step: "settle (delete / release)",
+    matches: (f) =>
+      /sidecar\/(settler|settle-batcher)\.ts/.test(f.url) ||
+      named(/sidecar\/sqs-ops\.ts/, /deleteMessages|changeVisibility|batched/)(f),
+  },
+  {
+    step: "insert (driver, BSON, bulk writer)",
+    matches: (f) =>
+      /node_modules\/(mongodb|bson)\//.test(f.url) ||
+      /sidecar\/(bulk-writer|mongo-sink|record-buffer)\.ts/.test(f.url),
+  },
+  {
+    step: "receive (intake, poller)",
+    matches: inFile(/sidecar\/(intake|poller|sqs-ops)\.ts/),
+  },
+  {
+    step: "SQS client (send, sign, parse reply)",
+    matches: inFile(/node_modules\/(@aws-sdk|@smithy|@aws-crypto|fast-xml-parser)\//),
+  },
+  { step: "metrics (prom-client)", matches: inFile(/node_modules\/prom-client\//) },
+];
