@@ -120,13 +120,17 @@ export class BulkWriter {
     const now = Date.now();
     const refused: QuarantineEntry[] = [];
     const refusedOwners: InHand[] = [];
-    for (const [i, outcome] of outcomes.entries()) {
+    // Counted once per bulk: an inc() per record cost ~1.7 µs each in the drain profile.
+    let written = 0;
+    let duplicate = 0;
+    for (let i = 0; i < outcomes.length; i++) {
+      const outcome = outcomes[i] as RecordOutcome;
       const p = bulk[i] as PendingDoc;
       if (outcome.kind === "written") {
-        metrics.recordsWritten.inc();
+        written++;
         if (p.doc.ts instanceof Date) metrics.lagSeconds.observe((now - p.doc.ts.getTime()) / 1000);
       } else if (outcome.kind === "duplicate") {
-        metrics.recordsDuplicate.inc();
+        duplicate++;
       } else {
         const entry = quarantineEntry(p, outcome);
         if (outcome.kind === "conflict") metrics.recordsConflict.inc();
@@ -140,6 +144,8 @@ export class BulkWriter {
         refusedOwners.push(p.owner);
       }
     }
+    if (written > 0) metrics.recordsWritten.inc(written);
+    if (duplicate > 0) metrics.recordsDuplicate.inc(duplicate);
     if (refused.length === 0) return;
     try {
       const stored = await quarantine(

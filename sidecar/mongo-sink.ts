@@ -9,6 +9,9 @@ import {
 /** MongoDB's duplicate key error: the record is already stored, which is what we want. */
 export const DUPLICATE_KEY = 11000;
 
+/** One shared object for the usual outcome: a bulk of 500 allocates no 500 of them. */
+const WRITTEN: RecordOutcome = Object.freeze({ kind: "written" });
+
 export type RecordOutcome =
   | { kind: "written" }
   | { kind: "duplicate" }
@@ -26,7 +29,7 @@ export async function insertRecords(
   docs: Document[],
   writeConcern: WriteConcernSettings,
 ): Promise<RecordOutcome[]> {
-  const outcomes: RecordOutcome[] = docs.map(() => ({ kind: "written" }));
+  const outcomes: RecordOutcome[] = new Array(docs.length).fill(WRITTEN);
   if (docs.length === 0) return outcomes;
   try {
     await collection.insertMany(docs, { ordered: false, writeConcern });

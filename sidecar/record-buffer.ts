@@ -45,7 +45,9 @@ export class RecordBuffer {
   add(owner: InHand, docs: readonly Document[]): void {
     if (this.pending.length === 0) this.since = Date.now();
     this.bytes += owner.decodedBytes;
-    for (const [index, doc] of docs.entries()) this.pending.push({ doc, owner, index });
+    for (let index = 0; index < docs.length; index++) {
+      this.pending.push({ doc: docs[index] as Document, owner, index });
+    }
     this.adjust(docs.length);
   }
 
