@@ -11,6 +11,7 @@ const named = (file: RegExp, functions: RegExp) => (f: { url: string; functionNa
  * delete alike) lands in "SQS client", and the driver's reply handling in "insert".
  */
 export const SIDECAR_STEPS: StepRule[] = [
+  { step: "(profiler start/stop)", matches: inFile(/^node:inspector/) },
   {
     step: "parse (JSON + $oid/$date)",
     matches: (f) =>

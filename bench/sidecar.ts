@@ -46,7 +46,10 @@ const quiet: Logger = {
   error: (o, m) => console.error("error:", m, o),
 };
 
+/** The services' addresses: AUDITQ_TEST_SQS_ENDPOINT and _MONGODB_URI when set, as for tests. */
 function services(): Record<string, string> {
+  const { AUDITQ_TEST_SQS_ENDPOINT: sqs, AUDITQ_TEST_MONGODB_URI: mongo } = process.env;
+  if (sqs && mongo) return { AUDITQ_TEST_SQS_ENDPOINT: sqs, AUDITQ_TEST_MONGODB_URI: mongo };
   const script = fileURLToPath(new URL("../scripts/services", import.meta.url));
   // `up` is a no-op when they already run; this bench never stops them.
   const out = execFileSync(script, ["up"], {
