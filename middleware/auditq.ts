@@ -59,6 +59,7 @@ export function auditq(options: Options): AuditqMiddleware {
     metrics,
     onError: config.onError,
     compression: config.compression,
+    sendTimeoutMs: config.sendTimeoutMs,
     spool: config.spool,
     signingSecret: config.signingSecret,
   });

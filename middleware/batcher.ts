@@ -7,6 +7,7 @@ import { serializeRecord, utf8Bytes } from "../shared/envelope.js";
 import { AuditqError, isRetryableAwsError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { billedRequests, SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
+import { KeepAlive } from "./keep-alive.js";
 import type { MiddlewareMetrics } from "./metrics.js";
 import {
   batchSize,
@@ -48,7 +49,7 @@ export interface BatcherConfig {
   compression?: Compression | undefined;
   /** Default 10,000. */
   maxRecordsPerMessage?: number | undefined;
-  /** Abort one SendMessageBatch call after this long. Default 15,000. */
+  /** Abort one SendMessageBatch call after this long. Default {@link DEFAULT_SEND_TIMEOUT_MS}. */
   sendTimeoutMs?: number | undefined;
   /** No spool: records beyond maxBufferBytes are dropped. */
   spool?: SpoolConfig | undefined;
@@ -57,6 +58,9 @@ export interface BatcherConfig {
   /** Signs every message (HMAC attribute) at send; the limits above must leave room for it. */
   signingSecret?: string | undefined;
 }
+
+/** How long one SendMessageBatch call may take before it is abandoned and retried. */
+export const DEFAULT_SEND_TIMEOUT_MS = 15_000;
 
 export type DropReason =
   | "too_large"
@@ -123,6 +127,7 @@ export class Batcher {
   /** Close reached its deadline: everything in memory goes to the spool now. */
   private draining = false;
   private readonly abort = new AbortController();
+  private readonly keepAlive = new KeepAlive();
   private sentRecords = 0;
   private droppedRecords = 0;
   private readonly lastDropReport = new Map<DropReason, number>();
@@ -196,7 +201,11 @@ export class Batcher {
   }
 
   /** Resolves once every record added so far has been sent to SQS (or dropped), spool included. */
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
+    return this.keepAlive.during(() => this.flushNow());
+  }
+
+  private async flushNow(): Promise<void> {
     await this.spoolOpening;
     this.flushing++;
     try {
@@ -212,8 +221,12 @@ export class Batcher {
    * before the deadline, whatever is still in memory goes to the spool (left for the next start)
    * or, without a spool, is dropped with reason `closed`.
    */
-  async close(timeoutMs: number): Promise<CloseReport> {
+  close(timeoutMs: number): Promise<CloseReport> {
     this.closed = true;
+    return this.keepAlive.during(() => this.closeNow(timeoutMs));
+  }
+
+  private async closeNow(timeoutMs: number): Promise<CloseReport> {
     const started = Date.now();
     // Whether a spool opened decides the reserve: one configured but unusable (no free slot, a
     // read-only tmpdir) leaves the batcher memory-only, and then sending may use all the time.
@@ -228,7 +241,7 @@ export class Batcher {
       });
     try {
       const flushed = await Promise.race([
-        this.flush().then(() => "done" as const),
+        this.flushNow().then(() => "done" as const),
         deadline(timeoutMs - reserve),
       ]);
       clearTimeout(timer);
@@ -539,18 +552,8 @@ export class Batcher {
   private async send(batch: Envelope[], entries: SpoolEntry[] | undefined): Promise<void> {
     const { metrics } = this.config;
     const stopTimer = metrics.sendSeconds.startTimer();
-    const signal = AbortSignal.any([
-      this.abort.signal,
-      AbortSignal.timeout(this.config.sendTimeoutMs ?? 15_000),
-    ]);
     try {
-      const outcome = await sendBatch(
-        this.config.sqs,
-        this.config.queueUrl,
-        batch,
-        signal,
-        this.config.signingSecret,
-      );
+      const outcome = await this.sendWithDeadline(batch);
       stopTimer();
       metrics.sqsRequests.inc({ operation: "SendMessageBatch", outcome: "ok" });
       metrics.billedRequests.inc(
@@ -597,6 +600,54 @@ export class Batcher {
       // access) is an operator's problem that may be fixed while the process runs.
       this.requeue(batch, entries);
       this.failed(err);
+    }
+  }
+
+  /**
+   * One call, abandoned after sendTimeoutMs or when close() gives up. The deadline is a plain
+   * timer that rejects the race itself: it does not depend on the SDK honouring the abort, nor on
+   * a composed `AbortSignal.any(...)`, which Node 20 can garbage-collect before it fires.
+   */
+  private async sendWithDeadline(batch: Envelope[]) {
+    const timeoutMs = this.config.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
+    const call = new AbortController();
+    const onClose = () => call.abort(this.abort.signal.reason);
+    this.abort.signal.addEventListener("abort", onClose, { once: true });
+    if (this.abort.signal.aborted) onClose();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      const fail = (reason: unknown) => {
+        call.abort(reason);
+        reject(reason);
+      };
+      timer = setTimeout(
+        () =>
+          fail(
+            new AuditqError(
+              "ERR_AUDITQ_SQS",
+              `SendMessageBatch did not answer within ${timeoutMs} ms`,
+              { retryable: true },
+            ),
+          ),
+        timeoutMs,
+      );
+      timer.unref();
+      call.signal.addEventListener("abort", () => reject(call.signal.reason), { once: true });
+    });
+    try {
+      return await Promise.race([
+        sendBatch(
+          this.config.sqs,
+          this.config.queueUrl,
+          batch,
+          call.signal,
+          this.config.signingSecret,
+        ),
+        deadline,
+      ]);
+    } finally {
+      clearTimeout(timer);
+      this.abort.signal.removeEventListener("abort", onClose);
     }
   }
 

@@ -66,6 +66,11 @@ export interface Options {
   /** How long `close()` waits for the buffer to drain. Default 10000. */
   closeTimeoutMs?: number | undefined;
   /**
+   * Deadline of one SendMessageBatch call: after it the call is abandoned and retried. Also the
+   * request timeout of the SQS client auditq builds. Default 15000.
+   */
+  sendTimeoutMs?: number | undefined;
+  /**
    * How message bodies are compressed when that makes them smaller: `"br"` (brotli quality 5,
    * the default), `"gzip"`, or `"none"`. Compressed bodies are base64 text.
    */
@@ -130,6 +135,7 @@ export interface Config {
   readonly maxBufferBytes: number;
   readonly maxInflight: number;
   readonly closeTimeoutMs: number;
+  readonly sendTimeoutMs: number;
   readonly compression: "br" | "gzip" | "none";
   readonly signingSecret: string | undefined;
   readonly spool:
@@ -196,6 +202,9 @@ const DEFAULTS = {
   maxBufferBytes: 16 * 1024 * 1024,
   maxInflight: 4,
   closeTimeoutMs: 10_000,
+  sendTimeoutMs: 15_000,
+  /** A TCP connect to SQS that takes longer than this fails (and is retried). */
+  connectionTimeoutMs: 5000,
   compression: "br",
   spoolMaxBytes: 1024 * 1024 * 1024,
   spoolAfterMs: 5000,
@@ -221,6 +230,7 @@ const KNOWN_KEYS = new Set<string>([
   "maxBufferBytes",
   "maxInflight",
   "closeTimeoutMs",
+  "sendTimeoutMs",
   "compression",
   "signingSecret",
   "spool",
@@ -478,13 +488,31 @@ export function resolveOptions(options: Options): Config {
       `Expected \`queueUrl\` to be an SQS queue URL, got ${describe(queueUrl)}`,
     );
   }
+  const sendTimeoutMs = integer(
+    "sendTimeoutMs",
+    options.sendTimeoutMs,
+    DEFAULTS.sendTimeoutMs,
+    100,
+    600_000,
+  );
   // auditq retries whole calls and single entries itself, with backoff and the spool behind it;
   // the SDK's own retries (3 attempts by default) would multiply that, so a client auditq builds
-  // makes one attempt per call unless the config says otherwise. A client passed in is used as is.
+  // makes one attempt per call unless the config says otherwise. It also gets a deadline per
+  // request: the SDK's default has none, so a connection that accepts and never answers would
+  // hold a call (and, while SQS fails, all sending) forever. A client passed in is used as is.
   const sqs =
     options.sqs instanceof SQSClient
       ? options.sqs
-      : new SQSClient({ maxAttempts: 1, ...(options.sqs ?? {}) });
+      : new SQSClient({
+          maxAttempts: 1,
+          requestHandler: {
+            requestTimeout: sendTimeoutMs,
+            connectionTimeout: Math.min(DEFAULTS.connectionTimeoutMs, sendTimeoutMs),
+            // Without it the SDK only logs a warning when requestTimeout passes.
+            throwOnRequestTimeout: true,
+          },
+          ...(options.sqs ?? {}),
+        });
   const logger = options.logger ?? consoleLogger;
   const onError = fn<(err: AuditqError) => void>("onError", options.onError, (err) =>
     logger.warn({ err }, err.message),
@@ -521,6 +549,7 @@ export function resolveOptions(options: Options): Config {
       0,
       3_600_000,
     ),
+    sendTimeoutMs,
     compression: oneOf("compression", options.compression, DEFAULTS.compression, [
       "br",
       "gzip",

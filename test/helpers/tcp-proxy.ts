@@ -10,6 +10,13 @@ export interface TcpProxy {
   readonly url: string;
   /** Connections accepted so far. */
   readonly connections: number;
+  /** Connections accepted and held silent by {@link TcpProxy.blackhole} so far. */
+  readonly blackholed: number;
+  /**
+   * Cuts the open connections and holds the next `count` new ones: accepted, read, and never
+   * answered or closed (a black-holed route). Later connections are forwarded again.
+   */
+  blackhole(count?: number): void;
   /** Stops listening and destroys open connections: clients get ECONNREFUSED / ECONNRESET. */
   pause(): Promise<void>;
   /** Listens again on the same port. */
@@ -35,12 +42,22 @@ export async function startTcpProxy(
   const targetPort = Number(url.port);
   const sockets = new Set<Socket>();
   let connections = 0;
+  let toHold = 0;
+  let blackholed = 0;
   let server: Server | undefined;
   let boundPort = port;
 
   const listen = async () => {
     const s = createServer((client) => {
       connections++;
+      if (toHold > 0) {
+        toHold--;
+        blackholed++;
+        sockets.add(client);
+        client.on("error", () => sockets.delete(client));
+        client.resume(); // read and discard: the request is "sent", no answer ever comes
+        return;
+      }
       const upstream = connect(targetPort, targetHost);
       sockets.add(client);
       sockets.add(upstream);
@@ -86,6 +103,14 @@ export async function startTcpProxy(
     },
     get connections() {
       return connections;
+    },
+    get blackholed() {
+      return blackholed;
+    },
+    blackhole(count = 1) {
+      toHold += count;
+      for (const socket of sockets) socket.destroy();
+      sockets.clear();
     },
     pause: stop,
     async resume() {
