@@ -19,6 +19,8 @@ import {
 } from "./packer.js";
 import { openSlot, type SlotOpen, SPOOL_SLOTS, type Spool, type SpoolEntry } from "./spool.js";
 import { sendBatch } from "./sqs-sender.js";
+import { sqsSafeJson } from "./sqs-text.js";
+import { unpackItems } from "./unpack.js";
 
 export interface SpoolConfig {
   /** Base directory: this process takes its first free `slot-N` subdirectory (N = 0..63). */
@@ -174,7 +176,7 @@ export class Batcher {
   add(record: Document): boolean {
     try {
       if (this.closed) return this.drop("closed", 1, "auditq is closed; record dropped");
-      const json = serializeRecord(record);
+      const json = sqsSafeJson(serializeRecord(record));
       const item: Item = { json, bytes: utf8Bytes(json) };
       if (this.packer.surelyTooLarge(item)) {
         return this.drop(
@@ -573,11 +575,7 @@ export class Batcher {
       for (const r of outcome.rejected) {
         const env = batch[r.index] as Envelope;
         if (entries) done.push(entries[r.index] as SpoolEntry);
-        this.drop(
-          "rejected",
-          env.records,
-          `SQS rejected a message of ${env.records} records: ${r.code} ${r.message}`,
-        );
+        this.repack(env, `${r.code} ${r.message}`);
       }
       if (entries && done.length > 0) await this.spool?.done(done);
       if (outcome.retry.length > 0) {
@@ -673,12 +671,54 @@ export class Batcher {
     }
     const env = batch[0] as Envelope;
     if (entries) void this.spool?.done(entries);
-    this.drop(
-      "rejected",
-      env.records,
-      `SQS refused a message of ${env.bytes} bytes as too long (maxMessageBytes ${this.config.maxMessageBytes} is above the queue's MaximumMessageSize)`,
-      err,
+    this.repack(
+      env,
+      `message of ${env.bytes} bytes too long (maxMessageBytes ${this.config.maxMessageBytes} is above the queue's MaximumMessageSize)`,
     );
+  }
+
+  /**
+   * SQS refused a message as the sender's fault. Its records go out again in two messages, so
+   * the innocent ones get through; a record SQS refuses alone is quarantined: dropped with
+   * reason `rejected` and handed to onError with its serialized form (`details.record`).
+   */
+  private repack(env: Envelope, why: string): void {
+    this.encodingJobs++;
+    this.encodingBytes += env.bytes;
+    unpackItems(env)
+      .then(async (items) => {
+        if (items.length === 1) {
+          const item = items[0] as Item;
+          this.drop("rejected", 1, `SQS refused a record alone; quarantined: ${why}`, undefined, {
+            record: item.json,
+          });
+          return;
+        }
+        const half = Math.ceil(items.length / 2);
+        const parts = await Promise.all([
+          this.packer.encode(items.slice(0, half)),
+          this.packer.encode(items.slice(half)),
+        ]);
+        const envelopes = parts.flatMap((p) => p.envelopes);
+        this.ready = envelopes.concat(this.ready);
+        this.readyBytes += totalBytes(envelopes);
+        for (const item of parts.flatMap((p) => p.tooLarge)) {
+          this.drop("too_large", 1, `record of ${item.bytes} bytes does not fit in a message`);
+        }
+      })
+      .catch((err) =>
+        this.drop(
+          "rejected",
+          env.records,
+          `SQS refused a message that cannot be split: ${why}`,
+          err,
+        ),
+      )
+      .finally(() => {
+        this.encodingBytes -= env.bytes;
+        this.encodingJobs--;
+        this.pump();
+      });
   }
 
   private requeue(batch: Envelope[], entries: SpoolEntry[] | undefined): void {
@@ -749,7 +789,13 @@ export class Batcher {
     }
   }
 
-  private drop(reason: DropReason, count: number, message: string, cause?: unknown): false {
+  private drop(
+    reason: DropReason,
+    count: number,
+    message: string,
+    cause?: unknown,
+    details?: Record<string, unknown>,
+  ): false {
     this.config.metrics.recordsDropped.inc({ reason }, count);
     this.droppedRecords += count;
     let text = message;
@@ -772,7 +818,7 @@ export class Batcher {
         text,
         {
           cause,
-          details: { reason, records: count, queueUrl: this.config.queueUrl },
+          details: { ...details, reason, records: count, queueUrl: this.config.queueUrl },
         },
       ),
     );

@@ -15,6 +15,7 @@ import { type BodyEncoding, envelopeAttributes, messageBytes } from "../shared/e
 import { AuditqError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import type { Envelope } from "./packer.js";
+import { sqsSafeJson } from "./sqs-text.js";
 
 const MAGIC = 0x41515331; // "AQS1"
 const HEADER_BYTES = 12;
@@ -327,7 +328,9 @@ function frame(env: Envelope): Buffer {
 function unframe(buf: Buffer): Envelope {
   const payload = buf.subarray(HEADER_BYTES);
   const encoding = ENCODINGS[payload.readUInt8(0)] as BodyEncoding;
-  const body = payload.subarray(PAYLOAD_HEADER_BYTES).toString("utf8");
+  const text = payload.subarray(PAYLOAD_HEADER_BYTES).toString("utf8");
+  // Segments written before bodies were escaped may hold characters SQS refuses.
+  const body = encoding === "identity" ? sqsSafeJson(text) : text;
   const attributes = envelopeAttributes(encoding);
   return {
     body,

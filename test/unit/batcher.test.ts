@@ -8,6 +8,7 @@ import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Batcher } from "../../middleware/batcher.js";
 import { createMiddlewareMetrics } from "../../middleware/metrics.js";
+import { sqsSafeJson } from "../../middleware/sqs-text.js";
 import {
   decodeBody,
   decodeMessage,
@@ -113,7 +114,11 @@ describe("Batcher", () => {
 
   it("fills a message to exactly the byte limit and starts a new one a byte over", async () => {
     const records = [record(10), record(10)];
-    const exact = messageBytes(envelopeBody(records.map(serializeRecord)), ENVELOPE_ATTRIBUTES);
+    // Characters beyond U+FFFF go out escaped (see sqs-text.ts): 12 bytes each, not 4.
+    const exact = messageBytes(
+      envelopeBody(records.map((r) => sqsSafeJson(serializeRecord(r)))),
+      ENVELOPE_ATTRIBUTES,
+    );
     for (const [limit, messages] of [
       [exact, 1],
       [exact - 1, 2],
@@ -135,7 +140,11 @@ describe("Batcher", () => {
       { ...record(), text: "é".repeat(100) },
       { ...record(), text: "𝄞".repeat(100) },
     ];
-    const exact = messageBytes(envelopeBody(records.map(serializeRecord)), ENVELOPE_ATTRIBUTES);
+    // Characters beyond U+FFFF go out escaped (see sqs-text.ts): 12 bytes each, not 4.
+    const exact = messageBytes(
+      envelopeBody(records.map((r) => sqsSafeJson(serializeRecord(r)))),
+      ENVELOPE_ATTRIBUTES,
+    );
     const { client, calls } = stubSqs(allOk);
     const { batcher } = makeBatcher(client, { maxMessageBytes: exact - 1, maxBatchBytes: 100_000 });
     for (const r of records) batcher.add(r);
@@ -220,6 +229,35 @@ describe("Batcher", () => {
     await second.batcher.flush();
     expect(lone.calls).toHaveLength(1);
     expect(second.errors.map((e) => e.details.reason)).toEqual(["rejected"]);
+  });
+
+  it("re-packs a message SQS rejects, so only the record it refuses alone is quarantined", async () => {
+    const { client, calls } = stubSqs((entries) => ({
+      Successful: entries
+        .filter((e) => !e.MessageBody.includes("poison"))
+        .map((e) => ({ Id: e.Id })),
+      Failed: entries
+        .filter((e) => e.MessageBody.includes("poison"))
+        .map((e) => ({ Id: e.Id, SenderFault: true, Code: "InvalidMessageContents" })),
+    }));
+    const metrics = createMiddlewareMetrics(new Registry());
+    const { batcher, errors } = makeBatcher(client, { compression: "none", metrics });
+    const records = Array.from({ length: 7 }, (_, i) => ({ ...record(), i }));
+    const poison = { ...record(), text: "poison" };
+    for (const r of [...records.slice(0, 3), poison, ...records.slice(3)]) batcher.add(r);
+    await batcher.flush();
+    const stored = calls
+      .flat()
+      .filter((e) => !e.MessageBody.includes("poison"))
+      .flatMap((e) => decodeBody(e.MessageBody));
+    expect(stored.map((r) => r.i as number).sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(errors.map((e) => e.details.reason)).toEqual(["rejected"]);
+    expect(errors[0]?.details.records).toBe(1);
+    expect(JSON.parse(errors[0]?.details.record as string)).toMatchObject({ text: "poison" });
+    const dropped = await metrics.recordsDropped.get();
+    expect(dropped.values).toEqual([
+      expect.objectContaining({ labels: { reason: "rejected" }, value: 1 }),
+    ]);
   });
 
   it("drops entries SQS rejects as the sender's fault", async () => {
