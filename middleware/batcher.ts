@@ -17,7 +17,9 @@ import {
   Packer,
   totalBytes,
 } from "./packer.js";
-import { openSlot, type SlotOpen, SPOOL_SLOTS, type Spool, type SpoolEntry } from "./spool.js";
+import type { Spool, SpoolEntry } from "./spool.js";
+import { isRefusal } from "./spool-files.js";
+import { openSlot, type SlotOpen, SPOOL_SLOTS } from "./spool-slots.js";
 import { sendBatch } from "./sqs-sender.js";
 import { sqsSafeJson } from "./sqs-text.js";
 import { unpackItems } from "./unpack.js";
@@ -70,7 +72,8 @@ export type DropReason =
   | "spool_full"
   | "closed"
   | "rejected"
-  | "invalid";
+  | "invalid"
+  | "corrupt";
 
 /** What `close()` achieved. */
 export interface CloseReport {
@@ -296,9 +299,14 @@ export class Batcher {
         dir: options.dir,
         maxBytes: options.maxBytes,
         logger: this.config.logger,
+        onLoss: (records, reason, detail) =>
+          this.drop(reason, records, `spooled records lost: ${detail}`),
       });
     } catch (err) {
-      if (options.defaultDir) {
+      if (isRefusal(err)) {
+        // Not ours, or not what it should be: an attack or a misconfiguration to hear about.
+        this.report("ERR_AUDITQ_SPOOL", `${(err as Error).message}; running without a spool`, err);
+      } else if (options.defaultDir) {
         this.config.logger.warn(
           { err, dir: options.dir },
           "auditq: cannot use the default spool directory; running without a spool (set spool.dir to a writable directory, or spool: false)",
@@ -322,6 +330,13 @@ export class Batcher {
     }
     const { spool, dir, adopted } = opened;
     this.spool = spool;
+    if (spool.recovered.refused.length > 0) {
+      this.report(
+        "ERR_AUDITQ_SPOOL",
+        `refused ${spool.recovered.refused.length} unsafe file(s) in the spool (symlink, FIFO, device or another user's); they are not sent: ${spool.recovered.refused.join(", ")}`,
+        undefined,
+      );
+    }
     if (spool.recovered.records > 0) {
       this.config.logger.info(
         { ...spool.recovered, dir, adopted },

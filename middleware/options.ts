@@ -83,7 +83,7 @@ export interface Options {
   signingSecret?: string | undefined;
   /**
    * The on-disk spool that keeps records through an SQS outage, a full buffer, a crash and a
-   * restart. On by default, in `<os.tmpdir()>/auditq-spool/<first 16 hex of sha256(queueUrl)>`,
+   * restart. On by default, in `<os.tmpdir()>/auditq-spool-<uid>/<first 16 hex of sha256(queueUrl)>`,
    * which survives a `kill -9` or restart on the same host but not a new container: put
    * `spool.dir` on a persistent volume for that. Processes sharing a directory each take a
    * `slot-N` subdirectory of it. `false`: no spool (records beyond `maxBufferBytes`, and what is
@@ -276,10 +276,19 @@ function fn<T>(name: string, value: unknown, fallback: T): T {
   return value as T;
 }
 
-/** The default spool directory of a queue: per user's tmpdir, per queue. */
+/**
+ * The default spool directory of a queue: `<tmpdir>/auditq-spool-<uid>/<hash of queueUrl>`.
+ * One directory per user, created 0700 and checked to be this user's on every open, so another
+ * local user can neither read it nor pre-create it for us (that is refused, loudly). Not
+ * $XDG_RUNTIME_DIR: it is a RAM-backed tmpfs with a small size cap, cleared at logout, so a
+ * spool there would take the app's memory during an outage and vanish with the session. Not the
+ * home directory: services often run with none, or a read-only one. Outliving a new container
+ * takes a `spool.dir` on a persistent volume in any case.
+ */
 export function defaultSpoolDir(queueUrl: string): string {
   const hash = createHash("sha256").update(queueUrl).digest("hex").slice(0, 16);
-  return join(tmpdir(), "auditq-spool", hash);
+  const uid = process.getuid?.();
+  return join(tmpdir(), uid === undefined ? "auditq-spool" : `auditq-spool-${uid}`, hash);
 }
 
 function resolveSpool(value: unknown, queueUrl: string): Config["spool"] {

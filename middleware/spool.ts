@@ -1,29 +1,19 @@
-// The crash-safe on-disk spool: encoded messages in append-only segment files with checksums.
-//
-// Segment file `seg-<16-digit sequence>.aqs`: a sequence of frames
-//   magic "AQS1" | u32 payload length | u32 CRC32 of payload | payload
-// and a payload is
-//   u8 encoding (0 identity, 1 br, 2 gzip) | u32 record count | message body (UTF-8).
-// All integers are big-endian. A process only ever appends to a segment it created; on open it
-// starts a new one, so a torn frame left by `kill -9` is only ever at the tail of an old segment,
-// where the scan stops (length past the end, bad magic or bad CRC) and skips the rest.
-import { closeSync, linkSync, openSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
-import { type FileHandle, mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import { crc32 } from "node:zlib";
-import { type BodyEncoding, envelopeAttributes, messageBytes } from "../shared/envelope.js";
-import { AuditqError } from "../shared/errors.js";
+// The crash-safe on-disk spool: encoded messages in append-only segment files with checksums
+// (format in spool-frames.ts). A process only ever appends to a segment it created; on open it
+// starts a new one, so a torn frame left by `kill -9` is only ever at the tail of an old
+// segment. A scan skips torn or corrupt frames and resynchronises on the next valid one.
+import { type FileHandle, open, readdir, unlink } from "node:fs/promises";
+import { join } from "node:path";
 import type { Logger } from "../shared/logger.js";
 import type { Envelope } from "./packer.js";
-import { sqsSafeJson } from "./sqs-text.js";
+import { CREATE_FLAGS, FILE_MODE, isRefusal, openForRead, privateDir } from "./spool-files.js";
+import { frame, HEADER_BYTES, scanFrames, unframe } from "./spool-frames.js";
+import { markReleased, takeLock } from "./spool-lock.js";
 
-const MAGIC = 0x41515331; // "AQS1"
-const HEADER_BYTES = 12;
-const PAYLOAD_HEADER_BYTES = 5;
-const ENCODINGS: BodyEncoding[] = ["identity", "br", "gzip"];
-const SEGMENT_RE = /^seg-(\d{16})\.aqs$/;
-/** LOCK files held by open spools of this process: busy to other instances in it. */
-const heldLocks = new Set<string>();
+export const SEGMENT_RE = /^seg-(\d{16})\.aqs$/;
+
+/** Why spooled records were lost: a torn or corrupt frame found by a scan, or by a read. */
+export type SpoolLoss = "corrupt";
 
 export interface SpoolOptions {
   dir: string;
@@ -32,6 +22,8 @@ export interface SpoolOptions {
   /** A segment is closed and a new one started past this size. */
   segmentBytes?: number;
   logger: Logger;
+  /** Told of every record found lost in the spool (torn or corrupt frames). */
+  onLoss?: (records: number, reason: SpoolLoss, detail: string) => void;
 }
 
 /** One spooled message, located in its segment. */
@@ -60,13 +52,17 @@ export interface RecoveryReport {
   segments: number;
   entries: number;
   records: number;
-  /** Bytes skipped after a torn or corrupt frame. */
+  /** Bytes skipped in torn or corrupt frames. */
   corruptBytes: number;
+  /** Records those frames claimed to hold (lost). */
+  corruptRecords: number;
+  /** Files with a segment's name refused as unsafe (symlink, FIFO, device, another user's). */
+  refused: string[];
 }
 
 /**
- * Appends are durable when they resolve: the frames are written and `fdatasync`ed (and the
- * directory fsynced when a segment is created). Progress through a segment is kept in memory
+ * Appends are durable when they resolve: the frames are written in full and `fdatasync`ed (and
+ * the directory fsynced when a segment is created). Progress through a segment is kept in memory
  * only; a segment file is deleted once every entry in it was sent, so a crash re-sends at most
  * the sent part of the oldest segments, which the sidecar's dedup by `_id` absorbs.
  */
@@ -92,51 +88,74 @@ export class Spool {
 
   /** Opens (creating) the spool directory, takes its lock and scans what a previous process left. */
   static async open(options: SpoolOptions): Promise<Spool> {
-    const full: Required<SpoolOptions> = { segmentBytes: 1024 * 1024, ...options };
-    await mkdir(full.dir, { recursive: true });
+    const full: Required<SpoolOptions> = {
+      segmentBytes: 1024 * 1024,
+      onLoss: () => undefined,
+      ...options,
+    };
+    await privateDir(full.dir);
     takeLock(join(full.dir, "LOCK"));
-    heldLocks.add(resolve(full.dir, "LOCK"));
-    const recovered: RecoveryReport = { segments: 0, entries: 0, records: 0, corruptBytes: 0 };
+    const recovered: RecoveryReport = {
+      segments: 0,
+      entries: 0,
+      records: 0,
+      corruptBytes: 0,
+      corruptRecords: 0,
+      refused: [],
+    };
     const spool = new Spool(full, recovered);
     const names = (await readdir(full.dir)).filter((n) => SEGMENT_RE.test(n)).sort();
     for (const name of names) {
       const seq = Number(SEGMENT_RE.exec(name)?.[1]);
-      const path = join(full.dir, name);
-      const data = await readFile(path);
-      const segment: Segment = {
-        seq,
-        path,
-        size: data.length,
-        entries: [],
-        live: 0,
-        writable: false,
-      };
-      const { entries, corruptBytes } = scanFrames(data, segment);
-      segment.entries = entries;
-      segment.live = entries.length;
       spool.nextSeq = Math.max(spool.nextSeq, seq + 1);
-      if (corruptBytes > 0) {
-        recovered.corruptBytes += corruptBytes;
-        full.logger.warn(
-          { path, corruptBytes, entries: entries.length },
-          "auditq spool: torn or corrupt frame; skipped the rest of the segment",
-        );
-      }
-      if (entries.length === 0) {
-        await unlink(path);
-        continue;
-      }
-      spool.segments.push(segment);
-      spool.totalBytes += segment.size;
-      recovered.segments++;
-      recovered.entries += entries.length;
-      spool.pendingEntries += entries.length;
-      for (const e of entries) {
-        recovered.records += e.records;
-        spool.pendingRecords += e.records;
-      }
+      await spool.recover(seq, join(full.dir, name));
     }
     return spool;
+  }
+
+  /** Scans one segment a previous process left; unsafe files are refused and left alone. */
+  private async recover(seq: number, path: string): Promise<void> {
+    const { logger, onLoss } = this.options;
+    let data: Buffer;
+    try {
+      data = await readWhole(path);
+    } catch (err) {
+      if (!isRefusal(err)) throw err;
+      this.recovered.refused.push(path);
+      logger.error({ err, path }, "auditq spool: refused an unsafe file; it is not sent");
+      return;
+    }
+    const segment: Segment = {
+      seq,
+      path,
+      size: data.length,
+      entries: [],
+      live: 0,
+      writable: false,
+    };
+    const { frames, skipped } = scanFrames(data);
+    for (const region of skipped) {
+      this.recovered.corruptBytes += region.bytes;
+      this.recovered.corruptRecords += region.records;
+      const detail = `${region.bytes} bytes at offset ${region.offset} of ${path}`;
+      logger.warn({ path, ...region }, "auditq spool: skipped a torn or corrupt frame");
+      onLoss(region.records, "corrupt", detail);
+    }
+    segment.entries = frames.map((f) => ({ segment, ...f, state: "pending" }));
+    segment.live = frames.length;
+    if (frames.length === 0) {
+      await unlink(path);
+      return;
+    }
+    this.segments.push(segment);
+    this.totalBytes += segment.size;
+    this.recovered.segments++;
+    this.recovered.entries += frames.length;
+    this.pendingEntries += frames.length;
+    for (const f of frames) {
+      this.recovered.records += f.records;
+      this.pendingRecords += f.records;
+    }
   }
 
   /** The directory of the segment files (the slot, when opened through `openSlot`). */
@@ -161,7 +180,8 @@ export class Spool {
 
   /**
    * Appends messages durably. Resolves to false, writing nothing, when they would take the
-   * spool past `maxBytes`.
+   * spool past `maxBytes`. A failed or short write is cut off again (or, failing that, its
+   * segment is closed), so no later frame follows a partial one.
    */
   append(envelopes: readonly Envelope[]): Promise<boolean> {
     return this.serial(async () => {
@@ -170,8 +190,20 @@ export class Spool {
       if (this.totalBytes + size > this.options.maxBytes) return false;
       const { segment, handle } = await this.writableSegment();
       const data = Buffer.concat(frames);
-      await handle.write(data, 0, data.length, segment.size);
-      await handle.datasync();
+      try {
+        await writeFully(handle, data, segment.size);
+        await handle.datasync();
+      } catch (err) {
+        // Cut the partial frame off; if even that fails, no later frame may follow it here.
+        await handle.truncate(segment.size).catch(async (truncateErr: unknown) => {
+          this.options.logger.warn(
+            { err: truncateErr },
+            "auditq spool: could not cut a failed write",
+          );
+          await this.closeCurrent();
+        });
+        throw err;
+      }
       let offset = segment.size;
       for (const [i, f] of frames.entries()) {
         const env = envelopes[i] as Envelope;
@@ -197,7 +229,9 @@ export class Spool {
 
   /**
    * Takes the oldest pending entries, at most `maxEntries` and `maxBytes` of message size in
-   * total (at least one), and reads their messages back. Mark them `done()` or `release()` them.
+   * total (at least one), and reads their messages back, each checked again (length and CRC).
+   * An entry that no longer checks out is given up and reported through `onLoss`. Mark the
+   * others `done()` or `release()` them.
    */
   take(
     maxEntries: number,
@@ -217,18 +251,29 @@ export class Spool {
         }
       }
       const out: Array<{ entry: SpoolEntry; envelope: Envelope }> = [];
+      const lost: SpoolEntry[] = [];
       for (const entry of picked) {
-        const buf = Buffer.alloc(entry.length);
-        const handle = await open(entry.segment.path, "r");
-        try {
-          await handle.read(buf, 0, entry.length, entry.offset);
-        } finally {
-          await handle.close();
-        }
         entry.state = "taken";
         this.pendingEntries--;
-        out.push({ entry, envelope: unframe(buf) });
+        try {
+          out.push({ entry, envelope: unframe(await readEntry(entry)) });
+        } catch (err) {
+          if (!isRefusal(err) && (err as NodeJS.ErrnoException).code !== undefined) {
+            // An I/O error, not bad content: everything picked stays for a later attempt.
+            this.release(picked);
+            throw err;
+          }
+          lost.push(entry);
+          const detail = `${entry.length} bytes at offset ${entry.offset} of ${entry.segment.path}: ${(err as Error).message}`;
+          this.options.logger.error(
+            { err, path: entry.segment.path },
+            "auditq spool: lost a frame",
+          );
+          this.options.onLoss(entry.records, "corrupt", detail);
+        }
       }
+      if (lost.length > 0) this.markDone(lost);
+      await this.deleteFinished();
       return out;
     });
   }
@@ -244,6 +289,11 @@ export class Spool {
 
   /** Marks entries sent (or given up); deletes segments that have nothing left. */
   done(entries: readonly SpoolEntry[]): Promise<void> {
+    this.markDone(entries);
+    return this.serial(() => this.deleteFinished());
+  }
+
+  private markDone(entries: readonly SpoolEntry[]): void {
     for (const e of entries) {
       if (e.state === "done") continue;
       if (e.state === "pending") this.pendingEntries--;
@@ -251,7 +301,6 @@ export class Spool {
       e.segment.live--;
       this.pendingRecords -= e.records;
     }
-    return this.serial(() => this.deleteFinished());
   }
 
   /** Closes the current segment and releases the lock. Entries not done stay for the next open. */
@@ -259,7 +308,7 @@ export class Spool {
     return this.serial(async () => {
       await this.closeCurrent();
       await this.deleteFinished();
-      heldLocks.delete(resolve(this.lockPath));
+      markReleased(this.lockPath);
       try {
         await unlink(this.lockPath);
       } catch (err) {
@@ -285,7 +334,7 @@ export class Spool {
     if (this.current) return this.current;
     const seq = this.nextSeq++;
     const path = join(this.options.dir, `seg-${String(seq).padStart(16, "0")}.aqs`);
-    const handle = await open(path, "wx");
+    const handle = await open(path, CREATE_FLAGS, FILE_MODE);
     // Make the new directory entry durable too, or a crash could lose the whole file.
     await syncDir(this.options.dir);
     const segment: Segment = { seq, path, size: 0, entries: [], live: 0, writable: true };
@@ -312,263 +361,58 @@ export class Spool {
   }
 }
 
-function frame(env: Envelope): Buffer {
-  const body = Buffer.from(env.body, "utf8");
-  const payload = Buffer.alloc(PAYLOAD_HEADER_BYTES + body.length);
-  payload.writeUInt8(ENCODINGS.indexOf(env.encoding), 0);
-  payload.writeUInt32BE(env.records, 1);
-  body.copy(payload, PAYLOAD_HEADER_BYTES);
-  const header = Buffer.alloc(HEADER_BYTES);
-  header.writeUInt32BE(MAGIC, 0);
-  header.writeUInt32BE(payload.length, 4);
-  header.writeUInt32BE(crc32(payload), 8);
-  return Buffer.concat([header, payload]);
-}
-
-function unframe(buf: Buffer): Envelope {
-  const payload = buf.subarray(HEADER_BYTES);
-  const encoding = ENCODINGS[payload.readUInt8(0)] as BodyEncoding;
-  const text = payload.subarray(PAYLOAD_HEADER_BYTES).toString("utf8");
-  // Segments written before bodies were escaped may hold characters SQS refuses.
-  const body = encoding === "identity" ? sqsSafeJson(text) : text;
-  const attributes = envelopeAttributes(encoding);
-  return {
-    body,
-    encoding,
-    attributes,
-    records: payload.readUInt32BE(1),
-    bytes: messageBytes(body, attributes),
-  };
-}
-
-/** Valid frames from the start of a segment, up to the first torn or corrupt one. */
-function scanFrames(
-  data: Buffer,
-  segment: Segment,
-): { entries: SpoolEntry[]; corruptBytes: number } {
-  const entries: SpoolEntry[] = [];
-  let offset = 0;
-  while (offset < data.length) {
-    const rest = data.length - offset;
-    if (rest < HEADER_BYTES) break;
-    if (data.readUInt32BE(offset) !== MAGIC) break;
-    const length = data.readUInt32BE(offset + 4);
-    if (length < PAYLOAD_HEADER_BYTES || length > rest - HEADER_BYTES) break;
-    const payload = data.subarray(offset + HEADER_BYTES, offset + HEADER_BYTES + length);
-    if (crc32(payload) !== data.readUInt32BE(offset + 8)) break;
-    const encodingIndex = payload.readUInt8(0);
-    if (encodingIndex >= ENCODINGS.length) break;
-    const encoding = ENCODINGS[encodingIndex] as BodyEncoding;
-    const bodyBytes = length - PAYLOAD_HEADER_BYTES;
-    entries.push({
-      segment,
-      offset,
-      length: HEADER_BYTES + length,
-      records: payload.readUInt32BE(1),
-      bytes: bodyBytes + messageBytes("", envelopeAttributes(encoding)),
-      state: "pending",
-    });
-    offset += HEADER_BYTES + length;
+/** Writes all of `data` at `position`, however many writes it takes; throws if none progresses. */
+async function writeFully(handle: FileHandle, data: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
+    if (bytesWritten <= 0) throw new Error(`spool write made no progress at byte ${done}`);
+    done += bytesWritten;
   }
-  return { entries, corruptBytes: data.length - offset };
 }
 
-/** How many slot directories a base directory has: one per process sharing it. */
-export const SPOOL_SLOTS = 64;
-const SLOT_RE = /^slot-(\d+)$/;
-
-/** What opening a slot of a shared base directory found. */
-export interface SlotOpen {
-  spool: Spool;
-  /** The slot this process took, `<base>/slot-<n>`. */
-  slot: number;
-  dir: string;
-  /** Segment files moved in from slots whose process is gone. */
-  adopted: { slots: number; segments: number };
-}
-
-/**
- * Opens the spool in the first free `slot-N` (N = 0..63) of a base directory, so several
- * processes on one host (cluster workers, pm2) can share one configured directory. A slot is
- * free when its LOCK is missing or held by a dead pid. Then the segment files of every other
- * slot whose process is gone (and of a pre-slot spool right in `base`) are moved into this
- * slot, behind its own, so no slot is orphaned when fewer processes start. Resolves to
- * undefined when all slots are held by live processes.
- */
-export async function openSlot(options: SpoolOptions): Promise<SlotOpen | undefined> {
-  const base = options.dir;
-  await mkdir(base, { recursive: true });
-  let slot = -1;
-  for (let n = 0; n < SPOOL_SLOTS && slot < 0; n++) {
-    const dir = join(base, `slot-${n}`);
-    await mkdir(dir, { recursive: true });
-    const lock = join(dir, "LOCK");
-    if (!heldLocks.has(resolve(lock)) && tryLock(lock) === true) {
-      heldLocks.add(resolve(lock));
-      slot = n;
-    }
-  }
-  if (slot < 0) return undefined;
-  const dir = join(base, `slot-${slot}`);
+/** A whole segment file, opened safely; a file that shrinks meanwhile gives what is there. */
+async function readWhole(path: string): Promise<Buffer> {
+  const { handle, size } = await openForRead(path);
   try {
-    const adopted = await adoptOrphans(base, dir, options.logger);
-    const spool = await Spool.open({ ...options, dir });
-    return { spool, slot, dir, adopted };
-  } catch (err) {
-    heldLocks.delete(resolve(dir, "LOCK"));
-    await unlink(join(dir, "LOCK")).catch((unlinkErr: unknown) =>
-      options.logger.warn({ err: unlinkErr }, "auditq spool: could not remove its lock file"),
-    );
-    throw err;
+    const buf = Buffer.alloc(size);
+    let done = 0;
+    while (done < size) {
+      const { bytesRead } = await handle.read(buf, done, size - done, done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return buf.subarray(0, done);
+  } finally {
+    await handle.close();
   }
 }
 
-/**
- * Moves the segments of slots whose owner is gone into `own`, under fresh sequence numbers
- * after its own. A rename is atomic, so a crash leaves each segment in exactly one of the two
- * directories; the source's LOCK (now with this pid) is removed only after both directories
- * are fsynced, and a crash before that leaves it to the next process as a dead pid's.
- */
-async function adoptOrphans(
-  base: string,
-  own: string,
-  logger: Logger,
-): Promise<{ slots: number; segments: number }> {
-  const result = { slots: 0, segments: 0 };
-  const candidates = [base];
-  for (const entry of await readdir(base, { withFileTypes: true })) {
-    if (entry.isDirectory() && SLOT_RE.test(entry.name) && join(base, entry.name) !== own) {
-      candidates.push(join(base, entry.name));
+/** One entry's frame; throws (with a message, no errno) when fewer bytes than its length come back. */
+async function readEntry(entry: SpoolEntry): Promise<Buffer> {
+  const { handle } = await openForRead(entry.segment.path);
+  try {
+    const buf = Buffer.alloc(entry.length);
+    let done = 0;
+    while (done < entry.length) {
+      const { bytesRead } = await handle.read(buf, done, entry.length - done, entry.offset + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
     }
+    if (done < HEADER_BYTES || done !== entry.length) {
+      throw new Error(`read ${done} of the frame's ${entry.length} bytes`);
+    }
+    return buf;
+  } finally {
+    await handle.close();
   }
-  let nextSeq = (await segmentNames(own)).reduce((max, n) => Math.max(max, seqOf(n) + 1), 0);
-  for (const source of candidates) {
-    const names = await segmentNames(source);
-    // A slot without segments is left alone: its LOCK, if any, is the next owner's business.
-    if (names.length === 0) continue;
-    const lock = join(source, "LOCK");
-    if (heldLocks.has(resolve(lock)) || tryLock(lock) !== true) continue;
-    heldLocks.add(resolve(lock));
-    let locked: string[];
-    try {
-      // Listed again under the lock: the previous owner may have left more since.
-      locked = await segmentNames(source);
-      for (const name of locked) {
-        const target = join(own, `seg-${String(nextSeq++).padStart(16, "0")}.aqs`);
-        await rename(join(source, name), target);
-      }
-      await syncDir(own);
-      await syncDir(source);
-      await unlink(lock);
-    } catch (err) {
-      // What was moved is in `own` and what was not is still in `source`: release it as is.
-      await unlink(lock).catch((unlinkErr: unknown) =>
-        logger.warn({ err: unlinkErr, lock }, "auditq spool: could not remove a lock file"),
-      );
-      throw err;
-    } finally {
-      heldLocks.delete(resolve(lock));
-    }
-    if (locked.length > 0) {
-      result.slots++;
-      result.segments += locked.length;
-      logger.info(
-        { from: source, to: own, segments: locked.length },
-        "auditq spool: adopted the segments of a process that is gone",
-      );
-    }
-  }
-  return result;
 }
 
-async function segmentNames(dir: string): Promise<string[]> {
-  return (await readdir(dir)).filter((n) => SEGMENT_RE.test(n)).sort();
-}
-
-function seqOf(name: string): number {
-  return Number(SEGMENT_RE.exec(name)?.[1]);
-}
-
-async function syncDir(path: string): Promise<void> {
+export async function syncDir(path: string): Promise<void> {
   const dir = await open(path, "r");
   try {
     await dir.sync();
   } finally {
     await dir.close();
-  }
-}
-
-/** One process per spool directory: a LOCK file with the owner's pid; a dead owner's is taken over. */
-function takeLock(path: string): void {
-  const taken = tryLock(path);
-  if (taken !== true) {
-    throw new AuditqError(
-      "ERR_AUDITQ_SPOOL",
-      `spool directory is in use by process ${taken}; give each process its own spool.dir`,
-      { details: { lock: path, pid: taken } },
-    );
-  }
-}
-
-/**
- * Takes the LOCK at `path` when it is missing, held by a dead pid (or unreadable as a pid), or
- * already this process's. Returns true, or the pid of the live process that holds it (0 when
- * other processes kept taking it while this one tried). The file is created with its content
- * in one step (a hard link of a written temp file), so another process never reads it empty.
- */
-function tryLock(path: string): true | number {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    if (createLock(path)) return true;
-    let holder: string;
-    try {
-      holder = readFileSync(path, "utf8").trim();
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
-      throw err;
-    }
-    const pid = Number(holder);
-    if (pid === process.pid) return true;
-    if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) return pid;
-    // A dead owner's lock: remove it unless someone else replaced it meanwhile, then retry.
-    try {
-      if (readFileSync(path, "utf8").trim() === holder) unlinkSync(path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    }
-  }
-  return 0;
-}
-
-/** Creates the LOCK holding this pid; false when it exists. */
-function createLock(path: string): boolean {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, String(process.pid));
-  try {
-    linkSync(tmp, path);
-    return true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") return false;
-    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP") throw err;
-    // A filesystem without hard links: create, then write (briefly empty to a reader).
-    try {
-      closeSync(openSync(path, "wx"));
-    } catch (createErr) {
-      if ((createErr as NodeJS.ErrnoException).code === "EEXIST") return false;
-      throw createErr;
-    }
-    writeFileSync(path, String(process.pid));
-    return true;
-  } finally {
-    unlinkSync(tmp);
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }

@@ -184,9 +184,9 @@ describe.each(sqsTargets())("producer killed with a non-empty spool on $name", (
   }, 60_000);
 
   it("two producers on one default spool directory, both killed: one new process delivers all", async () => {
-    // TMPDIR of the children: the default spool is <TMPDIR>/auditq-spool/<sha256(queueUrl)[0:16]>.
+    // TMPDIR of the children: the default spool is <TMPDIR>/auditq-spool-<uid>/<sha256(queueUrl)[0:16]>.
     const hash = createHash("sha256").update(queue.queueUrl).digest("hex").slice(0, 16);
-    const base = join(spoolDir, "auditq-spool", hash);
+    const base = join(spoolDir, `auditq-spool-${process.getuid?.()}`, hash);
     proxy = await startTcpProxy(target.endpoint);
     await proxy.pause(); // SQS is down for both producers
     const producers = ["a-", "b-"].map((prefix) =>

@@ -12,13 +12,13 @@ import { ConfigError } from "../../shared/errors.js";
 const queueUrl = "http://127.0.0.1:9324/000000000000/q";
 
 describe("delivery options", () => {
-  it("defaults to brotli and a spool in the tmpdir, one directory per queue", () => {
+  it("defaults to brotli and a spool in a per-user directory of the tmpdir, one per queue", () => {
     const config = resolveOptions({ queueUrl });
     expect(config.compression).toBe("br");
     const hash = createHash("sha256").update(queueUrl).digest("hex").slice(0, 16);
     expect(hash).toMatch(/^[0-9a-f]{16}$/);
     expect(config.spool).toEqual({
-      dir: join(tmpdir(), "auditq-spool", hash),
+      dir: join(tmpdir(), `auditq-spool-${process.getuid?.()}`, hash),
       maxBytes: 1024 * 1024 * 1024,
       afterMs: 5000,
       defaultDir: true,
