@@ -387,7 +387,12 @@ export class Batcher {
     }
     if (this.ready.length > 0 && this.shouldSpill()) this.spill();
     while (this.canSend()) {
-      if (this.spool?.hasPending() && this.spoolInflight === 0 && !this.draining) {
+      if (
+        this.spool?.hasPending() &&
+        this.spoolInflight === 0 &&
+        !this.draining &&
+        this.roomToReplay()
+      ) {
         this.replay(this.spool);
       } else if (this.ready.length > 0 && !this.shouldSpill() && this.readyToSend()) {
         this.sendReady();
@@ -409,6 +414,16 @@ export class Batcher {
     }
     this.updateGauges();
     this.wake();
+  }
+
+  /**
+   * Messages read back from the spool are held in memory while sent: only when a full call's
+   * worth still fits in maxBufferBytes (or nothing else is held), so replay never pushes memory
+   * past its bound while add() fills it.
+   */
+  private roomToReplay(): boolean {
+    const held = this.memoryBytes();
+    return held === 0 || held + this.batchBytesLimit <= this.config.maxBufferBytes;
   }
 
   /** flush() or close() wants everything out now. */
