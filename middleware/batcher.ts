@@ -7,6 +7,7 @@ import { serializeRecord, utf8Bytes } from "../shared/envelope.js";
 import { AuditqError, isRetryableAwsError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { billedRequests, SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
+import { type DropReason, DropReporter } from "./drop-reporter.js";
 import { KeepAlive } from "./keep-alive.js";
 import type { MiddlewareMetrics } from "./metrics.js";
 import {
@@ -20,7 +21,7 @@ import {
 import type { Spool, SpoolEntry } from "./spool.js";
 import { isRefusal } from "./spool-files.js";
 import { openSlot, type SlotOpen, SPOOL_SLOTS } from "./spool-slots.js";
-import { sendBatch } from "./sqs-sender.js";
+import { sendBatchWithin } from "./sqs-sender.js";
 import { sqsSafeJson } from "./sqs-text.js";
 import { unpackItems } from "./unpack.js";
 
@@ -66,14 +67,7 @@ export interface BatcherConfig {
 /** How long one SendMessageBatch call may take before it is abandoned and retried. */
 export const DEFAULT_SEND_TIMEOUT_MS = 15_000;
 
-export type DropReason =
-  | "too_large"
-  | "buffer_full"
-  | "spool_full"
-  | "closed"
-  | "rejected"
-  | "invalid"
-  | "corrupt";
+export type { DropReason };
 
 /** What `close()` achieved. */
 export interface CloseReport {
@@ -134,15 +128,14 @@ export class Batcher {
   private readonly abort = new AbortController();
   private readonly keepAlive = new KeepAlive();
   private sentRecords = 0;
-  private droppedRecords = 0;
-  private readonly lastDropReport = new Map<DropReason, number>();
-  private readonly suppressedDrops = new Map<DropReason, number>();
+  private readonly drops: DropReporter;
   private waiters: Waiter[] = [];
   /** maxBatchBytes, lowered when SQS says a call was too long (a queue below the option). */
   private batchBytesLimit: number;
 
   constructor(config: BatcherConfig) {
     this.config = config;
+    this.drops = new DropReporter(config);
     this.batchBytesLimit = config.maxBatchBytes;
     this.maxRecordsPerMessage = config.maxRecordsPerMessage ?? 10_000;
     this.packer = new Packer({
@@ -178,18 +171,18 @@ export class Batcher {
   /** Queues one record. Returns false (and reports why) when the record was dropped. */
   add(record: Document): boolean {
     try {
-      if (this.closed) return this.drop("closed", 1, "auditq is closed; record dropped");
+      if (this.closed) return this.drops.drop("closed", 1, "auditq is closed; record dropped");
       const json = sqsSafeJson(serializeRecord(record));
       const item: Item = { json, bytes: utf8Bytes(json) };
       if (this.packer.surelyTooLarge(item)) {
-        return this.drop(
+        return this.drops.drop(
           "too_large",
           1,
           `record of ${item.bytes} bytes does not fit in one SQS message (maxMessageBytes ${this.config.maxMessageBytes})`,
         );
       }
       if (this.memoryBytes() + item.bytes > this.config.maxBufferBytes) {
-        return this.drop(
+        return this.drops.drop(
           "buffer_full",
           1,
           `memory holds ${this.memoryBytes()} bytes (maxBufferBytes ${this.config.maxBufferBytes})`,
@@ -201,7 +194,7 @@ export class Batcher {
       else this.armLinger();
       return true;
     } catch (err) {
-      return this.drop("invalid", 1, "record could not be serialized", err);
+      return this.drops.drop("invalid", 1, "record could not be serialized", err);
     }
   }
 
@@ -237,7 +230,7 @@ export class Batcher {
     // read-only tmpdir) leaves the batcher memory-only, and then sending may use all the time.
     await this.spoolOpening;
     const reserve = this.spool ? Math.min(2000, Math.floor(timeoutMs / 4)) : 0;
-    const droppedBefore = this.droppedRecords;
+    const droppedBefore = this.drops.dropped;
     let timer: NodeJS.Timeout | undefined;
     const deadline = (ms: number) =>
       new Promise<"timeout">((resolve) => {
@@ -279,7 +272,7 @@ export class Batcher {
       try {
         await this.spool.close();
       } catch (err) {
-        this.report("ERR_AUDITQ_SPOOL", "could not close the spool cleanly", err);
+        this.drops.report("ERR_AUDITQ_SPOOL", "could not close the spool cleanly", err);
       }
     }
     if (spooled > 0) {
@@ -289,7 +282,7 @@ export class Batcher {
       );
     }
     this.updateGauges();
-    return { sent: this.sentRecords, spooled, dropped: this.droppedRecords - droppedBefore };
+    return { sent: this.sentRecords, spooled, dropped: this.drops.dropped - droppedBefore };
   }
 
   private async openSpool(options: SpoolConfig): Promise<void> {
@@ -300,19 +293,23 @@ export class Batcher {
         maxBytes: options.maxBytes,
         logger: this.config.logger,
         onLoss: (records, reason, detail) =>
-          this.drop(reason, records, `spooled records lost: ${detail}`),
+          this.drops.drop(reason, records, `spooled records lost: ${detail}`),
       });
     } catch (err) {
       if (isRefusal(err)) {
         // Not ours, or not what it should be: an attack or a misconfiguration to hear about.
-        this.report("ERR_AUDITQ_SPOOL", `${(err as Error).message}; running without a spool`, err);
+        this.drops.report(
+          "ERR_AUDITQ_SPOOL",
+          `${(err as Error).message}; running without a spool`,
+          err,
+        );
       } else if (options.defaultDir) {
         this.config.logger.warn(
           { err, dir: options.dir },
           "auditq: cannot use the default spool directory; running without a spool (set spool.dir to a writable directory, or spool: false)",
         );
       } else {
-        this.report(
+        this.drops.report(
           "ERR_AUDITQ_SPOOL",
           `cannot open spool at ${options.dir}; running without`,
           err,
@@ -321,7 +318,7 @@ export class Batcher {
       return;
     }
     if (!opened) {
-      this.report(
+      this.drops.report(
         "ERR_AUDITQ_SPOOL",
         `all ${SPOOL_SLOTS} spool slots in ${options.dir} are held by live processes; running without a spool`,
         undefined,
@@ -331,7 +328,7 @@ export class Batcher {
     const { spool, dir, adopted } = opened;
     this.spool = spool;
     if (spool.recovered.refused.length > 0) {
-      this.report(
+      this.drops.report(
         "ERR_AUDITQ_SPOOL",
         `refused ${spool.recovered.refused.length} unsafe file(s) in the spool (symlink, FIFO, device or another user's); they are not sent: ${spool.recovered.refused.join(", ")}`,
         undefined,
@@ -449,14 +446,14 @@ export class Batcher {
             this.readyBytes += env.bytes;
           }
           for (const item of tooLarge) {
-            this.drop(
+            this.drops.drop(
               "too_large",
               1,
               `record of ${item.bytes} bytes does not fit in one SQS message even compressed (maxMessageBytes ${this.config.maxMessageBytes})`,
             );
           }
         },
-        (err) => this.drop("invalid", items.length, "records could not be encoded", err),
+        (err) => this.drops.drop("invalid", items.length, "records could not be encoded", err),
       )
       .finally(() => {
         this.encodingBytes -= bytes;
@@ -490,7 +487,7 @@ export class Batcher {
       .then(
         (stored) => {
           if (stored) return;
-          this.drop(
+          this.drops.drop(
             "spool_full",
             envelopes.reduce((n, e) => n + e.records, 0),
             `spool holds ${spool.bytes} bytes (spool.maxBytes ${this.config.spool?.maxBytes})`,
@@ -501,7 +498,7 @@ export class Batcher {
           this.spoolFailedAt = Date.now();
           this.ready = envelopes.concat(this.ready);
           this.readyBytes += bytes;
-          this.report("ERR_AUDITQ_SPOOL", "could not write to the spool", err);
+          this.drops.report("ERR_AUDITQ_SPOOL", "could not write to the spool", err);
         },
       )
       .finally(() => {
@@ -567,7 +564,7 @@ export class Batcher {
       })
       .catch((err) => {
         this.spoolFailedAt = Date.now();
-        this.report("ERR_AUDITQ_SPOOL", "could not read from the spool", err);
+        this.drops.report("ERR_AUDITQ_SPOOL", "could not read from the spool", err);
       })
       .finally(() => {
         this.inflight--;
@@ -585,7 +582,14 @@ export class Batcher {
     const { metrics } = this.config;
     const stopTimer = metrics.sendSeconds.startTimer();
     try {
-      const outcome = await this.sendWithDeadline(batch);
+      const outcome = await sendBatchWithin(
+        this.config.sqs,
+        this.config.queueUrl,
+        batch,
+        this.config.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS,
+        this.abort.signal,
+        this.config.signingSecret,
+      );
       stopTimer();
       metrics.sqsRequests.inc({ operation: "SendMessageBatch", outcome: "ok" });
       metrics.billedRequests.inc(
@@ -632,54 +636,6 @@ export class Batcher {
   }
 
   /**
-   * One call, abandoned after sendTimeoutMs or when close() gives up. The deadline is a plain
-   * timer that rejects the race itself: it does not depend on the SDK honouring the abort, nor on
-   * a composed `AbortSignal.any(...)`, which Node 20 can garbage-collect before it fires.
-   */
-  private async sendWithDeadline(batch: Envelope[]) {
-    const timeoutMs = this.config.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
-    const call = new AbortController();
-    const onClose = () => call.abort(this.abort.signal.reason);
-    this.abort.signal.addEventListener("abort", onClose, { once: true });
-    if (this.abort.signal.aborted) onClose();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_resolve, reject) => {
-      const fail = (reason: unknown) => {
-        call.abort(reason);
-        reject(reason);
-      };
-      timer = setTimeout(
-        () =>
-          fail(
-            new AuditqError(
-              "ERR_AUDITQ_SQS",
-              `SendMessageBatch did not answer within ${timeoutMs} ms`,
-              { retryable: true },
-            ),
-          ),
-        timeoutMs,
-      );
-      timer.unref();
-      call.signal.addEventListener("abort", () => reject(call.signal.reason), { once: true });
-    });
-    try {
-      return await Promise.race([
-        sendBatch(
-          this.config.sqs,
-          this.config.queueUrl,
-          batch,
-          call.signal,
-          this.config.signingSecret,
-        ),
-        deadline,
-      ]);
-    } finally {
-      clearTimeout(timer);
-      this.abort.signal.removeEventListener("abort", onClose);
-    }
-  }
-
-  /**
    * SQS refused the call as too long: the queue's limit is below maxMessageBytes. Send smaller
    * calls from now on; a message that is too long alone is dropped, not retried forever.
    */
@@ -687,7 +643,7 @@ export class Batcher {
     const bytes = totalBytes(batch);
     if (batch.length > 1) {
       this.batchBytesLimit = Math.min(this.batchBytesLimit, Math.floor(bytes / 2));
-      this.report(
+      this.drops.report(
         "ERR_AUDITQ_SQS",
         `SQS refused a call of ${bytes} bytes as too long; calls now carry at most ${this.batchBytesLimit} bytes (check maxMessageBytes against the queue's MaximumMessageSize)`,
         err,
@@ -719,9 +675,15 @@ export class Batcher {
       .then(async (items) => {
         if (items.length === 1) {
           const item = items[0] as Item;
-          this.drop("rejected", 1, `SQS refused a record alone; quarantined: ${why}`, undefined, {
-            record: item.json,
-          });
+          this.drops.drop(
+            "rejected",
+            1,
+            `SQS refused a record alone; quarantined: ${why}`,
+            undefined,
+            {
+              record: item.json,
+            },
+          );
           return;
         }
         const half = Math.ceil(items.length / 2);
@@ -733,11 +695,15 @@ export class Batcher {
         this.ready = envelopes.concat(this.ready);
         this.readyBytes += totalBytes(envelopes);
         for (const item of parts.flatMap((p) => p.tooLarge)) {
-          this.drop("too_large", 1, `record of ${item.bytes} bytes does not fit in a message`);
+          this.drops.drop(
+            "too_large",
+            1,
+            `record of ${item.bytes} bytes does not fit in a message`,
+          );
         }
       })
       .catch((err) =>
-        this.drop(
+        this.drops.drop(
           "rejected",
           env.records,
           `SQS refused a message that cannot be split: ${why}`,
@@ -779,7 +745,12 @@ export class Batcher {
     const delay = backoffDelay(this.failures, this.config.retry);
     const retryable = isRetryableAwsError(cause);
     if (this.failures === 1) {
-      this.report("ERR_AUDITQ_SQS", "SQS send failed; retrying with backoff", cause, retryable);
+      this.drops.report(
+        "ERR_AUDITQ_SQS",
+        "SQS send failed; retrying with backoff",
+        cause,
+        retryable,
+      );
     }
     this.config.logger.debug({ err: cause, retryInMs: delay, retryable }, "SQS send failed");
     if (this.draining) return;
@@ -811,70 +782,11 @@ export class Batcher {
     this.ready = [];
     this.readyBytes = 0;
     if (records > 0) {
-      this.drop(
+      this.drops.drop(
         "closed",
         records,
         `close() deadline passed with ${records} records neither sent nor spooled`,
       );
-    }
-  }
-
-  private drop(
-    reason: DropReason,
-    count: number,
-    message: string,
-    cause?: unknown,
-    details?: Record<string, unknown>,
-  ): false {
-    this.config.metrics.recordsDropped.inc({ reason }, count);
-    this.droppedRecords += count;
-    let text = message;
-    if (reason === "buffer_full" || reason === "spool_full") {
-      // Under a long outage this happens per request: report once per interval, with a count.
-      const now = Date.now();
-      const pending = (this.suppressedDrops.get(reason) ?? 0) + count;
-      const last = this.lastDropReport.get(reason) ?? Number.NEGATIVE_INFINITY;
-      if (now - last < (this.config.dropReportIntervalMs ?? 10_000)) {
-        this.suppressedDrops.set(reason, pending);
-        return false;
-      }
-      this.lastDropReport.set(reason, now);
-      this.suppressedDrops.set(reason, 0);
-      text = `${pending} records dropped (${reason}) since the last report; ${message}`;
-    }
-    this.emit(
-      new AuditqError(
-        reason === "too_large" ? "ERR_AUDITQ_TOO_LARGE" : "ERR_AUDITQ_DROPPED",
-        text,
-        {
-          cause,
-          details: { ...details, reason, records: count, queueUrl: this.config.queueUrl },
-        },
-      ),
-    );
-    return false;
-  }
-
-  private report(
-    code: "ERR_AUDITQ_SQS" | "ERR_AUDITQ_SPOOL",
-    message: string,
-    cause: unknown,
-    retryable = false,
-  ): void {
-    this.emit(
-      new AuditqError(code, message, {
-        cause,
-        retryable,
-        details: { queueUrl: this.config.queueUrl },
-      }),
-    );
-  }
-
-  private emit(err: AuditqError): void {
-    try {
-      this.config.onError(err);
-    } catch (hookError) {
-      this.config.logger.error({ err: hookError }, "auditq onError hook threw");
     }
   }
 

@@ -1,5 +1,6 @@
 // One SendMessageBatch call for encoded messages, and the per-entry verdict SQS gave on it.
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { AuditqError } from "../shared/errors.js";
 import { ATTR_SIGNATURE, signMessage } from "../shared/signature.js";
 import type { Envelope } from "./packer.js";
 
@@ -70,4 +71,48 @@ export async function sendBatch(
   // An entry SQS did not mention at all was not stored: send it again rather than lose it.
   for (let i = 0; i < messages.length; i++) if (!seen.has(i)) outcome.retry.push(i);
   return outcome;
+}
+
+/**
+ * One call, abandoned after `timeoutMs` or when `stop` aborts (close() giving up). The deadline
+ * is a plain timer that rejects the race itself: it depends neither on the SDK honouring the
+ * abort, nor on a composed `AbortSignal.any(...)`, which Node 20 can garbage-collect before it
+ * fires.
+ */
+export async function sendBatchWithin(
+  sqs: SQSClient,
+  queueUrl: string,
+  messages: readonly Envelope[],
+  timeoutMs: number,
+  stop: AbortSignal,
+  signingSecret?: string,
+): Promise<SendOutcome> {
+  const call = new AbortController();
+  const onStop = () => call.abort(stop.reason);
+  stop.addEventListener("abort", onStop, { once: true });
+  if (stop.aborted) onStop();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      const err = new AuditqError(
+        "ERR_AUDITQ_SQS",
+        `SendMessageBatch did not answer within ${timeoutMs} ms`,
+        { retryable: true },
+      );
+      call.abort(err);
+      reject(err);
+    }, timeoutMs);
+    // Idle, a library holds no process open; close() and flush() keep it alive themselves.
+    timer.unref();
+    call.signal.addEventListener("abort", () => reject(call.signal.reason), { once: true });
+  });
+  try {
+    return await Promise.race([
+      sendBatch(sqs, queueUrl, messages, call.signal, signingSecret),
+      deadline,
+    ]);
+  } finally {
+    clearTimeout(timer);
+    stop.removeEventListener("abort", onStop);
+  }
 }

@@ -1,0 +1,103 @@
+// Records given up on: each counted in the dropped metric by reason, and reported to onError,
+// at most once per interval for drops that happen per request during a long outage.
+import { AuditqError } from "../shared/errors.js";
+import type { Logger } from "../shared/logger.js";
+import type { MiddlewareMetrics } from "./metrics.js";
+
+export type DropReason =
+  | "too_large"
+  | "buffer_full"
+  | "spool_full"
+  | "closed"
+  | "rejected"
+  | "invalid"
+  | "corrupt";
+
+/** Drops reported at most once per interval, with the count since the last report. */
+const THROTTLED: ReadonlySet<DropReason> = new Set(["buffer_full", "spool_full"]);
+
+export interface DropReporterConfig {
+  queueUrl: string;
+  metrics: MiddlewareMetrics;
+  logger: Logger;
+  onError: (err: AuditqError) => void;
+  /** Default 10,000. */
+  dropReportIntervalMs?: number | undefined;
+}
+
+export class DropReporter {
+  private readonly config: DropReporterConfig;
+  private droppedRecords = 0;
+  private readonly lastReport = new Map<DropReason, number>();
+  private readonly suppressed = new Map<DropReason, number>();
+
+  constructor(config: DropReporterConfig) {
+    this.config = config;
+  }
+
+  /** Records dropped so far. */
+  get dropped(): number {
+    return this.droppedRecords;
+  }
+
+  /** Counts and reports `count` records given up on. Returns false, for `add()` to return. */
+  drop(
+    reason: DropReason,
+    count: number,
+    message: string,
+    cause?: unknown,
+    details?: Record<string, unknown>,
+  ): false {
+    this.config.metrics.recordsDropped.inc({ reason }, count);
+    this.droppedRecords += count;
+    let text = message;
+    if (THROTTLED.has(reason)) {
+      // Under a long outage this happens per request: report once per interval, with a count.
+      const now = Date.now();
+      const pending = (this.suppressed.get(reason) ?? 0) + count;
+      const last = this.lastReport.get(reason) ?? Number.NEGATIVE_INFINITY;
+      if (now - last < (this.config.dropReportIntervalMs ?? 10_000)) {
+        this.suppressed.set(reason, pending);
+        return false;
+      }
+      this.lastReport.set(reason, now);
+      this.suppressed.set(reason, 0);
+      text = `${pending} records dropped (${reason}) since the last report; ${message}`;
+    }
+    this.emit(
+      new AuditqError(
+        reason === "too_large" ? "ERR_AUDITQ_TOO_LARGE" : "ERR_AUDITQ_DROPPED",
+        text,
+        {
+          cause,
+          details: { ...details, reason, records: count, queueUrl: this.config.queueUrl },
+        },
+      ),
+    );
+    return false;
+  }
+
+  /** Reports an error that cost no record (yet): SQS failing, the spool unusable. */
+  report(
+    code: "ERR_AUDITQ_SQS" | "ERR_AUDITQ_SPOOL",
+    message: string,
+    cause: unknown,
+    retryable = false,
+  ): void {
+    this.emit(
+      new AuditqError(code, message, {
+        cause,
+        retryable,
+        details: { queueUrl: this.config.queueUrl },
+      }),
+    );
+  }
+
+  private emit(err: AuditqError): void {
+    try {
+      this.config.onError(err);
+    } catch (hookError) {
+      this.config.logger.error({ err: hookError }, "auditq onError hook threw");
+    }
+  }
+}
