@@ -550,13 +550,16 @@ export class Batcher {
   private replay(spool: Spool): void {
     this.inflight++;
     this.spoolInflight++;
-    let bytes = 0;
+    // Reserved before the read, so add() cannot fill that room meanwhile; the real size after.
+    let bytes = this.batchBytesLimit;
+    this.inflightBytes += bytes;
     spool
       .take(SQS_MAX_BATCH_ENTRIES, this.batchBytesLimit)
       .then((taken) => {
+        const read = totalBytes(taken.map((t) => t.envelope));
+        this.inflightBytes += read - bytes;
+        bytes = read;
         if (taken.length === 0) return;
-        bytes = totalBytes(taken.map((t) => t.envelope));
-        this.inflightBytes += bytes;
         return this.send(
           taken.map((t) => t.envelope),
           taken.map((t) => t.entry),
