@@ -55,18 +55,18 @@ export function scanJson(bytes: Uint8Array, limits: DecodeLimits): JsonShape {
   /** The last structural or value byte outside strings (tells a key from a value). */
   let last = 0;
   for (let i = 0; i < bytes.length; i++) {
-    const c = bytes[i] as number;
     if (inString) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) {
-        inString = false;
-        if (keyStart >= 0) {
-          recordsKeyRead = bytesEqual(bytes, keyStart, i + 1, RECORDS_KEY);
-          keyStart = -1;
-        }
+      // Jump to the closing quote natively: strings are most of a record's bytes.
+      i = closingQuote(bytes, i);
+      if (i < 0) break; // unterminated: the parser reports it
+      inString = false;
+      if (keyStart >= 0) {
+        recordsKeyRead = bytesEqual(bytes, keyStart, i + 1, RECORDS_KEY);
+        keyStart = -1;
       }
       continue;
     }
+    const c = bytes[i] as number;
     if (isSpace(c)) continue;
     const before = last;
     last = c;
@@ -126,4 +126,18 @@ function bytesEqual(bytes: Uint8Array, start: number, end: number, expected: Buf
     if (bytes[start + j] !== expected[j]) return false;
   }
   return true;
+}
+
+/** Index of the quote that closes the string whose content starts at `from`, or -1. */
+function closingQuote(bytes: Uint8Array, from: number): number {
+  let at = from;
+  for (;;) {
+    const q = bytes.indexOf(QUOTE, at);
+    if (q < 0) return -1;
+    // Escaped when preceded by an odd number of backslashes.
+    let slashes = 0;
+    while (q - slashes - 1 >= from && bytes[q - slashes - 1] === BACKSLASH) slashes++;
+    if (slashes % 2 === 0) return q;
+    at = q + 1;
+  }
 }

@@ -143,4 +143,32 @@ describe(`poison records (${target.name})`, () => {
     expect(raw).toBe("not json");
     expect(await metric("auditq_sidecar_messages_deleted_total")).toBe(1);
   });
+
+  it("keeps records in hand within maxBufferedRecords and quarantines a message larger than it", async () => {
+    const bodies = Array.from({ length: 12 }, (_, m) =>
+      envelopeBody(
+        Array.from({ length: 60 }, (_, i) => makeRecord(m * 100 + i)).map(serializeRecord),
+      ),
+    );
+    const tooLarge = envelopeBody(
+      Array.from({ length: 150 }, (_, i) => makeRecord(5000 + i)).map(serializeRecord),
+    );
+    await sendBodies(queue.sqs, queue.queueUrl, [...bodies, tooLarge], ENVELOPE_ATTRIBUTES);
+    // Slow writes (50 records/s), so that the pollers have to wait for room.
+    await start({ maxBufferedRecords: 100, maxWriteRate: 50, bulkSize: 20 });
+    const records = mongo.db.collection("records");
+    const quarantine = mongo.db.collection("records_quarantine");
+    let peak = 0;
+    await emptyQueue("720 records and one quarantined message", async () => {
+      peak = Math.max(peak, await metric("auditq_sidecar_records_in_hand"));
+      return (await records.countDocuments()) === 720 && (await quarantine.countDocuments()) === 1;
+    });
+    // Sampled every 100 ms: a message is taken in only when its 60 records fit beside those held.
+    expect(peak).toBeGreaterThan(0);
+    expect(peak).toBeLessThanOrEqual(100);
+    expect(await quarantine.findOne()).toMatchObject({
+      kind: "message",
+      error: { message: "message holds 150 records, more than maxBufferedRecords (100)" },
+    });
+  });
 });
