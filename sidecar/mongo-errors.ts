@@ -2,6 +2,7 @@
 import {
   MongoBulkWriteError,
   MongoClientClosedError,
+  MongoNetworkError,
   MongoNetworkTimeoutError,
   MongoNotConnectedError,
   MongoOperationTimeoutError,
@@ -38,6 +39,21 @@ const SERVER_FAILURE_CODES = new Set([
   18, // AuthenticationFailed
 ]);
 
+/** Errors of opening a connection: no record can cause them, so no ping is needed to tell. */
+const CONNECT_FAILURES = new Set([
+  "ECONNREFUSED",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+]);
+
+function connectFailure(err: MongoNetworkError): boolean {
+  const cause = err.cause as { code?: unknown } | undefined;
+  return typeof cause?.code === "string" && CONNECT_FAILURES.has(cause.code);
+}
+
 /**
  * True when `err` says MongoDB cannot take writes now (unreachable, timing out, failing over,
  * refusing our credentials, or a write concern it could not meet): the whole bulk is released
@@ -58,6 +74,7 @@ export function isMongoOutage(err: unknown): boolean {
   ) {
     return true;
   }
+  if (err instanceof MongoNetworkError && connectFailure(err)) return true;
   if (err instanceof MongoBulkWriteError && err.result.getWriteConcernError() !== undefined) {
     return true;
   }
