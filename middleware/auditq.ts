@@ -3,12 +3,23 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from "express";
 import type { Registry } from "prom-client";
 import { AuditqError } from "../shared/errors.js";
+import type { AuditRecord } from "../shared/record.js";
 import { SIGNATURE_ATTRIBUTE_BYTES } from "../shared/signature.js";
 import { SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
 import { Batcher, type CloseReport } from "./batcher.js";
-import { buildRecord, createContext, startCapture, trackRoute } from "./capture.js";
+import {
+  buildRecord,
+  createContext,
+  type RequestStart,
+  type RouteSeen,
+  startCapture,
+  trackRoute,
+} from "./capture.js";
+import type { AuditContext } from "./context.js";
 import { createMiddlewareMetrics } from "./metrics.js";
+import { minimalRecord } from "./minimal-record.js";
 import { isRead, type Options, resolveOptions } from "./options.js";
+import { asText, field } from "./read.js";
 
 /** The middleware, plus the controls an app needs around it. */
 export interface AuditqMiddleware extends RequestHandler {
@@ -80,14 +91,31 @@ export function auditq(options: Options): AuditqMiddleware {
     try {
       const start = startCapture();
       const ctx = createContext(start, req);
-      req.audit = ctx;
-      const method = req.method;
-      if (config.methods !== null && !config.methods.has(method)) {
+      try {
+        req.audit = ctx;
+      } catch (err) {
+        // A frozen or sealed request: the app cannot reach req.audit, the record is still made.
+        report("context", err);
+      }
+      const method = asText(field(req, "method"));
+      if (config.methods !== null && (method === undefined || !config.methods.has(method))) {
         skipped("method");
-      } else if (config.sampleRate < 1 && isRead(method) && Math.random() >= config.sampleRate) {
+      } else if (
+        config.sampleRate < 1 &&
+        method !== undefined &&
+        isRead(method) &&
+        Math.random() >= config.sampleRate
+      ) {
         skipped("sample");
       } else {
-        const seen = trackRoute(req);
+        let seen: RouteSeen;
+        try {
+          seen = trackRoute(req);
+        } catch (err) {
+          // Accessors cannot go on a frozen request; the route is then read at finish.
+          report("route", err);
+          seen = { template: null, params: undefined };
+        }
         let done = false;
         const onEnd = () => {
           if (done) return;
@@ -99,21 +127,7 @@ export function auditq(options: Options): AuditqMiddleware {
             if (config.skip !== null && wantsSkip(config.skip, req, res)) {
               return skipped("skip");
             }
-            const aborted = !res.writableFinished;
-            const built = buildRecord(
-              config,
-              start,
-              ctx,
-              seen,
-              req,
-              res,
-              aborted,
-              performance.now(),
-              report,
-            );
-            if (built.trimmed.length > 0) metrics.recordsTrimmed.inc();
-            metrics.recordsCaptured.inc();
-            batcher.add(built.record);
+            batcher.add(recordOf(start, ctx, seen, req, res));
           } catch (err) {
             report("build", err);
           }
@@ -125,6 +139,30 @@ export function auditq(options: Options): AuditqMiddleware {
       report("start", err);
     }
     next();
+  };
+
+  /** The full record, or a minimal one when building it fails: never none. */
+  const recordOf = (
+    start: RequestStart,
+    ctx: AuditContext,
+    seen: RouteSeen,
+    req: Request,
+    res: Response,
+  ): AuditRecord => {
+    const aborted = field(res, "writableFinished") !== true;
+    const now = performance.now();
+    let record: AuditRecord;
+    try {
+      const built = buildRecord(config, start, ctx, seen, req, res, aborted, now, report);
+      if (built.trimmed.length > 0) metrics.recordsTrimmed.inc();
+      record = built.record;
+    } catch (err) {
+      report("build", err);
+      metrics.recordsMinimal.inc();
+      record = minimalRecord(config, start, ctx, seen, req, res, aborted, now, err);
+    }
+    metrics.recordsCaptured.inc();
+    return record;
   };
 
   /** A `skip` that throws records the request anyway: auditing too much beats too little. */

@@ -11,6 +11,7 @@ import {
 } from "../shared/record.js";
 import { AuditContext } from "./context.js";
 import type { ActorResult, Config } from "./options.js";
+import { asText, field, firstHeader, hasQuery, headerText, requestPath } from "./read.js";
 import { censorPathValues, redactPaths } from "./redact.js";
 import { requestIdOf } from "./request-id.js";
 import {
@@ -21,6 +22,9 @@ import {
   type SanitizeState,
   sanitize,
 } from "./sanitize.js";
+
+/** What a field that cannot be read as text is recorded as. */
+export const UNKNOWN = `${MARKER_PREFIX}unknown]`;
 
 /** Longest raw path kept in `request.path` and in a default `action`. */
 export const MAX_PATH_CHARS = 1024;
@@ -48,7 +52,7 @@ export function startCapture(now: () => number = performance.now.bind(performanc
 export function createContext(start: RequestStart, req: Request): AuditContext {
   return new AuditContext(
     start.id,
-    requestIdOf(req.headers, () => start.id.toHexString()),
+    requestIdOf(field(req, "headers"), () => start.id.toHexString()),
   );
 }
 
@@ -79,7 +83,13 @@ function decodeSegment(segment: string): string {
 /** `/shops/3` with params `{ shopId: "3" }` → `/shops/:shopId`. */
 function templatize(mounted: string, params: unknown): string {
   if (typeof params !== "object" || params === null) return mounted;
-  const entries = Object.entries(params);
+  let entries: [string, unknown][];
+  try {
+    entries = Object.entries(params);
+  } catch {
+    // Params behind a Proxy or getter that throws: the mount path stays as it was sent.
+    return mounted;
+  }
   if (entries.length === 0) return mounted;
   return mounted
     .split("/")
@@ -122,7 +132,7 @@ const BASE_URL: PropertyDescriptor = {
       top = mounts[mounts.length - 1] as [string, string];
     }
     if (value.length > top[0].length && isPrefix(top[0], value)) {
-      mounts.push([value, top[1] + templatize(value.slice(top[0].length), this.params)]);
+      mounts.push([value, top[1] + templatize(value.slice(top[0].length), field(this, "params"))]);
     }
   },
 };
@@ -141,7 +151,7 @@ const ROUTE: PropertyDescriptor = {
     const top = t.mounts[t.mounts.length - 1] as [string, string];
     const base = t.base;
     t.template = (top[0] === base ? top[1] : typeof base === "string" ? base : "") + path;
-    t.params = this.params;
+    t.params = field(this, "params");
   },
 };
 
@@ -150,13 +160,13 @@ const ROUTE: PropertyDescriptor = {
  * request object (Express's own objects and `res` are left alone).
  */
 export function trackRoute(req: Request): RouteSeen {
-  const base: unknown = req.baseUrl;
+  const base = field(req, "baseUrl");
   const outer = typeof base === "string" ? base : "";
   const tracked: Tracked = {
     template: null,
     params: undefined,
     base,
-    route: req.route,
+    route: field(req, "route"),
     mounts: [[outer, outer]],
   };
   (req as TrackedRequest)[TRACK] = tracked;
@@ -165,21 +175,19 @@ export function trackRoute(req: Request): RouteSeen {
   return tracked;
 }
 
-/** Path of the request as the client sent it, without the query string. */
-function requestPath(req: Request): string {
-  const url = req.originalUrl ?? req.url ?? "/";
-  const q = url.indexOf("?");
-  return q === -1 ? url : url.slice(0, q);
-}
-
-function bounded(text: string, max: number): string {
+export function bounded(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max)}${MARKER_PREFIX}truncated]`;
 }
 
 function isEmptyPlainObject(value: unknown): boolean {
   if (typeof value !== "object" || value === null) return false;
-  const proto = Object.getPrototypeOf(value);
-  return (proto === Object.prototype || proto === null) && Object.keys(value).length === 0;
+  try {
+    const proto = Object.getPrototypeOf(value);
+    return (proto === Object.prototype || proto === null) && Object.keys(value).length === 0;
+  } catch {
+    // A Proxy whose traps throw is not empty: sanitize() records it as unreadable.
+    return false;
+  }
 }
 
 /** Reports a failure in app-supplied code (actor, skip) without losing the record. */
@@ -195,8 +203,8 @@ function resolveActor(config: Config, req: Request, res: Response, report: Repor
   let id: unknown = result;
   let type: unknown;
   if (typeof result === "object" && result !== null) {
-    id = result.id;
-    type = result.type;
+    id = field(result, "id");
+    type = field(result, "type");
   }
   const actor: AuditActor = {
     id:
@@ -205,16 +213,18 @@ function resolveActor(config: Config, req: Request, res: Response, report: Repor
         : null,
   };
   if (typeof type === "string") actor.type = bounded(type, MAX_SHORT_CHARS);
-  if (typeof req.ip === "string") actor.ip = req.ip;
-  const ua = req.headers["user-agent"];
-  if (typeof ua === "string") actor.userAgent = bounded(ua, MAX_SHORT_CHARS * 2);
+  const ip = field(req, "ip");
+  if (typeof ip === "string") actor.ip = bounded(ip, MAX_SHORT_CHARS);
+  const ua = firstHeader(req, "user-agent");
+  if (ua !== undefined) actor.userAgent = bounded(ua, MAX_SHORT_CHARS * 2);
   return actor;
 }
 
 function headersOf(config: Config, req: Request): Record<string, unknown> | undefined {
+  const headers = field(req, "headers");
   let out: Record<string, unknown> | undefined;
   for (const name of config.headers) {
-    const value = req.headers[name];
+    const value = headerText(field(headers, name));
     if (value === undefined) continue;
     out ??= {};
     out[escapeKey(name)] =
@@ -231,12 +241,20 @@ function mergeMeta(parts: object[]): Record<string, unknown> {
   // Null prototype: a `__proto__` key the app passes stays a key, and sets no prototype.
   const merged: Record<string, unknown> = Object.create(null);
   for (const part of parts) {
-    for (const key of Object.keys(part)) merged[key] = (part as Record<string, unknown>)[key];
+    let keys: string[];
+    try {
+      keys = Object.keys(part);
+    } catch (err) {
+      // A Proxy whose ownKeys trap throws: note it where the fields would have been.
+      merged[`${MARKER_PREFIX}unreadable]`] = err instanceof Error ? err.name : typeof err;
+      continue;
+    }
+    for (const key of keys) merged[key] = field(part, key);
   }
   return merged;
 }
 
-function errorMessage(err: unknown): string {
+export function errorMessage(err: unknown): string {
   try {
     if (err instanceof Error) return bounded(String(err.message), MAX_HEADER_CHARS);
     if (typeof err === "object" && err !== null && typeof (err as Error).message === "string") {
@@ -247,6 +265,31 @@ function errorMessage(err: unknown): string {
     // String() on an object whose toString throws: say so rather than fail the record.
     return `${MARKER_PREFIX}unreadable error]`;
   }
+}
+
+/** The params the matched route saw (or Express's own at finish when none matched). */
+export function paramsOf(seen: RouteSeen, req: Request): unknown {
+  return seen.template !== null ? seen.params : field(req, "params");
+}
+
+/**
+ * Values of the params whose names the redaction rules censor; null when the params cannot be
+ * listed (a Proxy that throws), so the caller cannot tell secrets in the path apart.
+ */
+export function secretValues(config: Config, params: unknown): string[] | null {
+  const secrets: string[] = [];
+  if (typeof params !== "object" || params === null) return secrets;
+  let keys: string[];
+  try {
+    keys = Object.keys(params);
+  } catch {
+    return null;
+  }
+  for (const key of keys) {
+    const value = field(params, key);
+    if (typeof value === "string" && config.redactKeys?.test(key)) secrets.push(value);
+  }
+  return secrets;
 }
 
 /** How a record came out of {@link buildRecord}. */
@@ -279,27 +322,22 @@ export function buildRecord(
     return sanitize(value, rules, state);
   };
 
-  const method = req.method;
+  const method = bounded(asText(field(req, "method")) ?? UNKNOWN, MAX_SHORT_CHARS);
   let path = bounded(requestPath(req), MAX_PATH_CHARS);
   const route = seen.template ?? routeTemplate(req);
   const request: AuditRequest = { method, path, route, requestId: ctx.requestId };
 
-  const rawParams = seen.template !== null ? seen.params : req.params;
+  const rawParams = paramsOf(seen, req);
   if (typeof rawParams === "object" && rawParams !== null && !isEmptyPlainObject(rawParams)) {
-    const params = rawParams as Record<string, unknown>;
-    request.params = clean(params, config.maxRecordBytes) as Record<string, unknown>;
-    const secrets: string[] = [];
-    for (const key of Object.keys(params)) {
-      const value = params[key];
-      if (typeof value === "string" && config.redactKeys?.test(key)) secrets.push(value);
-    }
-    if (secrets.length > 0) {
-      path = censorPathValues(path, secrets, config.censor);
+    request.params = clean(rawParams, config.maxRecordBytes) as Record<string, unknown>;
+    const secrets = secretValues(config, rawParams);
+    if (secrets === null || secrets.length > 0) {
+      path = secrets === null ? UNKNOWN : censorPathValues(path, secrets, config.censor);
       request.path = path;
     }
   }
-  if ((req.originalUrl ?? req.url ?? "").includes("?")) {
-    const query: unknown = req.query;
+  if (hasQuery(req)) {
+    const query = field(req, "query");
     if (!isEmptyPlainObject(query) && query !== undefined) {
       request.query = clean(query, config.maxRecordBytes) as Record<string, unknown>;
     }
@@ -307,20 +345,20 @@ export function buildRecord(
   const headers = headersOf(config, req);
   if (headers !== undefined) request.headers = headers;
   if (config.captureBody) {
-    const body: unknown = (req as { body?: unknown }).body;
+    const body = field(req, "body");
     if (body !== undefined && !isEmptyPlainObject(body)) {
       request.body = clean(body, config.maxBodyBytes);
     }
   }
 
   const outcome: AuditOutcome = {
-    status: aborted ? 499 : res.statusCode,
+    status: aborted ? 499 : statusOf(res),
     durationMs: Math.round((now - start.startedAt) * 1000) / 1000,
   };
   if (aborted) outcome.aborted = true;
   if (ctx.hasError) {
     outcome.error = errorMessage(ctx.errorValue);
-    const stack = (ctx.errorValue as { stack?: unknown } | null)?.stack;
+    const stack = field(ctx.errorValue, "stack");
     if (config.captureErrorStack && typeof stack === "string") {
       outcome.errorStack = bounded(stack, MAX_HEADER_CHARS * 8);
     }
@@ -360,9 +398,15 @@ export function buildRecord(
 
 /** The matched route template, e.g. `/orders/:id` under a router mounted at `/orders`. */
 function routeTemplate(req: Request): string | null {
-  const path: unknown = (req.route as { path?: unknown } | undefined)?.path;
+  const path = field(field(req, "route"), "path");
   if (typeof path !== "string") return null;
-  return `${req.baseUrl ?? ""}${path}`;
+  return `${asText(field(req, "baseUrl")) ?? ""}${path}`;
+}
+
+/** The response status, or 0 when the app left something that is not one. */
+export function statusOf(res: Response): number {
+  const status = field(res, "statusCode");
+  return typeof status === "number" && Number.isInteger(status) ? status : 0;
 }
 
 function jsonBytes(value: unknown): number {

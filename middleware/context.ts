@@ -39,7 +39,12 @@ export class AuditContext {
   /** What the operation was about: `req.audit.target("order", order.id)`. */
   target(type: string, id: string | number | { toString(): string }): this {
     if (typeof type === "string" && id !== undefined && id !== null) {
-      this.targetValue = { type, id: String(id) };
+      try {
+        this.targetValue = { type, id: String(id) };
+      } catch {
+        // An id whose toString throws: calls on req.audit never throw into the app.
+        this.targetValue = { type, id: "[auditq: unreadable]" };
+      }
     }
     return this;
   }

@@ -63,6 +63,10 @@ export function createMiddlewareMetrics(registry: Registry) {
       help: "Requests left out on purpose: by `methods`, `sampleRate`, `skip`, or `req.audit.skip()`.",
       labelNames: ["reason"] as const,
     }),
+    recordsMinimal: counter({
+      name: "auditq_records_minimal_total",
+      help: "Records stored in minimal form (with `captureError`) because building the full record failed.",
+    }),
     recordsTrimmed: counter({
       name: "auditq_records_trimmed_total",
       help: "Records over maxRecordBytes whose largest fields were replaced by markers.",

@@ -76,4 +76,9 @@ export interface AuditRecord {
   meta?: Record<string, unknown>;
   /** Fields replaced by a marker to keep the record within `maxRecordBytes`, largest first. */
   trimmed?: string[];
+  /**
+   * Set on a minimal record: building the full record failed (a bug in auditq), so only `_id`,
+   * `ts`, the method, path, status and this message were kept.
+   */
+  captureError?: string;
 }
