@@ -1,4 +1,5 @@
 // Builds the audit record of one request from what Express knows when the response ends.
+import { randomUUID } from "node:crypto";
 import { EJSON, ObjectId } from "bson";
 import type { Request, Response } from "express";
 import { utf8Bytes } from "../shared/envelope.js";
@@ -12,7 +13,7 @@ import {
 import { AuditContext } from "./context.js";
 import type { ActorResult, Config } from "./options.js";
 import { asText, field, firstHeader, hasQuery, headerText, requestPath } from "./read.js";
-import { censorPathValues, redactPaths } from "./redact.js";
+import { censorPathValues, censorUrl, redactPaths, scrubText, URL_HEADERS } from "./redact.js";
 import { requestIdOf } from "./request-id.js";
 import {
   escapeKey,
@@ -52,7 +53,9 @@ export function startCapture(now: () => number = performance.now.bind(performanc
 export function createContext(start: RequestStart, req: Request): AuditContext {
   return new AuditContext(
     start.id,
-    requestIdOf(field(req, "headers"), () => start.id.toHexString()),
+    // Not the `_id`: its hex would tell every client the process's ObjectId prefix and
+    // counter, and so the `_id`s of records still to come.
+    requestIdOf(field(req, "headers"), randomUUID),
   );
 }
 
@@ -65,6 +68,11 @@ export function createContext(start: RequestStart, req: Request): AuditContext {
 export interface RouteSeen {
   template: string | null;
   params: unknown;
+  /**
+   * Params of the routers the request was mounted through (`app.use("/invite/:token", r)`),
+   * which Express drops from `req.params` inside a router without `mergeParams`.
+   */
+  mountParams?: Record<string, unknown>;
 }
 
 function isPrefix(raw: string, value: string): boolean {
@@ -132,10 +140,25 @@ const BASE_URL: PropertyDescriptor = {
       top = mounts[mounts.length - 1] as [string, string];
     }
     if (value.length > top[0].length && isPrefix(top[0], value)) {
-      mounts.push([value, top[1] + templatize(value.slice(top[0].length), field(this, "params"))]);
+      const params = field(this, "params");
+      mounts.push([value, top[1] + templatize(value.slice(top[0].length), params)]);
+      keepMountParams(t, params);
     }
   },
 };
+
+/** Adds the params a mount matched to `t.mountParams`, as plain data. */
+function keepMountParams(t: Tracked, params: unknown): void {
+  if (typeof params !== "object" || params === null) return;
+  try {
+    for (const key of Object.keys(params)) {
+      t.mountParams ??= {};
+      t.mountParams[key] = (params as Record<string, unknown>)[key];
+    }
+  } catch {
+    // Params behind a Proxy that throws: capture reads them again at finish.
+  }
+}
 
 const ROUTE: PropertyDescriptor = {
   configurable: true,
@@ -227,12 +250,15 @@ function headersOf(config: Config, req: Request): Record<string, unknown> | unde
     const value = headerText(field(headers, name));
     if (value === undefined) continue;
     out ??= {};
+    const keep = URL_HEADERS.has(name)
+      ? (v: string) => censorUrl(bounded(v, MAX_HEADER_CHARS), config.censor)
+      : (v: string) => bounded(v, MAX_HEADER_CHARS);
     out[escapeKey(name)] =
       config.redactHeaders.has(name) || config.redactKeys?.test(name)
         ? config.censor
         : Array.isArray(value)
-          ? value.map((v) => bounded(v, MAX_HEADER_CHARS))
-          : bounded(value, MAX_HEADER_CHARS);
+          ? value.map(keep)
+          : keep(value);
   }
   return out;
 }
@@ -267,9 +293,20 @@ export function errorMessage(err: unknown): string {
   }
 }
 
-/** The params the matched route saw (or Express's own at finish when none matched). */
+/**
+ * The params the matched route saw (or Express's own at finish when none matched), after those
+ * of the routers it was mounted through.
+ */
 export function paramsOf(seen: RouteSeen, req: Request): unknown {
-  return seen.template !== null ? seen.params : field(req, "params");
+  const own = seen.template !== null ? seen.params : field(req, "params");
+  if (seen.mountParams === undefined) return own;
+  if (typeof own !== "object" || own === null) return seen.mountParams;
+  try {
+    return { ...seen.mountParams, ...own };
+  } catch {
+    // Own params behind a Proxy that throws: the caller treats them as unreadable.
+    return own;
+  }
 }
 
 /**
@@ -357,10 +394,11 @@ export function buildRecord(
   };
   if (aborted) outcome.aborted = true;
   if (ctx.hasError) {
-    outcome.error = errorMessage(ctx.errorValue);
+    outcome.error = scrubText(errorMessage(ctx.errorValue), config.redactKeys, config.censor);
     const stack = field(ctx.errorValue, "stack");
     if (config.captureErrorStack && typeof stack === "string") {
-      outcome.errorStack = bounded(stack, MAX_HEADER_CHARS * 8);
+      const text = bounded(stack, MAX_HEADER_CHARS * 8);
+      outcome.errorStack = scrubText(text, config.redactKeys, config.censor);
     }
   }
 

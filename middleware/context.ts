@@ -8,7 +8,7 @@ import type { ObjectId } from "bson";
 export class AuditContext {
   /** The record's `_id`, fixed when the request arrived. */
   readonly id: ObjectId;
-  /** The request id the record carries (`x-request-id`, `traceparent`, or `id` as hex). */
+  /** The request id the record carries (`x-request-id`, `traceparent`, or a random UUID). */
   readonly requestId: string;
   /** @internal */ metaParts: object[] | undefined = undefined;
   /** @internal */ actionName: string | undefined = undefined;

@@ -19,5 +19,12 @@ export { type AuditqMiddleware, auditq, type CloseReport } from "./auditq.js";
 export { AuditContext } from "./context.js";
 export type { ActorResult, Options, RedactOptions, SpoolOptions } from "./options.js";
 export { DEFAULT_HEADERS } from "./options.js";
-export { DEFAULT_CENSOR, DEFAULT_REDACT_HEADERS, DEFAULT_REDACT_KEYS } from "./redact.js";
+export { DEFAULT_CENSOR, DEFAULT_REDACT_HEADERS } from "./redact.js";
 export { escapeKey, unescapeKey } from "./sanitize.js";
+export {
+  DEFAULT_REDACT_KEYS,
+  type KeyMatcher,
+  SECRET_KEY_NAMES,
+  SECRET_KEY_PARTS,
+  SECRET_KEY_WORDS,
+} from "./secret-keys.js";

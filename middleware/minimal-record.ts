@@ -15,7 +15,7 @@ import {
 import type { AuditContext } from "./context.js";
 import type { Config } from "./options.js";
 import { asText, field, requestPath } from "./read.js";
-import { censorPathValues } from "./redact.js";
+import { censorPathValues, scrubText } from "./redact.js";
 
 /**
  * `_id`, `ts`, method, path (redacted params censored), status, and in `captureError` why the
@@ -58,6 +58,6 @@ export function minimalRecord(
       ...(aborted ? { aborted: true } : {}),
     },
     service: config.service,
-    captureError: errorMessage(cause),
+    captureError: scrubText(errorMessage(cause), config.redactKeys, config.censor),
   };
 }

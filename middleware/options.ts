@@ -12,7 +12,8 @@ import { consoleLogger, type Logger } from "../shared/logger.js";
 import type { AuditService } from "../shared/record.js";
 import { MIN_SIGNING_SECRET_CHARS } from "../shared/signature.js";
 import { SQS_LEGACY_MAX_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES } from "../shared/sqs-limits.js";
-import { DEFAULT_CENSOR, DEFAULT_REDACT_HEADERS, DEFAULT_REDACT_KEYS } from "./redact.js";
+import { DEFAULT_CENSOR, DEFAULT_REDACT_HEADERS } from "./redact.js";
+import { DEFAULT_REDACT_KEYS, type KeyMatcher } from "./secret-keys.js";
 
 /** Options of `auditq(options)`. Every option but `queueUrl` is optional. */
 export interface Options {
@@ -121,7 +122,7 @@ export interface Config {
   readonly methods: ReadonlySet<string> | null;
   readonly sampleRate: number;
   readonly redactHeaders: ReadonlySet<string>;
-  readonly redactKeys: RegExp | null;
+  readonly redactKeys: KeyMatcher | null;
   readonly redactPaths: readonly (readonly string[])[];
   readonly censor: string;
   readonly headers: readonly string[];
@@ -166,10 +167,12 @@ export interface RedactOptions {
   /** Request headers censored (any case). Default: {@link DEFAULT_REDACT_HEADERS}. */
   headers?: readonly string[] | undefined;
   /**
-   * Keys censored wherever they appear in body, query, params and meta: a RegExp, or exact
-   * names (any case). Default: {@link DEFAULT_REDACT_KEYS}. `[]` turns key matching off.
+   * Keys censored wherever they appear in body, query, params, meta and header names: a RegExp,
+   * exact names (any case), or an object with `test(key)` (to extend the default:
+   * `{ test: (k) => DEFAULT_REDACT_KEYS.test(k) || k === "dob" }`). Default:
+   * {@link DEFAULT_REDACT_KEYS}. `[]` turns key matching off.
    */
-  keys?: RegExp | readonly string[] | undefined;
+  keys?: RegExp | readonly string[] | KeyMatcher | undefined;
   /** Exact record paths censored too: `"request.body.card.number"`, `"meta.*.ssn"`. */
   paths?: readonly string[] | undefined;
   /** What censored values become. Default `"[REDACTED]"`. */
@@ -405,10 +408,23 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-function redactKeys(value: unknown): RegExp | null {
+function redactKeys(value: unknown): KeyMatcher | null {
   if (value === undefined) return DEFAULTS.redactKeys;
   // A global or sticky RegExp keeps state between `test` calls; the same pattern without does not.
   if (value instanceof RegExp) return new RegExp(value.source, value.flags.replace(/[gy]/g, ""));
+  if (!Array.isArray(value) && typeof (value as KeyMatcher | null)?.test === "function") {
+    const matcher = value as KeyMatcher;
+    return {
+      test(key) {
+        try {
+          return matcher.test(key) === true;
+        } catch {
+          // Fail closed: a key the app's rule cannot judge is treated as a secret.
+          return true;
+        }
+      },
+    };
+  }
   const keys = strings("redact.keys", value, []);
   return keys.length === 0 ? null : new RegExp(`^(?:${keys.map(escapeRegExp).join("|")})$`, "i");
 }

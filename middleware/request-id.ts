@@ -1,4 +1,4 @@
-// The request id of a record: the caller's own when it sent one, else the record's `_id`.
+// The request id of a record: the caller's own when it sent one, else a random one.
 import { asText, field } from "./read.js";
 
 const REQUEST_ID = /^[\w\-.:@/+=]{1,128}$/;

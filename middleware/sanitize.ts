@@ -1,6 +1,7 @@
 // Turns arbitrary app data into values MongoDB and Extended JSON take as plain data: escaped
 // keys, censored secrets, markers for what JSON cannot hold, and a size budget.
 import { ObjectId } from "bson";
+import type { KeyMatcher } from "./secret-keys.js";
 
 /** Prefix of every marker auditq puts in place of a value it did not keep. */
 export const MARKER_PREFIX = "[auditq: ";
@@ -44,7 +45,7 @@ export function unescapeKey(key: string): string {
 
 export interface SanitizeRules {
   /** Values under keys matching this are replaced by `censor`, whatever they hold. */
-  redactKeys: RegExp | null;
+  redactKeys: KeyMatcher | null;
   censor: string;
   /** Nesting deeper than this becomes a marker. */
   maxDepth: number;

@@ -24,7 +24,7 @@ export interface AuditRequest {
   route: string | null;
   query?: Record<string, unknown>;
   params?: Record<string, unknown>;
-  /** `x-request-id` or the trace id of `traceparent` when sent, else the record's `_id`. */
+  /** `x-request-id` or the trace id of `traceparent` when sent, else a random UUID. */
   requestId: string;
   /** Request headers on the `headers` allow-list, redacted ones censored. */
   headers?: Record<string, unknown>;

@@ -38,7 +38,8 @@ describe.each(expressVersions)("capture on $name", ({ express, major }) => {
         method: "GET",
         path: "/shops/7/orders/42",
         route: "/shops/:shopId/orders/:id",
-        params: { id: "42" }, // the orders router does not mergeParams
+        // The orders router does not mergeParams; the params of its mount are kept too.
+        params: { shopId: "7", id: "42" },
         query: { expand: "lines", token: "[REDACTED]" },
         requestId: "req-1",
         headers: { host: expect.stringMatching(/^127\.0\.0\.1:\d+$/) },
@@ -58,10 +59,15 @@ describe.each(expressVersions)("capture on $name", ({ express, major }) => {
       action: "order.update",
       target: { type: "order", id: "9" },
       meta: { changed: ["qty"], password: "[REDACTED]", reason: "customer" },
-      request: { route: "/shops/:shopId/orders/:id", requestId: String(doc?._id) },
+      request: { route: "/shops/:shopId/orders/:id" },
       actor: { id: null },
     });
     expect(doc?.request.body).toBeUndefined();
+    // Without an incoming id, a random one: never the `_id`, whose hex predicts later `_id`s.
+    expect(doc?.request.requestId).toMatch(
+      /^[\da-f]{8}-[\da-f]{4}-4[\da-f]{3}-[\da-f]{4}-[\da-f]{12}$/,
+    );
+    expect(doc?.request.requestId).not.toContain(String(doc?._id));
   });
 
   it("records the error an async handler threw, message only, with the route it came from", async () => {
@@ -77,7 +83,7 @@ describe.each(expressVersions)("capture on $name", ({ express, major }) => {
     });
     // Express restores baseUrl and params before app-level error handlers run.
     expect(doc?.action).toBe("DELETE /shops/:shopId/orders/:id");
-    expect(doc?.request.params).toEqual({ id: "5" });
+    expect(doc?.request.params).toEqual({ shopId: "3", id: "5" });
   });
 
   it("records the stack only when asked", async () => {

@@ -2,8 +2,9 @@
 import { ObjectId } from "bson";
 import { describe, expect, it } from "vitest";
 import { trimToFit } from "../../middleware/capture.js";
-import { censorPathValues, redactPaths } from "../../middleware/redact.js";
+import { censorPathValues, censorUrl, redactPaths, scrubText } from "../../middleware/redact.js";
 import { requestIdOf } from "../../middleware/request-id.js";
+import { DEFAULT_REDACT_KEYS } from "../../middleware/secret-keys.js";
 import { serializeRecord, utf8Bytes } from "../../shared/envelope.js";
 import { type AuditRecord, RECORD_VERSION } from "../../shared/record.js";
 
@@ -27,6 +28,101 @@ describe("censorPathValues", () => {
     expect(censorPathValues("/reset/s3cr3t/x", ["s3cr3t"], "***")).toBe("/reset/***/x");
     expect(censorPathValues("/k/a%20b", ["a b"], "***")).toBe("/k/***");
     expect(censorPathValues("/k/x", [""], "***")).toBe("/k/x");
+  });
+
+  it("compares segments after decoding, as Express decoded the params", () => {
+    expect(censorPathValues("/reset/ab%2bcd/go", ["ab+cd"], "***")).toBe("/reset/***/go");
+    expect(censorPathValues("/reset/%50ATH", ["PATH"], "***")).toBe("/reset/***");
+    expect(censorPathValues("/f/%73ecret.txt", ["secret"], "***")).toBe("/f/***");
+    // A value spanning segments cannot be cut out of one: the whole path goes.
+    expect(censorPathValues("/x/a%2Fb/../a/b", ["a/b"], "***")).toBe("***");
+  });
+});
+
+describe("censorUrl", () => {
+  it.each([
+    ["https://shop.example/p?access_token=x&a=1", "https://shop.example/p?***"],
+    ["https://shop.example/p#id_token=x", "https://shop.example/p?***"],
+    ["https://ann:pw@shop.example/p", "https://***@shop.example/p"],
+    ["https://shop.example/p", "https://shop.example/p"],
+    ["not a url?x", "not a url?***"],
+  ])("%s → %s", (value, expected) => {
+    expect(censorUrl(value, "***")).toBe(expected);
+  });
+});
+
+describe("scrubText", () => {
+  it.each([
+    ["login failed: password=hunter2", "login failed: password=***"],
+    ["GET /cb?code=abc&state=1 failed", "GET /cb?code=***&state=1 failed"],
+    ['bad body {"apiKey":"k-1","name":"x"}', 'bad body {"apiKey":"***","name":"x"}'],
+    ["pin: 1234, user: ann", "pin: ***, user: ann"],
+    ["upstream said Bearer eyJhbGciOi.x.y", "upstream said Bearer ***"],
+    ["page=2 sort=asc", "page=2 sort=asc"],
+  ])("%s → %s", (text, expected) => {
+    expect(scrubText(text, DEFAULT_REDACT_KEYS, "***")).toBe(expected);
+  });
+});
+
+describe("DEFAULT_REDACT_KEYS", () => {
+  it.each([
+    "password",
+    "newPassword",
+    "PASSWD",
+    "pwd",
+    "pass",
+    "user_pass",
+    "passphrase",
+    "client_secret",
+    "access_token",
+    "X-Api-Key",
+    "authorization",
+    "auth",
+    "x-auth",
+    "private_key",
+    "privateKey",
+    "credentials",
+    "ssn",
+    "userSSN",
+    "pin",
+    "PIN_CODE",
+    "userPin",
+    "otp",
+    "otpCode",
+    "cvv",
+    "cvc",
+    "creditCard",
+    "card_number",
+    "ccNumber",
+    "iban",
+    "code",
+    "session",
+    "sessionId",
+    "jwt",
+    "sig",
+    "a[password]",
+  ])("censors %s", (key) => {
+    expect(DEFAULT_REDACT_KEYS.test(key)).toBe(true);
+  });
+
+  it.each([
+    "shipping",
+    "compass",
+    "passenger",
+    "author",
+    "authorId",
+    "className",
+    "zipCode",
+    "statusCode",
+    "possession",
+    "pinned",
+    "spinner",
+    "panel",
+    "name",
+    "email",
+    "id",
+  ])("keeps %s", (key) => {
+    expect(DEFAULT_REDACT_KEYS.test(key)).toBe(false);
   });
 });
 

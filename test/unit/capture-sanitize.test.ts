@@ -1,7 +1,7 @@
 // Key escaping, censoring, markers and byte budgets of the sanitiser (pure logic).
 import { EJSON, ObjectId } from "bson";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_CENSOR, DEFAULT_REDACT_KEYS } from "../../middleware/redact.js";
+import { DEFAULT_CENSOR } from "../../middleware/redact.js";
 import {
   escapeKey,
   newState,
@@ -10,6 +10,7 @@ import {
   TRUNCATED_KEY,
   unescapeKey,
 } from "../../middleware/sanitize.js";
+import { DEFAULT_REDACT_KEYS } from "../../middleware/secret-keys.js";
 
 const rules: SanitizeRules = {
   redactKeys: DEFAULT_REDACT_KEYS,
@@ -92,7 +93,7 @@ describe("sanitize", () => {
       map: new Map([[1, 2]]),
       undef: undefined,
       circular,
-      bsonLike: { _bsontype: "Code", code: "x" },
+      bsonLike: { _bsontype: "Code", value: "x" },
       url: new URL("https://example.com/a"),
       throwing: {
         get boom() {
@@ -111,7 +112,7 @@ describe("sanitize", () => {
       map: "[auditq: Map of 1 entries]",
       undef: null,
       circular: { a: 1, self: "[auditq: circular]" },
-      bsonLike: { "%5Fbsontype": "Code", code: "x" },
+      bsonLike: { "%5Fbsontype": "Code", value: "x" },
       url: "https://example.com/a",
       throwing: "[auditq: unreadable: Error]",
     });
