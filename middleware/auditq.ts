@@ -15,7 +15,7 @@ import {
   startCapture,
   trackRoute,
 } from "./capture.js";
-import type { AuditContext } from "./context.js";
+import { type AuditContext, isAuditContext } from "./context.js";
 import { createMiddlewareMetrics } from "./metrics.js";
 import { minimalRecord } from "./minimal-record.js";
 import { isRead, type Options, resolveOptions } from "./options.js";
@@ -83,11 +83,36 @@ export function auditq(options: Options): AuditqMiddleware {
       config.logger.error({ err: hookError }, "auditq onError hook threw");
     }
   };
-  const skipped = (reason: "method" | "sample" | "skip" | "app") => {
+  const skipped = (reason: "method" | "sample" | "skip" | "app" | "nested") => {
     metrics.recordsSkipped.inc({ reason });
   };
 
+  let warnedNested = false;
+  /**
+   * Whether another auditq middleware mounted earlier owns this request: that one records it,
+   * so a second record, or a second req.audit the app's calls would miss, is never made.
+   */
+  const ownedByAnother = (req: Request): boolean => {
+    if (!isAuditContext(field(req, "audit"))) return false;
+    skipped("nested");
+    if (!warnedNested) {
+      warnedNested = true;
+      try {
+        config.logger.warn(
+          { queueUrl: config.queueUrl },
+          "auditq: a request reached a second auditq middleware; the first one records it and this one passes it on (logged once)",
+        );
+      } catch (err) {
+        report("log", err);
+      }
+    }
+    return true;
+  };
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
+    if (ownedByAnother(req)) {
+      next();
+      return;
+    }
     try {
       const start = startCapture();
       const ctx = createContext(start, req);
@@ -124,7 +149,7 @@ export function auditq(options: Options): AuditqMiddleware {
           res.off("close", onEnd);
           try {
             if (ctx.skipped) return skipped("app");
-            if (config.skip !== null && wantsSkip(config.skip, req, res)) {
+            if (wantsSkip(config.skip, req, res)) {
               return skipped("skip");
             }
             batcher.add(recordOf(start, ctx, seen, req, res));

@@ -2,6 +2,23 @@
 import type { ObjectId } from "bson";
 
 /**
+ * Marks an AuditContext across copies of auditq (a registered symbol), so a second middleware
+ * on the same request knows a first one already owns it.
+ */
+export const CONTEXT_BRAND: unique symbol = Symbol.for("auditq.context") as never;
+
+/** Whether `value` is the `req.audit` of some auditq middleware, this copy or another. */
+export function isAuditContext(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  try {
+    return (value as { [CONTEXT_BRAND]?: unknown })[CONTEXT_BRAND] === true;
+  } catch {
+    // A Proxy the app put on req.audit that throws: not ours.
+    return false;
+  }
+}
+
+/**
  * The audit context of one request, as `req.audit`. Everything set here is read once, when the
  * response ends; calls are cheap (they only keep references) and never throw.
  */
@@ -16,6 +33,7 @@ export class AuditContext {
   /** @internal */ skipped = false;
   /** @internal */ errorValue: unknown = undefined;
   /** @internal */ hasError = false;
+  /** @internal */ readonly [CONTEXT_BRAND] = true;
 
   constructor(id: ObjectId, requestId: string) {
     this.id = id;

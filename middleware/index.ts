@@ -17,6 +17,7 @@ export type {
 } from "../shared/record.js";
 export { type AuditqMiddleware, auditq, type CloseReport } from "./auditq.js";
 export { AuditContext } from "./context.js";
+export { HEALTH_CHECK_AGENTS, HEALTH_CHECK_PATHS, isHealthCheck } from "./health-check.js";
 export type { ActorResult, Options, RedactOptions, SpoolOptions } from "./options.js";
 export { DEFAULT_HEADERS } from "./options.js";
 export { DEFAULT_CENSOR, DEFAULT_REDACT_HEADERS } from "./redact.js";

@@ -12,6 +12,7 @@ import { consoleLogger, type Logger } from "../shared/logger.js";
 import type { AuditService } from "../shared/record.js";
 import { MIN_SIGNING_SECRET_CHARS } from "../shared/signature.js";
 import { SQS_LEGACY_MAX_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES } from "../shared/sqs-limits.js";
+import { isHealthCheck } from "./health-check.js";
 import { DEFAULT_CENSOR, DEFAULT_REDACT_HEADERS } from "./redact.js";
 import { DEFAULT_REDACT_KEYS, type KeyMatcher } from "./secret-keys.js";
 
@@ -30,7 +31,11 @@ export interface Options {
    * middleware mounted after auditq is seen.
    */
   actor?: ((req: Request, res: Response) => ActorResult) | undefined;
-  /** Leaves a request out when it returns true. Called once, when the response ends. */
+  /**
+   * Leaves a request out when it returns true. Called once, when the response ends. Default:
+   * {@link isHealthCheck} (GET/HEAD of `/health`, `/healthz`, `/metrics`… or from kube-probe,
+   * Prometheus); `() => false` records every request.
+   */
   skip?: ((req: Request, res: Response) => boolean) | undefined;
   /** HTTP methods to record, e.g. `["POST", "PUT", "PATCH", "DELETE"]`. Default: every method. */
   methods?: readonly string[] | undefined;
@@ -118,7 +123,7 @@ export interface Config {
   readonly queueUrl: string;
   readonly sqs: SQSClient;
   readonly actor: (req: Request, res: Response) => ActorResult;
-  readonly skip: ((req: Request, res: Response) => boolean) | null;
+  readonly skip: (req: Request, res: Response) => boolean;
   readonly methods: ReadonlySet<string> | null;
   readonly sampleRate: number;
   readonly redactHeaders: ReadonlySet<string>;
@@ -191,6 +196,7 @@ export const DEFAULT_HEADERS: readonly string[] = Object.freeze([
 ]);
 
 const DEFAULTS = {
+  skip: isHealthCheck,
   sampleRate: 1,
   redactHeaders: DEFAULT_REDACT_HEADERS,
   redactKeys: DEFAULT_REDACT_KEYS,
@@ -460,7 +466,7 @@ function resolveCapture(options: Options) {
   const methods = strings("methods", options.methods, []);
   return {
     actor: fn("actor", options.actor, defaultActor),
-    skip: fn<((req: Request, res: Response) => boolean) | null>("skip", options.skip, null),
+    skip: fn<(req: Request, res: Response) => boolean>("skip", options.skip, DEFAULTS.skip),
     methods: options.methods === undefined ? null : new Set(methods.map((m) => m.toUpperCase())),
     sampleRate: sampleRate ?? DEFAULTS.sampleRate,
     redactHeaders: new Set(
@@ -520,6 +526,16 @@ export function resolveOptions(options: Options): Config {
     100,
     600_000,
   );
+  if (/\.fifo\/*(?:[?#]|$)/.test(queueUrl)) {
+    // A FIFO queue refuses every entry without a MessageGroupId, and one group would serialize
+    // all sends; auditq needs no ordering (the sidecar deduplicates by `_id`).
+    throw new ConfigError(
+      `\`queueUrl\` names a FIFO queue (${queueUrl}); auditq sends to standard queues only: ` +
+        "FIFO queues need a MessageGroupId on every message and cap throughput per group, and " +
+        "auditq needs neither ordering nor SQS deduplication (records are deduplicated by _id). " +
+        "Use a standard queue.",
+    );
+  }
   // auditq retries whole calls and single entries itself, with backoff and the spool behind it;
   // the SDK's own retries (3 attempts by default) would multiply that, so a client auditq builds
   // makes one attempt per call unless the config says otherwise. It also gets a deadline per

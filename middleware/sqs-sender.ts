@@ -31,11 +31,13 @@ export async function sendBatch(
       Entries: messages.map((m, i) => ({
         Id: String(i),
         MessageBody: m.body,
+        // A fresh object per entry and per attempt: instrumentation (OpenTelemetry's aws-sdk
+        // one) writes trace context into it in place, which must not reach other messages.
         MessageAttributes:
           signingSecret === undefined
-            ? m.attributes
+            ? copyAttributes(m.attributes)
             : {
-                ...m.attributes,
+                ...copyAttributes(m.attributes),
                 [ATTR_SIGNATURE]: {
                   DataType: "String",
                   StringValue: signMessage(m.body, m.attributes, signingSecret),
@@ -115,4 +117,13 @@ export async function sendBatchWithin(
     clearTimeout(timer);
     stop.removeEventListener("abort", onStop);
   }
+}
+
+function copyAttributes(attributes: Envelope["attributes"]): Envelope["attributes"] {
+  const copy: Envelope["attributes"] = {};
+  for (const name of Object.keys(attributes)) {
+    const value = attributes[name] as { DataType: string; StringValue: string };
+    copy[name] = { DataType: value.DataType, StringValue: value.StringValue };
+  }
+  return copy;
 }

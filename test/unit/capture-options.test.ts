@@ -1,5 +1,6 @@
 // Resolution and validation of the capture options.
 import { describe, expect, it } from "vitest";
+import { isHealthCheck } from "../../middleware/health-check.js";
 import { DEFAULT_HEADERS, resolveOptions } from "../../middleware/options.js";
 import { ConfigError } from "../../shared/errors.js";
 
@@ -9,7 +10,7 @@ describe("capture options", () => {
   it("fills in every default", () => {
     const config = resolveOptions({ queueUrl });
     expect(config).toMatchObject({
-      skip: null,
+      skip: isHealthCheck,
       methods: null,
       sampleRate: 1,
       censor: "[REDACTED]",
@@ -23,6 +24,15 @@ describe("capture options", () => {
     expect([...config.redactHeaders]).toContain("authorization");
     expect(config.redactKeys?.test("X-Api-Key")).toBe(true);
     expect(config.service).toEqual({ host: expect.any(String), pid: process.pid });
+  });
+
+  it.each([
+    "https://sqs.us-east-1.amazonaws.com/123456789012/audit.fifo",
+    "http://127.0.0.1:9324/000000000000/audit.fifo/",
+  ])("refuses the FIFO queue %s, saying why", (fifo) => {
+    expect(() => resolveOptions({ queueUrl: fifo })).toThrow(ConfigError);
+    expect(() => resolveOptions({ queueUrl: fifo })).toThrow(/FIFO queue .*MessageGroupId/);
+    expect(() => resolveOptions({ queueUrl: fifo.replace(".fifo", "-fifo") })).not.toThrow();
   });
 
   it("takes and normalises every capture option", () => {
