@@ -5,13 +5,13 @@ import type { ObjectId } from "bson";
  * Marks an AuditContext across copies of auditq (a registered symbol), so a second middleware
  * on the same request knows a first one already owns it.
  */
-export const CONTEXT_BRAND: unique symbol = Symbol.for("auditq.context") as never;
+const CONTEXT_BRAND: symbol = Symbol.for("auditq.context");
 
 /** Whether `value` is the `req.audit` of some auditq middleware, this copy or another. */
 export function isAuditContext(value: unknown): boolean {
   if (typeof value !== "object" || value === null) return false;
   try {
-    return (value as { [CONTEXT_BRAND]?: unknown })[CONTEXT_BRAND] === true;
+    return (value as Record<symbol, unknown>)[CONTEXT_BRAND] === true;
   } catch {
     // A Proxy the app put on req.audit that throws: not ours.
     return false;
@@ -33,11 +33,12 @@ export class AuditContext {
   /** @internal */ skipped = false;
   /** @internal */ errorValue: unknown = undefined;
   /** @internal */ hasError = false;
-  /** @internal */ readonly [CONTEXT_BRAND] = true;
 
   constructor(id: ObjectId, requestId: string) {
     this.id = id;
     this.requestId = requestId;
+    // Not a declared member: the ESM and CommonJS type declarations must stay identical.
+    Object.defineProperty(this, CONTEXT_BRAND, { value: true });
   }
 
   /** Adds fields to the record's `meta`; later calls win on the same key. */
