@@ -11,6 +11,7 @@ import { type AuditqError, ConfigError } from "../shared/errors.js";
 import { consoleLogger, type Logger } from "../shared/logger.js";
 import type { AuditService } from "../shared/record.js";
 import { MIN_SIGNING_SECRET_CHARS } from "../shared/signature.js";
+import { isSqsClient } from "../shared/sqs-client.js";
 import { SQS_LEGACY_MAX_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES } from "../shared/sqs-limits.js";
 import { isHealthCheck } from "./health-check.js";
 import { DEFAULT_CENSOR, DEFAULT_REDACT_HEADERS } from "./redact.js";
@@ -540,21 +541,29 @@ export function resolveOptions(options: Options): Config {
   // the SDK's own retries (3 attempts by default) would multiply that, so a client auditq builds
   // makes one attempt per call unless the config says otherwise. It also gets a deadline per
   // request: the SDK's default has none, so a connection that accepts and never answers would
-  // hold a call (and, while SQS fails, all sending) forever. A client passed in is used as is.
-  const sqs =
-    options.sqs instanceof SQSClient
-      ? options.sqs
-      : new SQSClient({
-          maxAttempts: 1,
-          requestHandler: {
-            requestTimeout: sendTimeoutMs,
-            connectionTimeout: Math.min(DEFAULTS.connectionTimeoutMs, sendTimeoutMs),
-            // Without it the SDK only logs a warning when requestTimeout passes.
-            throwOnRequestTimeout: true,
-          },
-          ...(options.sqs ?? {}),
-        });
+  // hold a call (and, while SQS fails, all sending) forever. A client passed in is used as is,
+  // recognised by shape: a client from another copy of the SDK is used as given too.
+  const sqs = isSqsClient(options.sqs)
+    ? options.sqs
+    : new SQSClient({
+        maxAttempts: 1,
+        requestHandler: {
+          requestTimeout: sendTimeoutMs,
+          connectionTimeout: Math.min(DEFAULTS.connectionTimeoutMs, sendTimeoutMs),
+          // Without it the SDK only logs a warning when requestTimeout passes.
+          throwOnRequestTimeout: true,
+        },
+        ...(options.sqs ?? {}),
+      });
   const logger = options.logger ?? consoleLogger;
+  if (isSqsClient(options.sqs) && !(options.sqs instanceof SQSClient)) {
+    // Used as given all the same: rebuilding it would lose its region, endpoint and middleware.
+    logger.warn(
+      {},
+      "auditq: the SQS client comes from another copy of @aws-sdk/client-sqs than the one auditq loads; " +
+        "commands from one copy may not run on a client of another: keep one copy (it is a peer dependency)",
+    );
+  }
   const onError = fn<(err: AuditqError) => void>("onError", options.onError, (err) =>
     logger.warn({ err }, err.message),
   );

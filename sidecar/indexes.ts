@@ -1,6 +1,7 @@
 // Ensures the secondary indexes and the optional retention (TTL) index at start.
-import { type Collection, MongoServerError } from "mongodb";
+import type { Collection } from "mongodb";
 import type { Logger } from "../shared/logger.js";
+import { isServerError } from "./mongo-shape.js";
 import type { IndexKeys } from "./options.js";
 
 /**
@@ -27,7 +28,7 @@ export async function ensureIndexes(
     try {
       await collection.createIndex(keys, options);
     } catch (err) {
-      if (!(err instanceof MongoServerError)) throw err;
+      if (!isServerError(err)) throw err;
       logger.warn(
         { err, keys, ...options, collection: collection.collectionName },
         options.expireAfterSeconds === undefined

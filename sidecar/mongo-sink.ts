@@ -1,10 +1,6 @@
 // Writes decoded records into MongoDB and says, per record, whether it is durably stored.
-import {
-  type Collection,
-  type Document,
-  MongoBulkWriteError,
-  type WriteConcernSettings,
-} from "mongodb";
+import type { Collection, Document, WriteConcernSettings } from "mongodb";
+import { isBulkWriteError } from "./mongo-shape.js";
 
 /** MongoDB's duplicate key error: the record is already stored, which is what we want. */
 export const DUPLICATE_KEY = 11000;
@@ -35,7 +31,7 @@ export async function insertRecords(
     await collection.insertMany(docs, { ordered: false, writeConcern });
     return outcomes;
   } catch (err) {
-    if (!(err instanceof MongoBulkWriteError)) throw err;
+    if (!isBulkWriteError(err)) throw err;
     // A write concern error means durability is unknown for every document.
     if (err.result.getWriteConcernError() !== undefined) throw err;
     const writeErrors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];

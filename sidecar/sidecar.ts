@@ -6,6 +6,7 @@ import { type BackoffPolicy, backoffDelay } from "../shared/backoff.js";
 import { DEFAULT_DECODE_LIMITS, MAX_DECODED_BODY_BYTES } from "../shared/envelope.js";
 import { ConfigError } from "../shared/errors.js";
 import { consoleLogger } from "../shared/logger.js";
+import { isSqsClient } from "../shared/sqs-client.js";
 import { SQS_MAX_RECEIVE_MESSAGES } from "../shared/sqs-limits.js";
 import { BulkWriter } from "./bulk-writer.js";
 import { ConcurrencyLimiter } from "./concurrency-limiter.js";
@@ -14,6 +15,7 @@ import { Health } from "./health.js";
 import { createIntake } from "./intake.js";
 import { bootstrap, type LifecycleDeps, shutdown } from "./lifecycle.js";
 import { createSidecarMetrics } from "./metrics.js";
+import { isMongoClient } from "./mongo-shape.js";
 import { type Config, resolveOptions, type SidecarOptions } from "./options.js";
 import { pollLoop } from "./poller.js";
 import { RateLimiter } from "./rate-limiter.js";
@@ -64,16 +66,18 @@ function bufferLimit(config: Config): number {
 /** Creates the sidecar. Nothing connects until `start()`. Throws ConfigError on bad options. */
 export function createSidecar(options: SidecarOptions): Sidecar {
   const config = resolveOptions(options);
-  if (!(options.mongo instanceof MongoClient) && typeof options.mongo !== "string") {
+  const given = options.mongo;
+  if (!isMongoClient(given) && typeof given !== "string") {
     throw new ConfigError("Expected `mongo` to be a MongoClient or a connection string");
   }
-  const ownsMongo = !(options.mongo instanceof MongoClient);
-  const mongo =
-    options.mongo instanceof MongoClient
-      ? options.mongo
-      : new MongoClient(options.mongo, { serverSelectionTimeoutMS: 5_000 });
-  const ownsSqs = !(options.sqs instanceof SQSClient);
-  const sqs = options.sqs instanceof SQSClient ? options.sqs : new SQSClient(options.sqs ?? {});
+  // Clients passed in are recognised by shape and used as given, whichever copy of the driver
+  // or SDK built them; only clients built here are closed here.
+  const ownsMongo = !isMongoClient(given);
+  const mongo = isMongoClient(given)
+    ? given
+    : new MongoClient(given, { serverSelectionTimeoutMS: 5_000 });
+  const ownsSqs = !isSqsClient(options.sqs);
+  const sqs = isSqsClient(options.sqs) ? options.sqs : new SQSClient(options.sqs ?? {});
   const registry = options.registry ?? new Registry();
   const logger = options.logger ?? consoleLogger;
 

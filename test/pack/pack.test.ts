@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDb, createTestQueue, mongoUri, sqsTargets } from "../helpers/services.js";
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -167,4 +168,118 @@ describe.each(MAJORS)("packed tarball with Express %i", (major) => {
     const { typecheck } = projects.get(major) as { typecheck: Promise<string> };
     expect(await typecheck).toBe("");
   });
+});
+
+// The app's own copy of the AWS SDK, older than the one auditq is developed with (auditq takes
+// it as a peer dependency, so it resolves the app's copy instead of installing its own), and a
+// second copy of the MongoDB driver (as mongoose pins its own): clients built from them are used
+// as given. With the SDK as a dependency, npm nested auditq's own newer copy, and the app's
+// client failed an instanceof check and was rebuilt without its region and endpoint.
+const OTHER_SDK = "3.600.0";
+const OTHER_DRIVER = "7.0.0";
+
+const FOREIGN_CLIENTS = `import { auditq } from "auditq";
+import { createSidecar } from "auditq/sidecar";
+import express from "express";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { MongoClient } from "mongodb-other";
+
+const { QUEUE_URL, SQS_ENDPOINT, MONGO_URI, DB } = process.env;
+const sqs = new SQSClient({
+  region: "eu-west-3",
+  endpoint: SQS_ENDPOINT,
+  credentials: { accessKeyId: "local", secretAccessKey: "local" },
+});
+// Proof that auditq sent through this very client: its own middleware sees every call.
+const calls = [];
+sqs.middlewareStack.add(
+  (next, context) => async (args) => {
+    calls.push(context.commandName + " " + (await sqs.config.region()));
+    return next(args);
+  },
+  { step: "initialize", name: "packSpy" },
+);
+const audit = auditq({ queueUrl: QUEUE_URL, sqs, lingerMs: 0, spool: false });
+const app = express();
+app.use(audit);
+app.post("/items/:id", (req, res) => res.json({ id: req.params.id }));
+const server = app.listen(0, "127.0.0.1");
+await new Promise((resolve) => server.once("listening", resolve));
+await fetch("http://127.0.0.1:" + server.address().port + "/items/7", { method: "POST" });
+server.close();
+await audit.close();
+
+const mongo = new MongoClient(MONGO_URI);
+await mongo.connect();
+const sidecar = createSidecar({ queueUrl: QUEUE_URL, sqs, mongo, database: DB, waitTimeSeconds: 1 });
+await sidecar.start();
+const records = mongo.db(DB).collection("records");
+const deadline = Date.now() + 30_000;
+let stored = [];
+while (stored.length === 0 && Date.now() < deadline) {
+  stored = await records.find({}).toArray();
+  if (stored.length === 0) await new Promise((resolve) => setTimeout(resolve, 200));
+}
+await sidecar.stop();
+await mongo.close();
+process.stdout.write(JSON.stringify({
+  region: await sqs.config.region(),
+  calls: [...new Set(calls)].sort(),
+  actions: stored.map((r) => r.action),
+}));
+`;
+
+describe("packed tarball with clients from other copies of the SDK and the driver", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = join(workdir, "foreign");
+    await mkdir(dir);
+    await writeFile(join(dir, "package.json"), JSON.stringify({ name: "scratch", private: true }));
+    await run(
+      "npm",
+      [
+        "install",
+        "--prefer-offline",
+        "--no-audit",
+        "--no-fund",
+        tarball,
+        "express@5",
+        "prom-client@15",
+        `@aws-sdk/client-sqs@${OTHER_SDK}`,
+        `mongodb-other@npm:mongodb@${OTHER_DRIVER}`,
+      ],
+      { cwd: dir },
+    );
+    await writeFile(join(dir, "foreign.mjs"), FOREIGN_CLIENTS);
+  }, 300_000);
+
+  it.each(sqsTargets())(
+    "uses them as given, region and endpoint intact, on $name",
+    async (target) => {
+      const queue = await createTestQueue(target);
+      const db = await createTestDb();
+      try {
+        const { stdout } = await run(process.execPath, ["foreign.mjs"], {
+          cwd: dir,
+          // No endpoint or region from the environment: only the client carries them.
+          env: {
+            PATH: process.env.PATH,
+            AWS_REGION: "us-east-1",
+            QUEUE_URL: queue.queueUrl,
+            SQS_ENDPOINT: target.endpoint,
+            MONGO_URI: mongoUri(),
+            DB: db.name,
+          },
+        });
+        const out = JSON.parse(stdout);
+        expect(out.region).toBe("eu-west-3");
+        expect(out.calls).toContain("SendMessageBatchCommand eu-west-3");
+        expect(out.calls).toContain("ReceiveMessageCommand eu-west-3");
+        expect(out.actions).toEqual(["POST /items/:id"]);
+      } finally {
+        await queue.dispose();
+        await db.dispose();
+      }
+    },
+  );
 });

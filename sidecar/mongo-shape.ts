@@ -1,0 +1,33 @@
+// Recognises the MongoDB driver's client and errors by shape, not by `instanceof`: a MongoClient
+// from another copy of the driver (mongoose pins its own) is used as given, and the errors it
+// throws are understood.
+import type { MongoBulkWriteError, MongoClient, MongoServerError } from "mongodb";
+
+/** Whether `value` is a MongoClient (anything with the driver client's `db`, `connect`, `close`). */
+export function isMongoClient(value: unknown): value is MongoClient {
+  if (typeof value !== "object" || value === null) return false;
+  const client = value as { db?: unknown; connect?: unknown; close?: unknown };
+  return (
+    typeof client.db === "function" &&
+    typeof client.connect === "function" &&
+    typeof client.close === "function"
+  );
+}
+
+function named(err: unknown, names: readonly string[]): boolean {
+  return err instanceof Error && names.includes(err.name);
+}
+
+/** A partly failed insertMany, from any copy of the driver. */
+export function isBulkWriteError(err: unknown): err is MongoBulkWriteError {
+  return (
+    named(err, ["MongoBulkWriteError"]) &&
+    typeof (err as { result?: { getWriteConcernError?: unknown } }).result?.getWriteConcernError ===
+      "function"
+  );
+}
+
+/** An error the server returned (not a network or client-side one), from any copy of the driver. */
+export function isServerError(err: unknown): err is MongoServerError {
+  return named(err, ["MongoServerError", "MongoWriteConcernError", "MongoBulkWriteError"]);
+}
