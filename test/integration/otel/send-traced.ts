@@ -54,7 +54,9 @@ async function main(): Promise<void> {
     .getFinishedSpans()
     .filter((s: { name: string }) => s.name.includes("send"))
     .map((s: { spanContext(): { traceId: string; spanId: string } }) => s.spanContext());
-  const shared = (["identity", "gzip", "br"] as const).map((e) => Object.keys(envelopeAttributes(e)));
+  const shared = (["identity", "gzip", "br"] as const).map((e) =>
+    Object.keys(envelopeAttributes(e)),
+  );
   process.stdout.write(JSON.stringify({ spans, shared }));
 }
 
