@@ -101,7 +101,7 @@ export class BulkWriter {
       );
       for (const p of bulk) p.owner.failed = true;
       this.d.health.writeFailed(this.d.db, this.d.retry, signal);
-      await this.d.settler.settle(bulk);
+      this.d.settler.settle(bulk);
       return;
     }
     const latencyMs = performance.now() - started;
@@ -111,7 +111,7 @@ export class BulkWriter {
     metrics.lastWrite.setToCurrentTime();
     this.d.health.writeSucceeded();
     await this.quarantineRefused(bulk, outcomes);
-    await this.d.settler.settle(bulk);
+    this.d.settler.settle(bulk);
   }
 
   /** Counts the outcomes; moves records MongoDB refused to quarantine, or fails their message. */

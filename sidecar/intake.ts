@@ -126,6 +126,6 @@ export function createIntake(d: IntakeDeps): (messages: Message[]) => Promise<vo
       }
     }
     for (const owner of empty) d.keeper.remove(owner);
-    if (empty.length > 0) await d.settler.settleEmpty(empty.map((o) => o.message));
+    if (empty.length > 0) d.settler.settleEmpty(empty.map((o) => o.message));
   };
 }

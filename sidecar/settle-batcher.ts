@@ -19,19 +19,22 @@ export interface SettleBatcherDeps {
 }
 
 /**
- * Longest a settled message waits for a call to share, unless 10 are ready sooner or nothing
- * else is in hand. A message is written when it waits here: waiting costs only a redelivery
- * (deduplicated) if the process dies meanwhile, and must stay well inside the visibility the
- * last heartbeat gave it, hence at most an eighth of the timeout.
+ * Longest a settled message waits for a call to share, unless 10 are ready sooner: an eighth of
+ * the visibility timeout (7.5 s by default), at most 10 s. Its records are stored when it waits
+ * here, so waiting costs only a redelivery (deduplicated) if the process dies meanwhile. The
+ * heartbeat stops at settling and extends a message once half its timeout has passed, checking
+ * every quarter: a settled message still has at least a quarter of the timeout left, and an
+ * eighth is kept for the call itself. Long enough that at low traffic, where messages settle one
+ * at a time a linger apart, several share a call: that is where the calls per record are many.
  */
 export function settleMaxWaitMs(visibilityTimeoutSeconds: number): number {
-  return Math.min(2_000, (visibilityTimeoutSeconds * 1000) / 8);
+  return Math.min(10_000, (visibilityTimeoutSeconds * 1000) / 8);
 }
 
 /**
  * Collects messages to delete, and messages to release with a given delay, and sends each kind
- * as soon as 10 are waiting, when `flush()` is called (nothing else in hand, shutdown), or
- * `maxWaitMs` after the first one waited. One DeleteMessageBatch then settles up to 10 messages
+ * as soon as 10 are waiting, when `flush()` is called (shutdown), or `maxWaitMs` after the first
+ * one waited. One DeleteMessageBatch then settles up to 10 messages
  * from different bulks instead of one call per bulk: a message of 800 records settles in the
  * bulk that writes its last record, usually alone.
  */

@@ -15,7 +15,7 @@ export class Settler {
   ) {}
 
   /** Counts the bulk's records as settled; deletes or releases messages with none left. */
-  async settle(bulk: readonly PendingDoc[]): Promise<void> {
+  settle(bulk: readonly PendingDoc[]): void {
     const done = new Set<InHand>();
     let freedBytes = 0;
     for (const p of bulk) {
@@ -31,22 +31,15 @@ export class Settler {
       if (owner.failed) this.batcher.release(owner.message, this.releaseDelaySeconds());
       else this.batcher.delete(owner.message);
     }
-    await this.flushWhenIdle();
   }
 
   /** Deletes messages with nothing left to write (no records, or quarantined whole). */
-  async settleEmpty(messages: readonly Message[]): Promise<void> {
+  settleEmpty(messages: readonly Message[]): void {
     for (const message of messages) this.batcher.delete(message);
-    await this.flushWhenIdle();
   }
 
   /** Sends every call still waiting; resolves when they are done (stop() calls it). */
   flush(): Promise<void> {
     return this.batcher.flush();
-  }
-
-  /** Nothing else in hand: no other message will settle soon to share the calls. */
-  private async flushWhenIdle(): Promise<void> {
-    if (this.buffer.recordsInHand === 0) await this.batcher.flush();
   }
 }

@@ -105,8 +105,9 @@ describe("SettleBatcher", () => {
     expect(errors).toEqual(["settling failed"]);
   });
 
-  it("waits at most 2 s, and an eighth of a short visibility timeout", () => {
-    expect(settleMaxWaitMs(60)).toBe(2_000);
-    expect(settleMaxWaitMs(8)).toBe(1_000);
+  it("waits an eighth of the visibility timeout, at most 10 s", () => {
+    expect(settleMaxWaitMs(60)).toBe(7_500);
+    expect(settleMaxWaitMs(4)).toBe(500);
+    expect(settleMaxWaitMs(3600)).toBe(10_000);
   });
 });
