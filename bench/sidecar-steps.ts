@@ -19,9 +19,12 @@ export const SIDECAR_STEPS: StepRule[] = [
       named(/shared\/envelope\.ts/, /^decodeBody$/)(f) ||
       /extended_json/.test(f.url),
   },
+  { step: "bound scan (json-bounds)", matches: inFile(/shared\/json-bounds\.ts/) },
   {
     step: "decompress (base64, zlib JS side, utf8)",
-    matches: (f) => named(/shared\/envelope\.ts/, /^decodeMessage$/)(f) || /zlib/.test(f.url),
+    matches: (f) =>
+      named(/shared\/envelope\.ts/, /^(decodeMessage|measureMessage|decodeMeasured)$/)(f) ||
+      /zlib/.test(f.url),
   },
   { step: "id handling (record-id)", matches: inFile(/sidecar\/record-id\.ts/) },
   {
