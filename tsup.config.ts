@@ -1,4 +1,7 @@
+import { readFileSync } from "node:fs";
 import { defineConfig } from "tsup";
+
+const { version } = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8"));
 
 // One build, two module formats: `import` gets ESM, `require` gets CommonJS.
 export default defineConfig({
@@ -15,4 +18,6 @@ export default defineConfig({
   clean: true,
   splitting: true,
   shims: false,
+  // auditq_build_info reports this (shared/build-info.ts).
+  define: { __AUDITQ_VERSION__: JSON.stringify(version) },
 });

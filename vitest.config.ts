@@ -1,8 +1,13 @@
+import { readFileSync } from "node:fs";
 import { defineConfig } from "vitest/config";
+
+const { version } = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8"));
 
 // Two projects: unit tests need nothing; every other test talks to real services, which
 // test/global-setup.ts finds or starts once per run.
 export default defineConfig({
+  // The version auditq_build_info reports, as tsup.config.ts defines it for the build.
+  define: { __AUDITQ_VERSION__: JSON.stringify(version) },
   test: {
     testTimeout: 60_000,
     hookTimeout: 60_000,

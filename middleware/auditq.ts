@@ -16,7 +16,7 @@ import {
   trackRoute,
 } from "./capture.js";
 import { type AuditContext, isAuditContext } from "./context.js";
-import { createMiddlewareMetrics } from "./metrics.js";
+import { type CaptureErrorKind, createMiddlewareMetrics, type SkipReason } from "./metrics.js";
 import { minimalRecord } from "./minimal-record.js";
 import { isRead, type Options, resolveOptions } from "./options.js";
 import { asText, field } from "./read.js";
@@ -75,7 +75,7 @@ export function auditq(options: Options): AuditqMiddleware {
     signingSecret: config.signingSecret,
   });
 
-  const report = (kind: string, cause: unknown) => {
+  const report = (kind: CaptureErrorKind, cause: unknown) => {
     metrics.captureErrors.inc({ kind });
     try {
       config.onError(new AuditqError("ERR_AUDITQ_CAPTURE", `capture failed (${kind})`, { cause }));
@@ -83,7 +83,7 @@ export function auditq(options: Options): AuditqMiddleware {
       config.logger.error({ err: hookError }, "auditq onError hook threw");
     }
   };
-  const skipped = (reason: "method" | "sample" | "skip" | "app" | "nested") => {
+  const skipped = (reason: SkipReason) => {
     metrics.recordsSkipped.inc({ reason });
   };
 

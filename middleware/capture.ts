@@ -214,7 +214,7 @@ function isEmptyPlainObject(value: unknown): boolean {
 }
 
 /** Reports a failure in app-supplied code (actor, skip) without losing the record. */
-export type Report = (kind: string, cause: unknown) => void;
+export type Report = (kind: "actor" | "skip", cause: unknown) => void;
 
 function resolveActor(config: Config, req: Request, res: Response, report: Report): AuditActor {
   let result: ActorResult = null;

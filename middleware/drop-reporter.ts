@@ -4,14 +4,18 @@ import { AuditqError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import type { MiddlewareMetrics } from "./metrics.js";
 
-export type DropReason =
-  | "too_large"
-  | "buffer_full"
-  | "spool_full"
-  | "closed"
-  | "rejected"
-  | "invalid"
-  | "corrupt";
+/** Every reason a record can be dropped for; the metrics start each at zero. */
+export const DROP_REASONS = [
+  "too_large",
+  "buffer_full",
+  "spool_full",
+  "closed",
+  "rejected",
+  "invalid",
+  "corrupt",
+] as const;
+
+export type DropReason = (typeof DROP_REASONS)[number];
 
 /** Drops reported at most once per interval, with the count since the last report. */
 const THROTTLED: ReadonlySet<DropReason> = new Set(["buffer_full", "spool_full"]);

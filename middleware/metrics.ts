@@ -8,6 +8,27 @@ import {
   type HistogramConfiguration,
   type Registry,
 } from "prom-client";
+import { registerBuildInfo } from "../shared/build-info.js";
+import { DROP_REASONS } from "./drop-reporter.js";
+
+/** Why a request was left out: `methods`, `sampleRate`, `skip`, or `req.audit.skip()`. */
+export const SKIP_REASONS = ["method", "sample", "skip", "app", "nested"] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
+
+/** Where inside auditq a capture failed (app hooks included). */
+export const CAPTURE_ERROR_KINDS = [
+  "actor",
+  "skip",
+  "build",
+  "start",
+  "error",
+  "log",
+  "context",
+  "route",
+] as const;
+export type CaptureErrorKind = (typeof CAPTURE_ERROR_KINDS)[number];
+
+const SQS_OUTCOMES = ["ok", "error"] as const;
 
 export type MiddlewareMetrics = ReturnType<typeof createMiddlewareMetrics>;
 
@@ -37,8 +58,17 @@ function share(gauge: Gauge): GaugeShare {
 }
 
 /**
- * Creates (or joins) the middleware's metrics on `registry`. Each middleware gets a private
- * registry by default; several may share one, and then their figures add up.
+ * Sets each label combination to zero (`inc(0)`), so the series exist from the first scrape and
+ * `increase()` sees the first drop or error instead of a series appearing already at 1.
+ */
+function zeroes<T extends string>(c: Counter<T>, label: T, values: readonly string[]): Counter<T> {
+  for (const value of values) c.inc({ [label]: value } as Partial<Record<T, string>>, 0);
+  return c;
+}
+
+/**
+ * Creates (or joins) the middleware's metrics on `registry` (prom-client's global registry
+ * unless the app passes one); several middlewares on one registry add up.
  */
 export function createMiddlewareMetrics(registry: Registry) {
   const registers = [registry];
@@ -48,21 +78,37 @@ export function createMiddlewareMetrics(registry: Registry) {
     reuse(registry, config, () => new Histogram({ ...config, registers }));
   const gauge = (config: Omit<GaugeConfiguration<string>, "registers">) =>
     share(reuse(registry, config, () => new Gauge({ ...config, registers })));
+  registerBuildInfo(registry, "middleware");
+  const sqsRequests = counter({
+    name: "auditq_sqs_requests_total",
+    help: "SQS API calls by operation and outcome.",
+    labelNames: ["operation", "outcome"] as const,
+  });
+  for (const outcome of SQS_OUTCOMES)
+    sqsRequests.inc({ operation: "SendMessageBatch", outcome }, 0);
   return {
     recordsCaptured: counter({
       name: "auditq_records_captured_total",
       help: "Records captured from finished requests.",
     }),
-    captureErrors: counter({
-      name: "auditq_capture_errors_total",
-      help: "Failures inside auditq while capturing a request; the request itself is unaffected.",
-      labelNames: ["kind"] as const,
-    }),
-    recordsSkipped: counter({
-      name: "auditq_records_skipped_total",
-      help: "Requests left out on purpose: by `methods`, `sampleRate`, `skip`, or `req.audit.skip()`.",
-      labelNames: ["reason"] as const,
-    }),
+    captureErrors: zeroes(
+      counter({
+        name: "auditq_capture_errors_total",
+        help: "Failures inside auditq while capturing a request; the request itself is unaffected.",
+        labelNames: ["kind"] as const,
+      }),
+      "kind",
+      CAPTURE_ERROR_KINDS,
+    ),
+    recordsSkipped: zeroes(
+      counter({
+        name: "auditq_records_skipped_total",
+        help: "Requests left out on purpose: by `methods`, `sampleRate`, `skip`, or `req.audit.skip()`.",
+        labelNames: ["reason"] as const,
+      }),
+      "reason",
+      SKIP_REASONS,
+    ),
     recordsMinimal: counter({
       name: "auditq_records_minimal_total",
       help: "Records stored in minimal form (with `captureError`) because building the full record failed.",
@@ -75,20 +121,20 @@ export function createMiddlewareMetrics(registry: Registry) {
       name: "auditq_records_sent_total",
       help: "Records SQS accepted.",
     }),
-    recordsDropped: counter({
-      name: "auditq_records_dropped_total",
-      help: "Records given up on, by reason.",
-      labelNames: ["reason"] as const,
-    }),
+    recordsDropped: zeroes(
+      counter({
+        name: "auditq_records_dropped_total",
+        help: "Records given up on, by reason.",
+        labelNames: ["reason"] as const,
+      }),
+      "reason",
+      DROP_REASONS,
+    ),
     retries: counter({
       name: "auditq_send_retries_total",
       help: "Records put back into the buffer after a failed send.",
     }),
-    sqsRequests: counter({
-      name: "auditq_sqs_requests_total",
-      help: "SQS API calls by operation and outcome.",
-      labelNames: ["operation", "outcome"] as const,
-    }),
+    sqsRequests,
     sendSeconds: histogram({
       name: "auditq_sqs_send_duration_seconds",
       help: "Latency of SendMessageBatch calls.",
@@ -110,11 +156,15 @@ export function createMiddlewareMetrics(registry: Registry) {
       name: "auditq_spool_bytes",
       help: "Bytes of the on-disk spool's segment files.",
     }),
-    billedRequests: counter({
-      name: "auditq_sqs_billed_requests_total",
-      help: "SQS requests as billed: one per started 64 KiB of payload of each call.",
-      labelNames: ["operation"] as const,
-    }),
+    billedRequests: zeroes(
+      counter({
+        name: "auditq_sqs_billed_requests_total",
+        help: "SQS requests as billed: one per started 64 KiB of payload of each call.",
+        labelNames: ["operation"] as const,
+      }),
+      "operation",
+      ["SendMessageBatch"],
+    ),
     sentBytes: counter({
       name: "auditq_sqs_sent_bytes_total",
       help: "Message bytes (body plus attributes, as SQS counts them) SQS accepted.",

@@ -5,7 +5,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { SQSClient, type SQSClientConfig } from "@aws-sdk/client-sqs";
 import type { Request, Response } from "express";
-import { Registry } from "prom-client";
+import { Registry, register } from "prom-client";
 import type { BackoffPolicy } from "../shared/backoff.js";
 import { type AuditqError, ConfigError } from "../shared/errors.js";
 import { consoleLogger, type Logger } from "../shared/logger.js";
@@ -97,7 +97,7 @@ export interface Options {
    * in memory when the process dies, are lost).
    */
   spool?: SpoolOptions | false | undefined;
-  /** prom-client registry for the metrics. Default: a private registry, `audit.registry`. */
+  /** prom-client registry for the metrics. Default: prom-client's global `register`. */
   registry?: Registry | undefined;
   /** A pino-compatible logger. Default: warnings and errors to the console. */
   logger?: Logger | undefined;
@@ -608,7 +608,9 @@ export function resolveOptions(options: Options): Config {
     signingSecret: signingSecret(options.signingSecret),
     spool: resolveSpool(options.spool, queueUrl),
     retry: DEFAULTS.retry,
-    registry: options.registry ?? new Registry(),
+    // The global registry, so an existing `/metrics` route (express-prom-bundle, prom-client's
+    // own `register.metrics()`) shows auditq's metrics with no wiring.
+    registry: options.registry ?? register,
     logger,
     onError,
   });

@@ -14,6 +14,14 @@ interface Setting {
   expects: string;
 }
 
+/**
+ * Port of /metrics, /healthz and /readyz. Not 9464: that is the OpenTelemetry Prometheus
+ * exporter's default, and two listeners on one port in one pod crash-loop. Prometheus's list of
+ * default exporter ports has filled 9100-9999, so a port outside it that no well-known exporter
+ * or ecosystem component uses.
+ */
+export const DEFAULT_METRICS_PORT = 8466;
+
 /** `maxWriteRate` → `AUDITQ_MAX_WRITE_RATE`. */
 export function envName(key: string): string {
   return `AUDITQ_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
@@ -129,7 +137,7 @@ export const SETTINGS: readonly Setting[] = [
   {
     key: "metricsPort",
     kind: "int",
-    shown: "9464",
+    shown: String(DEFAULT_METRICS_PORT),
     expects: "port of /metrics, /healthz, /readyz (0 to 65535)",
   },
   {
@@ -231,7 +239,7 @@ export function readConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = [])
       `${envName("mongodbUri")} (--mongodb-uri) is malformed: expected a mongodb:// URI`,
     );
   }
-  const port = values.metricsPort ?? 9464;
+  const port = values.metricsPort ?? DEFAULT_METRICS_PORT;
   if (typeof port !== "number" || port < 0 || port > 65535) {
     problems.push(`${envName("metricsPort")} (--metrics-port) is malformed: expected 0 to 65535`);
   }

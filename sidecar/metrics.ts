@@ -1,5 +1,26 @@
 // Prometheus metrics of the sidecar, registered on one (injectable) registry.
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { registerBuildInfo } from "../shared/build-info.js";
+
+/** Stages of `auditq_sidecar_errors_total`; each starts at zero so `increase()` sees the first. */
+export const ERROR_STAGES = [
+  "receive",
+  "write",
+  "quarantine",
+  "delete",
+  "visibility",
+  "bootstrap",
+] as const;
+export type ErrorStage = (typeof ERROR_STAGES)[number];
+
+/** Every SQS operation the sidecar calls. */
+export const SQS_OPERATIONS = [
+  "ReceiveMessage",
+  "DeleteMessageBatch",
+  "ChangeMessageVisibilityBatch",
+  "GetQueueAttributes",
+] as const;
+export type SqsOperation = (typeof SQS_OPERATIONS)[number];
 
 export type SidecarMetrics = ReturnType<typeof createSidecarMetrics>;
 
@@ -11,6 +32,31 @@ export type QueueDepthProbe = () => Promise<
 export function createSidecarMetrics(registry: Registry, probeDepth: QueueDepthProbe) {
   const registers = [registry];
   const counter = (name: string, help: string) => new Counter({ name, help, registers });
+  registerBuildInfo(registry, "sidecar");
+  const errors = new Counter({
+    name: "auditq_sidecar_errors_total",
+    help: "Failed operations by stage (receive, write, quarantine, delete, visibility, bootstrap).",
+    labelNames: ["stage"] as const,
+    registers,
+  });
+  const sqsRequests = new Counter({
+    name: "auditq_sidecar_sqs_requests_total",
+    help: "SQS API calls by operation and outcome.",
+    labelNames: ["operation", "outcome"] as const,
+    registers,
+  });
+  const sqsBilled = new Counter({
+    name: "auditq_sidecar_sqs_billed_requests_total",
+    help: "SQS requests as billed (one per started 64 KiB of payload) by operation.",
+    labelNames: ["operation"] as const,
+    registers,
+  });
+  // Every label combination exists from the first scrape, at zero.
+  for (const stage of ERROR_STAGES) errors.inc({ stage }, 0);
+  for (const operation of SQS_OPERATIONS) {
+    sqsBilled.inc({ operation }, 0);
+    for (const outcome of ["ok", "error"]) sqsRequests.inc({ operation, outcome }, 0);
+  }
   const depth = new Gauge({
     name: "auditq_sidecar_queue_messages",
     help: "Messages in the queue by state (visible, inflight, delayed), from GetQueueAttributes, read at most every 5 s; absent while the read fails.",
@@ -62,24 +108,9 @@ export function createSidecarMetrics(registry: Registry, probeDepth: QueueDepthP
       "auditq_sidecar_records_conflict_total",
       "Records whose _id was already stored with other content: quarantined as conflicts, never merged.",
     ),
-    errors: new Counter({
-      name: "auditq_sidecar_errors_total",
-      help: "Failed operations by stage (receive, write, quarantine, delete, visibility, bootstrap).",
-      labelNames: ["stage"] as const,
-      registers,
-    }),
-    sqsRequests: new Counter({
-      name: "auditq_sidecar_sqs_requests_total",
-      help: "SQS API calls by operation and outcome.",
-      labelNames: ["operation", "outcome"] as const,
-      registers,
-    }),
-    sqsBilled: new Counter({
-      name: "auditq_sidecar_sqs_billed_requests_total",
-      help: "SQS requests as billed (one per started 64 KiB of payload) by operation.",
-      labelNames: ["operation"] as const,
-      registers,
-    }),
+    errors,
+    sqsRequests,
+    sqsBilled,
     bulkSize: new Histogram({
       name: "auditq_sidecar_bulk_records",
       help: "Records per insertMany.",

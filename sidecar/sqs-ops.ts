@@ -12,7 +12,7 @@ import { messageBytes } from "../shared/envelope.js";
 import { isRetryableAwsError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { billedRequests, SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
-import type { SidecarMetrics } from "./metrics.js";
+import type { SidecarMetrics, SqsOperation } from "./metrics.js";
 
 const ATTEMPTS = 3;
 const RETRY = { baseMs: 100, maxMs: 2_000 };
@@ -35,7 +35,7 @@ export class SqsOps {
     private readonly logger: Logger,
   ) {}
 
-  private count(operation: string, outcome: "ok" | "error", payloadBytes = 0): void {
+  private count(operation: SqsOperation, outcome: "ok" | "error", payloadBytes = 0): void {
     this.metrics.sqsRequests.inc({ operation, outcome });
     this.metrics.sqsBilled.inc({ operation }, billedRequests(payloadBytes));
   }
@@ -95,7 +95,7 @@ export class SqsOps {
   }
 
   private async batched(
-    operation: string,
+    operation: "DeleteMessageBatch" | "ChangeMessageVisibilityBatch",
     messages: readonly Message[],
     call: (
       entries: { Id: string; ReceiptHandle: string | undefined }[],

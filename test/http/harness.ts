@@ -11,6 +11,7 @@ import express5, {
   type Response,
 } from "express";
 import express4 from "express4";
+import { Registry } from "prom-client";
 import { type AuditqMiddleware, auditq, type Options } from "../../middleware/index.js";
 import { decodeMessage } from "../../shared/envelope.js";
 import { silentLogger } from "../helpers/logger.js";
@@ -65,6 +66,8 @@ export function harness(options: Partial<Options> = {}): Harness {
     lingerMs: 0,
     logger: silentLogger,
     onError: (err) => errors.push(err),
+    // Each harness counts on its own; the default (prom-client's global registry) is tested apart.
+    registry: new Registry(),
     ...options,
   });
   return {

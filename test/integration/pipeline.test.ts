@@ -6,6 +6,7 @@ import {
   SendMessageBatchCommand,
 } from "@aws-sdk/client-sqs";
 import { ObjectId } from "mongodb";
+import { Registry } from "prom-client";
 import request from "supertest";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { auditq } from "../../middleware/index.js";
@@ -53,6 +54,8 @@ describe.each(sqsTargets())("pipeline on $name", (target) => {
       logger: silentLogger,
       // Memory only: what is asserted here is the pipeline; no spool directory left behind.
       spool: false,
+      // Its own count: several produce() calls run in this file.
+      registry: new Registry(),
     });
     const app = createApp(audit);
     for (let i = 0; i < n; i += 50) {

@@ -17,7 +17,7 @@ describe("sidecar settings", () => {
     const config = readConfig(base);
     expect(config).toEqual({
       options: { queueUrl: base.AUDITQ_QUEUE_URL, mongo: base.AUDITQ_MONGODB_URI },
-      metricsPort: 9464,
+      metricsPort: 8466,
       metricsHost: "0.0.0.0",
       logLevel: "info",
     });
