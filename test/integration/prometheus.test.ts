@@ -178,6 +178,7 @@ describe("alerts and dashboard on a real Prometheus", () => {
     await waitFor(
       "both targets up and records written, over at least 10 scrapes",
       async () => ({
+        answered,
         up: await seriesOf("up == 1"),
         written: await seriesOf("increase(auditq_sidecar_records_written_total[1m]) > 0"),
         sent: await seriesOf("increase(auditq_records_sent_total[1m]) > 0"),
