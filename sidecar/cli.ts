@@ -1,20 +1,45 @@
 #!/usr/bin/env node
+import { SQSClient } from "@aws-sdk/client-sqs";
 // The auditq-sidecar command: reads env and flags once, starts the sidecar and its ops server,
 // wires signals. Only bad configuration stops it at start; unreachable services are retried.
 import { pino } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { ConfigError } from "../shared/errors.js";
 import { type CliConfig, helpText, readConfig } from "./config.js";
+import { CREATE_QUEUE_HELP, createAuditQueues, parseCreateQueueArgs } from "./create-queue.js";
 import { startOpsServer } from "./http.js";
 import { createSidecar } from "./sidecar.js";
 
 /** Time the process is given after the sidecar's own deadline to close the ops server and exit. */
 const EXIT_GRACE_MS = 2_000;
 
+/** `auditq-sidecar create-queue ...`: prints the queues as JSON; 2 on bad flags, 1 on SQS errors. */
+async function createQueue(argv: readonly string[]): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(CREATE_QUEUE_HELP);
+    return 0;
+  }
+  const sqs = new SQSClient({});
+  try {
+    const created = await createAuditQueues(sqs, parseCreateQueueArgs(argv));
+    console.log(JSON.stringify(created, null, 2));
+    return 0;
+  } catch (err) {
+    const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    console.error(`auditq-sidecar create-queue: ${message}`);
+    return err instanceof ConfigError ? 2 : 1;
+  } finally {
+    sqs.destroy();
+  }
+}
+
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
+  if (argv[0] === "create-queue") return createQueue(argv.slice(1));
   if (argv.includes("--help") || argv.includes("-h")) {
-    console.log(helpText());
+    console.log(
+      `${helpText()}\n\nauditq-sidecar create-queue --help: create the queue and its dead-letter queue.`,
+    );
     return 0;
   }
   let config: CliConfig;
