@@ -5,13 +5,11 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { pino } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { ConfigError } from "../shared/errors.js";
-import { type CliConfig, helpText, readConfig } from "./config.js";
+import { type CliConfig, EXIT_GRACE_MS, helpText, readConfig } from "./config.js";
 import { CREATE_QUEUE_HELP, createAuditQueues, parseCreateQueueArgs } from "./create-queue.js";
 import { startOpsServer } from "./http.js";
 import { createSidecar } from "./sidecar.js";
 
-/** Time the process is given after the sidecar's own deadline to close the ops server and exit. */
-const EXIT_GRACE_MS = 2_000;
 
 /** `auditq-sidecar create-queue ...`: prints the queues as JSON; 2 on bad flags, 1 on SQS errors. */
 async function createQueue(argv: readonly string[]): Promise<number> {

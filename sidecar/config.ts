@@ -22,6 +22,12 @@ interface Setting {
  */
 export const DEFAULT_METRICS_PORT = 8466;
 
+/**
+ * Time the CLI gives itself after `shutdownTimeoutMs` to close the ops server and exit. A
+ * pod's terminationGracePeriodSeconds must exceed both (deploy/kubernetes, tested).
+ */
+export const EXIT_GRACE_MS = 2_000;
+
 /** `maxWriteRate` → `AUDITQ_MAX_WRITE_RATE`. */
 export function envName(key: string): string {
   return `AUDITQ_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
