@@ -10,7 +10,6 @@ import { CREATE_QUEUE_HELP, createAuditQueues, parseCreateQueueArgs } from "./cr
 import { startOpsServer } from "./http.js";
 import { createSidecar } from "./sidecar.js";
 
-
 /** `auditq-sidecar create-queue ...`: prints the queues as JSON; 2 on bad flags, 1 on SQS errors. */
 async function createQueue(argv: readonly string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
