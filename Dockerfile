@@ -28,6 +28,9 @@ RUN sh prod-deps.sh && rm prod-deps.sh
 
 FROM build AS example-app
 COPY deploy/example-app deploy/example-app
+# The spool volume's mount point, owned by the app's user: a named volume takes this ownership,
+# and auditq refuses a spool directory another user owns.
+RUN mkdir -p /var/lib/auditq-spool && chown node:node /var/lib/auditq-spool
 ENV NODE_ENV=production PORT=3000
 USER node
 EXPOSE 3000

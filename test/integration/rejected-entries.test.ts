@@ -102,7 +102,7 @@ describe.each(sqsTargets())("records SQS refuses on $name", (target) => {
       expect(errors.map((e) => e.details.reason)).toEqual(["rejected"]);
       expect(JSON.parse(errors[0]?.details.record as string)).toMatchObject({ i: "big" });
       const dropped = await metrics.recordsDropped.get();
-      expect(dropped.values).toEqual([
+      expect(dropped.values.filter((v) => v.value > 0)).toEqual([
         expect.objectContaining({ labels: { reason: "rejected" }, value: 1 }),
       ]);
       const depth = await queue.depth();
