@@ -106,9 +106,12 @@ describe("the sidecar image (Dockerfile)", () => {
   });
 
   it("installs every package the sidecar imports into the production node_modules", () => {
-    // deploy/docker/prod-deps.sh: the dependencies, plus prom-client moved from the peers.
-    expect(read("deploy/docker/prod-deps.sh")).toMatch(/dependencies\.prom-client=/);
-    const installed = new Set([...Object.keys(pkg.dependencies), "prom-client"]);
+    // deploy/docker/prod-deps.sh: the dependencies, plus the required peers moved into them.
+    expect(read("deploy/docker/prod-deps.sh")).toMatch(/peerDependenciesMeta/);
+    const optional = (pkg as { peerDependenciesMeta?: Record<string, { optional?: boolean }> })
+      .peerDependenciesMeta;
+    const peers = Object.keys(pkg.peerDependencies).filter((n) => !optional?.[n]?.optional);
+    const installed = new Set([...Object.keys(pkg.dependencies), ...peers]);
     const builtin = new Set(builtinModules);
     for (const dir of ["sidecar", "shared"]) {
       for (const file of readdirSync(`${ROOT}${dir}`).filter((f) => f.endsWith(".ts"))) {
