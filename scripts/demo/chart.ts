@@ -129,14 +129,14 @@ export function htmlReport(data: ChartData, summary: string[]): string {
   }
   const capY = yRate(data.cap);
   const legend = [
-    ["incoming", "incoming requests/s"],
-    ["writes", "MongoDB writes/s (records)"],
-    ["cap", `write cap (maxWriteRate ${fmt(data.cap)}/s)`],
-    ["backlog", "queue backlog (records, right axis)"],
+    ["incoming", "incoming requests/s", 0],
+    ["writes", "MongoDB writes/s", 170],
+    ["cap", `write cap (${fmt(data.cap)}/s)`, 320],
+    ["backlog", "queue backlog (records, right axis)", 470],
   ]
     .map(
-      ([cls, label], i) =>
-        `<g transform="translate(${M.left + i * 200},20)"><line class="${cls}" x1="0" x2="22" y1="0" y2="0"/><text class="legend" x="28" y="4">${escapeHtml(label as string)}</text></g>`,
+      ([cls, label, at]) =>
+        `<g transform="translate(${M.left + Number(at)},20)"><line class="${cls}" x1="0" x2="22" y1="0" y2="0"/><text class="legend" x="28" y="4">${escapeHtml(String(label))}</text></g>`,
     )
     .join("");
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" id="chart" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">
