@@ -1,12 +1,13 @@
 // The Express middleware factory: capture each request once, hand the record to the batcher.
-
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from "express";
 import type { Registry } from "prom-client";
+import { RETRY_POLICIES } from "../shared/backoff.js";
 import { AuditqError } from "../shared/errors.js";
 import { SIGNATURE_ATTRIBUTE_BYTES } from "../shared/signature.js";
 import { SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
 import { Batcher, type CloseReport } from "./batcher.js";
 import { buildRecord, createContext, startCapture, trackRoute } from "./capture.js";
+import { createClients } from "./clients.js";
 import { createMiddlewareMetrics } from "./metrics.js";
 import { isRead, type Options, resolveOptions } from "./options.js";
 
@@ -43,10 +44,11 @@ export type { CloseReport };
  */
 export function auditq(options: Options): AuditqMiddleware {
   const config = resolveOptions(options);
-  const metrics = createMiddlewareMetrics(config.registry);
+  const { sqs, registry } = createClients(config);
+  const metrics = createMiddlewareMetrics(registry);
   const signatureRoom = config.signingSecret === undefined ? 0 : SIGNATURE_ATTRIBUTE_BYTES;
   const batcher = new Batcher({
-    sqs: config.sqs,
+    sqs,
     queueUrl: config.queueUrl,
     lingerMs: config.lingerMs,
     // A signature attribute is added at send: keep that much room in each message and call.
@@ -54,7 +56,7 @@ export function auditq(options: Options): AuditqMiddleware {
     maxBatchBytes: config.maxMessageBytes - SQS_MAX_BATCH_ENTRIES * signatureRoom,
     maxBufferBytes: config.maxBufferBytes,
     maxInflight: config.maxInflight,
-    retry: config.retry,
+    retry: RETRY_POLICIES.sqsSend,
     logger: config.logger,
     metrics,
     onError: config.onError,
@@ -175,7 +177,7 @@ export function auditq(options: Options): AuditqMiddleware {
     flush: () => batcher.flush(),
     close,
     closeOnSignals,
-    registry: config.registry,
+    registry,
     captureErrors,
   });
 }

@@ -10,6 +10,7 @@ import { billedRequests, SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
 import { type DropReason, DropReporter } from "./drop-reporter.js";
 import { KeepAlive } from "./keep-alive.js";
 import type { MiddlewareMetrics } from "./metrics.js";
+import { MIDDLEWARE_OPTIONS } from "./option-table.js";
 import {
   batchSize,
   type Compression,
@@ -54,7 +55,7 @@ export interface BatcherConfig {
   compression?: Compression | undefined;
   /** Default 10,000. */
   maxRecordsPerMessage?: number | undefined;
-  /** Abort one SendMessageBatch call after this long. Default {@link DEFAULT_SEND_TIMEOUT_MS}. */
+  /** Abort one SendMessageBatch call after this long. Default: the `sendTimeoutMs` option's. */
   sendTimeoutMs?: number | undefined;
   /** No spool: records beyond maxBufferBytes are dropped. */
   spool?: SpoolConfig | undefined;
@@ -63,9 +64,6 @@ export interface BatcherConfig {
   /** Signs every message (HMAC attribute) at send; the limits above must leave room for it. */
   signingSecret?: string | undefined;
 }
-
-/** How long one SendMessageBatch call may take before it is abandoned and retried. */
-export const DEFAULT_SEND_TIMEOUT_MS = 15_000;
 
 export type { DropReason };
 
@@ -589,7 +587,7 @@ export class Batcher {
         this.config.sqs,
         this.config.queueUrl,
         batch,
-        this.config.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS,
+        this.config.sendTimeoutMs ?? MIDDLEWARE_OPTIONS.sendTimeoutMs.default,
         this.abort.signal,
         this.config.signingSecret,
       );

@@ -1,20 +1,32 @@
 #!/usr/bin/env node
 // The auditq-sidecar command: reads env and flags once, starts the sidecar and its ops server,
 // wires signals. Only bad configuration stops it at start; unreachable services are retried.
+import { readFileSync } from "node:fs";
 import { pino } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { ConfigError } from "../shared/errors.js";
-import { type CliConfig, helpText, readConfig } from "./config.js";
+import { type CliConfig, helpText, readConfig } from "./cli-args.js";
 import { startOpsServer } from "./http.js";
+import { DEFAULTS } from "./options.js";
 import { createSidecar } from "./sidecar.js";
 
 /** Time the process is given after the sidecar's own deadline to close the ops server and exit. */
 const EXIT_GRACE_MS = 2_000;
 
+/** The package's version: package.json sits one level above both sidecar/cli.ts and dist/cli.js. */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+  return String(pkg.version);
+}
+
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   if (argv.includes("--help") || argv.includes("-h")) {
     console.log(helpText());
+    return 0;
+  }
+  if (argv.includes("--version")) {
+    console.log(version());
     return 0;
   }
   let config: CliConfig;
@@ -30,6 +42,7 @@ async function main(): Promise<number> {
     throw err;
   }
   const logger = pino({ level: config.logLevel, base: { service: "auditq-sidecar" } });
+  for (const warning of config.warnings) logger.warn({}, warning);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const sidecar = createSidecar({ ...config.options, registry, logger });
@@ -41,7 +54,7 @@ async function main(): Promise<number> {
   );
   logger.info({ host: config.metricsHost, port: config.metricsPort }, "ops server listening");
 
-  const shutdownMs = config.options.shutdownTimeoutMs ?? 25_000;
+  const shutdownMs = config.options.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs;
   const stopped = new Promise<number>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       logger.info({ signal }, "stopping");

@@ -1,13 +1,11 @@
-// The consumer: builds the clients and wires intake, bulk writer, settler and health together.
-import { SQSClient } from "@aws-sdk/client-sqs";
-import { MongoClient } from "mongodb";
-import { Registry } from "prom-client";
-import { type BackoffPolicy, backoffDelay } from "../shared/backoff.js";
+// The consumer: takes its clients from clients.ts and wires intake, bulk writer, settler and health together.
+import type { Registry } from "prom-client";
+import { backoffDelay, RETRY_POLICIES } from "../shared/backoff.js";
 import { DEFAULT_DECODE_LIMITS, MAX_DECODED_BODY_BYTES } from "../shared/envelope.js";
 import { ConfigError } from "../shared/errors.js";
-import { consoleLogger } from "../shared/logger.js";
 import { SQS_MAX_RECEIVE_MESSAGES } from "../shared/sqs-limits.js";
 import { BulkWriter } from "./bulk-writer.js";
+import { createClients } from "./clients.js";
 import { ConcurrencyLimiter } from "./concurrency-limiter.js";
 import { DepthCache } from "./depth-cache.js";
 import { Health } from "./health.js";
@@ -41,7 +39,7 @@ export interface Sidecar {
   readonly registry: Registry;
 }
 
-const RETRY: BackoffPolicy = { baseMs: 200, maxMs: 30_000 };
+const RETRY = RETRY_POLICIES.sidecarRecovery;
 
 /**
  * Decoded bytes in hand at most (besides one message taken in alone): two of the largest
@@ -64,18 +62,7 @@ function bufferLimit(config: Config): number {
 /** Creates the sidecar. Nothing connects until `start()`. Throws ConfigError on bad options. */
 export function createSidecar(options: SidecarOptions): Sidecar {
   const config = resolveOptions(options);
-  if (!(options.mongo instanceof MongoClient) && typeof options.mongo !== "string") {
-    throw new ConfigError("Expected `mongo` to be a MongoClient or a connection string");
-  }
-  const ownsMongo = !(options.mongo instanceof MongoClient);
-  const mongo =
-    options.mongo instanceof MongoClient
-      ? options.mongo
-      : new MongoClient(options.mongo, { serverSelectionTimeoutMS: 5_000 });
-  const ownsSqs = !(options.sqs instanceof SQSClient);
-  const sqs = options.sqs instanceof SQSClient ? options.sqs : new SQSClient(options.sqs ?? {});
-  const registry = options.registry ?? new Registry();
-  const logger = options.logger ?? consoleLogger;
+  const { mongo, ownsMongo, sqs, ownsSqs, registry, logger } = createClients(config);
 
   // The gauges read the depth through the cache; the cache and SqsOps count into the metrics.
   let ops: SqsOps | undefined;

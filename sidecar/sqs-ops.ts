@@ -7,7 +7,7 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import { backoffDelay, sleep } from "../shared/backoff.js";
+import { backoffDelay, RETRY_POLICIES, sleep } from "../shared/backoff.js";
 import { messageBytes } from "../shared/envelope.js";
 import { isRetryableAwsError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
@@ -15,7 +15,7 @@ import { billedRequests, SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
 import type { SidecarMetrics } from "./metrics.js";
 
 const ATTEMPTS = 3;
-const RETRY = { baseMs: 100, maxMs: 2_000 };
+const RETRY = RETRY_POLICIES.sqsBatchEntries;
 /** Failed entries that mean "this receipt no longer owns the message": retrying cannot help. */
 const GONE = new Set(["ReceiptHandleIsInvalid", "MessageNotInflight", "InvalidParameterValue"]);
 
