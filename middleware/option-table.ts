@@ -119,7 +119,7 @@ export const MIDDLEWARE_OPTIONS = {
     "the queue's `MaximumMessageSize`, also used as the per-call total; set `1048576` for queues raised to 1 MiB",
   ),
   maxBufferBytes: withDefault(
-    integer(1024, Number.MAX_SAFE_INTEGER),
+    integer(1024),
     16 * 1024 * 1024,
     "memory for unsent records (raw, encoded and in flight); beyond it records go to the spool, or are dropped and counted",
   ),
@@ -201,7 +201,7 @@ export const SPOOL_OPTIONS = {
     "base directory of the spool; each process takes a `slot-N` subdirectory of it",
   ),
   maxBytes: withDefault(
-    integer(1024 * 1024, Number.MAX_SAFE_INTEGER),
+    integer(1024 * 1024),
     1024 * 1024 * 1024,
     "disk the spool may take; beyond it records are dropped and counted",
   ),

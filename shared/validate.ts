@@ -72,13 +72,14 @@ function rule<T>(
   });
 }
 
-/** An integer from `min` to `max`. */
-export function integer(min: number, max: number): Rule<number> {
+/** An integer from `min` to `max` (`max` omitted: any safe integer from `min` up). */
+export function integer(min: number, max?: number): Rule<number> {
+  const top = max ?? Number.MAX_SAFE_INTEGER;
   return rule(
     "integer",
-    `an integer from ${min} to ${max}`,
-    (v) => typeof v === "number" && Number.isInteger(v) && v >= min && v <= max,
-    { range: `${min}–${max}`, text: "int" },
+    max === undefined ? `an integer from ${min} and up` : `an integer from ${min} to ${max}`,
+    (v) => typeof v === "number" && Number.isSafeInteger(v) && v >= min && v <= top,
+    { range: max === undefined ? `≥ ${min}` : `${min}–${max}`, text: "int" },
   );
 }
 

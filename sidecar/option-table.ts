@@ -114,7 +114,7 @@ export const SIDECAR_OPTIONS = {
   maxRecordsPerMessage: withDefault(
     integer(1, 1_000_000),
     10_000,
-    "records one message may hold; a message with more is quarantined before it is parsed",
+    "records one message may hold; a message with more is quarantined from its bytes, never parsed",
   ),
   signingSecret: optional(
     secrets(MIN_SIGNING_SECRET_CHARS, 2),
