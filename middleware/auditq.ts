@@ -8,6 +8,7 @@ import { SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
 import { Batcher, type CloseReport } from "./batcher.js";
 import { buildRecord, createContext, startCapture, trackRoute } from "./capture.js";
 import { createClients } from "./clients.js";
+import { contextState } from "./context.js";
 import { createMiddlewareMetrics } from "./metrics.js";
 import { isRead, type Options, resolveOptions } from "./options.js";
 
@@ -97,7 +98,7 @@ export function auditq(options: Options): AuditqMiddleware {
           res.off("finish", onEnd);
           res.off("close", onEnd);
           try {
-            if (ctx.skipped) return skipped("app");
+            if (contextState(ctx).skipped) return skipped("app");
             if (config.skip !== null && wantsSkip(config.skip, req, res)) {
               return skipped("skip");
             }

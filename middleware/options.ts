@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { SQSClient, SQSClientConfig } from "@aws-sdk/client-sqs";
 import type { Request, Response } from "express";
 import type { Registry } from "prom-client";
+import type { BodyEncoding } from "../shared/envelope.js";
 import type { AuditqError } from "../shared/errors.js";
 import { consoleLogger, type Logger } from "../shared/logger.js";
 import { type Resolved, resolveTable } from "../shared/option-table.js";
@@ -150,7 +151,8 @@ export interface Config {
   readonly maxInflight: number;
   readonly closeTimeoutMs: number;
   readonly sendTimeoutMs: number;
-  readonly compression: "br" | "gzip" | "none";
+  /** The `compression` option as the body encoding it means (`"none"` is `identity`). */
+  readonly compression: BodyEncoding;
   readonly signingSecret: string | undefined;
   readonly spool:
     | {
@@ -262,6 +264,11 @@ function recordCap(given: number | undefined, fallback: number, maxMessageBytes:
   return given;
 }
 
+/** The body encoding a `compression` option value means: `"none"` is `identity`. */
+export function bodyEncodingOf(compression: NonNullable<Options["compression"]>): BodyEncoding {
+  return compression === "none" ? "identity" : compression;
+}
+
 /** Validates options and fills in defaults. Throws ConfigError naming the bad option. */
 export function resolveOptions(options: Options): Config {
   if (typeof options !== "object" || options === null) {
@@ -303,7 +310,7 @@ export function resolveOptions(options: Options): Config {
     maxInflight: o.maxInflight,
     closeTimeoutMs: o.closeTimeoutMs,
     sendTimeoutMs: o.sendTimeoutMs,
-    compression: o.compression,
+    compression: bodyEncodingOf(o.compression),
     signingSecret: o.signingSecret,
     spool: resolveSpool(o.spool, o.queueUrl),
     registry: o.registry,

@@ -1,7 +1,8 @@
 // The consumer: takes its clients from clients.ts and wires intake, bulk writer, settler and health together.
 import type { Registry } from "prom-client";
 import { backoffDelay, RETRY_POLICIES } from "../shared/backoff.js";
-import { DEFAULT_DECODE_LIMITS, MAX_DECODED_BODY_BYTES } from "../shared/envelope.js";
+import { MAX_DECODED_BODY_BYTES } from "../shared/body-codec.js";
+import { DEFAULT_DECODE_LIMITS } from "../shared/envelope-decoder.js";
 import { ConfigError } from "../shared/errors.js";
 import { SQS_MAX_RECEIVE_MESSAGES } from "../shared/sqs-limits.js";
 import { BulkWriter } from "./bulk-writer.js";

@@ -8,10 +8,9 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import { backoffDelay, RETRY_POLICIES, sleep } from "../shared/backoff.js";
-import { messageBytes } from "../shared/envelope.js";
 import { isRetryableAwsError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
-import { billedRequests, SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
+import { billedRequests, messageBytes, SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
 import type { SidecarMetrics } from "./metrics.js";
 
 const ATTEMPTS = 3;

@@ -12,7 +12,7 @@ import express5, {
 } from "express";
 import express4 from "express4";
 import { type AuditqMiddleware, auditq, type Options } from "../../middleware/index.js";
-import { decodeMessage } from "../../shared/envelope.js";
+import { decodeMessage } from "../../shared/envelope-decoder.js";
 import { silentLogger } from "../helpers/logger.js";
 
 export const expressVersions = [

@@ -4,8 +4,9 @@ import { describe, expect, it } from "vitest";
 import { trimToFit } from "../../middleware/capture.js";
 import { censorPathValues, redactPaths } from "../../middleware/redact.js";
 import { requestIdOf } from "../../middleware/request-id.js";
-import { serializeRecord, utf8Bytes } from "../../shared/envelope.js";
 import { type AuditRecord, RECORD_VERSION } from "../../shared/record.js";
+import { serializeRecord } from "../../shared/record-json.js";
+import { utf8Bytes } from "../../shared/sqs-limits.js";
 
 describe("requestIdOf", () => {
   const fallback = () => "generated";
