@@ -3,12 +3,12 @@ import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Respon
 import type { Registry } from "prom-client";
 import { RETRY_POLICIES } from "../shared/backoff.js";
 import { AuditqError } from "../shared/errors.js";
+import { callHook } from "../shared/hooks.js";
 import { SIGNATURE_ATTRIBUTE_BYTES } from "../shared/signature.js";
 import { SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
 import { Batcher, type CloseReport } from "./batcher.js";
 import { buildRecord, createContext, startCapture, trackRoute } from "./capture.js";
 import { createClients } from "./clients.js";
-import { contextState } from "./context.js";
 import { createMiddlewareMetrics } from "./metrics.js";
 import { isRead, type Options, resolveOptions } from "./options.js";
 
@@ -69,11 +69,8 @@ export function auditq(options: Options): AuditqMiddleware {
 
   const report = (kind: string, cause: unknown) => {
     metrics.captureErrors.inc({ kind });
-    try {
-      config.onError(new AuditqError("ERR_AUDITQ_CAPTURE", `capture failed (${kind})`, { cause }));
-    } catch (hookError) {
-      config.logger.error({ err: hookError }, "auditq onError hook threw");
-    }
+    const err = new AuditqError("ERR_AUDITQ_CAPTURE", `capture failed (${kind})`, { cause });
+    callHook(config.onError, err, config.logger, "onError");
   };
   const skipped = (reason: "method" | "sample" | "skip" | "app") => {
     metrics.recordsSkipped.inc({ reason });
@@ -98,7 +95,7 @@ export function auditq(options: Options): AuditqMiddleware {
           res.off("finish", onEnd);
           res.off("close", onEnd);
           try {
-            if (contextState(ctx).skipped) return skipped("app");
+            if (ctx.skipped) return skipped("app");
             if (config.skip !== null && wantsSkip(config.skip, req, res)) {
               return skipped("skip");
             }

@@ -9,7 +9,7 @@ import {
   RECORD_VERSION,
 } from "../shared/record.js";
 import { utf8Bytes } from "../shared/sqs-limits.js";
-import { AuditContext, contextState } from "./context.js";
+import { AuditContext } from "./context.js";
 import type { ActorResult, Config } from "./options.js";
 import { censorPathValues, redactPaths } from "./redact.js";
 import { requestIdOf } from "./request-id.js";
@@ -267,7 +267,6 @@ export function buildRecord(
   now: number,
   report: Report,
 ): Built {
-  const told = contextState(ctx);
   const rules: SanitizeRules = {
     redactKeys: config.redactKeys,
     censor: config.censor,
@@ -319,9 +318,9 @@ export function buildRecord(
     durationMs: Math.round((now - start.startedAt) * 1000) / 1000,
   };
   if (aborted) outcome.aborted = true;
-  if (told.hasError) {
-    outcome.error = errorMessage(told.errorValue);
-    const stack = (told.errorValue as { stack?: unknown } | null)?.stack;
+  if (ctx.hasError) {
+    outcome.error = errorMessage(ctx.errorValue);
+    const stack = (ctx.errorValue as { stack?: unknown } | null)?.stack;
     if (config.captureErrorStack && typeof stack === "string") {
       outcome.errorStack = bounded(stack, MAX_HEADER_CHARS * 8);
     }
@@ -332,22 +331,19 @@ export function buildRecord(
     v: RECORD_VERSION,
     ts: start.ts,
     actor: resolveActor(config, req, res, report),
-    action: bounded(told.actionName ?? `${method} ${route ?? path}`, MAX_PATH_CHARS + 64),
+    action: bounded(ctx.actionName ?? `${method} ${route ?? path}`, MAX_PATH_CHARS + 64),
     request,
     outcome,
     service: config.service,
   };
-  if (told.targetValue !== undefined) {
+  if (ctx.targetValue !== undefined) {
     record.target = {
-      type: bounded(told.targetValue.type, MAX_SHORT_CHARS),
-      id: bounded(told.targetValue.id, MAX_SHORT_CHARS),
+      type: bounded(ctx.targetValue.type, MAX_SHORT_CHARS),
+      id: bounded(ctx.targetValue.id, MAX_SHORT_CHARS),
     };
   }
-  if (told.metaParts !== undefined) {
-    record.meta = clean(mergeMeta(told.metaParts), config.maxRecordBytes) as Record<
-      string,
-      unknown
-    >;
+  if (ctx.metaParts !== undefined) {
+    record.meta = clean(mergeMeta(ctx.metaParts), config.maxRecordBytes) as Record<string, unknown>;
   }
   if (config.redactPaths.length > 0) {
     redactPaths(record as unknown as Record<string, unknown>, config.redactPaths, config.censor);

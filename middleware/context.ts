@@ -1,18 +1,6 @@
 // `req.audit`: what the app can add to the record of the request it is handling.
 import type { ObjectId } from "bson";
 
-/** What the app told the context; read once, when the response ends. */
-export interface ContextState {
-  metaParts: object[] | undefined;
-  actionName: string | undefined;
-  targetValue: { type: string; id: string } | undefined;
-  skipped: boolean;
-  errorValue: unknown;
-  hasError: boolean;
-}
-
-let stateOf: (ctx: AuditContext) => ContextState;
-
 /**
  * The audit context of one request, as `req.audit`. Everything set here is read once, when the
  * response ends; calls are cheap (they only keep references) and never throw.
@@ -22,18 +10,14 @@ export class AuditContext {
   readonly id: ObjectId;
   /** The request id the record carries (`x-request-id`, `traceparent`, or `id` as hex). */
   readonly requestId: string;
-  readonly #state: ContextState = {
-    metaParts: undefined,
-    actionName: undefined,
-    targetValue: undefined,
-    skipped: false,
-    errorValue: undefined,
-    hasError: false,
-  };
-
-  static {
-    stateOf = (ctx) => ctx.#state;
-  }
+  // What the app told the context, read by capture when the response ends. `@internal`: the
+  // build strips these from the published .d.ts (stripInternal), so they are no public API.
+  /** @internal */ metaParts: object[] | undefined = undefined;
+  /** @internal */ actionName: string | undefined = undefined;
+  /** @internal */ targetValue: { type: string; id: string } | undefined = undefined;
+  /** @internal */ skipped = false;
+  /** @internal */ errorValue: unknown = undefined;
+  /** @internal */ hasError = false;
 
   constructor(id: ObjectId, requestId: string) {
     this.id = id;
@@ -43,40 +27,35 @@ export class AuditContext {
   /** Adds fields to the record's `meta`; later calls win on the same key. */
   set(fields: Record<string, unknown>): this {
     if (typeof fields !== "object" || fields === null) return this;
-    if (this.#state.metaParts === undefined) this.#state.metaParts = [fields];
-    else this.#state.metaParts.push(fields);
+    if (this.metaParts === undefined) this.metaParts = [fields];
+    else this.metaParts.push(fields);
     return this;
   }
 
   /** Names the operation (`"order.update"`) instead of `"METHOD /route"`. */
   action(name: string): this {
-    if (typeof name === "string" && name !== "") this.#state.actionName = name;
+    if (typeof name === "string" && name !== "") this.actionName = name;
     return this;
   }
 
   /** What the operation was about: `req.audit.target("order", order.id)`. */
   target(type: string, id: string | number | { toString(): string }): this {
     if (typeof type === "string" && id !== undefined && id !== null) {
-      this.#state.targetValue = { type, id: String(id) };
+      this.targetValue = { type, id: String(id) };
     }
     return this;
   }
 
   /** Records the error the app handled, as `outcome.error` (its message; never sent anywhere else). */
   error(err: unknown): this {
-    this.#state.errorValue = err;
-    this.#state.hasError = true;
+    this.errorValue = err;
+    this.hasError = true;
     return this;
   }
 
   /** Leaves this request out of the audit trail (counted as skipped). */
   skip(): this {
-    this.#state.skipped = true;
+    this.skipped = true;
     return this;
   }
-}
-
-/** What the app told `ctx`: for capture, not part of the public API (the fields are `#private`). */
-export function contextState(ctx: AuditContext): Readonly<ContextState> {
-  return stateOf(ctx);
 }

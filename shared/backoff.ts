@@ -1,5 +1,5 @@
-// Capped exponential backoff with full jitter, every retry policy auditq uses, and an abortable
-// sleep, for the retry loops of both sides.
+// Capped exponential backoff with full jitter, and every retry policy auditq uses, for the retry
+// loops of both sides (the sleep between tries is timers.ts's).
 
 export interface BackoffPolicy {
   /** Delay ceiling of the first retry. */
@@ -40,18 +40,4 @@ export function backoffDelay(
   const exponent = Math.min(Math.max(attempt, 1) - 1, 30);
   const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** exponent);
   return Math.floor(random() * ceiling);
-}
-
-/** Resolves after `ms`, or at once (without throwing) when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }

@@ -7,10 +7,11 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import { backoffDelay, RETRY_POLICIES, sleep } from "../shared/backoff.js";
+import { backoffDelay, RETRY_POLICIES } from "../shared/backoff.js";
 import { isRetryableAwsError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { billedRequests, messageBytes, SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
+import { sleep } from "../shared/timers.js";
 import type { SidecarMetrics } from "./metrics.js";
 
 const ATTEMPTS = 3;
