@@ -25,8 +25,10 @@ export interface Options {
   /** URL of the SQS queue records go to. Required. */
   queueUrl: string;
   /**
-   * An `SQSClient` to use, or the config to build one. Default: `new SQSClient({})`, which
-   * follows the AWS SDK's own chain (credentials, `AWS_REGION`, `AWS_ENDPOINT_URL_SQS`).
+   * An `SQSClient` to use, or the config to build one. Default: `new SQSClient({ maxAttempts: 1 })`,
+   * which follows the AWS SDK's own chain (credentials, `AWS_REGION`, `AWS_ENDPOINT_URL_SQS`)
+   * and makes one attempt per call, because auditq retries itself. A client passed in is used
+   * as is.
    */
   sqs?: SQSClient | SQSClientConfig | undefined;
   /**
@@ -65,7 +67,7 @@ export interface Options {
    * 1048576 for queues raised to 1 MiB.
    */
   maxMessageBytes?: number | undefined;
-  /** Memory for records not yet sent; beyond it records are dropped and counted. Default 16 MiB. */
+  /** Memory for records not yet sent; beyond it records are dropped and counted. Default 16777216 (16 MiB). */
   maxBufferBytes?: number | undefined;
   /** SendMessageBatch calls in flight at once. Default 4. */
   maxInflight?: number | undefined;
@@ -77,8 +79,8 @@ export interface Options {
    */
   sendTimeoutMs?: number | undefined;
   /**
-   * How message bodies are compressed when that makes them smaller: `"br"` (brotli quality 5,
-   * the default), `"gzip"`, or `"none"`. Compressed bodies are base64 text.
+   * How message bodies are compressed when that makes them smaller: `"br"` (brotli quality 5),
+   * `"gzip"`, or `"none"`. Compressed bodies are base64 text. Default `"br"`.
    */
   compression?: "br" | "gzip" | "none" | undefined;
   /**
@@ -112,7 +114,7 @@ export interface SpoolOptions {
    * Required in this form.
    */
   dir: string;
-  /** Disk the spool may take; beyond it records are dropped and counted. Default 1 GiB. */
+  /** Disk the spool may take; beyond it records are dropped and counted. Default 1073741824 (1 GiB). */
   maxBytes?: number | undefined;
   /** SQS failing this long sends new messages to disk instead of retrying in memory. Default 5000. */
   afterMs?: number | undefined;
