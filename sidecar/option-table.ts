@@ -16,19 +16,7 @@ import {
   SQS_MAX_VISIBILITY_TIMEOUT_SECONDS,
   SQS_MAX_WAIT_TIME_SECONDS,
 } from "../shared/sqs-limits.js";
-import {
-  boolean,
-  custom,
-  integer,
-  loggerRule,
-  matching,
-  number,
-  object,
-  oneOf,
-  queueUrl,
-  registryRule,
-  secrets,
-} from "../shared/validate.js";
+import * as rules from "../shared/validate.js";
 import { DEFAULT_METRICS_HOST } from "./http.js";
 import type { IndexKeys, SidecarOptions } from "./options.js";
 
@@ -44,9 +32,9 @@ const isIndexKeys = (keys: unknown) =>
   Object.values(keys).every((d) => d === 1 || d === -1 || typeof d === "string");
 
 export const SIDECAR_OPTIONS = {
-  queueUrl: required(queueUrl, "URL of the SQS queue"),
+  queueUrl: required(rules.queueUrl, "URL of the SQS queue"),
   mongo: required(
-    custom<MongoClient | string>(
+    rules.custom<MongoClient | string>(
       "MongoClient | string",
       "a MongoClient or a connection string (mongodb://...)",
       (v) =>
@@ -57,37 +45,52 @@ export const SIDECAR_OPTIONS = {
     "connection string (or, in the library, a `MongoClient`)",
     { cliKey: "mongodbUri" },
   ),
-  database: withDefault(matching(DATABASE_NAME, "a valid MongoDB name"), "auditq", "database name"),
+  database: withDefault(
+    rules.matching(DATABASE_NAME, "a valid MongoDB name"),
+    "auditq",
+    "database name",
+  ),
   collection: withDefault(
-    matching(COLLECTION_NAME, "a valid MongoDB name"),
+    rules.matching(COLLECTION_NAME, "a valid MongoDB name"),
     "records",
     "collection of the records",
   ),
   quarantineCollection: withDefault(
-    matching(COLLECTION_NAME, "a valid MongoDB name"),
+    rules.matching(COLLECTION_NAME, "a valid MongoDB name"),
     "records_quarantine",
     "what cannot be stored, with the reason",
   ),
   sqs: optional(
-    object<SQSClientConfig>("SQSClient | SQSClientConfig", "an SQSClient or an SQSClient config"),
+    rules.object<SQSClientConfig>(
+      "SQSClient | SQSClientConfig",
+      "an SQSClient or an SQSClient config",
+    ),
     "the AWS SDK's chain",
     "client to use, or its config (library only)",
   ),
-  pollers: withDefault(integer(1, 100), 2, "concurrent long polls (`MaxNumberOfMessages` 10 each)"),
+  pollers: withDefault(
+    rules.integer(1, 100),
+    2,
+    "concurrent long polls (`MaxNumberOfMessages` 10 each)",
+  ),
   waitTimeSeconds: withDefault(
-    integer(0, SQS_MAX_WAIT_TIME_SECONDS),
+    rules.integer(0, SQS_MAX_WAIT_TIME_SECONDS),
     SQS_MAX_WAIT_TIME_SECONDS,
     "long-poll wait",
   ),
   visibilityTimeoutSeconds: withDefault(
-    integer(2, SQS_MAX_VISIBILITY_TIMEOUT_SECONDS),
+    rules.integer(2, SQS_MAX_VISIBILITY_TIMEOUT_SECONDS),
     60,
     "asked for at receive; heartbeats extend it at half-time while a message is being written",
   ),
-  bulkSize: withDefault(integer(1, 100_000), 500, "most records per `insertMany`"),
-  bulkWaitMs: withDefault(integer(0, 60_000), 200, "longest a record waits for a bulk to fill"),
+  bulkSize: withDefault(rules.integer(1, 100_000), 500, "most records per `insertMany`"),
+  bulkWaitMs: withDefault(
+    rules.integer(0, 60_000),
+    200,
+    "longest a record waits for a bulk to fill",
+  ),
   writeConcern: withDefault(
-    object<WriteConcernSettings>(
+    rules.object<WriteConcernSettings>(
       "WriteConcernSettings",
       'an object like { "w": "majority", "journal": true }',
       "json",
@@ -96,33 +99,33 @@ export const SIDECAR_OPTIONS = {
     "write concern of every insert",
   ),
   maxWriteRate: withDefault(
-    number(0),
+    rules.number(0),
     0,
     "records written per second at most (token bucket); `0`: no limit",
   ),
-  maxInflightWrites: withDefault(integer(1, 1000), 4, "`insertMany` calls in flight at most"),
+  maxInflightWrites: withDefault(rules.integer(1, 1000), 4, "`insertMany` calls in flight at most"),
   adaptiveConcurrency: withDefault(
-    boolean,
+    rules.boolean,
     true,
     "lower write concurrency when MongoDB's write latency rises above its baseline (AIMD), raise it back when it recovers",
   ),
   maxBufferedRecords: withDefault(
-    integer(1, 10_000_000),
+    rules.integer(1, 10_000_000),
     10_000,
     "records received and not yet written, at most",
   ),
   maxRecordsPerMessage: withDefault(
-    integer(1, 1_000_000),
+    rules.integer(1, 1_000_000),
     10_000,
     "records one message may hold; a message with more is quarantined from its bytes, never parsed",
   ),
   signingSecret: optional(
-    secrets(MIN_SIGNING_SECRET_CHARS, 2),
+    rules.secrets(MIN_SIGNING_SECRET_CHARS, 2),
     "none",
     "message signing: messages without a valid signature are quarantined unparsed; two secrets (comma-separated, an array in the library) during a rotation",
   ),
   indexes: withDefault(
-    custom<readonly IndexKeys[]>(
+    rules.custom<readonly IndexKeys[]>(
       "IndexKeys[]",
       'an array of index keys like { "actor.id": 1, "ts": -1 }',
       (v) => Array.isArray(v) && v.every(isIndexKeys),
@@ -135,18 +138,22 @@ export const SIDECAR_OPTIONS = {
     "secondary indexes ensured at start",
   ),
   retentionDays: withDefault(
-    number(0),
+    rules.number(0),
     0,
     "TTL index on `ts`, in days; `0`: keep forever. A server that refuses TTL indexes (FerretDB) gets a warning and the sidecar carries on",
   ),
-  shutdownTimeoutMs: withDefault(integer(0, 3_600_000), 25_000, "deadline of a graceful stop"),
+  shutdownTimeoutMs: withDefault(
+    rules.integer(0, 3_600_000),
+    25_000,
+    "deadline of a graceful stop",
+  ),
   registry: optional(
-    registryRule,
+    rules.registryRule,
     "a private one",
     "where the metrics go (`sidecar.registry`; library only)",
   ),
   logger: optional(
-    loggerRule,
+    rules.loggerRule,
     "warnings to the console",
     "`{ debug, info, warn, error }` (library only; the CLI logs JSON with pino)",
   ),
@@ -158,14 +165,14 @@ export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "
 /** Settings of the `auditq-sidecar` command only (not options of `createSidecar`). */
 export const CLI_OPTIONS = {
   metricsPort: withDefault(
-    integer(0, 65_535),
+    rules.integer(0, 65_535),
     9464,
     "port of `/metrics`, `/healthz`, `/readyz` (CLI only)",
   ),
   metricsHost: withDefault(
-    matching(/^\S{1,255}$/, "an address to bind, such as 0.0.0.0 or 127.0.0.1"),
+    rules.matching(/^\S{1,255}$/, "an address to bind, such as 0.0.0.0 or 127.0.0.1"),
     DEFAULT_METRICS_HOST,
     "address the ops server binds: all interfaces, as probes and scrapes from outside a container need; `127.0.0.1` to keep it local (CLI only)",
   ),
-  logLevel: withDefault(oneOf(LOG_LEVELS), "info", "pino level (CLI only)"),
+  logLevel: withDefault(rules.oneOf(LOG_LEVELS), "info", "pino level (CLI only)"),
 } satisfies Record<string, OptionRow<unknown>>;
