@@ -3,7 +3,7 @@
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { Document } from "bson";
 import { type BackoffPolicy, backoffDelay } from "../shared/backoff.js";
-import type { BodyEncoding } from "../shared/envelope.js";
+import { type BodyEncoding, MAX_RECORDS_PER_MESSAGE } from "../shared/envelope.js";
 import { AuditqError, isRetryableAwsError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { serializeRecord } from "../shared/record-json.js";
@@ -49,7 +49,7 @@ export interface BatcherConfig {
   /** Default "br". */
   /** Default: the `compression` option's default. */
   compression?: BodyEncoding | undefined;
-  /** Default 10,000. */
+  /** Default MAX_RECORDS_PER_MESSAGE. */
   maxRecordsPerMessage?: number | undefined;
   /** Abort one SendMessageBatch call after this long. Default: the `sendTimeoutMs` option's. */
   sendTimeoutMs?: number | undefined;
@@ -131,7 +131,7 @@ export class Batcher {
     this.config = config;
     this.drops = new DropReporter(config);
     this.batchBytesLimit = config.maxBatchBytes;
-    this.maxRecordsPerMessage = config.maxRecordsPerMessage ?? 10_000;
+    this.maxRecordsPerMessage = config.maxRecordsPerMessage ?? MAX_RECORDS_PER_MESSAGE;
     this.packer = new Packer({
       maxMessageBytes: config.maxMessageBytes,
       maxBatchBytes: config.maxBatchBytes,

@@ -3,7 +3,7 @@
 import type { Document } from "bson";
 import { decompressBody, MAX_DECODED_BODY_BYTES } from "./body-codec.js";
 import { parseRelaxedEjson } from "./ejson-parse.js";
-import { ATTR_ENCODING, ENVELOPE_VERSION } from "./envelope.js";
+import { ATTR_ENCODING, ENVELOPE_VERSION, MAX_RECORDS_PER_MESSAGE } from "./envelope.js";
 import { DecodeError } from "./errors.js";
 import { type DecodeLimits, type JsonShape, scanJson } from "./json-bounds.js";
 import type { MessageAttributeLike } from "./sqs-limits.js";
@@ -14,7 +14,7 @@ import type { MessageAttributeLike } from "./sqs-limits.js";
  * README's memory bound) while real envelopes hold far fewer (about 25 values per record).
  */
 export const DEFAULT_DECODE_LIMITS: Readonly<DecodeLimits> = Object.freeze({
-  maxRecords: 10_000,
+  maxRecords: MAX_RECORDS_PER_MESSAGE,
   maxValues: 500_000,
 });
 

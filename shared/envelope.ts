@@ -8,6 +8,12 @@ import type { MessageAttributeLike } from "./sqs-limits.js";
  */
 export const ENVELOPE_VERSION = 1;
 
+/**
+ * Records one message holds at most, whatever their size: the producer never packs more, and the
+ * sidecar's `maxRecordsPerMessage` defaults to it.
+ */
+export const MAX_RECORDS_PER_MESSAGE = 10_000;
+
 /** Message attribute naming the envelope version (`"1"`). */
 export const ATTR_FORMAT = "auditq-format";
 

@@ -10,6 +10,7 @@
 // write its default anywhere else.
 import type { SQSClientConfig } from "@aws-sdk/client-sqs";
 import type { MongoClient, WriteConcernSettings } from "mongodb";
+import { MAX_RECORDS_PER_MESSAGE } from "../shared/envelope.js";
 import { type OptionRow, optional, required, withDefault } from "../shared/option-table.js";
 import { MIN_SIGNING_SECRET_CHARS } from "../shared/signature.js";
 import {
@@ -116,7 +117,7 @@ export const SIDECAR_OPTIONS = {
   ),
   maxRecordsPerMessage: withDefault(
     rules.integer(1, 1_000_000),
-    10_000,
+    MAX_RECORDS_PER_MESSAGE,
     "records one message may hold; a message with more is quarantined from its bytes, never parsed",
   ),
   signingSecret: optional(
