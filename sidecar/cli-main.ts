@@ -13,7 +13,7 @@ import { createSidecar } from "./sidecar.js";
 /** Time the process is given after the sidecar's own deadline to close the ops server and exit. */
 const EXIT_GRACE_MS = 2_000;
 
-/** The package's version: package.json sits one level above both sidecar/cli.ts and dist/cli.js. */
+/** The package's version: package.json sits one level above sidecar/cli-main.ts and the dist/ files. */
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
   return String(pkg.version);
