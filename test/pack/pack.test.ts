@@ -79,13 +79,14 @@ type Response = express.Response;`);
 let workdir: string;
 let tarball: string;
 
+// Builds, packs and installs take minutes on a busy machine: the hooks' deadlines say so.
 beforeAll(async () => {
   workdir = await mkdtemp(join(tmpdir(), "auditq-pack-"));
   await run("npm", ["run", "build"], { cwd: ROOT });
   await run("npm", ["pack", "--pack-destination", workdir], { cwd: ROOT });
   const [name] = (await readdir(workdir)).filter((f) => f.endsWith(".tgz"));
   tarball = join(workdir, name as string);
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   if (workdir) await rm(workdir, { recursive: true, force: true });
@@ -152,7 +153,7 @@ beforeAll(async () => {
     const dir = dirs[i] as string;
     projects.set(major, { dir, typecheck: typecheck(dir) });
   });
-}, 120_000);
+}, 300_000);
 
 describe.each(MAJORS)("packed tarball with Express %i", (major) => {
   it.each(["esm.mjs", "cjs.cjs"])("runs %s: one request, one record", async (file) => {
