@@ -85,7 +85,7 @@ export async function shutdown(d: LifecycleDeps, r: Running): Promise<void> {
       if (released !== "timeout") d.metrics.messagesReleased.inc(released);
       d.logger.info({ released, held: held.length }, "released messages in hand");
     }
-    await within(settling, releaseMs);
+    await withDeadline(settling, releaseMs);
   } finally {
     await r.keeper.stop();
     if (d.ownsMongo) {
