@@ -1,10 +1,11 @@
 // Writes the buffered records into MongoDB in bulks, within the rate and concurrency limits, and
 // hands each written bulk to the settler.
-import type { Collection, Db } from "mongodb";
+import type { Collection } from "mongodb";
 import type { BackoffPolicy } from "../shared/backoff.js";
 import type { Logger } from "../shared/logger.js";
 import type { ConcurrencyLimiter } from "./concurrency-limiter.js";
 import { findConflicts } from "./conflicts.js";
+import type { Deadline } from "./deadline.js";
 import type { Health } from "./health.js";
 import type { SidecarMetrics } from "./metrics.js";
 import type { RecordOutcome } from "./mongo-sink.js";
@@ -19,7 +20,7 @@ import type { Wakeup } from "./wakeup.js";
 
 export interface BulkWriterDeps {
   config: Pick<Config, "bulkSize" | "bulkWaitMs" | "writeConcern">;
-  db: Db;
+  deadline: Deadline;
   records: Collection;
   quarantined: Collection;
   buffer: RecordBuffer;
@@ -53,8 +54,15 @@ export class BulkWriter {
         await wakeup.wait(signal);
         continue;
       }
+      // A bulk is at most half what the bucket holds (an eighth of a second of this sidecar's share):
+      // a small share then writes small bulks steadily instead of a large one and a long debt.
+      const rate = this.d.rate;
+      const bulkSize =
+        rate.ratePerSecond > 0
+          ? Math.min(config.bulkSize, Math.max(1, Math.floor(rate.capacity / 2)))
+          : config.bulkSize;
       const age = buffer.ageMs();
-      if (buffer.length < config.bulkSize && age < config.bulkWaitMs) {
+      if (buffer.length < bulkSize && age < config.bulkWaitMs) {
         await wakeup.wait(signal, config.bulkWaitMs - age);
         continue;
       }
@@ -63,8 +71,8 @@ export class BulkWriter {
         continue;
       }
       if (!(await this.d.concurrency.acquire(signal))) return;
-      const bulk = buffer.peek(config.bulkSize);
-      if (!(await this.d.rate.take(bulk.length, signal))) {
+      const bulk = buffer.peek(bulkSize);
+      if (!(await rate.take(bulk.length, signal))) {
         this.d.concurrency.cancel();
         return;
       }
@@ -83,13 +91,14 @@ export class BulkWriter {
     let outcomes: RecordOutcome[];
     try {
       const docs = bulk.map((p) => p.doc);
-      outcomes = await insertIsolating(
-        this.d.records,
-        docs,
-        this.d.config.writeConcern,
-        this.d.mongoAnswers,
+      outcomes = await this.d.deadline(
+        "insert",
+        insertIsolating(this.d.records, docs, this.d.config.writeConcern, this.d.mongoAnswers),
       );
-      outcomes = await findConflicts(this.d.records, docs, outcomes);
+      outcomes = await this.d.deadline(
+        "conflict check",
+        findConflicts(this.d.records, docs, outcomes),
+      );
     } catch (err) {
       // Unknown outcome: delete nothing. SQS redelivers and the duplicate _id makes it harmless.
       metrics.writesInflight.dec();
@@ -99,9 +108,12 @@ export class BulkWriter {
         { err, records: bulk.length },
         "MongoDB write failed; its messages will be redelivered",
       );
-      for (const p of bulk) p.owner.failed = true;
-      this.d.health.writeFailed(this.d.db, this.d.retry, signal);
-      await this.d.settler.settle(bulk);
+      // The records still waiting go back too: held until MongoDB answers again, they would stay
+      // hidden from the rest of the fleet for as long as the outage lasts.
+      const failed = [...bulk, ...this.d.buffer.takeAll()];
+      for (const p of failed) p.owner.failed = true;
+      this.d.health.writeFailed(this.d.retry, signal);
+      await this.d.settler.settle(failed);
       return;
     }
     const latencyMs = performance.now() - started;
@@ -148,11 +160,9 @@ export class BulkWriter {
     if (duplicate > 0) metrics.recordsDuplicate.inc(duplicate);
     if (refused.length === 0) return;
     try {
-      const stored = await quarantine(
-        this.d.quarantined,
-        refused,
-        this.d.config.writeConcern,
-        this.d.mongoAnswers,
+      const stored = await this.d.deadline(
+        "quarantine",
+        quarantine(this.d.quarantined, refused, this.d.config.writeConcern, this.d.mongoAnswers),
       );
       metrics.recordsQuarantined.inc(refused.filter((e) => e.kind === "record").length);
       if (stored.reduced > 0) {

@@ -76,7 +76,25 @@ export const SETTINGS: readonly Setting[] = [
     key: "maxWriteRate",
     kind: "number",
     shown: String(DEFAULTS.maxWriteRate),
-    expects: "records per second at most, 0 = no limit",
+    expects: "records per second at most for all sidecars on this collection, 0 = no limit",
+  },
+  {
+    key: "leaseCollection",
+    kind: "string",
+    shown: DEFAULTS.leaseCollection,
+    expects: "a collection name for the fleet's leases",
+  },
+  {
+    key: "leaseLifetimeMs",
+    kind: "int",
+    shown: String(DEFAULTS.leaseLifetimeMs),
+    expects: "how long a lease counts without renewal (1000 to 600000)",
+  },
+  {
+    key: "mongoTimeoutMs",
+    kind: "int",
+    shown: String(DEFAULTS.mongoTimeoutMs),
+    expects: "deadline of each MongoDB operation (100 to 600000)",
   },
   {
     key: "maxInflightWrites",

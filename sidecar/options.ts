@@ -39,8 +39,25 @@ export interface SidecarOptions {
   bulkWaitMs?: number | undefined;
   /** Write concern of inserts. Default `{ w: "majority", journal: true }`. */
   writeConcern?: WriteConcernSettings | undefined;
-  /** Records written per second at most (token bucket); 0 = no limit. Default 0. */
+  /**
+   * Records written per second at most by the whole fleet: every sidecar writing to the same
+   * database and collection, coordinated through leases in `leaseCollection`. Each sidecar
+   * writes at its share (token bucket). 0 = no limit and no leases. Default 0.
+   */
   maxWriteRate?: number | undefined;
+  /** Collection (in `database`) of the fleet's leases, used when `maxWriteRate` > 0. Default `"sidecar_leases"`. */
+  leaseCollection?: string | undefined;
+  /**
+   * How long a lease counts without renewal; renewed every third of it. A sidecar that dies
+   * stops counting within this time. Default 6000.
+   */
+  leaseLifetimeMs?: number | undefined;
+  /**
+   * Deadline of every MongoDB operation (insert, quarantine, lease, probe): past it the
+   * operation counts as failed and its messages are released. A client the sidecar builds also
+   * gets it as `socketTimeoutMS`. Default 10000.
+   */
+  mongoTimeoutMs?: number | undefined;
   /** `insertMany` calls in flight at most. Default 4. */
   maxInflightWrites?: number | undefined;
   /** Lower write concurrency when MongoDB's write latency rises above its baseline. Default true. */
@@ -83,6 +100,9 @@ export interface Config {
   readonly bulkWaitMs: number;
   readonly writeConcern: WriteConcernSettings;
   readonly maxWriteRate: number;
+  readonly leaseCollection: string;
+  readonly leaseLifetimeMs: number;
+  readonly mongoTimeoutMs: number;
   readonly maxInflightWrites: number;
   readonly adaptiveConcurrency: boolean;
   readonly maxBufferedRecords: number;
@@ -106,6 +126,9 @@ export const DEFAULTS = {
   bulkWaitMs: 200,
   writeConcern: { w: "majority", journal: true } as WriteConcernSettings,
   maxWriteRate: 0,
+  leaseCollection: "sidecar_leases",
+  leaseLifetimeMs: 6_000,
+  mongoTimeoutMs: 10_000,
   maxInflightWrites: 4,
   adaptiveConcurrency: true,
   maxBufferedRecords: 10_000,
@@ -260,6 +283,20 @@ export function resolveOptions(options: SidecarOptions): Config {
     bulkWaitMs: int("bulkWaitMs", o.bulkWaitMs, DEFAULTS.bulkWaitMs, 0, 60_000),
     writeConcern: writeConcern(o.writeConcern),
     maxWriteRate: num("maxWriteRate", o.maxWriteRate, DEFAULTS.maxWriteRate),
+    leaseCollection: name(
+      "leaseCollection",
+      o.leaseCollection,
+      DEFAULTS.leaseCollection,
+      COLLECTION_NAME,
+    ),
+    leaseLifetimeMs: int(
+      "leaseLifetimeMs",
+      o.leaseLifetimeMs,
+      DEFAULTS.leaseLifetimeMs,
+      1_000,
+      600_000,
+    ),
+    mongoTimeoutMs: int("mongoTimeoutMs", o.mongoTimeoutMs, DEFAULTS.mongoTimeoutMs, 100, 600_000),
     maxInflightWrites: int(
       "maxInflightWrites",
       o.maxInflightWrites,

@@ -9,8 +9,12 @@ import { consoleLogger } from "../shared/logger.js";
 import { SQS_MAX_RECEIVE_MESSAGES } from "../shared/sqs-limits.js";
 import { BulkWriter } from "./bulk-writer.js";
 import { ConcurrencyLimiter } from "./concurrency-limiter.js";
+import { createDeadline } from "./deadline.js";
 import { DepthCache } from "./depth-cache.js";
+import { FleetMembership, type LeaseDoc } from "./fleet-lease.js";
+import { claimOf } from "./fleet-share.js";
 import { Health } from "./health.js";
+import type { InHandAmount } from "./in-hand-budget.js";
 import { createIntake } from "./intake.js";
 import { bootstrap, type LifecycleDeps, shutdown } from "./lifecycle.js";
 import { createSidecarMetrics } from "./metrics.js";
@@ -51,14 +55,25 @@ export const MAX_IN_HAND_DECODED_BYTES = 2 * MAX_DECODED_BODY_BYTES;
 
 /**
  * Records in hand at most: the buffer cap, and no more than half a visibility timeout of
- * writing at the rate cap, so that what is received can be written before it reappears.
+ * writing at this sidecar's current rate, so that what is received can be written before it
+ * reappears.
  */
-function bufferLimit(config: Config): number {
+function bufferLimit(config: Config, ratePerSecond: number): number {
   const atRate =
-    config.maxWriteRate > 0
-      ? Math.floor((config.maxWriteRate * config.visibilityTimeoutSeconds) / 2)
+    ratePerSecond > 0
+      ? Math.floor((ratePerSecond * config.visibilityTimeoutSeconds) / 2)
       : Number.POSITIVE_INFINITY;
   return Math.max(1, Math.min(config.maxBufferedRecords, atRate));
+}
+
+/**
+ * Tokens a bucket at `ratePerSecond` holds: a quarter second of writing (at most two bulks). The
+ * writer's bulks are half of it (see BulkWriter), so a wake-up up to an eighth of a second late
+ * loses no tokens, while no window of 5 s can see more than 5 % above the rate: that is what the
+ * fleet's budget is measured on.
+ */
+function bucketCapacity(config: Config, ratePerSecond: number): number {
+  return Math.max(1, Math.floor(Math.min(2 * config.bulkSize, ratePerSecond / 4)));
 }
 
 /** Creates the sidecar. Nothing connects until `start()`. Throws ConfigError on bad options. */
@@ -71,9 +86,20 @@ export function createSidecar(options: SidecarOptions): Sidecar {
   const mongo =
     options.mongo instanceof MongoClient
       ? options.mongo
-      : new MongoClient(options.mongo, { serverSelectionTimeoutMS: 5_000 });
+      : new MongoClient(options.mongo, {
+          serverSelectionTimeoutMS: 5_000,
+          connectTimeoutMS: config.mongoTimeoutMs,
+          // Closes a socket silent for twice the deadline, so that the connections of operations
+          // that passed their deadline on a hung server do not pile up in the pool.
+          socketTimeoutMS: 2 * config.mongoTimeoutMs,
+        });
   const ownsSqs = !(options.sqs instanceof SQSClient);
-  const sqs = options.sqs instanceof SQSClient ? options.sqs : new SQSClient(options.sqs ?? {});
+  // One retry owner: SqsOps and the pollers retry with their own backoff, so the client makes
+  // one attempt per call unless the given config says otherwise.
+  const sqs =
+    options.sqs instanceof SQSClient
+      ? options.sqs
+      : new SQSClient({ maxAttempts: 1, ...(options.sqs ?? {}) });
   const registry = options.registry ?? new Registry();
   const logger = options.logger ?? consoleLogger;
 
@@ -89,10 +115,9 @@ export function createSidecar(options: SidecarOptions): Sidecar {
   ops = new SqsOps(sqs, config.queueUrl, metrics, logger);
   const sqsOps = ops;
   const keeper = new VisibilityKeeper(sqsOps, config.visibilityTimeoutSeconds, logger);
-  const rate = new RateLimiter(
-    config.maxWriteRate,
-    Math.max(1, Math.min(config.bulkSize, config.maxWriteRate)),
-  );
+  // Empty at start: a sidecar that starts (or restarts) does not add a bucketful at once to what
+  // the rest of the fleet writes.
+  const rate = new RateLimiter(config.maxWriteRate, bucketCapacity(config, config.maxWriteRate), 0);
   const concurrency = new ConcurrencyLimiter({
     max: config.maxInflightWrites,
     adaptive: config.adaptiveConcurrency,
@@ -101,7 +126,8 @@ export function createSidecar(options: SidecarOptions): Sidecar {
       logger.info({ limit }, "write concurrency limit changed");
     },
   });
-  metrics.rateLimit.set(config.maxWriteRate);
+  metrics.fleetBudget.set(config.maxWriteRate);
+  metrics.writeShare.set(config.maxWriteRate);
   metrics.concurrencyLimit.set(concurrency.limit);
 
   const abort = new AbortController();
@@ -109,7 +135,13 @@ export function createSidecar(options: SidecarOptions): Sidecar {
   const db = mongo.db(config.database);
   const records = db.collection(config.collection);
   const quarantined = db.collection(config.quarantineCollection);
-  const health = new Health(metrics, logger, () => wakeup.notify());
+  const deadline = createDeadline(config.mongoTimeoutMs, metrics, logger);
+  const health = new Health(
+    metrics,
+    logger,
+    () => wakeup.notify(),
+    () => deadline("ping", db.command({ ping: 1 })),
+  );
   const buffer = new RecordBuffer((inHand, delta) => {
     metrics.recordsInHand.set(inHand);
     if (delta < 0) wakeup.notify();
@@ -127,10 +159,16 @@ export function createSidecar(options: SidecarOptions): Sidecar {
       : Math.min(30, Math.ceil(backoffDelay(health.writeFailures, RETRY) / 1000));
   const settler = new Settler(buffer, keeper, settleBatcher, releaseDelaySeconds);
   const mongoAnswers = pingProbe(db, logger);
-  const maxInHand = bufferLimit(config);
+  // Read at each check: the records limit follows this sidecar's share of the fleet budget.
+  const maxInHand: InHandAmount = {
+    get records() {
+      return bufferLimit(config, rate.ratePerSecond);
+    },
+    bytes: MAX_IN_HAND_DECODED_BYTES,
+  };
   const writer = new BulkWriter({
     config,
-    db,
+    deadline,
     records,
     quarantined,
     buffer,
@@ -149,11 +187,12 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     keeper,
     settler,
     quarantined,
+    deadline,
     writeConcern: config.writeConcern,
     signingSecrets: config.signingSecrets,
     limits: { maxRecords: config.maxRecordsPerMessage, maxValues: DEFAULT_DECODE_LIMITS.maxValues },
     maxMessageRecords: config.maxBufferedRecords,
-    maxInHand: { records: maxInHand, bytes: MAX_IN_HAND_DECODED_BYTES },
+    maxInHand,
     wakeup,
     signal: abort.signal,
     mongoAnswers,
@@ -161,6 +200,31 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     metrics,
     logger,
   });
+  let measuredSince = Date.now();
+  const fleet =
+    config.maxWriteRate > 0
+      ? new FleetMembership({
+          leases: db.collection<LeaseDoc>(config.leaseCollection),
+          scope: config.collection,
+          budget: config.maxWriteRate,
+          lifetimeMs: config.leaseLifetimeMs,
+          deadline,
+          metrics,
+          logger,
+          demand: () => {
+            const now = Date.now();
+            const { taken, throttled } = rate.usage();
+            const claim = claimOf(taken, (now - measuredSince) / 1000, throttled);
+            measuredSince = now;
+            return claim;
+          },
+          onShare: (share) => {
+            rate.setRate(share, bucketCapacity(config, share));
+            metrics.writeShare.set(share);
+            wakeup.notify();
+          },
+        })
+      : undefined;
   const lifecycle: LifecycleDeps = {
     config,
     mongo,
@@ -169,6 +233,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     ownsSqs,
     records,
     sqsOps,
+    fleet,
     health,
     metrics,
     logger,
@@ -192,8 +257,8 @@ export function createSidecar(options: SidecarOptions): Sidecar {
           canReceive: () =>
             health.isBootstrapped &&
             health.isMongoOk &&
-            buffer.recordsInHand < maxInHand &&
-            buffer.bytesInHand < MAX_IN_HAND_DECODED_BYTES,
+            buffer.recordsInHand < maxInHand.records &&
+            buffer.bytesInHand < maxInHand.bytes,
           waitForChange: (signal) => wakeup.wait(signal),
           receive: (signal) =>
             sqsOps.receive(
