@@ -67,6 +67,7 @@ export class BulkWriter {
         continue;
       }
       if (!this.d.health.isMongoOk) {
+        await this.releaseWaiting();
         await wakeup.wait(signal);
         continue;
       }
@@ -81,6 +82,20 @@ export class BulkWriter {
       const write = this.write(bulk, signal).finally(() => this.inflight.delete(write));
       this.inflight.add(write);
     }
+  }
+
+  /**
+   * MongoDB is failing: the records waiting for a bulk go back to the queue too. Held until it
+   * answers again, they would stay hidden from the rest of the fleet for as long as the outage
+   * lasts. Visible at once: they were never tried, and no sidecar receives while its MongoDB
+   * fails, so there is no hot loop to slow down. Only this loop takes from the buffer, so no
+   * bulk is being formed meanwhile.
+   */
+  private async releaseWaiting(): Promise<void> {
+    const waiting = this.d.buffer.takeAll();
+    if (waiting.length === 0) return;
+    for (const p of waiting) p.owner.failed = true;
+    await this.d.settler.settle(waiting, 0);
   }
 
   private async write(bulk: PendingDoc[], signal: AbortSignal): Promise<void> {
@@ -108,12 +123,9 @@ export class BulkWriter {
         { err, records: bulk.length },
         "MongoDB write failed; its messages will be redelivered",
       );
-      // The records still waiting go back too: held until MongoDB answers again, they would stay
-      // hidden from the rest of the fleet for as long as the outage lasts.
-      const failed = [...bulk, ...this.d.buffer.takeAll()];
-      for (const p of failed) p.owner.failed = true;
+      for (const p of bulk) p.owner.failed = true;
       this.d.health.writeFailed(this.d.retry, signal);
-      await this.d.settler.settle(failed);
+      await this.d.settler.settle(bulk);
       return;
     }
     const latencyMs = performance.now() - started;
