@@ -154,6 +154,92 @@ async function run(size: number, endpoints: { sqs: string; mongo: string }): Pro
   }
 }
 
+interface IdleRow {
+  busy: number;
+  idle: number;
+  rate: number;
+  busyShare: number;
+  idleShare: number;
+}
+
+/**
+ * `busy` members on a queue with a backlog and `idle` ones on an empty queue, all writing to the
+ * same collection (one fleet): how much of the budget the idle ones keep.
+ */
+async function runIdle(
+  busy: number,
+  idle: number,
+  endpoints: { sqs: string; mongo: string },
+): Promise<IdleRow> {
+  const sqs = new SQSClient({ endpoint: endpoints.sqs, region: "us-east-1", maxAttempts: 1 });
+  const name = `auditq-bench-idle-${Date.now().toString(36)}`;
+  const busyQueue = (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-busy` })))
+    .QueueUrl as string;
+  const idleQueue = (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-idle` })))
+    .QueueUrl as string;
+  const mongo = new MongoClient(endpoints.mongo);
+  const database = name.replace(/-/g, "_");
+  await sendRecords(sqs, busyQueue, BUDGET * 60, 50);
+  const watch = new FleetWatch();
+  const members: { c: CliProcess; port: number; busy: boolean }[] = [];
+  try {
+    for (let i = 0; i < busy + idle; i++) {
+      const port = await freePort();
+      members.push({
+        port,
+        busy: i < busy,
+        c: spawnCli(endpoints.sqs, {
+          AUDITQ_QUEUE_URL: i < busy ? busyQueue : idleQueue,
+          AUDITQ_MONGODB_URI: endpoints.mongo,
+          AUDITQ_DATABASE: database,
+          AUDITQ_METRICS_PORT: String(port),
+          AUDITQ_MAX_WRITE_RATE: String(BUDGET),
+          AUDITQ_VISIBILITY_TIMEOUT_SECONDS: "20",
+          AUDITQ_WAIT_TIME_SECONDS: "1",
+        }),
+      });
+      watch.add(port);
+    }
+    watch.start();
+    const gauge = (port: number, n: string) => metricValue(watch.metrics(port), n);
+    await until(
+      "every member in the fleet",
+      () => members.every((m) => gauge(m.port, "auditq_sidecar_fleet_members") === busy + idle),
+      Boolean,
+      180_000,
+    );
+    // Two more renewals: claims measured and seen by everyone.
+    const from = Date.now() + 5_000;
+    await until(
+      "the measurement window",
+      () => watch.samples.at(-1)?.t ?? 0,
+      (t) => t >= from + MEASURE_MS,
+      60_000,
+    );
+    const share = (m: (typeof members)[number]) =>
+      gauge(m.port, "auditq_sidecar_write_share_records_per_second");
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    return {
+      busy,
+      idle,
+      rate: watch.rate(from, from + MEASURE_MS),
+      busyShare: sum(members.filter((m) => m.busy).map(share)),
+      idleShare: sum(members.filter((m) => !m.busy).map(share)),
+    };
+  } finally {
+    await watch.stop();
+    for (const m of members) m.c.child.kill("SIGKILL");
+    await Promise.all(members.map((m) => m.c.exited));
+    await mongo
+      .db(database)
+      .dropDatabase()
+      .catch((err: unknown) => console.warn("drop failed", err));
+    await mongo.close();
+    for (const q of [busyQueue, idleQueue]) await sqs.send(new DeleteQueueCommand({ QueueUrl: q }));
+    sqs.destroy();
+  }
+}
+
 const endpoints = services();
 const rows: Row[] = [];
 for (const size of SIZES) {
@@ -170,5 +256,17 @@ for (const r of rows) {
   const pct = ((r.rate / BUDGET - 1) * 100).toFixed(1);
   console.log(
     `| ${r.size} | ${r.rate.toFixed(0)} | ${pct} % | ${r.rebalanceMs === undefined ? "—" : `${(r.rebalanceMs / 1000).toFixed(1)} s`} | ${r.rateAfter === undefined ? "—" : r.rateAfter.toFixed(0)} |`,
+  );
+}
+
+if (process.env.BENCH_FLEET_IDLE !== "0") {
+  const idle = await runIdle(2, 2, endpoints);
+  console.log(JSON.stringify(idle));
+  console.log(
+    "\n| busy + idle | combined records/s (10 s) | vs budget | shares of the busy | shares of the idle |",
+  );
+  console.log("| --- | --- | --- | --- | --- |");
+  console.log(
+    `| ${idle.busy} + ${idle.idle} | ${idle.rate.toFixed(0)} | ${((idle.rate / BUDGET - 1) * 100).toFixed(1)} % | ${idle.busyShare.toFixed(1)} | ${idle.idleShare.toFixed(1)} |`,
   );
 }

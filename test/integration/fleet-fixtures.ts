@@ -31,6 +31,7 @@ export class FleetWatch {
     this.ports.add(port);
   }
 
+  /** Stops reading a member (killed): its last count stays in the total. */
   remove(port: number): void {
     this.ports.delete(port);
   }
@@ -55,15 +56,21 @@ export class FleetWatch {
     return this.gauges.get(port) ?? "";
   }
 
+  /**
+   * One round of /metrics reads. A round in which a live member did not answer is not a sample:
+   * its count would stay behind and then jump, showing a burst that never happened.
+   */
   private async sample(): Promise<void> {
-    await Promise.all(
+    const answered = await Promise.all(
       [...this.ports].map(async (port) => {
         const res = await ops(port, "/metrics");
-        if (res.status !== 200) return;
+        if (res.status !== 200) return false;
         this.gauges.set(port, res.body);
         this.last.set(port, recordsTaken(res.body));
+        return true;
       }),
     );
+    if (answered.includes(false)) return;
     const total = [...this.last.values()].reduce((a, b) => a + b, 0);
     this.samples.push({ t: Date.now(), total, members: Object.fromEntries(this.last) });
   }

@@ -110,6 +110,8 @@ describe(`sidecar fleet on one write budget (${target.name})`, () => {
       third.c.child.kill("SIGKILL");
       fourth.c.child.kill("SIGKILL");
       await Promise.all([third.c.exited, fourth.c.exited]);
+      watch.remove(third.port);
+      watch.remove(fourth.port);
       const survivors = all.slice(0, 2);
       const rebalancedAt = await waitFor(
         "the two survivors writing at the whole budget",
@@ -127,6 +129,7 @@ describe(`sidecar fleet on one write budget (${target.name})`, () => {
       for (const m of survivors) expect(gauge(m.port, "auditq_sidecar_fleet_members")).toBe(2);
       expect(watch.peakRate(5_000, killedAt)).toBeLessThanOrEqual(BUDGET * 1.1);
       // A graceful stop releases the lease.
+      await watch.stop();
       for (const m of survivors) m.c.child.kill("SIGTERM");
       for (const m of survivors) expect((await m.c.exited).code).toBe(0);
       const pids = survivors.map((m) => m.c.child.pid);
