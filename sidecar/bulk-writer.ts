@@ -54,13 +54,11 @@ export class BulkWriter {
         await wakeup.wait(signal);
         continue;
       }
-      // A bulk is at most half what the bucket holds (an eighth of a second of this sidecar's share):
-      // a small share then writes small bulks steadily instead of a large one and a long debt.
+      // A bulk is at most what the bucket holds (a second of this sidecar's share): a small share
+      // then writes small bulks steadily instead of a large one and a long debt.
       const rate = this.d.rate;
       const bulkSize =
-        rate.ratePerSecond > 0
-          ? Math.min(config.bulkSize, Math.max(1, Math.floor(rate.capacity / 2)))
-          : config.bulkSize;
+        rate.ratePerSecond > 0 ? Math.min(config.bulkSize, rate.capacity) : config.bulkSize;
       const age = buffer.ageMs();
       if (buffer.length < bulkSize && age < config.bulkWaitMs) {
         await wakeup.wait(signal, config.bulkWaitMs - age);

@@ -67,13 +67,11 @@ function bufferLimit(config: Config, ratePerSecond: number): number {
 }
 
 /**
- * Tokens a bucket at `ratePerSecond` holds: a quarter second of writing (at most two bulks). The
- * writer's bulks are half of it (see BulkWriter), so a wake-up up to an eighth of a second late
- * loses no tokens, while no window of 5 s can see more than 5 % above the rate: that is what the
- * fleet's budget is measured on.
+ * Tokens a bucket at `ratePerSecond` holds, and so the largest bulk: one second of writing, at
+ * most `bulkSize`. Smaller bulks would make the rate latency-bound when MongoDB is slow.
  */
 function bucketCapacity(config: Config, ratePerSecond: number): number {
-  return Math.max(1, Math.floor(Math.min(2 * config.bulkSize, ratePerSecond / 4)));
+  return Math.max(1, Math.floor(Math.min(config.bulkSize, ratePerSecond)));
 }
 
 /** Creates the sidecar. Nothing connects until `start()`. Throws ConfigError on bad options. */
