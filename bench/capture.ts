@@ -1,15 +1,18 @@
-// Capture overhead: an Express hello-world with and without auditq, under autocannon.
+// Capture overhead: an Express hello-world bare, with morgan, with pino-http and with auditq,
+// under autocannon.
 //
-//   npm run bench:capture            (about two minutes)
+//   npm run bench:capture            (about five minutes)
 //
 // The package is built first and the apps load dist/, as users run it. Each app runs in its
 // own child process; this process runs autocannon and a stub SQS endpoint
-// that answers SendMessageBatch at once, so what differs between the two apps is the
-// middleware (capture, serialization, batching, the SDK call) and nothing downstream.
-// Runs alternate bare / auditq (order swapped each round) so drift on a shared machine hits
-// both alike; the report gives the median of the rounds.
+// that answers SendMessageBatch at once, so what differs between the apps is the
+// middleware (for auditq: capture, serialization, batching, the SDK call) and nothing
+// downstream. The two loggers write each line synchronously to /dev/null, as they do to a
+// file or terminal stdout by default. Each round runs every app once, in an order rotated per
+// round, so drift on a shared machine hits all alike; the report gives the median of the rounds.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
+import { openSync, writeSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -21,11 +24,21 @@ const DIST = new URL("../dist/index.js", import.meta.url).href;
 const CONNECTIONS = 100;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 7);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const PIPELINING = [1, 10];
+const PIPELINING = (process.env.BENCH_PIPELINING ?? "1,10").split(",").map(Number);
 
-type Mode = "bare" | "auditq";
+// BENCH_BASELINE_DIST=/path/to/dist/index.js adds "auditq-before": another build of auditq (an
+// earlier commit's), measured in the same run as this one.
+const BASELINE_DIST = process.env.BENCH_BASELINE_DIST;
+const MODES = [
+  "bare",
+  "morgan",
+  "pino-http",
+  "auditq",
+  ...(BASELINE_DIST ? ["auditq-before"] : []),
+];
+type Mode = string;
 
-/** Child: serve the hello-world app, with auditq when asked, and print the port. */
+/** Child: serve the hello-world app, with the middleware asked for, and print the port. */
 async function serve(mode: Mode, sqsEndpoint: string): Promise<void> {
   const { default: express } = await import("express");
   const app = express();
@@ -35,9 +48,20 @@ async function serve(mode: Mode, sqsEndpoint: string): Promise<void> {
     const { user, system } = process.cpuUsage();
     res.json({ micros: user + system });
   });
-  if (mode === "auditq") {
+  if (mode === "morgan") {
+    const { default: morgan } = await import("morgan");
+    const devNull = openSync("/dev/null", "w");
+    app.use(morgan("combined", { stream: { write: (line: string) => writeSync(devNull, line) } }));
+  } else if (mode === "pino-http") {
+    const { default: pino } = await import("pino");
+    const { pinoHttp } = await import("pino-http");
+    app.use(pinoHttp({ logger: pino(pino.destination({ dest: "/dev/null", sync: true })) }));
+  }
+  let close = async () => undefined as unknown;
+  if (mode.startsWith("auditq")) {
     // The built package, as apps run it (not the TypeScript sources through tsx).
-    const { auditq } = (await import(DIST)) as typeof import("../middleware/index.js");
+    const dist = mode === "auditq-before" ? `file://${BASELINE_DIST}` : DIST;
+    const { auditq } = (await import(dist)) as typeof import("../middleware/index.js");
     const audit = auditq({
       queueUrl: `${sqsEndpoint}/000000000000/bench`,
       sqs: {
@@ -54,12 +78,11 @@ async function serve(mode: Mode, sqsEndpoint: string): Promise<void> {
       },
     });
     app.use(audit);
-    process.on("SIGTERM", () => {
-      void audit.close().finally(() => process.exit(0));
-    });
-  } else {
-    process.on("SIGTERM", () => process.exit(0));
+    close = audit.close;
   }
+  process.on("SIGTERM", () => {
+    void close().finally(() => process.exit(0));
+  });
   app.get("/hello/:name", (req, res) => {
     res.json({ hello: req.params.name });
   });
@@ -135,6 +158,14 @@ interface Sample {
   cpuMicros: number;
 }
 
+/** The samples of each app, in round order. */
+class Samples {
+  private readonly byMode = new Map<Mode, Sample[]>(MODES.map((m) => [m, []]));
+  of(mode: Mode): Sample[] {
+    return this.byMode.get(mode) as Sample[];
+  }
+}
+
 async function cpuMicros(port: number): Promise<number> {
   const res = await fetch(`http://127.0.0.1:${port}/__cpu`);
   return ((await res.json()) as { micros: number }).micros;
@@ -166,6 +197,7 @@ async function micro(): Promise<string[]> {
   const { default: express } = await import("express");
   const { resolveOptions } = await import("../middleware/options.js");
   const capture = await import("../middleware/capture.js");
+  const { trackRoute } = await import("../middleware/route.js");
   const { serializeRecord } = await import("../shared/envelope.js");
   const config = resolveOptions({ queueUrl: "http://127.0.0.1:1/000000000000/micro" });
   const app = express();
@@ -192,7 +224,7 @@ async function micro(): Promise<string[]> {
       "route tracking (accessors on req)",
       () => {
         const r = Object.create(req);
-        capture.trackRoute(r);
+        trackRoute(r);
         r.route = { path: "/hello/:name" };
       },
     ],
@@ -224,52 +256,65 @@ async function main(): Promise<void> {
   if (process.env.BENCH_MICRO_ONLY) return;
   execFileSync("npm", ["run", "build"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
   const sqs = await stubSqs();
-  const apps = {
-    bare: await startApp("bare", sqs.url),
-    auditq: await startApp("auditq", sqs.url),
-  };
-  const lines: string[] = [];
+  const apps = new Map<Mode, { port: number; child: ChildProcess }>();
+  for (const mode of MODES) apps.set(mode, await startApp(mode, sqs.url));
+  const portOf = (mode: Mode) => apps.get(mode)?.port as number;
+  const tables: string[] = [];
   try {
     for (const p of PIPELINING) {
       // Warm-up: JIT, connection pools, the SDK's first call.
-      await load(apps.bare.port, p, 2);
-      await load(apps.auditq.port, p, 2);
-      const samples: Record<Mode, Sample[]> = { bare: [], auditq: [] };
+      for (const mode of MODES) await load(portOf(mode), p, 2);
+      const samples = new Samples();
       for (let round = 0; round < ROUNDS; round++) {
-        const order: Mode[] = round % 2 === 0 ? ["bare", "auditq"] : ["auditq", "bare"];
+        // Rotated each round, so no app always runs right after the same neighbour.
+        const order = MODES.map((_, i) => MODES[(i + round) % MODES.length] as Mode);
         for (const mode of order) {
-          const sample = await load(apps[mode].port, p, DURATION_S);
-          samples[mode].push(sample);
+          const sample = await load(portOf(mode), p, DURATION_S);
+          samples.of(mode).push(sample);
           console.error(
             `-p ${p} round ${round + 1} ${mode}: ${sample.rps.toFixed(0)} req/s, p99 ${sample.p99} ms, ${sample.cpuMicros.toFixed(1)} µs CPU/req, errors ${sample.errors}`,
           );
         }
       }
-      const bare = median(samples.bare.map((s) => s.rps));
-      const audited = median(samples.auditq.map((s) => s.rps));
-      const p99Bare = median(samples.bare.map((s) => s.p99));
-      const p99Audited = median(samples.auditq.map((s) => s.p99));
-      const cpuBare = median(samples.bare.map((s) => s.cpuMicros));
-      const cpuAudited = median(samples.auditq.map((s) => s.cpuMicros));
-      const errors = [...samples.bare, ...samples.auditq].reduce((n, s) => n + s.errors, 0);
-      lines.push(
-        `| ${CONNECTIONS} | ${p} | ${bare.toFixed(0)} | ${audited.toFixed(0)} | ${(audited / bare).toFixed(3)}× | ${p99Bare} | ${p99Audited} | ${(p99Audited - p99Bare).toFixed(0)} | ${cpuBare.toFixed(1)} | ${cpuAudited.toFixed(1)} | ${(cpuBare / cpuAudited).toFixed(3)}× | ${errors} |`,
-      );
+      tables.push(report(p, samples));
     }
   } finally {
-    for (const { child } of Object.values(apps)) child.kill("SIGTERM");
-    await Promise.all(Object.values(apps).map(({ child }) => once(child, "exit")));
+    for (const { child } of apps.values()) child.kill("SIGTERM");
+    await Promise.all([...apps.values()].map(({ child }) => once(child, "exit")));
     sqs.close();
   }
   console.log(
-    `Node ${process.version}, ${ROUNDS} rounds of ${DURATION_S} s per app and setting (medians)\n`,
+    `Node ${process.version}, ${ROUNDS} rounds of ${DURATION_S} s per app and setting (medians)`,
   );
-  console.log(
-    "| connections | pipelining | bare req/s | auditq req/s | ratio | bare p99 ms | auditq p99 ms | p99 diff ms | bare µs CPU/req | auditq µs CPU/req | CPU ratio | errors |",
-  );
-  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
-  for (const line of lines) console.log(line);
+  for (const table of tables) console.log(`\n${table}`);
   console.log(`\nrecords the stub SQS received: ${sqs.records()}`);
+}
+
+/**
+ * One table per pipelining setting. "Added CPU" is the app's median CPU per request minus the
+ * bare app's; per round too (same round, next to each other in time), whose median is the
+ * figure least moved by the machine's load.
+ */
+function report(pipelining: number, samples: Samples): string {
+  const bare = samples.of("bare");
+  const added = (mode: Mode) =>
+    samples.of(mode).map((s, i) => s.cpuMicros - (bare[i] as Sample).cpuMicros);
+  const rows = MODES.map((mode) => {
+    const s = samples.of(mode);
+    const rps = median(s.map((x) => x.rps));
+    const cpu = median(s.map((x) => x.cpuMicros));
+    const errors = s.reduce((n, x) => n + x.errors, 0);
+    const perRound = added(mode);
+    const vsPino =
+      mode === "bare" ? "–" : `${(median(perRound) / median(added("pino-http"))).toFixed(2)}×`;
+    return `| ${mode} | ${rps.toFixed(0)} | ${(rps / median(bare.map((x) => x.rps))).toFixed(3)}× | ${median(s.map((x) => x.p99))} | ${cpu.toFixed(1)} | ${mode === "bare" ? "–" : `+${median(perRound).toFixed(1)} (${perRound.map((x) => x.toFixed(0)).join(", ")})`} | ${vsPino} | ${errors} |`;
+  });
+  return [
+    `-c ${CONNECTIONS} -p ${pipelining}`,
+    "| app | req/s | vs bare | p99 ms | µs CPU/req | added µs CPU/req, median (per round) | added CPU vs pino-http | errors |",
+    "|---|---|---|---|---|---|---|---|",
+    ...rows,
+  ].join("\n");
 }
 
 if (process.argv[2] === "serve") {

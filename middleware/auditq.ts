@@ -6,9 +6,10 @@ import { AuditqError } from "../shared/errors.js";
 import { SIGNATURE_ATTRIBUTE_BYTES } from "../shared/signature.js";
 import { SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
 import { Batcher, type CloseReport } from "./batcher.js";
-import { buildRecord, createContext, startCapture, trackRoute } from "./capture.js";
+import { buildRecord, createContext, startCapture } from "./capture.js";
 import { createMiddlewareMetrics } from "./metrics.js";
 import { isRead, type Options, resolveOptions } from "./options.js";
+import { trackRoute } from "./route.js";
 
 /** The middleware, plus the controls an app needs around it. */
 export interface AuditqMiddleware extends RequestHandler {
@@ -88,12 +89,9 @@ export function auditq(options: Options): AuditqMiddleware {
         skipped("sample");
       } else {
         const seen = trackRoute(req);
-        let done = false;
+        // One listener: a response emits "close" once, after "finish" when it completed and
+        // alone when the connection went first (then `writableFinished` is false).
         const onEnd = () => {
-          if (done) return;
-          done = true;
-          res.off("finish", onEnd);
-          res.off("close", onEnd);
           try {
             if (ctx.skipped) return skipped("app");
             if (config.skip !== null && wantsSkip(config.skip, req, res)) {
@@ -118,8 +116,7 @@ export function auditq(options: Options): AuditqMiddleware {
             report("build", err);
           }
         };
-        res.once("finish", onEnd);
-        res.once("close", onEnd);
+        res.on("close", onEnd);
       }
     } catch (err) {
       report("start", err);

@@ -13,6 +13,7 @@ import { AuditContext } from "./context.js";
 import type { ActorResult, Config } from "./options.js";
 import { censorPathValues, redactPaths } from "./redact.js";
 import { requestIdOf } from "./request-id.js";
+import type { RouteSeen } from "./route.js";
 import {
   escapeKey,
   MARKER_PREFIX,
@@ -50,119 +51,6 @@ export function createContext(start: RequestStart, req: Request): AuditContext {
     start.id,
     requestIdOf(req.headers, () => start.id.toHexString()),
   );
-}
-
-/**
- * The route template that matched and the params it saw, taken while Express routes the
- * request. Read at finish, `req.baseUrl` holds the mounted path with its values
- * (`/shops/3`, not `/shops/:shopId`), and by the time an error reaches an app-level handler
- * Express has restored `req.baseUrl` and `req.params` to the app's own.
- */
-export interface RouteSeen {
-  template: string | null;
-  params: unknown;
-}
-
-function isPrefix(raw: string, value: string): boolean {
-  return raw === "" || value === raw || value.startsWith(`${raw}/`);
-}
-
-function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    // A malformed escape is not a param value Express decoded; keep the segment as it is.
-    return segment;
-  }
-}
-
-/** `/shops/3` with params `{ shopId: "3" }` → `/shops/:shopId`. */
-function templatize(mounted: string, params: unknown): string {
-  if (typeof params !== "object" || params === null) return mounted;
-  const entries = Object.entries(params);
-  if (entries.length === 0) return mounted;
-  return mounted
-    .split("/")
-    .map((segment) => {
-      if (segment === "") return segment;
-      const decoded = decodeSegment(segment);
-      const hit = entries.find(([, value]) => value === decoded);
-      return hit === undefined ? segment : `:${hit[0]}`;
-    })
-    .join("/");
-}
-
-const TRACK = Symbol("auditq.route");
-
-interface Tracked extends RouteSeen {
-  base: unknown;
-  route: unknown;
-  /** The mount paths entered so far, outermost first, as [raw path, template]. */
-  mounts: Array<[string, string]>;
-}
-
-type TrackedRequest = Request & { [TRACK]: Tracked };
-
-// One pair of accessors shared by every request (state lives on the request under a symbol),
-// so following the route costs no closures per request.
-const BASE_URL: PropertyDescriptor = {
-  configurable: true,
-  enumerable: true,
-  get(this: TrackedRequest) {
-    return this[TRACK].base;
-  },
-  set(this: TrackedRequest, value: unknown) {
-    const t = this[TRACK];
-    t.base = value;
-    if (typeof value !== "string") return;
-    const { mounts } = t;
-    let top = mounts[mounts.length - 1] as [string, string];
-    while (mounts.length > 1 && !isPrefix(top[0], value)) {
-      mounts.pop();
-      top = mounts[mounts.length - 1] as [string, string];
-    }
-    if (value.length > top[0].length && isPrefix(top[0], value)) {
-      mounts.push([value, top[1] + templatize(value.slice(top[0].length), this.params)]);
-    }
-  },
-};
-
-const ROUTE: PropertyDescriptor = {
-  configurable: true,
-  enumerable: true,
-  get(this: TrackedRequest) {
-    return this[TRACK].route;
-  },
-  set(this: TrackedRequest, value: unknown) {
-    const t = this[TRACK];
-    t.route = value;
-    const path = (value as { path?: unknown } | undefined)?.path;
-    if (typeof path !== "string") return;
-    const top = t.mounts[t.mounts.length - 1] as [string, string];
-    const base = t.base;
-    t.template = (top[0] === base ? top[1] : typeof base === "string" ? base : "") + path;
-    t.params = this.params;
-  },
-};
-
-/**
- * Follows `req.baseUrl` and `req.route` as Express sets them, with accessors on this one
- * request object (Express's own objects and `res` are left alone).
- */
-export function trackRoute(req: Request): RouteSeen {
-  const base: unknown = req.baseUrl;
-  const outer = typeof base === "string" ? base : "";
-  const tracked: Tracked = {
-    template: null,
-    params: undefined,
-    base,
-    route: req.route,
-    mounts: [[outer, outer]],
-  };
-  (req as TrackedRequest)[TRACK] = tracked;
-  Object.defineProperty(req, "baseUrl", BASE_URL);
-  Object.defineProperty(req, "route", ROUTE);
-  return tracked;
 }
 
 /** Path of the request as the client sent it, without the query string. */
