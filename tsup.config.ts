@@ -3,21 +3,33 @@ import { defineConfig } from "tsup";
 
 const { version } = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8"));
 
-// One build, two module formats: `import` gets ESM, `require` gets CommonJS.
-export default defineConfig({
-  entry: {
-    index: "middleware/index.ts",
-    sidecar: "sidecar/index.ts",
-    cli: "sidecar/cli.ts",
-  },
-  format: ["esm", "cjs"],
-  dts: { entry: { index: "middleware/index.ts", sidecar: "sidecar/index.ts" } },
+const common = {
   target: "node20",
   platform: "node",
   sourcemap: true,
-  clean: true,
   splitting: true,
   shims: false,
   // auditq_build_info reports this (shared/build-info.ts).
   define: { __AUDITQ_VERSION__: JSON.stringify(version) },
-});
+  // `err.constructor.name` stays `ConfigError` in the CommonJS build too (not `_class2`).
+  keepNames: true,
+} as const;
+
+export default defineConfig([
+  // The library, in two module formats: `import` gets ESM, `require` gets CommonJS.
+  {
+    ...common,
+    entry: { index: "middleware/index.ts", sidecar: "sidecar/index.ts" },
+    format: ["esm", "cjs"],
+    // `@internal` members (AuditContext's state) are left out of the published types.
+    dts: { compilerOptions: { stripInternal: true } },
+    clean: true,
+  },
+  // The auditq-sidecar command: ESM only, as its bin runs it.
+  {
+    ...common,
+    entry: { cli: "sidecar/cli.ts" },
+    format: ["esm"],
+    clean: false,
+  },
+]);

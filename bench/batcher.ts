@@ -25,15 +25,11 @@ import { ObjectId } from "bson";
 import { Registry } from "prom-client";
 import { Batcher } from "../middleware/batcher.js";
 import { createMiddlewareMetrics } from "../middleware/metrics.js";
-import { type Compression, Packer } from "../middleware/packer.js";
-import {
-  ENVELOPE_ATTRIBUTES,
-  envelopeBody,
-  messageBytes,
-  serializeRecord,
-} from "../shared/envelope.js";
+import { Packer } from "../middleware/packer.js";
+import { type BodyEncoding, ENVELOPE_ATTRIBUTES, envelopeBody } from "../shared/envelope.js";
 import type { Logger } from "../shared/logger.js";
-import { SQS_BILLING_CHUNK_BYTES } from "../shared/sqs-limits.js";
+import { serializeRecord } from "../shared/record-json.js";
+import { messageBytes, SQS_BILLING_CHUNK_BYTES } from "../shared/sqs-limits.js";
 import { realisticRecord } from "./realistic-record.js";
 
 const quiet = () => undefined;
@@ -236,7 +232,7 @@ async function main() {
   // auditq: as fast as the producer can add, yielding to the event loop every 50 records.
   const runBatcher = async (
     label: string,
-    compression: Compression,
+    compression: BodyEncoding,
     n: number,
     maxMessageBytes = 262_144,
   ) => {
@@ -282,7 +278,7 @@ async function main() {
   };
   await runBatcher("auditq, brotli q5 (default), 256 KiB", "br", 100_000);
   await runBatcher("auditq, gzip, 256 KiB", "gzip", 50_000);
-  await runBatcher("auditq, no compression, 256 KiB", "none", 50_000);
+  await runBatcher("auditq, no compression, 256 KiB", "identity", 50_000);
 
   // Low traffic: 200 records/s, so lingerMs (200 ms) decides the calls, not the byte limit.
   {

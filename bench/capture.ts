@@ -16,7 +16,7 @@ import { openSync, writeSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import { decodeMessage, type ReceivedMessageLike } from "../shared/envelope.js";
+import { decodeMessage, type ReceivedMessageLike } from "../shared/envelope-decoder.js";
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -197,8 +197,7 @@ async function micro(): Promise<string[]> {
   const { default: express } = await import("express");
   const { resolveOptions } = await import("../middleware/options.js");
   const capture = await import("../middleware/capture.js");
-
-  const { serializeRecord } = await import("../shared/envelope.js");
+  const { serializeRecord } = await import("../shared/record-json.js");
   const config = resolveOptions({ queueUrl: "http://127.0.0.1:1/000000000000/micro" });
   const app = express();
   const req = Object.assign(Object.create(app.request), {

@@ -17,15 +17,11 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { type Document, MongoClient } from "mongodb";
+import { encodeBody } from "../shared/body-codec.js";
 import { parseRelaxedEjson } from "../shared/ejson-parse.js";
-import {
-  type BodyEncoding,
-  encodeBody,
-  envelopeAttributes,
-  envelopeBody,
-  serializeRecord,
-} from "../shared/envelope.js";
+import { type BodyEncoding, envelopeAttributes, envelopeBody } from "../shared/envelope.js";
 import type { Logger } from "../shared/logger.js";
+import { serializeRecord } from "../shared/record-json.js";
 import { createSidecar, type SidecarOptions } from "../sidecar/index.js";
 import { type CpuProfile, startCpuProfile, timeBySteps } from "./cpu-profile.js";
 import { realisticRecord } from "./realistic-record.js";

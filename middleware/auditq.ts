@@ -1,8 +1,9 @@
 // The Express middleware factory: capture each request once, hand the record to the batcher.
-
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from "express";
 import type { Registry } from "prom-client";
+import { RETRY_POLICIES } from "../shared/backoff.js";
 import { AuditqError } from "../shared/errors.js";
+import { callHook } from "../shared/hooks.js";
 import type { AuditRecord } from "../shared/record.js";
 import { SIGNATURE_ATTRIBUTE_BYTES } from "../shared/signature.js";
 import { SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
@@ -15,6 +16,7 @@ import {
   startCapture,
   trackRoute,
 } from "./capture.js";
+import { createClients } from "./clients.js";
 import { type AuditContext, isAuditContext } from "./context.js";
 import { type CaptureErrorKind, createMiddlewareMetrics, type SkipReason } from "./metrics.js";
 import { minimalRecord } from "./minimal-record.js";
@@ -54,10 +56,11 @@ export type { CloseReport };
  */
 export function auditq(options: Options): AuditqMiddleware {
   const config = resolveOptions(options);
-  const metrics = createMiddlewareMetrics(config.registry);
+  const { sqs, registry } = createClients(config);
+  const metrics = createMiddlewareMetrics(registry);
   const signatureRoom = config.signingSecret === undefined ? 0 : SIGNATURE_ATTRIBUTE_BYTES;
   const batcher = new Batcher({
-    sqs: config.sqs,
+    sqs,
     queueUrl: config.queueUrl,
     lingerMs: config.lingerMs,
     // A signature attribute is added at send: keep that much room in each message and call.
@@ -65,7 +68,7 @@ export function auditq(options: Options): AuditqMiddleware {
     maxBatchBytes: config.maxMessageBytes - SQS_MAX_BATCH_ENTRIES * signatureRoom,
     maxBufferBytes: config.maxBufferBytes,
     maxInflight: config.maxInflight,
-    retry: config.retry,
+    retry: RETRY_POLICIES.sqsSend,
     logger: config.logger,
     metrics,
     onError: config.onError,
@@ -77,11 +80,8 @@ export function auditq(options: Options): AuditqMiddleware {
 
   const report = (kind: CaptureErrorKind, cause: unknown) => {
     metrics.captureErrors.inc({ kind });
-    try {
-      config.onError(new AuditqError("ERR_AUDITQ_CAPTURE", `capture failed (${kind})`, { cause }));
-    } catch (hookError) {
-      config.logger.error({ err: hookError }, "auditq onError hook threw");
-    }
+    const err = new AuditqError("ERR_AUDITQ_CAPTURE", `capture failed (${kind})`, { cause });
+    callHook(config.onError, err, config.logger, "onError");
   };
   const skipped = (reason: SkipReason) => {
     metrics.recordsSkipped.inc({ reason });
@@ -238,7 +238,7 @@ export function auditq(options: Options): AuditqMiddleware {
     flush: () => batcher.flush(),
     close,
     closeOnSignals,
-    registry: config.registry,
+    registry,
     captureErrors,
   });
 }

@@ -3,21 +3,17 @@
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { Document } from "bson";
 import { type BackoffPolicy, backoffDelay } from "../shared/backoff.js";
-import { serializeRecord, utf8Bytes } from "../shared/envelope.js";
+import { type BodyEncoding, MAX_RECORDS_PER_MESSAGE } from "../shared/envelope.js";
 import { AuditqError, isRetryableAwsError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
-import { billedRequests, SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
+import { serializeRecord } from "../shared/record-json.js";
+import { billedRequests, SQS_MAX_BATCH_ENTRIES, utf8Bytes } from "../shared/sqs-limits.js";
 import { type DropReason, DropReporter } from "./drop-reporter.js";
 import { KeepAlive } from "./keep-alive.js";
 import type { MiddlewareMetrics } from "./metrics.js";
-import {
-  batchSize,
-  type Compression,
-  type Envelope,
-  type Item,
-  Packer,
-  totalBytes,
-} from "./packer.js";
+import { MIDDLEWARE_OPTIONS } from "./option-table.js";
+import { bodyEncodingOf } from "./options.js";
+import { batchSize, type EncodedMessage, type Item, Packer, totalBytes } from "./packer.js";
 import type { Spool, SpoolEntry } from "./spool.js";
 import { isRefusal } from "./spool-files.js";
 import { openSlot, type SlotOpen, SPOOL_SLOTS } from "./spool-slots.js";
@@ -51,10 +47,11 @@ export interface BatcherConfig {
   metrics: MiddlewareMetrics;
   onError: (err: AuditqError) => void;
   /** Default "br". */
-  compression?: Compression | undefined;
-  /** Default 10,000. */
+  /** Default: the `compression` option's default. */
+  compression?: BodyEncoding | undefined;
+  /** Default MAX_RECORDS_PER_MESSAGE. */
   maxRecordsPerMessage?: number | undefined;
-  /** Abort one SendMessageBatch call after this long. Default {@link DEFAULT_SEND_TIMEOUT_MS}. */
+  /** Abort one SendMessageBatch call after this long. Default: the `sendTimeoutMs` option's. */
   sendTimeoutMs?: number | undefined;
   /** No spool: records beyond maxBufferBytes are dropped. */
   spool?: SpoolConfig | undefined;
@@ -63,9 +60,6 @@ export interface BatcherConfig {
   /** Signs every message (HMAC attribute) at send; the limits above must leave room for it. */
   signingSecret?: string | undefined;
 }
-
-/** How long one SendMessageBatch call may take before it is abandoned and retried. */
-export const DEFAULT_SEND_TIMEOUT_MS = 15_000;
 
 export type { DropReason };
 
@@ -99,7 +93,7 @@ export class Batcher {
   private buffer: Item[] = [];
   private bufferedBytes = 0;
   /** Encoded messages waiting to be sent: new ones at the tail, retries at the head. */
-  private ready: Envelope[] = [];
+  private ready: EncodedMessage[] = [];
   private readyBytes = 0;
   private encodingJobs = 0;
   private encodingBytes = 0;
@@ -137,11 +131,11 @@ export class Batcher {
     this.config = config;
     this.drops = new DropReporter(config);
     this.batchBytesLimit = config.maxBatchBytes;
-    this.maxRecordsPerMessage = config.maxRecordsPerMessage ?? 10_000;
+    this.maxRecordsPerMessage = config.maxRecordsPerMessage ?? MAX_RECORDS_PER_MESSAGE;
     this.packer = new Packer({
       maxMessageBytes: config.maxMessageBytes,
       maxBatchBytes: config.maxBatchBytes,
-      compression: config.compression ?? "br",
+      compression: config.compression ?? bodyEncodingOf(MIDDLEWARE_OPTIONS.compression.default),
       maxRecordsPerMessage: this.maxRecordsPerMessage,
     });
     this.spoolOpening = config.spool ? this.openSpool(config.spool) : Promise.resolve();
@@ -581,7 +575,7 @@ export class Batcher {
    * One SendMessageBatch call. Messages from memory that must be retried go back to the head of
    * `ready`; messages from the spool are released there, to be taken again.
    */
-  private async send(batch: Envelope[], entries: SpoolEntry[] | undefined): Promise<void> {
+  private async send(batch: EncodedMessage[], entries: SpoolEntry[] | undefined): Promise<void> {
     const { metrics } = this.config;
     const stopTimer = metrics.sendSeconds.startTimer();
     try {
@@ -589,7 +583,7 @@ export class Batcher {
         this.config.sqs,
         this.config.queueUrl,
         batch,
-        this.config.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS,
+        this.config.sendTimeoutMs ?? MIDDLEWARE_OPTIONS.sendTimeoutMs.default,
         this.abort.signal,
         this.config.signingSecret,
       );
@@ -602,7 +596,7 @@ export class Batcher {
       metrics.messagesPerCall.observe(batch.length);
       const done: SpoolEntry[] = [];
       for (const i of outcome.sent) {
-        const env = batch[i] as Envelope;
+        const env = batch[i] as EncodedMessage;
         this.sentRecords += env.records;
         metrics.recordsSent.inc(env.records);
         metrics.sentBytes.inc(env.bytes);
@@ -610,14 +604,14 @@ export class Batcher {
         if (entries) done.push(entries[i] as SpoolEntry);
       }
       for (const r of outcome.rejected) {
-        const env = batch[r.index] as Envelope;
+        const env = batch[r.index] as EncodedMessage;
         if (entries) done.push(entries[r.index] as SpoolEntry);
         this.repack(env, `${r.code} ${r.message}`);
       }
       if (entries && done.length > 0) await this.spool?.done(done);
       if (outcome.retry.length > 0) {
         this.requeue(
-          outcome.retry.map((i) => batch[i] as Envelope),
+          outcome.retry.map((i) => batch[i] as EncodedMessage),
           entries && outcome.retry.map((i) => entries[i] as SpoolEntry),
         );
         this.failed(new Error(`SQS failed ${outcome.retry.length} entries on its side`));
@@ -642,7 +636,11 @@ export class Batcher {
    * SQS refused the call as too long: the queue's limit is below maxMessageBytes. Send smaller
    * calls from now on; a message that is too long alone is dropped, not retried forever.
    */
-  private callTooLong(batch: Envelope[], entries: SpoolEntry[] | undefined, err: unknown): void {
+  private callTooLong(
+    batch: EncodedMessage[],
+    entries: SpoolEntry[] | undefined,
+    err: unknown,
+  ): void {
     const bytes = totalBytes(batch);
     if (batch.length > 1) {
       this.batchBytesLimit = Math.min(this.batchBytesLimit, Math.floor(bytes / 2));
@@ -658,7 +656,7 @@ export class Batcher {
       }
       return;
     }
-    const env = batch[0] as Envelope;
+    const env = batch[0] as EncodedMessage;
     if (entries) void this.spool?.done(entries);
     this.repack(
       env,
@@ -671,7 +669,7 @@ export class Batcher {
    * the innocent ones get through; a record SQS refuses alone is quarantined: dropped with
    * reason `rejected` and handed to onError with its serialized form (`details.record`).
    */
-  private repack(env: Envelope, why: string): void {
+  private repack(env: EncodedMessage, why: string): void {
     this.encodingJobs++;
     this.encodingBytes += env.bytes;
     unpackItems(env)
@@ -720,7 +718,7 @@ export class Batcher {
       });
   }
 
-  private requeue(batch: Envelope[], entries: SpoolEntry[] | undefined): void {
+  private requeue(batch: EncodedMessage[], entries: SpoolEntry[] | undefined): void {
     this.config.metrics.retries.inc(batch.reduce((n, e) => n + e.records, 0));
     if (entries) {
       this.spool?.release(entries);

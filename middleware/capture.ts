@@ -2,7 +2,6 @@
 import { randomUUID } from "node:crypto";
 import { EJSON, ObjectId } from "bson";
 import type { Request, Response } from "express";
-import { utf8Bytes } from "../shared/envelope.js";
 import {
   type AuditActor,
   type AuditOutcome,
@@ -10,6 +9,7 @@ import {
   type AuditRequest,
   RECORD_VERSION,
 } from "../shared/record.js";
+import { utf8Bytes } from "../shared/sqs-limits.js";
 import { AuditContext } from "./context.js";
 import type { ActorResult, Config } from "./options.js";
 import { asText, field, firstHeader, hasQuery, headerText, requestPath } from "./read.js";

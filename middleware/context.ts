@@ -27,6 +27,8 @@ export class AuditContext {
   readonly id: ObjectId;
   /** The request id the record carries (`x-request-id`, `traceparent`, or a random UUID). */
   readonly requestId: string;
+  // What the app told the context, read by capture when the response ends. `@internal`: the
+  // build strips these from the published .d.ts (stripInternal), so they are no public API.
   /** @internal */ metaParts: object[] | undefined = undefined;
   /** @internal */ actionName: string | undefined = undefined;
   /** @internal */ targetValue: { type: string; id: string } | undefined = undefined;

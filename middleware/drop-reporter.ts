@@ -1,6 +1,8 @@
 // Records given up on: each counted in the dropped metric by reason, and reported to onError,
 // at most once per interval for drops that happen per request during a long outage.
+
 import { AuditqError } from "../shared/errors.js";
+import { callHook } from "../shared/hooks.js";
 import type { Logger } from "../shared/logger.js";
 import type { MiddlewareMetrics } from "./metrics.js";
 
@@ -98,10 +100,6 @@ export class DropReporter {
   }
 
   private emit(err: AuditqError): void {
-    try {
-      this.config.onError(err);
-    } catch (hookError) {
-      this.config.logger.error({ err: hookError }, "auditq onError hook threw");
-    }
+    callHook(this.config.onError, err, this.config.logger, "onError");
   }
 }

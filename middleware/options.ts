@@ -1,29 +1,36 @@
-// The middleware's public Options, their defaults in one place, and validation into a Config.
-
+// The middleware's public Options type, and their resolution into a Config: validated against
+// the option table (option-table.ts, where every default is), no I/O, no clients built.
 import { createHash } from "node:crypto";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
-import { SQSClient, type SQSClientConfig } from "@aws-sdk/client-sqs";
+import type { SQSClient, SQSClientConfig } from "@aws-sdk/client-sqs";
 import type { Request, Response } from "express";
-import { Registry, register } from "prom-client";
-import type { BackoffPolicy } from "../shared/backoff.js";
+import type { Registry } from "prom-client";
+import type { BodyEncoding } from "../shared/envelope.js";
 import { type AuditqError, ConfigError } from "../shared/errors.js";
 import { consoleLogger, type Logger } from "../shared/logger.js";
+import { type Resolved, resolveTable } from "../shared/option-table.js";
 import type { AuditService } from "../shared/record.js";
-import { MIN_SIGNING_SECRET_CHARS } from "../shared/signature.js";
-import { isSqsClient } from "../shared/sqs-client.js";
-import { SQS_LEGACY_MAX_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES } from "../shared/sqs-limits.js";
-import { isHealthCheck } from "./health-check.js";
-import { DEFAULT_CENSOR, DEFAULT_REDACT_HEADERS } from "./redact.js";
-import { DEFAULT_REDACT_KEYS, type KeyMatcher } from "./secret-keys.js";
+import { invalid } from "../shared/validate.js";
+import {
+  ENVELOPE_HEADROOM_BYTES,
+  MIDDLEWARE_OPTIONS,
+  REDACT_OPTIONS,
+  SERVICE_OPTIONS,
+  SPOOL_OPTIONS,
+} from "./option-table.js";
+import type { KeyMatcher } from "./secret-keys.js";
 
 /** Options of `auditq(options)`. Every option but `queueUrl` is optional. */
 export interface Options {
   /** URL of the SQS queue records go to. Required. */
   queueUrl: string;
   /**
-   * An `SQSClient` to use, or the config to build one. Default: `new SQSClient({})`, which
-   * follows the AWS SDK's own chain (credentials, `AWS_REGION`, `AWS_ENDPOINT_URL_SQS`).
+   * An `SQSClient` to use, or the config to build one. Default: `new SQSClient({ maxAttempts: 1,
+   * requestHandler: { requestTimeout: sendTimeoutMs, connectionTimeout: 5000,
+   * throwOnRequestTimeout: true } })`, which follows the AWS SDK's own chain (credentials,
+   * `AWS_REGION`, `AWS_ENDPOINT_URL_SQS`), makes one attempt per call because auditq retries
+   * itself, and times each request out. A client passed in is used as is.
    */
   sqs?: SQSClient | SQSClientConfig | undefined;
   /**
@@ -58,7 +65,7 @@ export interface Options {
   /** Also record the stack of a captured error (`outcome.errorStack`). Default false. */
   captureErrorStack?: boolean | undefined;
   /** Names the app in every record's `service`, next to host and pid. Default: none. */
-  service?: { name?: string | undefined; version?: string | undefined } | undefined;
+  service?: ServiceOptions | undefined;
   /** Longest a record waits in memory for more to fill a batch. Default 200. */
   lingerMs?: number | undefined;
   /**
@@ -66,7 +73,7 @@ export interface Options {
    * 1048576 for queues raised to 1 MiB.
    */
   maxMessageBytes?: number | undefined;
-  /** Memory for records not yet sent; beyond it records are dropped and counted. Default 16 MiB. */
+  /** Memory for records not yet sent; beyond it records are dropped and counted. Default 16777216 (16 MiB). */
   maxBufferBytes?: number | undefined;
   /** SendMessageBatch calls in flight at once. Default 4. */
   maxInflight?: number | undefined;
@@ -78,8 +85,8 @@ export interface Options {
    */
   sendTimeoutMs?: number | undefined;
   /**
-   * How message bodies are compressed when that makes them smaller: `"br"` (brotli quality 5,
-   * the default), `"gzip"`, or `"none"`. Compressed bodies are base64 text.
+   * How message bodies are compressed when that makes them smaller: `"br"` (brotli quality 5),
+   * `"gzip"`, or `"none"`. Compressed bodies are base64 text. Default `"br"`.
    */
   compression?: "br" | "gzip" | "none" | undefined;
   /**
@@ -113,16 +120,25 @@ export interface SpoolOptions {
    * Required in this form.
    */
   dir: string;
-  /** Disk the spool may take; beyond it records are dropped and counted. Default 1 GiB. */
+  /** Disk the spool may take; beyond it records are dropped and counted. Default 1073741824 (1 GiB). */
   maxBytes?: number | undefined;
   /** SQS failing this long sends new messages to disk instead of retrying in memory. Default 5000. */
   afterMs?: number | undefined;
 }
 
-/** Options with every default filled in. */
+/** The `service` option. */
+export interface ServiceOptions {
+  /** The app's name. */
+  name?: string | undefined;
+  /** The app's version. */
+  version?: string | undefined;
+}
+
+/** Options with every default filled in. Clients are not built here: see clients.ts. */
 export interface Config {
   readonly queueUrl: string;
-  readonly sqs: SQSClient;
+  /** The client given, or the config to build one from. */
+  readonly sqs: SQSClient | SQSClientConfig | undefined;
   readonly actor: (req: Request, res: Response) => ActorResult;
   readonly skip: (req: Request, res: Response) => boolean;
   readonly methods: ReadonlySet<string> | null;
@@ -143,7 +159,8 @@ export interface Config {
   readonly maxInflight: number;
   readonly closeTimeoutMs: number;
   readonly sendTimeoutMs: number;
-  readonly compression: "br" | "gzip" | "none";
+  /** The `compression` option as the body encoding it means (`"none"` is `identity`). */
+  readonly compression: BodyEncoding;
   readonly signingSecret: string | undefined;
   readonly spool:
     | {
@@ -154,8 +171,7 @@ export interface Config {
         readonly defaultDir: boolean;
       }
     | undefined;
-  readonly retry: BackoffPolicy;
-  readonly registry: Registry;
+  readonly registry: Registry | undefined;
   readonly logger: Logger;
   readonly onError: (err: AuditqError) => void;
 }
@@ -185,106 +201,7 @@ export interface RedactOptions {
   censor?: string | undefined;
 }
 
-/** Request headers recorded by default. */
-export const DEFAULT_HEADERS: readonly string[] = Object.freeze([
-  "accept",
-  "content-length",
-  "content-type",
-  "host",
-  "origin",
-  "referer",
-  "x-forwarded-for",
-]);
-
-const DEFAULTS = {
-  skip: isHealthCheck,
-  sampleRate: 1,
-  redactHeaders: DEFAULT_REDACT_HEADERS,
-  redactKeys: DEFAULT_REDACT_KEYS,
-  censor: DEFAULT_CENSOR,
-  headers: DEFAULT_HEADERS,
-  captureBody: false,
-  maxBodyBytes: 8192,
-  maxRecordBytes: 65_536,
-  captureErrorStack: false,
-  lingerMs: 200,
-  maxMessageBytes: SQS_LEGACY_MAX_MESSAGE_BYTES,
-  maxBufferBytes: 16 * 1024 * 1024,
-  maxInflight: 4,
-  closeTimeoutMs: 10_000,
-  sendTimeoutMs: 15_000,
-  /** A TCP connect to SQS that takes longer than this fails (and is retried). */
-  connectionTimeoutMs: 5000,
-  compression: "br",
-  spoolMaxBytes: 1024 * 1024 * 1024,
-  spoolAfterMs: 5000,
-  retry: { baseMs: 100, maxMs: 20_000 },
-} as const;
-
-const KNOWN_KEYS = new Set<string>([
-  "queueUrl",
-  "sqs",
-  "actor",
-  "skip",
-  "methods",
-  "sampleRate",
-  "redact",
-  "headers",
-  "captureBody",
-  "maxBodyBytes",
-  "maxRecordBytes",
-  "captureErrorStack",
-  "service",
-  "lingerMs",
-  "maxMessageBytes",
-  "maxBufferBytes",
-  "maxInflight",
-  "closeTimeoutMs",
-  "sendTimeoutMs",
-  "compression",
-  "signingSecret",
-  "spool",
-  "registry",
-  "logger",
-  "onError",
-]);
-
-function describe(value: unknown): string {
-  return `\`${typeof value === "string" ? JSON.stringify(value) : String(value)}\` (${typeof value})`;
-}
-
-function integer(name: string, value: unknown, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(
-      `Expected \`${name}\` to be an integer from ${min} to ${max}, got ${describe(value)}`,
-    );
-  }
-  return value;
-}
-
-function oneOf<T extends string>(
-  name: string,
-  value: unknown,
-  fallback: T,
-  allowed: readonly T[],
-): T {
-  if (value === undefined) return fallback;
-  if (typeof value !== "string" || !allowed.includes(value as T)) {
-    throw new ConfigError(
-      `Expected \`${name}\` to be one of ${allowed.map((a) => `"${a}"`).join(", ")}, got ${describe(value)}`,
-    );
-  }
-  return value as T;
-}
-
-function fn<T>(name: string, value: unknown, fallback: T): T {
-  if (value === undefined) return fallback;
-  if (typeof value !== "function") {
-    throw new ConfigError(`Expected \`${name}\` to be a function, got ${describe(value)}`);
-  }
-  return value as T;
-}
+export { DEFAULT_HEADERS } from "./option-table.js";
 
 /**
  * The default spool directory of a queue: `<tmpdir>/auditq-spool-<uid>/<hash of queueUrl>`.
@@ -301,42 +218,17 @@ export function defaultSpoolDir(queueUrl: string): string {
   return join(tmpdir(), uid === undefined ? "auditq-spool" : `auditq-spool-${uid}`, hash);
 }
 
-function resolveSpool(value: unknown, queueUrl: string): Config["spool"] {
+function resolveSpool(value: SpoolOptions | false | undefined, queueUrl: string): Config["spool"] {
   if (value === false) return undefined;
   if (value === undefined) {
     return Object.freeze({
       dir: defaultSpoolDir(queueUrl),
-      maxBytes: DEFAULTS.spoolMaxBytes,
-      afterMs: DEFAULTS.spoolAfterMs,
+      maxBytes: SPOOL_OPTIONS.maxBytes.default,
+      afterMs: SPOOL_OPTIONS.afterMs.default,
       defaultDir: true,
     });
   }
-  if (typeof value !== "object" || value === null) {
-    throw new ConfigError(`Expected \`spool\` to be an object or false, got ${describe(value)}`);
-  }
-  for (const key of Object.keys(value)) {
-    if (!["dir", "maxBytes", "afterMs"].includes(key)) {
-      throw new ConfigError(`Unknown option \`spool.${key}\``);
-    }
-  }
-  const spool = value as SpoolOptions;
-  if (typeof spool.dir !== "string" || spool.dir === "") {
-    throw new ConfigError(
-      `Expected \`spool.dir\` to be a directory path, got ${describe(spool.dir)}`,
-    );
-  }
-  return Object.freeze({
-    dir: spool.dir,
-    maxBytes: integer(
-      "spool.maxBytes",
-      spool.maxBytes,
-      DEFAULTS.spoolMaxBytes,
-      1024 * 1024,
-      Number.MAX_SAFE_INTEGER,
-    ),
-    afterMs: integer("spool.afterMs", spool.afterMs, DEFAULTS.spoolAfterMs, 0, 3_600_000),
-    defaultDir: false,
-  });
+  return Object.freeze({ ...resolveTable(SPOOL_OPTIONS, value, "spool."), defaultDir: false });
 }
 
 const READS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -345,9 +237,6 @@ const READS = new Set(["GET", "HEAD", "OPTIONS"]);
 export function isRead(method: string): boolean {
   return READS.has(method);
 }
-
-// Bytes an envelope and its message attributes may take around the largest record.
-const ENVELOPE_HEADROOM_BYTES = 512;
 
 function idOf(value: unknown): string | number | null {
   if (typeof value === "string" || typeof value === "number") return value;
@@ -364,254 +253,111 @@ function defaultActor(req: Request): ActorResult {
   return idOf(r.user?.id) ?? idOf(r.user?._id) ?? idOf(r.auth?.sub);
 }
 
-function signingSecret(value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "string" || value.length < MIN_SIGNING_SECRET_CHARS) {
-    throw new ConfigError(
-      `Expected \`signingSecret\` to be a string of ${MIN_SIGNING_SECRET_CHARS} characters or more, got ${typeof value === "string" ? `${value.length} characters` : describe(value)}`,
-    );
-  }
-  return value;
-}
-
-function boolean(name: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== "boolean") {
-    throw new ConfigError(`Expected \`${name}\` to be a boolean, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function strings(name: string, value: unknown, fallback: readonly string[]): readonly string[] {
-  if (value === undefined) return fallback;
-  if (!Array.isArray(value) || !value.every((v) => typeof v === "string" && v !== "")) {
-    throw new ConfigError(
-      `Expected \`${name}\` to be an array of non-empty strings, got ${describe(value)}`,
-    );
-  }
-  return Object.freeze([...value]);
-}
-
-function text(name: string, value: unknown, fallback: string | undefined): string | undefined {
-  if (value === undefined) return fallback;
-  if (typeof value !== "string" || value.length > 256) {
-    throw new ConfigError(
-      `Expected \`${name}\` to be a string of at most 256 characters, got ${describe(value)}`,
-    );
-  }
-  return value;
-}
-
-function plainObject(name: string, value: unknown, known: readonly string[]): void {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new ConfigError(`Expected \`${name}\` to be an object, got ${describe(value)}`);
-  }
-  for (const key of Object.keys(value)) {
-    if (!known.includes(key)) throw new ConfigError(`Unknown option \`${name}.${key}\``);
-  }
-}
-
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-function redactKeys(value: unknown): KeyMatcher | null {
-  if (value === undefined) return DEFAULTS.redactKeys;
+function compileKeys(keys: RegExp | readonly string[] | KeyMatcher): KeyMatcher | null {
   // A global or sticky RegExp keeps state between `test` calls; the same pattern without does not.
-  if (value instanceof RegExp) return new RegExp(value.source, value.flags.replace(/[gy]/g, ""));
-  if (!Array.isArray(value) && typeof (value as KeyMatcher | null)?.test === "function") {
-    const matcher = value as KeyMatcher;
-    return {
-      test(key) {
-        try {
-          return matcher.test(key) === true;
-        } catch {
-          // Fail closed: a key the app's rule cannot judge is treated as a secret.
-          return true;
-        }
-      },
-    };
+  if (keys instanceof RegExp) return new RegExp(keys.source, keys.flags.replace(/[gy]/g, ""));
+  if (Array.isArray(keys)) {
+    return keys.length === 0 ? null : new RegExp(`^(?:${keys.map(escapeRegExp).join("|")})$`, "i");
   }
-  const keys = strings("redact.keys", value, []);
-  return keys.length === 0 ? null : new RegExp(`^(?:${keys.map(escapeRegExp).join("|")})$`, "i");
-}
-
-/** The capture options of {@link Options}, validated, with their defaults. */
-function resolveCapture(options: Options) {
-  if (options.redact !== undefined) {
-    plainObject("redact", options.redact, ["headers", "keys", "paths", "censor"]);
-  }
-  if (options.service !== undefined) plainObject("service", options.service, ["name", "version"]);
-  const redact: RedactOptions = options.redact ?? {};
-  const service = options.service ?? {};
-  const { sampleRate } = options;
-  if (
-    sampleRate !== undefined &&
-    (typeof sampleRate !== "number" || !(sampleRate >= 0 && sampleRate <= 1))
-  ) {
-    throw new ConfigError(
-      `Expected \`sampleRate\` to be a number from 0 to 1, got ${describe(sampleRate)}`,
-    );
-  }
-  // The record must fit in one SQS message with its envelope.
-  const recordLimit =
-    integer(
-      "maxMessageBytes",
-      options.maxMessageBytes,
-      DEFAULTS.maxMessageBytes,
-      1024,
-      SQS_MAX_MESSAGE_BYTES,
-    ) - ENVELOPE_HEADROOM_BYTES;
-  const name = text("service.name", service.name, undefined);
-  const version = text("service.version", service.version, undefined);
-  const methods = strings("methods", options.methods, []);
+  const matcher = keys as KeyMatcher;
   return {
-    actor: fn("actor", options.actor, defaultActor),
-    skip: fn<(req: Request, res: Response) => boolean>("skip", options.skip, DEFAULTS.skip),
-    methods: options.methods === undefined ? null : new Set(methods.map((m) => m.toUpperCase())),
-    sampleRate: sampleRate ?? DEFAULTS.sampleRate,
-    redactHeaders: new Set(
-      strings("redact.headers", redact.headers, DEFAULTS.redactHeaders).map((h) => h.toLowerCase()),
-    ),
-    redactKeys: redactKeys(redact.keys),
-    redactPaths: strings("redact.paths", redact.paths, []).map((p) => p.split(".")),
-    censor: text("redact.censor", redact.censor, DEFAULTS.censor) as string,
-    headers: strings("headers", options.headers, DEFAULTS.headers).map((h) => h.toLowerCase()),
-    captureBody: boolean("captureBody", options.captureBody, DEFAULTS.captureBody),
-    maxBodyBytes: integer(
-      "maxBodyBytes",
-      options.maxBodyBytes,
-      DEFAULTS.maxBodyBytes,
-      64,
-      SQS_MAX_MESSAGE_BYTES,
-    ),
-    maxRecordBytes: integer(
-      "maxRecordBytes",
-      options.maxRecordBytes,
-      Math.min(DEFAULTS.maxRecordBytes, recordLimit),
-      Math.min(1024, recordLimit),
-      recordLimit,
-    ),
-    captureErrorStack: boolean(
-      "captureErrorStack",
-      options.captureErrorStack,
-      DEFAULTS.captureErrorStack,
-    ),
-    service: Object.freeze({
-      ...(name === undefined ? {} : { name }),
-      ...(version === undefined ? {} : { version }),
-      host: hostname(),
-      pid: process.pid,
-    }),
+    test(key) {
+      try {
+        return matcher.test(key) === true;
+      } catch {
+        // Fail closed: a key the app's rule cannot judge is treated as a secret.
+        return true;
+      }
+    },
   };
 }
 
-/** Validates options and fills in defaults. Throws ConfigError naming the bad option. */
-export function resolveOptions(options: Options): Config {
-  if (typeof options !== "object" || options === null) {
-    throw new ConfigError(`Expected options to be an object, got ${describe(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_KEYS.has(key)) throw new ConfigError(`Unknown option \`${key}\``);
-  }
-  const { queueUrl } = options;
-  if (typeof queueUrl !== "string" || !/^https?:\/\/\S+$/.test(queueUrl)) {
-    throw new ConfigError(
-      `Expected \`queueUrl\` to be an SQS queue URL, got ${describe(queueUrl)}`,
-    );
-  }
-  const sendTimeoutMs = integer(
-    "sendTimeoutMs",
-    options.sendTimeoutMs,
-    DEFAULTS.sendTimeoutMs,
-    100,
-    600_000,
-  );
+/**
+ * A FIFO queue refuses every entry without a MessageGroupId, and one group would serialize all
+ * sends; auditq needs no ordering (the sidecar deduplicates by `_id`).
+ */
+function refuseFifo(queueUrl: string): void {
   if (/\.fifo\/*(?:[?#]|$)/.test(queueUrl)) {
-    // A FIFO queue refuses every entry without a MessageGroupId, and one group would serialize
-    // all sends; auditq needs no ordering (the sidecar deduplicates by `_id`).
     throw new ConfigError(
       `\`queueUrl\` names a FIFO queue (${queueUrl}); auditq sends to standard queues only: ` +
         "FIFO queues need a MessageGroupId on every message and cap throughput per group, and " +
         "auditq needs neither ordering nor SQS deduplication (records are deduplicated by _id). " +
         "Use a standard queue.",
+      { option: "queueUrl" },
     );
   }
-  // auditq retries whole calls and single entries itself, with backoff and the spool behind it;
-  // the SDK's own retries (3 attempts by default) would multiply that, so a client auditq builds
-  // makes one attempt per call unless the config says otherwise. It also gets a deadline per
-  // request: the SDK's default has none, so a connection that accepts and never answers would
-  // hold a call (and, while SQS fails, all sending) forever. A client passed in is used as is,
-  // recognised by shape: a client from another copy of the SDK is used as given too.
-  const sqs = isSqsClient(options.sqs)
-    ? options.sqs
-    : new SQSClient({
-        maxAttempts: 1,
-        requestHandler: {
-          requestTimeout: sendTimeoutMs,
-          connectionTimeout: Math.min(DEFAULTS.connectionTimeoutMs, sendTimeoutMs),
-          // Without it the SDK only logs a warning when requestTimeout passes.
-          throwOnRequestTimeout: true,
-        },
-        ...(options.sqs ?? {}),
-      });
-  const logger = options.logger ?? consoleLogger;
-  if (isSqsClient(options.sqs) && !(options.sqs instanceof SQSClient)) {
-    // Used as given all the same: rebuilding it would lose its region, endpoint and middleware.
-    logger.warn(
-      {},
-      "auditq: the SQS client comes from another copy of @aws-sdk/client-sqs than the one auditq loads; " +
-        "commands from one copy may not run on a client of another: keep one copy (it is a peer dependency)",
-    );
+}
+
+/** The record cap: the table's range, narrowed so that a record fits in one message. */
+function recordCap(given: number | undefined, fallback: number, maxMessageBytes: number): number {
+  const limit = maxMessageBytes - ENVELOPE_HEADROOM_BYTES;
+  if (given === undefined) return Math.min(fallback, limit);
+  const min = Math.min(1024, limit);
+  if (given < min || given > limit) {
+    invalid("maxRecordBytes", `an integer from ${min} to ${limit}`, given);
   }
-  const onError = fn<(err: AuditqError) => void>("onError", options.onError, (err) =>
-    logger.warn({ err }, err.message),
-  );
-  if (options.registry !== undefined && !(options.registry instanceof Registry)) {
-    throw new ConfigError(
-      `Expected \`registry\` to be a prom-client Registry, got ${describe(options.registry)}`,
-    );
+  return given;
+}
+
+/** The body encoding a `compression` option value means: `"none"` is `identity`. */
+export function bodyEncodingOf(compression: NonNullable<Options["compression"]>): BodyEncoding {
+  return compression === "none" ? "identity" : compression;
+}
+
+/** Validates options and fills in defaults. Throws ConfigError naming the bad option. */
+export function resolveOptions(options: Options): Config {
+  if (typeof options !== "object" || options === null) {
+    invalid("options", "an object", options);
   }
+  const o = resolveTable(MIDDLEWARE_OPTIONS, options);
+  refuseFifo(o.queueUrl);
+  const redact = resolveTable(REDACT_OPTIONS, o.redact ?? {}, "redact.");
+  const service = resolveTable(SERVICE_OPTIONS, o.service ?? {}, "service.");
+  const logger = o.logger ?? consoleLogger;
   return Object.freeze({
-    queueUrl,
-    sqs,
-    ...resolveCapture(options),
-    lingerMs: integer("lingerMs", options.lingerMs, DEFAULTS.lingerMs, 0, 60_000),
-    maxMessageBytes: integer(
-      "maxMessageBytes",
-      options.maxMessageBytes,
-      DEFAULTS.maxMessageBytes,
-      1024,
-      SQS_MAX_MESSAGE_BYTES,
+    queueUrl: o.queueUrl,
+    sqs: o.sqs,
+    actor: o.actor ?? defaultActor,
+    skip: o.skip,
+    methods: o.methods === undefined ? null : new Set(o.methods.map((m) => m.toUpperCase())),
+    sampleRate: o.sampleRate,
+    redactHeaders: new Set(redact.headers.map((h) => h.toLowerCase())),
+    redactKeys: compileKeys(redact.keys),
+    redactPaths: (redact.paths ?? []).map((p) => p.split(".")),
+    censor: redact.censor,
+    headers: o.headers.map((h) => h.toLowerCase()),
+    captureBody: o.captureBody,
+    maxBodyBytes: o.maxBodyBytes,
+    maxRecordBytes: recordCap(
+      options.maxRecordBytes === undefined ? undefined : o.maxRecordBytes,
+      MIDDLEWARE_OPTIONS.maxRecordBytes.default,
+      o.maxMessageBytes,
     ),
-    maxBufferBytes: integer(
-      "maxBufferBytes",
-      options.maxBufferBytes,
-      DEFAULTS.maxBufferBytes,
-      1024,
-      Number.MAX_SAFE_INTEGER,
-    ),
-    maxInflight: integer("maxInflight", options.maxInflight, DEFAULTS.maxInflight, 1, 100),
-    closeTimeoutMs: integer(
-      "closeTimeoutMs",
-      options.closeTimeoutMs,
-      DEFAULTS.closeTimeoutMs,
-      0,
-      3_600_000,
-    ),
-    sendTimeoutMs,
-    compression: oneOf("compression", options.compression, DEFAULTS.compression, [
-      "br",
-      "gzip",
-      "none",
-    ] as const),
-    signingSecret: signingSecret(options.signingSecret),
-    spool: resolveSpool(options.spool, queueUrl),
-    retry: DEFAULTS.retry,
-    // The global registry, so an existing `/metrics` route (express-prom-bundle, prom-client's
-    // own `register.metrics()`) shows auditq's metrics with no wiring.
-    registry: options.registry ?? register,
+    captureErrorStack: o.captureErrorStack,
+    service: Object.freeze({
+      ...(service.name === undefined ? {} : { name: service.name }),
+      ...(service.version === undefined ? {} : { version: service.version }),
+      host: hostname(),
+      pid: process.pid,
+    }),
+    lingerMs: o.lingerMs,
+    maxMessageBytes: o.maxMessageBytes,
+    maxBufferBytes: o.maxBufferBytes,
+    maxInflight: o.maxInflight,
+    closeTimeoutMs: o.closeTimeoutMs,
+    sendTimeoutMs: o.sendTimeoutMs,
+    compression: bodyEncodingOf(o.compression),
+    signingSecret: o.signingSecret,
+    spool: resolveSpool(o.spool, o.queueUrl),
+    registry: o.registry,
     logger,
-    onError,
+    onError: o.onError ?? ((err: AuditqError) => logger.warn({ err }, err.message)),
   });
 }
+
+/** What resolveTable makes of the table; for tests of the table itself. */
+export type ResolvedOptions = Resolved<typeof MIDDLEWARE_OPTIONS>;

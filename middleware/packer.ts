@@ -1,13 +1,13 @@
 // Packing: records into size-limited (compressed) SQS messages, messages into batch calls.
+
+import { encodeBody } from "../shared/body-codec.js";
 import {
   type BodyEncoding,
-  encodeBody,
   envelopeAttributes,
   envelopeBody,
   envelopeOverheadBytes,
-  messageBytes,
 } from "../shared/envelope.js";
-import { SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
+import { messageBytes, SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
 
 /** A record already serialized for an envelope. */
 export interface Item {
@@ -17,7 +17,7 @@ export interface Item {
 }
 
 /** One SQS message, encoded and ready to send or spool. */
-export interface Envelope {
+export interface EncodedMessage {
   body: string;
   encoding: BodyEncoding;
   attributes: Record<string, { DataType: string; StringValue: string }>;
@@ -27,18 +27,17 @@ export interface Envelope {
   bytes: number;
 }
 
-export type Compression = "br" | "gzip" | "none";
-
 export interface PackerLimits {
   maxMessageBytes: number;
   /** Total of one SendMessageBatch call. */
   maxBatchBytes: number;
-  compression: Compression;
+  /** How bodies are encoded when that makes them smaller; `identity`: never compressed. */
+  compression: BodyEncoding;
   /** Records per message at most, whatever their size. */
   maxRecordsPerMessage: number;
 }
 
-/** Envelope text smaller than this goes uncompressed: base64 and the attribute eat the gain. */
+/** EncodedMessage text smaller than this goes uncompressed: base64 and the attribute eat the gain. */
 export const COMPRESS_MIN_BYTES = 1024;
 
 /**
@@ -94,7 +93,7 @@ export class Packer {
     this.limits = limits;
     this.identityAttributeBytes = messageBytes("", envelopeAttributes("identity"));
     this.encodedAttributeBytes =
-      limits.compression === "none"
+      limits.compression === "identity"
         ? this.identityAttributeBytes
         : messageBytes("", envelopeAttributes(limits.compression));
   }
@@ -102,7 +101,7 @@ export class Packer {
   /** Raw envelope bytes worth one full message: the "bytes reached" flush trigger. */
   rawBudget(): number {
     const { maxMessageBytes, compression } = this.limits;
-    if (compression === "none") return maxMessageBytes - this.identityAttributeBytes;
+    if (compression === "identity") return maxMessageBytes - this.identityAttributeBytes;
     // Compressed messages aim at an eighth of a call: a call then fills to within a few percent
     // of its byte limit, where SQS's 64 KiB billing chunks are used best.
     const target = Math.min(maxMessageBytes, Math.floor(this.limits.maxBatchBytes / 8));
@@ -113,14 +112,14 @@ export class Packer {
   /** Whether one record alone can never fit in a message (checked cheaply at add()). */
   surelyTooLarge(item: Item): boolean {
     const identityBytes = item.bytes + envelopeOverheadBytes(1) + this.identityAttributeBytes;
-    if (this.limits.compression === "none") return identityBytes > this.limits.maxMessageBytes;
+    if (this.limits.compression === "identity") return identityBytes > this.limits.maxMessageBytes;
     return item.bytes > MAX_RECORD_BYTES;
   }
 
   /** Number of records from `items[start]` on that go into the next message (at least 1). */
   groupSize(items: readonly Item[], start: number): number {
     const budget = this.rawBudget();
-    const exact = this.limits.compression === "none";
+    const exact = this.limits.compression === "identity";
     let raw = 0;
     let n = 0;
     for (let i = start; i < items.length && n < this.limits.maxRecordsPerMessage; i++) {
@@ -138,12 +137,12 @@ export class Packer {
    * Encodes records into one message, or several when compressed output exceeds the limit.
    * Records that cannot fit even alone come back in `tooLarge`.
    */
-  async encode(items: readonly Item[]): Promise<{ envelopes: Envelope[]; tooLarge: Item[] }> {
+  async encode(items: readonly Item[]): Promise<{ envelopes: EncodedMessage[]; tooLarge: Item[] }> {
     const { maxMessageBytes, compression } = this.limits;
     const text = envelopeBody(items.map((i) => i.json));
     const rawBytes = Buffer.byteLength(text, "utf8");
     let envelope = plain(text, rawBytes, items.length);
-    if (compression !== "none" && rawBytes >= COMPRESS_MIN_BYTES) {
+    if (compression !== "identity" && rawBytes >= COMPRESS_MIN_BYTES) {
       const body = await encodeBody(text, compression);
       this.ratio = this.ratio * (1 - RATIO_WEIGHT) + (body.length / rawBytes) * RATIO_WEIGHT;
       const attributes = envelopeAttributes(compression);
@@ -166,7 +165,7 @@ export class Packer {
   }
 }
 
-function plain(text: string, rawBytes: number, records: number): Envelope {
+function plain(text: string, rawBytes: number, records: number): EncodedMessage {
   const attributes = envelopeAttributes("identity");
   return {
     body: text,

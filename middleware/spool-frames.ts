@@ -6,8 +6,9 @@
 //   u8 encoding (0 identity, 1 br, 2 gzip) | u32 record count | message body (UTF-8).
 // All integers are big-endian.
 import { crc32 } from "node:zlib";
-import { type BodyEncoding, envelopeAttributes, messageBytes } from "../shared/envelope.js";
-import type { Envelope } from "./packer.js";
+import { type BodyEncoding, envelopeAttributes } from "../shared/envelope.js";
+import { messageBytes } from "../shared/sqs-limits.js";
+import type { EncodedMessage } from "./packer.js";
 import { sqsSafeJson } from "./sqs-text.js";
 
 const MAGIC = 0x41515331; // "AQS1"
@@ -33,7 +34,7 @@ export interface SkippedRegion {
   records: number;
 }
 
-export function frame(env: Envelope): Buffer {
+export function frame(env: EncodedMessage): Buffer {
   const body = Buffer.from(env.body, "utf8");
   const payload = Buffer.alloc(PAYLOAD_HEADER_BYTES + body.length);
   payload.writeUInt8(ENCODINGS.indexOf(env.encoding), 0);
@@ -100,7 +101,7 @@ export function scanFrames(data: Buffer): { frames: FoundFrame[]; skipped: Skipp
 }
 
 /** The message of a frame read back; throws when it does not check out. */
-export function unframe(buf: Buffer): Envelope {
+export function unframe(buf: Buffer): EncodedMessage {
   const found = validFrameAt(buf, 0);
   if (!found || found.length !== buf.length) {
     throw new Error("spool frame does not check out (length, magic or CRC)");

@@ -2,7 +2,7 @@
 import { readdir, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../shared/logger.js";
-import { SEGMENT_RE, Spool, type SpoolOptions, syncDir } from "./spool.js";
+import { SEGMENT_RE, Spool, type SpoolOpenOptions, syncDir } from "./spool.js";
 import { checkPrivateDir, privateDir } from "./spool-files.js";
 import { holdsLock, markHeld, markReleased, tryLock } from "./spool-lock.js";
 
@@ -29,7 +29,7 @@ export interface SlotOpen {
  * undefined when all slots are held by live processes. The base and slot directories must be
  * private to this user (see spool-files.ts): anything else is refused with an error.
  */
-export async function openSlot(options: SpoolOptions): Promise<SlotOpen | undefined> {
+export async function openSlot(options: SpoolOpenOptions): Promise<SlotOpen | undefined> {
   const base = options.dir;
   await privateDir(base);
   let slot = -1;

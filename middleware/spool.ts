@@ -5,7 +5,7 @@
 import { type FileHandle, open, readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../shared/logger.js";
-import type { Envelope } from "./packer.js";
+import type { EncodedMessage } from "./packer.js";
 import { CREATE_FLAGS, FILE_MODE, isRefusal, openForRead, privateDir } from "./spool-files.js";
 import { frame, HEADER_BYTES, scanFrames, unframe } from "./spool-frames.js";
 import { markReleased, takeLock } from "./spool-lock.js";
@@ -15,7 +15,7 @@ export const SEGMENT_RE = /^seg-(\d{16})\.aqs$/;
 /** Why spooled records were lost: a torn or corrupt frame found by a scan, or by a read. */
 export type SpoolLoss = "corrupt";
 
-export interface SpoolOptions {
+export interface SpoolOpenOptions {
   dir: string;
   /** Total bytes of segment files at most; appends beyond it are refused. */
   maxBytes: number;
@@ -67,7 +67,7 @@ export interface RecoveryReport {
  * the sent part of the oldest segments, which the sidecar's dedup by `_id` absorbs.
  */
 export class Spool {
-  private readonly options: Required<SpoolOptions>;
+  private readonly options: Required<SpoolOpenOptions>;
   private readonly segments: Segment[] = [];
   private current: { segment: Segment; handle: FileHandle } | undefined;
   private nextSeq = 0;
@@ -80,15 +80,15 @@ export class Spool {
   private chain: Promise<unknown> = Promise.resolve();
   readonly recovered: RecoveryReport;
 
-  private constructor(options: Required<SpoolOptions>, recovered: RecoveryReport) {
+  private constructor(options: Required<SpoolOpenOptions>, recovered: RecoveryReport) {
     this.options = options;
     this.lockPath = join(options.dir, "LOCK");
     this.recovered = recovered;
   }
 
   /** Opens (creating) the spool directory, takes its lock and scans what a previous process left. */
-  static async open(options: SpoolOptions): Promise<Spool> {
-    const full: Required<SpoolOptions> = {
+  static async open(options: SpoolOpenOptions): Promise<Spool> {
+    const full: Required<SpoolOpenOptions> = {
       segmentBytes: 1024 * 1024,
       onLoss: () => undefined,
       ...options,
@@ -183,7 +183,7 @@ export class Spool {
    * spool past `maxBytes`. A failed or short write is cut off again (or, failing that, its
    * segment is closed), so no later frame follows a partial one.
    */
-  append(envelopes: readonly Envelope[]): Promise<boolean> {
+  append(envelopes: readonly EncodedMessage[]): Promise<boolean> {
     return this.serial(async () => {
       const frames = envelopes.map(frame);
       const size = frames.reduce((n, f) => n + f.length, 0);
@@ -206,7 +206,7 @@ export class Spool {
       }
       let offset = segment.size;
       for (const [i, f] of frames.entries()) {
-        const env = envelopes[i] as Envelope;
+        const env = envelopes[i] as EncodedMessage;
         segment.entries.push({
           segment,
           offset,
@@ -236,7 +236,7 @@ export class Spool {
   take(
     maxEntries: number,
     maxBytes: number,
-  ): Promise<Array<{ entry: SpoolEntry; envelope: Envelope }>> {
+  ): Promise<Array<{ entry: SpoolEntry; envelope: EncodedMessage }>> {
     return this.serial(async () => {
       const picked: SpoolEntry[] = [];
       let bytes = 0;
@@ -250,7 +250,7 @@ export class Spool {
           bytes += e.bytes;
         }
       }
-      const out: Array<{ entry: SpoolEntry; envelope: Envelope }> = [];
+      const out: Array<{ entry: SpoolEntry; envelope: EncodedMessage }> = [];
       const lost: SpoolEntry[] = [];
       for (const entry of picked) {
         entry.state = "taken";

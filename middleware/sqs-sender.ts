@@ -2,7 +2,7 @@
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { AuditqError } from "../shared/errors.js";
 import { ATTR_SIGNATURE, signMessage } from "../shared/signature.js";
-import type { Envelope } from "./packer.js";
+import type { EncodedMessage } from "./packer.js";
 
 /** What became of each message of one call, by its index in the call. */
 export interface SendOutcome {
@@ -21,7 +21,7 @@ export interface SendOutcome {
 export async function sendBatch(
   sqs: SQSClient,
   queueUrl: string,
-  messages: readonly Envelope[],
+  messages: readonly EncodedMessage[],
   abortSignal?: AbortSignal,
   signingSecret?: string,
 ): Promise<SendOutcome> {
@@ -84,7 +84,7 @@ export async function sendBatch(
 export async function sendBatchWithin(
   sqs: SQSClient,
   queueUrl: string,
-  messages: readonly Envelope[],
+  messages: readonly EncodedMessage[],
   timeoutMs: number,
   stop: AbortSignal,
   signingSecret?: string,
@@ -119,8 +119,8 @@ export async function sendBatchWithin(
   }
 }
 
-function copyAttributes(attributes: Envelope["attributes"]): Envelope["attributes"] {
-  const copy: Envelope["attributes"] = {};
+function copyAttributes(attributes: EncodedMessage["attributes"]): EncodedMessage["attributes"] {
+  const copy: EncodedMessage["attributes"] = {};
   for (const name of Object.keys(attributes)) {
     const value = attributes[name] as { DataType: string; StringValue: string };
     copy[name] = { DataType: value.DataType, StringValue: value.StringValue };

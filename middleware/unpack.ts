@@ -2,8 +2,9 @@
 // SQS refused starts from, so one bad record does not take the others down with it.
 import { promisify } from "node:util";
 import { brotliDecompress, gunzip } from "node:zlib";
-import { MAX_DECODED_BODY_BYTES, utf8Bytes } from "../shared/envelope.js";
-import type { Envelope, Item } from "./packer.js";
+import { MAX_DECODED_BODY_BYTES } from "../shared/body-codec.js";
+import { utf8Bytes } from "../shared/sqs-limits.js";
+import type { EncodedMessage, Item } from "./packer.js";
 import { sqsSafeJson } from "./sqs-text.js";
 
 const brotliDecompressAsync = promisify(brotliDecompress);
@@ -12,7 +13,7 @@ const gunzipAsync = promisify(gunzip);
 const RECORDS_START = /^\{"auditq":1,"n":\d+,"records":\[/;
 
 /** The envelope text of a message, decompressed. */
-async function envelopeText(env: Envelope): Promise<string> {
+async function envelopeText(env: EncodedMessage): Promise<string> {
   if (env.encoding === "identity") return env.body;
   const compressed = Buffer.from(env.body, "base64");
   const options = { maxOutputLength: MAX_DECODED_BODY_BYTES };
@@ -29,7 +30,7 @@ async function envelopeText(env: Envelope): Promise<string> {
  * it was packed (escaped for SQS, should an older version have packed it raw). Throws when the
  * text is not an auditq envelope.
  */
-export async function unpackItems(env: Envelope): Promise<Item[]> {
+export async function unpackItems(env: EncodedMessage): Promise<Item[]> {
   const text = await envelopeText(env);
   const start = RECORDS_START.exec(text);
   if (!start || !text.endsWith("]}")) throw new Error("not an auditq envelope");

@@ -19,7 +19,7 @@ import autocannon from "autocannon";
 import express from "express";
 import { MongoClient } from "mongodb";
 import { auditq } from "../middleware/index.js";
-import { decodeMessage } from "../shared/envelope.js";
+import { decodeMessage } from "../shared/envelope-decoder.js";
 import { chartData, htmlReport, RATE_WINDOW_S, terminalChart } from "./demo/chart.js";
 import { startSampler } from "./demo/metrics.js";
 

@@ -37,8 +37,11 @@ export class AuditqError extends Error {
 /** A bad option, environment variable or flag, found at construction or start. */
 export class ConfigError extends AuditqError {
   override name = "ConfigError";
-  constructor(message: string, options: AuditqErrorOptions = {}) {
+  /** The option at fault (`maxWriteRate`, `spool.dir`), when one is; for callers to act on. */
+  readonly option: string | undefined;
+  constructor(message: string, options: AuditqErrorOptions & { option?: string } = {}) {
     super("ERR_AUDITQ_CONFIG", message, options);
+    this.option = options.option;
   }
 }
 

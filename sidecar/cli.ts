@@ -1,109 +1,28 @@
 #!/usr/bin/env node
-import { SQSClient } from "@aws-sdk/client-sqs";
-// The auditq-sidecar command: reads env and flags once, starts the sidecar and its ops server,
-// wires signals. Only bad configuration stops it at start; unreachable services are retried.
-import { pino } from "pino";
-import { collectDefaultMetrics, Registry } from "prom-client";
-import { ConfigError } from "../shared/errors.js";
-import { type CliConfig, EXIT_GRACE_MS, helpText, readConfig } from "./config.js";
-import { CREATE_QUEUE_HELP, createAuditQueues, parseCreateQueueArgs } from "./create-queue.js";
-import { startOpsServer } from "./http.js";
-import { createSidecar } from "./sidecar.js";
+// The auditq-sidecar command's entry: checks that the sidecar's own dependencies are installed
+// (they are optional peer dependencies, so a web app that only uses the middleware does not get
+// them), says what to install when they are not, and then runs the command (cli-main.ts).
+import { createRequire } from "node:module";
 
-/** `auditq-sidecar create-queue ...`: prints the queues as JSON; 2 on bad flags, 1 on SQS errors. */
-async function createQueue(argv: readonly string[]): Promise<number> {
-  if (argv.includes("--help") || argv.includes("-h")) {
-    console.log(CREATE_QUEUE_HELP);
-    return 0;
-  }
-  const sqs = new SQSClient({});
-  try {
-    const created = await createAuditQueues(sqs, parseCreateQueueArgs(argv));
-    console.log(JSON.stringify(created, null, 2));
-    return 0;
-  } catch (err) {
-    const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    console.error(`auditq-sidecar create-queue: ${message}`);
-    return err instanceof ConfigError ? 2 : 1;
-  } finally {
-    sqs.destroy();
-  }
-}
+/** Packages the sidecar needs besides auditq's own dependencies. */
+const PEERS = ["@aws-sdk/client-sqs", "mongodb", "pino"] as const;
 
-async function main(): Promise<number> {
-  const argv = process.argv.slice(2);
-  if (argv[0] === "create-queue") return createQueue(argv.slice(1));
-  if (argv.includes("--help") || argv.includes("-h")) {
-    console.log(
-      `${helpText()}\n\nauditq-sidecar create-queue --help: create the queue and its dead-letter queue.`,
-    );
-    return 0;
-  }
-  let config: CliConfig;
+const require = createRequire(import.meta.url);
+const missing = PEERS.filter((name) => {
   try {
-    config = readConfig(process.env, argv);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(
-        `auditq-sidecar: ${err.message}\n\nRun auditq-sidecar --help for all settings.`,
-      );
-      return 2;
-    }
-    throw err;
+    require.resolve(name);
+    return false;
+  } catch {
+    // Not resolvable from here: not installed next to auditq.
+    return true;
   }
-  const logger = pino({ level: config.logLevel, base: { service: "auditq-sidecar" } });
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const sidecar = createSidecar({ ...config.options, registry, logger });
-  const server = await startOpsServer(
-    config.metricsPort,
-    registry,
-    () => sidecar.isReady(),
-    config.metricsHost,
+});
+if (missing.length > 0) {
+  console.error(
+    `auditq-sidecar: ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} not installed. ` +
+      `The sidecar needs them; install them next to auditq:\n\n  npm install ${missing.join(" ")}\n`,
   );
-  logger.info({ host: config.metricsHost, port: config.metricsPort }, "ops server listening");
-
-  const shutdownMs = config.options.shutdownTimeoutMs ?? 25_000;
-  const stopped = new Promise<number>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      logger.info({ signal }, "stopping");
-      const deadline = setTimeout(() => {
-        logger.error(
-          { deadlineMs: shutdownMs + EXIT_GRACE_MS },
-          "shutdown deadline passed; exiting",
-        );
-        resolve(1);
-      }, shutdownMs + EXIT_GRACE_MS);
-      deadline.unref();
-      sidecar
-        .stop()
-        .then(() => resolve(0))
-        .catch((err: unknown) => {
-          logger.error({ err }, "error while stopping");
-          resolve(1);
-        })
-        .finally(() => {
-          clearTimeout(deadline);
-          server.close();
-          server.closeAllConnections();
-        });
-    };
-    process.once("SIGTERM", onSignal);
-    process.once("SIGINT", onSignal);
-  });
-
-  await sidecar.start();
-  return stopped;
+  process.exitCode = 1;
+} else {
+  await import("./cli-main.js");
 }
-
-main().then(
-  (code) => {
-    process.exitCode = code;
-    // Anything still open (a socket the SDK keeps alive) must not hold the process past its deadline.
-    setTimeout(() => process.exit(code), 1_000).unref();
-  },
-  (err: unknown) => {
-    console.error("auditq-sidecar: fatal:", err);
-    process.exitCode = 1;
-  },
-);

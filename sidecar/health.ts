@@ -1,8 +1,9 @@
 // Whether the sidecar can do its job: started, SQS and MongoDB reachable, not stopping; and the
 // probe that finds MongoDB again after a failed write.
 import type { Db } from "mongodb";
-import { type BackoffPolicy, backoffDelay, sleep } from "../shared/backoff.js";
+import { type BackoffPolicy, backoffDelay } from "../shared/backoff.js";
 import type { Logger } from "../shared/logger.js";
+import { sleep } from "../shared/timers.js";
 import type { SidecarMetrics } from "./metrics.js";
 
 export class Health {

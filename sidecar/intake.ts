@@ -2,7 +2,8 @@
 // for writing, quarantines what cannot be decoded and deletes what holds no record.
 import type { Message } from "@aws-sdk/client-sqs";
 import type { Collection, WriteConcernSettings } from "mongodb";
-import { ATTR_FORMAT, type DecodeLimits } from "../shared/envelope.js";
+import { ATTR_FORMAT } from "../shared/envelope.js";
+import type { DecodeLimits } from "../shared/json-bounds.js";
 import type { Logger } from "../shared/logger.js";
 import type { InHandAmount } from "./in-hand-budget.js";
 import { takeIn } from "./message-intake.js";

@@ -2,8 +2,9 @@
 // finish within the deadline, release every other message in hand, close what the sidecar opened.
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { Collection, MongoClient } from "mongodb";
-import { type BackoffPolicy, backoffDelay, sleep } from "../shared/backoff.js";
+import { type BackoffPolicy, backoffDelay } from "../shared/backoff.js";
 import type { Logger } from "../shared/logger.js";
+import { sleep, withDeadline } from "../shared/timers.js";
 import type { BulkWriter } from "./bulk-writer.js";
 import type { Health } from "./health.js";
 import { ensureIndexes } from "./indexes.js";
@@ -48,19 +49,6 @@ export async function bootstrap(d: LifecycleDeps, signal: AbortSignal): Promise<
   }
 }
 
-/** Resolves with `promise`'s value, or "timeout" after `ms`. */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | "timeout"> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 export interface Running {
   /** The loops, already told to stop (the abort signal has fired). */
   loops: readonly Promise<void>[];
@@ -81,7 +69,7 @@ export async function shutdown(d: LifecycleDeps, r: Running): Promise<void> {
       await r.writer.drain();
       await r.settler.flush();
     })();
-    if ((await within(drained, drainMs)) === "timeout") {
+    if ((await withDeadline(drained, drainMs)) === "timeout") {
       d.logger.warn(
         { deadlineMs: drainMs },
         "writes did not finish in time; releasing their messages",
@@ -93,11 +81,11 @@ export async function shutdown(d: LifecycleDeps, r: Running): Promise<void> {
     // Settled messages still waiting for their delete (a write finished past the deadline).
     const settling = r.settler.flush();
     if (held.length > 0) {
-      const released = await within(r.keeper.release(held, 0), releaseMs);
+      const released = await withDeadline(r.keeper.release(held, 0), releaseMs);
       if (released !== "timeout") d.metrics.messagesReleased.inc(released);
       d.logger.info({ released, held: held.length }, "released messages in hand");
     }
-    await within(settling, releaseMs);
+    await withDeadline(settling, releaseMs);
   } finally {
     await r.keeper.stop();
     if (d.ownsMongo) {

@@ -1,12 +1,8 @@
 // Turns one received message into records in hand, within the decode limits and the in-hand limits.
 import type { Message } from "@aws-sdk/client-sqs";
 import type { Document } from "bson";
-import {
-  type DecodeLimits,
-  decodeMeasured,
-  type MeasuredBody,
-  measureMessage,
-} from "../shared/envelope.js";
+import { decodeMeasured, type MeasuredBody, measureMessage } from "../shared/envelope-decoder.js";
+import type { DecodeLimits } from "../shared/json-bounds.js";
 import { signatureProblem } from "../shared/signature.js";
 import { fitsInHand, type InHandAmount } from "./in-hand-budget.js";
 import { withDeterministicIds } from "./record-id.js";

@@ -1,14 +1,12 @@
-// The sidecar's public options, their defaults in one place, and their resolution into a Config.
+// The sidecar's public options type, and their resolution into a Config: validated against the
+// option table (option-table.ts, where every default is), no I/O, no clients built.
 import type { SQSClient, SQSClientConfig } from "@aws-sdk/client-sqs";
 import type { IndexDirection, MongoClient, WriteConcernSettings } from "mongodb";
 import type { Registry } from "prom-client";
-import { ConfigError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
-import { MIN_SIGNING_SECRET_CHARS } from "../shared/signature.js";
-import {
-  SQS_MAX_VISIBILITY_TIMEOUT_SECONDS,
-  SQS_MAX_WAIT_TIME_SECONDS,
-} from "../shared/sqs-limits.js";
+import { defaultsOf, type Resolved, resolveTable } from "../shared/option-table.js";
+import { invalid } from "../shared/validate.js";
+import { SIDECAR_OPTIONS } from "./option-table.js";
 
 /** Keys of a secondary index, e.g. `{ "actor.id": 1, ts: -1 }`. */
 export type IndexKeys = Record<string, IndexDirection>;
@@ -59,7 +57,7 @@ export interface SidecarOptions {
    */
   signingSecret?: string | readonly string[] | undefined;
   /** Secondary indexes ensured at start. Default `[{ "actor.id": 1, ts: -1 }, { action: 1, ts: -1 }]`. */
-  indexes?: IndexKeys[] | undefined;
+  indexes?: readonly IndexKeys[] | undefined;
   /** Delete records older than this many days (a TTL index on `ts`); 0 = keep forever. Default 0. */
   retentionDays?: number | undefined;
   /** How long `stop()` may take before it releases what is left and returns. Default 25000. */
@@ -70,227 +68,23 @@ export interface SidecarOptions {
   logger?: Logger | undefined;
 }
 
-/** The fully resolved, read-only settings the sidecar runs with. */
-export interface Config {
-  readonly queueUrl: string;
-  readonly database: string;
-  readonly collection: string;
-  readonly quarantineCollection: string;
-  readonly pollers: number;
-  readonly waitTimeSeconds: number;
-  readonly visibilityTimeoutSeconds: number;
-  readonly bulkSize: number;
-  readonly bulkWaitMs: number;
-  readonly writeConcern: WriteConcernSettings;
-  readonly maxWriteRate: number;
-  readonly maxInflightWrites: number;
-  readonly adaptiveConcurrency: boolean;
-  readonly maxBufferedRecords: number;
-  readonly maxRecordsPerMessage: number;
-  /** Empty when messages are not checked. */
+/**
+ * The fully resolved, read-only settings the sidecar runs with. The clients (`mongo`, `sqs`,
+ * `registry`) are as given: clients.ts builds the missing ones.
+ */
+export type Config = Resolved<typeof SIDECAR_OPTIONS> & {
+  /** The `signingSecret` option as a list; empty when messages are not checked. */
   readonly signingSecrets: readonly string[];
-  readonly indexes: readonly IndexKeys[];
-  readonly retentionDays: number;
-  readonly shutdownTimeoutMs: number;
-}
+};
 
-/** Every default, in one place. The README's settings table states the same facts. */
-export const DEFAULTS = {
-  database: "auditq",
-  collection: "records",
-  quarantineCollection: "records_quarantine",
-  pollers: 2,
-  waitTimeSeconds: SQS_MAX_WAIT_TIME_SECONDS,
-  visibilityTimeoutSeconds: 60,
-  bulkSize: 500,
-  bulkWaitMs: 200,
-  writeConcern: { w: "majority", journal: true } as WriteConcernSettings,
-  maxWriteRate: 0,
-  maxInflightWrites: 4,
-  adaptiveConcurrency: true,
-  maxBufferedRecords: 10_000,
-  maxRecordsPerMessage: 10_000,
-  indexes: [
-    { "actor.id": 1, ts: -1 },
-    { action: 1, ts: -1 },
-  ] as IndexKeys[],
-  retentionDays: 0,
-  shutdownTimeoutMs: 25_000,
-} as const;
-
-const KNOWN = new Set<string>([
-  "queueUrl",
-  "mongo",
-  "sqs",
-  "registry",
-  "logger",
-  "signingSecret",
-  ...Object.keys(DEFAULTS),
-]);
-
-function describe(value: unknown): string {
-  return `\`${typeof value === "object" ? JSON.stringify(value) : String(value)}\` (${typeof value})`;
-}
-
-function int(name: string, value: unknown, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(
-      `Expected \`${name}\` to be an integer from ${min} to ${max}, got ${describe(value)}`,
-    );
-  }
-  return value;
-}
-
-function num(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-    throw new ConfigError(
-      `Expected \`${name}\` to be a number from 0 and up, got ${describe(value)}`,
-    );
-  }
-  return value;
-}
-
-function name(option: string, value: unknown, fallback: string, pattern: RegExp): string {
-  if (value === undefined) return fallback;
-  if (typeof value !== "string" || !pattern.test(value)) {
-    throw new ConfigError(
-      `Expected \`${option}\` to be a valid MongoDB name, got ${describe(value)}`,
-    );
-  }
-  return value;
-}
-
-const DATABASE_NAME = /^[^/\\. "$*<>:|?]{1,63}$/;
-const COLLECTION_NAME = /^(?!system\.)[^$\0]{1,120}$/;
-
-function indexes(value: unknown): IndexKeys[] {
-  if (value === undefined) return DEFAULTS.indexes;
-  const ok =
-    Array.isArray(value) &&
-    value.every(
-      (keys) =>
-        typeof keys === "object" &&
-        keys !== null &&
-        !Array.isArray(keys) &&
-        Object.keys(keys).length > 0 &&
-        Object.values(keys).every((d) => d === 1 || d === -1 || typeof d === "string"),
-    );
-  if (!ok) {
-    throw new ConfigError(
-      `Expected \`indexes\` to be an array of index keys like { "actor.id": 1, "ts": -1 }, got ${describe(value)}`,
-    );
-  }
-  return value as IndexKeys[];
-}
-
-/** At most two: the current secret and, during a rotation, the one being retired. */
-function signingSecrets(value: unknown): readonly string[] {
-  if (value === undefined) return [];
-  const list = typeof value === "string" ? [value] : value;
-  const ok =
-    Array.isArray(list) &&
-    list.length >= 1 &&
-    list.length <= 2 &&
-    list.every((s) => typeof s === "string" && s.length >= MIN_SIGNING_SECRET_CHARS);
-  if (!ok) {
-    throw new ConfigError(
-      `Expected \`signingSecret\` to be one or two strings of ${MIN_SIGNING_SECRET_CHARS} characters or more, got ${Array.isArray(list) ? `${list.length} value(s)` : typeof value}`,
-    );
-  }
-  return Object.freeze([...(list as string[])]);
-}
-
-function writeConcern(value: unknown): WriteConcernSettings {
-  if (value === undefined) return DEFAULTS.writeConcern;
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new ConfigError(
-      `Expected \`writeConcern\` to be an object like { "w": "majority", "journal": true }, got ${describe(value)}`,
-    );
-  }
-  return value as WriteConcernSettings;
-}
+/** Every default of the sidecar's options, frozen (read from the option table). */
+export const DEFAULTS = defaultsOf(SIDECAR_OPTIONS);
 
 /** Validates `options` and fills in defaults. Never mutates `options`. Throws ConfigError. */
 export function resolveOptions(options: SidecarOptions): Config {
   if (typeof options !== "object" || options === null) {
-    throw new ConfigError("Expected sidecar options to be an object");
+    invalid("options", "an object", options);
   }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) throw new ConfigError(`Unknown sidecar option \`${key}\``);
-  }
-  if (typeof options.queueUrl !== "string" || !/^https?:\/\/\S+$/.test(options.queueUrl)) {
-    throw new ConfigError(
-      `Expected \`queueUrl\` to be an SQS queue URL (https://...), got ${describe(options.queueUrl)}`,
-    );
-  }
-  const o = options;
-  if (o.adaptiveConcurrency !== undefined && typeof o.adaptiveConcurrency !== "boolean") {
-    throw new ConfigError(
-      `Expected \`adaptiveConcurrency\` to be a boolean, got ${describe(o.adaptiveConcurrency)}`,
-    );
-  }
-  return Object.freeze({
-    queueUrl: o.queueUrl,
-    database: name("database", o.database, DEFAULTS.database, DATABASE_NAME),
-    collection: name("collection", o.collection, DEFAULTS.collection, COLLECTION_NAME),
-    quarantineCollection: name(
-      "quarantineCollection",
-      o.quarantineCollection,
-      DEFAULTS.quarantineCollection,
-      COLLECTION_NAME,
-    ),
-    pollers: int("pollers", o.pollers, DEFAULTS.pollers, 1, 100),
-    waitTimeSeconds: int(
-      "waitTimeSeconds",
-      o.waitTimeSeconds,
-      DEFAULTS.waitTimeSeconds,
-      0,
-      SQS_MAX_WAIT_TIME_SECONDS,
-    ),
-    visibilityTimeoutSeconds: int(
-      "visibilityTimeoutSeconds",
-      o.visibilityTimeoutSeconds,
-      DEFAULTS.visibilityTimeoutSeconds,
-      2,
-      SQS_MAX_VISIBILITY_TIMEOUT_SECONDS,
-    ),
-    bulkSize: int("bulkSize", o.bulkSize, DEFAULTS.bulkSize, 1, 100_000),
-    bulkWaitMs: int("bulkWaitMs", o.bulkWaitMs, DEFAULTS.bulkWaitMs, 0, 60_000),
-    writeConcern: writeConcern(o.writeConcern),
-    maxWriteRate: num("maxWriteRate", o.maxWriteRate, DEFAULTS.maxWriteRate),
-    maxInflightWrites: int(
-      "maxInflightWrites",
-      o.maxInflightWrites,
-      DEFAULTS.maxInflightWrites,
-      1,
-      1000,
-    ),
-    adaptiveConcurrency: o.adaptiveConcurrency ?? DEFAULTS.adaptiveConcurrency,
-    maxBufferedRecords: int(
-      "maxBufferedRecords",
-      o.maxBufferedRecords,
-      DEFAULTS.maxBufferedRecords,
-      1,
-      10_000_000,
-    ),
-    maxRecordsPerMessage: int(
-      "maxRecordsPerMessage",
-      o.maxRecordsPerMessage,
-      DEFAULTS.maxRecordsPerMessage,
-      1,
-      1_000_000,
-    ),
-    signingSecrets: signingSecrets(o.signingSecret),
-    indexes: indexes(o.indexes),
-    retentionDays: num("retentionDays", o.retentionDays, DEFAULTS.retentionDays),
-    shutdownTimeoutMs: int(
-      "shutdownTimeoutMs",
-      o.shutdownTimeoutMs,
-      DEFAULTS.shutdownTimeoutMs,
-      0,
-      3_600_000,
-    ),
-  });
+  const resolved = resolveTable(SIDECAR_OPTIONS, options, "", "sidecar option");
+  return Object.freeze({ ...resolved, signingSecrets: resolved.signingSecret ?? [] });
 }

@@ -1,6 +1,7 @@
 // One long-poll loop: receives only while there is room to write, backs off while SQS fails.
 import type { Message } from "@aws-sdk/client-sqs";
-import { type BackoffPolicy, backoffDelay, sleep } from "../shared/backoff.js";
+import { type BackoffPolicy, backoffDelay } from "../shared/backoff.js";
+import { sleep } from "../shared/timers.js";
 
 export interface PollerDeps {
   signal: AbortSignal;

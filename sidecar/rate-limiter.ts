@@ -1,4 +1,5 @@
 // A token bucket of records per second: the ceiling on MongoDB's write rate.
+import { sleep } from "../shared/timers.js";
 
 /**
  * Tokens refill at `ratePerSecond` up to `capacity`. `take(n)` waits until the bucket holds
@@ -52,15 +53,7 @@ export class RateLimiter {
         this.tokens -= n;
         return true;
       }
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          signal?.removeEventListener("abort", done);
-          resolve();
-        };
-        const timer = setTimeout(done, delay);
-        signal?.addEventListener("abort", done, { once: true });
-      });
+      await sleep(delay, signal);
     }
   }
 }

@@ -1,21 +1,18 @@
-// The consumer: builds the clients and wires intake, bulk writer, settler and health together.
-import { SQSClient } from "@aws-sdk/client-sqs";
-import { MongoClient } from "mongodb";
-import { Registry } from "prom-client";
-import { type BackoffPolicy, backoffDelay } from "../shared/backoff.js";
-import { DEFAULT_DECODE_LIMITS, MAX_DECODED_BODY_BYTES } from "../shared/envelope.js";
+// The consumer: takes its clients from clients.ts and wires intake, bulk writer, settler and health together.
+import type { Registry } from "prom-client";
+import { backoffDelay, RETRY_POLICIES } from "../shared/backoff.js";
+import { MAX_DECODED_BODY_BYTES } from "../shared/body-codec.js";
+import { DEFAULT_DECODE_LIMITS } from "../shared/envelope-decoder.js";
 import { ConfigError } from "../shared/errors.js";
-import { consoleLogger } from "../shared/logger.js";
-import { isSqsClient } from "../shared/sqs-client.js";
 import { SQS_MAX_RECEIVE_MESSAGES } from "../shared/sqs-limits.js";
 import { BulkWriter } from "./bulk-writer.js";
+import { createClients } from "./clients.js";
 import { ConcurrencyLimiter } from "./concurrency-limiter.js";
 import { DepthCache } from "./depth-cache.js";
 import { Health } from "./health.js";
 import { createIntake } from "./intake.js";
 import { bootstrap, type LifecycleDeps, shutdown } from "./lifecycle.js";
 import { createSidecarMetrics } from "./metrics.js";
-import { isMongoClient } from "./mongo-shape.js";
 import { type Config, resolveOptions, type SidecarOptions } from "./options.js";
 import { pollLoop } from "./poller.js";
 import { RateLimiter } from "./rate-limiter.js";
@@ -43,7 +40,7 @@ export interface Sidecar {
   readonly registry: Registry;
 }
 
-const RETRY: BackoffPolicy = { baseMs: 200, maxMs: 30_000 };
+const RETRY = RETRY_POLICIES.sidecarRecovery;
 
 /**
  * Decoded bytes in hand at most (besides one message taken in alone): two of the largest
@@ -66,20 +63,7 @@ function bufferLimit(config: Config): number {
 /** Creates the sidecar. Nothing connects until `start()`. Throws ConfigError on bad options. */
 export function createSidecar(options: SidecarOptions): Sidecar {
   const config = resolveOptions(options);
-  const given = options.mongo;
-  if (!isMongoClient(given) && typeof given !== "string") {
-    throw new ConfigError("Expected `mongo` to be a MongoClient or a connection string");
-  }
-  // Clients passed in are recognised by shape and used as given, whichever copy of the driver
-  // or SDK built them; only clients built here are closed here.
-  const ownsMongo = !isMongoClient(given);
-  const mongo = isMongoClient(given)
-    ? given
-    : new MongoClient(given, { serverSelectionTimeoutMS: 5_000 });
-  const ownsSqs = !isSqsClient(options.sqs);
-  const sqs = isSqsClient(options.sqs) ? options.sqs : new SQSClient(options.sqs ?? {});
-  const registry = options.registry ?? new Registry();
-  const logger = options.logger ?? consoleLogger;
+  const { mongo, ownsMongo, sqs, ownsSqs, registry, logger } = createClients(config);
 
   // The gauges read the depth through the cache; the cache and SqsOps count into the metrics.
   let ops: SqsOps | undefined;

@@ -7,15 +7,15 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import { backoffDelay, sleep } from "../shared/backoff.js";
-import { messageBytes } from "../shared/envelope.js";
+import { backoffDelay, RETRY_POLICIES } from "../shared/backoff.js";
 import { isRetryableAwsError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
-import { billedRequests, SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
+import { billedRequests, messageBytes, SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
+import { sleep } from "../shared/timers.js";
 import type { SidecarMetrics, SqsOperation } from "./metrics.js";
 
 const ATTEMPTS = 3;
-const RETRY = { baseMs: 100, maxMs: 2_000 };
+const RETRY = RETRY_POLICIES.sqsBatchEntries;
 /** Failed entries that mean "this receipt no longer owns the message": retrying cannot help. */
 const GONE = new Set(["ReceiptHandleIsInvalid", "MessageNotInflight", "InvalidParameterValue"]);
 

@@ -5,8 +5,7 @@
 //   tsx bench/anchors/sqs-proxy.ts <sqs endpoint>   → prints its port; GET /__counts, DELETE resets
 import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
-import { messageBytes } from "../../shared/envelope.js";
-import { billedRequests } from "../../shared/sqs-limits.js";
+import { billedRequests, messageBytes } from "../../shared/sqs-limits.js";
 
 export interface OperationCounts {
   calls: number;

@@ -12,7 +12,7 @@ import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
 import { resolveOptions as resolveMiddlewareOptions } from "../../middleware/options.js";
-import { EXIT_GRACE_MS, envName, readConfig, SETTINGS } from "../../sidecar/config.js";
+import { EXIT_GRACE_MS, readConfig, SETTINGS } from "../../sidecar/cli-args.js";
 import { startOpsServer } from "../../sidecar/http.js";
 import { DEFAULTS } from "../../sidecar/options.js";
 
@@ -95,7 +95,7 @@ describe.each(TOPOLOGIES)("kustomize build deploy/kubernetes/%s", (dir) => {
   it("gives the sidecar only real settings, with values its CLI accepts", () => {
     const { container } = sidecarOf(sidecarDeployment());
     const env = containerEnv(objs(), container);
-    const settings = new Set(SETTINGS.map((s) => envName(s.key)));
+    const settings = new Set(SETTINGS.map((s) => s.env));
     const unknown = Object.keys(env).filter((k) => !settings.has(k) && !SDK_VARS.has(k));
     expect(unknown).toEqual([]);
     expect(() => readConfig(env)).not.toThrow();

@@ -11,13 +11,10 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Batcher, type BatcherConfig } from "../../middleware/batcher.js";
 import { createMiddlewareMetrics } from "../../middleware/metrics.js";
 import { Spool } from "../../middleware/spool.js";
-import {
-  envelopeAttributes,
-  envelopeBody,
-  messageBytes,
-  serializeRecord,
-} from "../../shared/envelope.js";
+import { envelopeAttributes, envelopeBody } from "../../shared/envelope.js";
 import type { AuditqError } from "../../shared/errors.js";
+import { serializeRecord } from "../../shared/record-json.js";
+import { messageBytes } from "../../shared/sqs-limits.js";
 import { silentLogger } from "../helpers/logger.js";
 import { createTestQueue, sqsClient, sqsTargets, type TestQueue } from "../helpers/services.js";
 
@@ -93,7 +90,7 @@ describe.each(sqsTargets())("records SQS refuses on $name", (target) => {
       // fauxqs enforces MaximumMessageSize per entry, as SQS does; the batcher is told 256 KiB.
       queue = await createTestQueue(target, { MaximumMessageSize: "1024" });
       const { b, errors, metrics } = batcher(sqsClient(target), queue.queueUrl, {
-        compression: "none",
+        compression: "identity",
       });
       for (let i = 0; i < 30; i++) b.add({ _id: new ObjectId(), i, pad: "x".repeat(60) });
       b.add({ _id: new ObjectId(), i: "big", pad: "y".repeat(1500) });

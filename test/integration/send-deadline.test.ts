@@ -9,6 +9,7 @@ import { ObjectId } from "bson";
 import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Batcher } from "../../middleware/batcher.js";
+import { createClients } from "../../middleware/clients.js";
 import { createMiddlewareMetrics } from "../../middleware/metrics.js";
 import { resolveOptions } from "../../middleware/options.js";
 import type { AuditqError } from "../../shared/errors.js";
@@ -97,11 +98,13 @@ describe.each(sqsTargets())("a black-holed SendMessageBatch on $name", (target) 
 
   it("the client auditq builds times the request out by itself", async () => {
     const errors: AuditqError[] = [];
-    const { sqs } = resolveOptions({
-      queueUrl: queue.queueUrl,
-      sqs: { endpoint: proxy.url },
-      sendTimeoutMs: 1500,
-    });
+    const { sqs } = createClients(
+      resolveOptions({
+        queueUrl: queue.queueUrl,
+        sqs: { endpoint: proxy.url },
+        sendTimeoutMs: 1500,
+      }),
+    );
     // The batcher's deadline is far away: only the client's request timeout can end the call.
     batcher = start(sqs, 600_000, errors);
     await holdOneCallThenResume(batcher, errors);

@@ -1,6 +1,7 @@
 // A record whose `_id` is already taken by other content is a conflict to surface, not a duplicate.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ENVELOPE_ATTRIBUTES, envelopeBody, serializeRecord } from "../../shared/envelope.js";
+import { ENVELOPE_ATTRIBUTES, envelopeBody } from "../../shared/envelope.js";
+import { serializeRecord } from "../../shared/record-json.js";
 import type { Sidecar } from "../../sidecar/index.js";
 import {
   createTestDb,

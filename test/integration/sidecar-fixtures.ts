@@ -4,7 +4,8 @@ import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { ObjectId } from "bson";
-import { ENVELOPE_ATTRIBUTES, envelopeBody, serializeRecord } from "../../shared/envelope.js";
+import { ENVELOPE_ATTRIBUTES, envelopeBody } from "../../shared/envelope.js";
+import { serializeRecord } from "../../shared/record-json.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 

@@ -4,13 +4,9 @@ import { gzipSync } from "node:zlib";
 import { ObjectId } from "bson";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  ENVELOPE_ATTRIBUTES,
-  encodeBody,
-  envelopeAttributes,
-  envelopeBody,
-  serializeRecord,
-} from "../../shared/envelope.js";
+import { encodeBody } from "../../shared/body-codec.js";
+import { ENVELOPE_ATTRIBUTES, envelopeAttributes, envelopeBody } from "../../shared/envelope.js";
+import { serializeRecord } from "../../shared/record-json.js";
 import { freePort } from "../helpers/processes.js";
 import {
   createTestDb,

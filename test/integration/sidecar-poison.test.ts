@@ -3,12 +3,8 @@ import { promisify } from "node:util";
 import { brotliCompress } from "node:zlib";
 import { Decimal128, type Document, EJSON, type ObjectId } from "bson";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  ENVELOPE_ATTRIBUTES,
-  envelopeAttributes,
-  envelopeBody,
-  serializeRecord,
-} from "../../shared/envelope.js";
+import { ENVELOPE_ATTRIBUTES, envelopeAttributes, envelopeBody } from "../../shared/envelope.js";
+import { serializeRecord } from "../../shared/record-json.js";
 import type { Sidecar, SidecarOptions } from "../../sidecar/index.js";
 import {
   createTestDb,

@@ -95,7 +95,7 @@ describe(`sidecar shutdown and SQS faults (${target.name})`, () => {
     expect(await records.countDocuments()).toBe(total);
   });
 
-  it("exits with code 2 and names the setting on bad configuration; --help lists settings", async () => {
+  it("exits with code 2 and names the setting on bad configuration; --help lists settings, --version the version", async () => {
     const bad = spawnCli(target.endpoint, {
       AUDITQ_QUEUE_URL: queue.queueUrl,
       AUDITQ_MONGODB_URI: mongoUri(),
@@ -105,7 +105,10 @@ describe(`sidecar shutdown and SQS faults (${target.name})`, () => {
     expect(bad.output()).toContain('AUDITQ_MAX_WRITE_RATE (--max-write-rate)="fast" is malformed');
     const help = spawnCli(target.endpoint, {}, ["--help"]);
     expect((await help.exited).code).toBe(0);
-    expect(help.output()).toMatch(/--max-write-rate\s+AUDITQ_MAX_WRITE_RATE/);
+    expect(help.output()).toMatch(/--max-write-rate <value>\s+AUDITQ_MAX_WRITE_RATE/);
+    const version = spawnCli(target.endpoint, {}, ["--version"]);
+    expect((await version.exited).code).toBe(0);
+    expect(version.output().trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
 
   it("backs off while SQS is down, reports not ready, and resumes when it is back", async () => {

@@ -1,7 +1,9 @@
 // The published package as a user gets it: `npm pack`, installed into a scratch project next to
 // Express 4 or Express 5, imported as ESM and as CommonJS from JavaScript, and type-checked from
-// TypeScript (ESM and CommonJS resolution).
+// TypeScript (ESM and CommonJS resolution). Two install shapes: a web app with the middleware
+// only (no mongodb, no pino: optional peer dependencies), and the sidecar with them.
 import { execFile } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -78,13 +80,14 @@ type Response = express.Response;`);
 let workdir: string;
 let tarball: string;
 
+// Builds, packs and installs take minutes on a busy machine: the hooks' deadlines say so.
 beforeAll(async () => {
   workdir = await mkdtemp(join(tmpdir(), "auditq-pack-"));
   await run("npm", ["run", "build"], { cwd: ROOT });
   await run("npm", ["pack", "--pack-destination", workdir], { cwd: ROOT });
   const [name] = (await readdir(workdir)).filter((f) => f.endsWith(".tgz"));
   tarball = join(workdir, name as string);
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   if (workdir) await rm(workdir, { recursive: true, force: true });
@@ -151,7 +154,7 @@ beforeAll(async () => {
     const dir = dirs[i] as string;
     projects.set(major, { dir, typecheck: typecheck(dir) });
   });
-}, 120_000);
+}, 300_000);
 
 describe.each(MAJORS)("packed tarball with Express %i", (major) => {
   it.each(["esm.mjs", "cjs.cjs"])("runs %s: one request, one record", async (file) => {
@@ -164,7 +167,8 @@ describe.each(MAJORS)("packed tarball with Express %i", (major) => {
     });
   });
 
-  it("type-checks from TypeScript, ESM and CommonJS", async () => {
+  // tsc runs in the background from beforeAll; on a busy machine it takes a while.
+  it("type-checks from TypeScript, ESM and CommonJS", { timeout: 180_000 }, async () => {
     const { typecheck } = projects.get(major) as { typecheck: Promise<string> };
     expect(await typecheck).toBe("");
   });
@@ -246,6 +250,9 @@ describe("packed tarball with clients from other copies of the SDK and the drive
         "express@5",
         "prom-client@15",
         `@aws-sdk/client-sqs@${OTHER_SDK}`,
+        // The sidecar's own optional peers, which it loads itself.
+        "mongodb@7",
+        "pino@10",
         `mongodb-other@npm:mongodb@${OTHER_DRIVER}`,
       ],
       { cwd: dir },
@@ -282,4 +289,67 @@ describe("packed tarball with clients from other copies of the SDK and the drive
       }
     },
   );
+});
+
+// What the sidecar scratch project runs, as ESM and as CommonJS: a bad option must throw a
+// ConfigError that names it, under its own class name (the CommonJS build keeps class names).
+const SIDECAR_PROBE = (load: string) => `${load}
+let out;
+try {
+  createSidecar({ queueUrl: "http://127.0.0.1:1/0/q", mongo: "mongodb://127.0.0.1:1/", bulkSize: 0 });
+} catch (err) {
+  out = { name: err.constructor.name, option: err.option, middleware: typeof auditq };
+}
+process.stdout.write(JSON.stringify(out));
+`;
+
+describe("install shapes", () => {
+  const VERSION = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version as string;
+
+  it("a web app with the middleware only gets neither mongodb nor pino; the sidecar command says what to install", async () => {
+    const { dir } = projects.get(5) as { dir: string };
+    expect(existsSync(join(dir, "node_modules", "mongodb"))).toBe(false);
+    expect(existsSync(join(dir, "node_modules", "pino"))).toBe(false);
+    const failed = await run(
+      process.execPath,
+      [join(dir, "node_modules", ".bin", "auditq-sidecar")],
+      {
+        cwd: dir,
+      },
+    ).then(
+      () => undefined,
+      (err: { code?: number; stderr?: string }) => err,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toContain("npm install mongodb pino");
+  });
+
+  it("the sidecar with mongodb and pino: the command runs, ESM and CommonJS load it", async () => {
+    const dir = join(workdir, "sidecar");
+    await mkdir(dir);
+    await writeFile(join(dir, "package.json"), JSON.stringify({ name: "scratch", private: true }));
+    const install = ["install", "--prefer-offline", "--no-audit", "--no-fund", tarball];
+    await run("npm", [...install, "mongodb@7", "pino@10", "prom-client@15"], { cwd: dir });
+    const bin = join(dir, "node_modules", ".bin", "auditq-sidecar");
+    const { stdout } = await run(process.execPath, [bin, "--version"], { cwd: dir });
+    expect(stdout.trim()).toBe(VERSION);
+    await writeFile(
+      join(dir, "esm.mjs"),
+      SIDECAR_PROBE(`import { createSidecar } from "auditq/sidecar";
+import { auditq } from "auditq";`),
+    );
+    await writeFile(
+      join(dir, "cjs.cjs"),
+      SIDECAR_PROBE(`const { createSidecar } = require("auditq/sidecar");
+const { auditq } = require("auditq");`),
+    );
+    for (const file of ["esm.mjs", "cjs.cjs"]) {
+      const probe = await run(process.execPath, [file], { cwd: dir });
+      expect(JSON.parse(probe.stdout), file).toEqual({
+        name: "ConfigError",
+        option: "bulkSize",
+        middleware: "function",
+      });
+    }
+  }, 180_000);
 });

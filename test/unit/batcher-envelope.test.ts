@@ -1,14 +1,11 @@
 // The compressed encodings of the envelope, as the batcher writes and the sidecar reads them.
 import { ObjectId } from "bson";
 import { describe, expect, it } from "vitest";
-import {
-  decodeMessage,
-  encodeBody,
-  envelopeAttributes,
-  envelopeBody,
-  serializeRecord,
-} from "../../shared/envelope.js";
+import { encodeBody } from "../../shared/body-codec.js";
+import { envelopeAttributes, envelopeBody } from "../../shared/envelope.js";
+import { decodeMessage } from "../../shared/envelope-decoder.js";
 import { DecodeError } from "../../shared/errors.js";
+import { serializeRecord } from "../../shared/record-json.js";
 
 const records = Array.from({ length: 50 }, (_, i) => ({
   _id: new ObjectId(),

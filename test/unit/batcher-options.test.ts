@@ -5,8 +5,9 @@ import { join } from "node:path";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
+import { createClients } from "../../middleware/clients.js";
 import { createMiddlewareMetrics } from "../../middleware/metrics.js";
-import { resolveOptions } from "../../middleware/options.js";
+import { type Options, resolveOptions } from "../../middleware/options.js";
 import { ConfigError } from "../../shared/errors.js";
 
 const queueUrl = "http://127.0.0.1:9324/000000000000/q";
@@ -54,12 +55,13 @@ describe("delivery options", () => {
   });
 
   it("builds a client that makes one attempt per call, unless told otherwise", async () => {
-    const own = resolveOptions({ queueUrl, sqs: { region: "us-east-1" } }).sqs;
+    const clientOf = (sqs: Options["sqs"]) => createClients(resolveOptions({ queueUrl, sqs })).sqs;
+    const own = clientOf({ region: "us-east-1" });
     expect(await own.config.maxAttempts()).toBe(1);
-    const three = resolveOptions({ queueUrl, sqs: { region: "us-east-1", maxAttempts: 3 } }).sqs;
+    const three = clientOf({ region: "us-east-1", maxAttempts: 3 });
     expect(await three.config.maxAttempts()).toBe(3);
     const given = new SQSClient({ region: "us-east-1" });
-    expect(resolveOptions({ queueUrl, sqs: given }).sqs).toBe(given);
+    expect(clientOf(given)).toBe(given);
   });
 });
 

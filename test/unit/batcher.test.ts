@@ -9,15 +9,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Batcher } from "../../middleware/batcher.js";
 import { createMiddlewareMetrics } from "../../middleware/metrics.js";
 import { sqsSafeJson } from "../../middleware/sqs-text.js";
-import {
-  decodeBody,
-  decodeMessage,
-  ENVELOPE_ATTRIBUTES,
-  envelopeBody,
-  messageBytes,
-  serializeRecord,
-} from "../../shared/envelope.js";
+import { ENVELOPE_ATTRIBUTES, envelopeBody } from "../../shared/envelope.js";
+import { decodeBody, decodeMessage } from "../../shared/envelope-decoder.js";
 import type { AuditqError } from "../../shared/errors.js";
+import { serializeRecord } from "../../shared/record-json.js";
+import { messageBytes } from "../../shared/sqs-limits.js";
 import { silentLogger } from "../helpers/logger.js";
 
 type Entry = {
@@ -63,7 +59,7 @@ function makeBatcher(
     logger: silentLogger,
     metrics: createMiddlewareMetrics(new Registry()),
     onError: (err) => errors.push(err),
-    compression: "none",
+    compression: "identity",
     ...overrides,
   });
   return { batcher, errors };
@@ -241,7 +237,7 @@ describe("Batcher", () => {
         .map((e) => ({ Id: e.Id, SenderFault: true, Code: "InvalidMessageContents" })),
     }));
     const metrics = createMiddlewareMetrics(new Registry());
-    const { batcher, errors } = makeBatcher(client, { compression: "none", metrics });
+    const { batcher, errors } = makeBatcher(client, { compression: "identity", metrics });
     const records = Array.from({ length: 7 }, (_, i) => ({ ...record(), i }));
     const poison = { ...record(), text: "poison" };
     for (const r of [...records.slice(0, 3), poison, ...records.slice(3)]) batcher.add(r);

@@ -77,7 +77,10 @@ describe("capture options", () => {
     [{ maxRecordBytes: 300_000 }, "Expected `maxRecordBytes` to be an integer from 1024 to 261632"],
     [{ redact: { header: [] } }, "Unknown option `redact.header`"],
     [{ redact: "all" }, 'Expected `redact` to be an object, got `"all"` (string)'],
-    [{ redact: { keys: "password" } }, "Expected `redact.keys` to be an array of non-empty"],
+    [
+      { redact: { keys: "password" } },
+      "Expected `redact.keys` to be a RegExp, an array of non-empty strings, or an object with a test(key) method",
+    ],
     [{ redact: { censor: 1 } }, "Expected `redact.censor` to be a string of at most 256"],
     [{ service: { nam: "x" } }, "Unknown option `service.nam`"],
     [{ headers: [""] }, "Expected `headers` to be an array of non-empty strings"],

@@ -5,8 +5,9 @@ import { trimToFit } from "../../middleware/capture.js";
 import { censorPathValues, censorUrl, redactPaths, scrubText } from "../../middleware/redact.js";
 import { requestIdOf } from "../../middleware/request-id.js";
 import { DEFAULT_REDACT_KEYS } from "../../middleware/secret-keys.js";
-import { serializeRecord, utf8Bytes } from "../../shared/envelope.js";
 import { type AuditRecord, RECORD_VERSION } from "../../shared/record.js";
+import { serializeRecord } from "../../shared/record-json.js";
+import { utf8Bytes } from "../../shared/sqs-limits.js";
 
 describe("requestIdOf", () => {
   const fallback = () => "generated";

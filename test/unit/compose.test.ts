@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { envName, readConfig, SETTINGS } from "../../sidecar/config.js";
+import { readConfig, SETTINGS } from "../../sidecar/cli-args.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const read = (path: string) => readFileSync(`${ROOT}${path}`, "utf8");
@@ -27,7 +27,7 @@ const createQueue = compose.services["create-queue"] as Service;
 describe("docker-compose.yml", () => {
   it("gives the sidecar only real settings, with values the CLI accepts", () => {
     const env = sidecar?.environment ?? {};
-    const settings = new Set(SETTINGS.map((s) => envName(s.key)));
+    const settings = new Set(SETTINGS.map((s) => s.env));
     expect(Object.keys(env).filter((k) => k.startsWith("AUDITQ_") && !settings.has(k))).toEqual([]);
     const config = readConfig(env);
     expect(sidecar?.ports).toEqual([`127.0.0.1:${config.metricsPort}:${config.metricsPort}`]);

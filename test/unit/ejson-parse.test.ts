@@ -2,7 +2,7 @@ import { Binary, Decimal128, EJSON, Int32, Long, ObjectId, Timestamp } from "bso
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseRelaxedEjson } from "../../shared/ejson-parse.js";
-import { serializeRecord } from "../../shared/envelope.js";
+import { serializeRecord } from "../../shared/record-json.js";
 
 type Outcome = { value: unknown } | { threw: string };
 

@@ -1,7 +1,7 @@
 import { Binary, Decimal128, EJSON, Int32, Long, ObjectId, Timestamp } from "bson";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { serializeRecord } from "../../shared/envelope.js";
+import { serializeRecord } from "../../shared/record-json.js";
 
 /** What serializeRecord must always equal: the text, or the error EJSON throws. */
 function viaEjson(value: unknown): string | { threw: string } {

@@ -1,14 +1,10 @@
 import { ObjectId } from "bson";
 import { describe, expect, it } from "vitest";
-import {
-  decodeBody,
-  decodeMessage,
-  ENVELOPE_ATTRIBUTES,
-  envelopeBody,
-  messageBytes,
-  serializeRecord,
-} from "../../shared/envelope.js";
+import { ENVELOPE_ATTRIBUTES, envelopeBody } from "../../shared/envelope.js";
+import { decodeBody, decodeMessage } from "../../shared/envelope-decoder.js";
 import { DecodeError } from "../../shared/errors.js";
+import { serializeRecord } from "../../shared/record-json.js";
+import { messageBytes } from "../../shared/sqs-limits.js";
 
 describe("envelope", () => {
   it("round-trips ObjectId, Date and nested values through a packed body", () => {

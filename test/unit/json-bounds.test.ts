@@ -2,13 +2,9 @@ import { promisify } from "node:util";
 import { brotliCompress, constants } from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  decodeMessage,
-  envelopeAttributes,
-  envelopeBody,
-  MAX_DECODED_BODY_BYTES,
-  measureMessage,
-} from "../../shared/envelope.js";
+import { MAX_DECODED_BODY_BYTES } from "../../shared/body-codec.js";
+import { envelopeAttributes, envelopeBody } from "../../shared/envelope.js";
+import { decodeMessage, measureMessage } from "../../shared/envelope-decoder.js";
 import { DecodeError } from "../../shared/errors.js";
 import { scanJson } from "../../shared/json-bounds.js";
 

@@ -1,6 +1,6 @@
 import { ObjectId } from "bson";
 import { describe, expect, it } from "vitest";
-import { decodeMessage } from "../../shared/envelope.js";
+import { decodeMessage } from "../../shared/envelope-decoder.js";
 import { withDeterministicIds } from "../../sidecar/record-id.js";
 
 const decode = async (messageId: string, body: string) =>

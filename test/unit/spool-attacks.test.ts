@@ -20,16 +20,17 @@ import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Batcher } from "../../middleware/batcher.js";
 import { createMiddlewareMetrics } from "../../middleware/metrics.js";
-import type { Envelope } from "../../middleware/packer.js";
+import type { EncodedMessage } from "../../middleware/packer.js";
 import { Spool } from "../../middleware/spool.js";
 import { openSlot } from "../../middleware/spool-slots.js";
-import { envelopeAttributes, messageBytes } from "../../shared/envelope.js";
+import { envelopeAttributes } from "../../shared/envelope.js";
 import type { AuditqError } from "../../shared/errors.js";
+import { messageBytes } from "../../shared/sqs-limits.js";
 import { silentLogger } from "../helpers/logger.js";
 
 const OTHER_UID = 54321;
 
-function envelope(body: string): Envelope {
+function envelope(body: string): EncodedMessage {
   const attributes = envelopeAttributes("identity");
   return {
     body,
@@ -152,7 +153,7 @@ describe("the spool against another local user", () => {
       logger: silentLogger,
       metrics: createMiddlewareMetrics(new Registry()),
       onError: (err) => errors.push(err),
-      compression: "none",
+      compression: "identity",
       // Even auditq's default directory: a refusal is an error, not a quiet warning.
       spool: { dir: base, maxBytes: 1 << 20, afterMs: 0, defaultDir: true },
     });

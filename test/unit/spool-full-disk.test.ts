@@ -6,12 +6,13 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { Envelope } from "../../middleware/packer.js";
+import type { EncodedMessage } from "../../middleware/packer.js";
 import { Spool } from "../../middleware/spool.js";
-import { envelopeAttributes, messageBytes } from "../../shared/envelope.js";
+import { envelopeAttributes } from "../../shared/envelope.js";
+import { messageBytes } from "../../shared/sqs-limits.js";
 import { silentLogger } from "../helpers/logger.js";
 
-function envelope(body: string): Envelope {
+function envelope(body: string): EncodedMessage {
   const attributes = envelopeAttributes("identity");
   return {
     body,

@@ -20,15 +20,16 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Batcher } from "../../middleware/batcher.js";
 import { auditq } from "../../middleware/index.js";
 import { createMiddlewareMetrics } from "../../middleware/metrics.js";
-import type { Envelope } from "../../middleware/packer.js";
+import type { EncodedMessage } from "../../middleware/packer.js";
 import { Spool } from "../../middleware/spool.js";
 import { openSlot, SPOOL_SLOTS } from "../../middleware/spool-slots.js";
-import { envelopeAttributes, messageBytes } from "../../shared/envelope.js";
+import { envelopeAttributes } from "../../shared/envelope.js";
 import type { AuditqError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/logger.js";
+import { messageBytes } from "../../shared/sqs-limits.js";
 import { silentLogger } from "../helpers/logger.js";
 
-function envelope(body: string, records = 1): Envelope {
+function envelope(body: string, records = 1): EncodedMessage {
   const attributes = envelopeAttributes("identity");
   return { body, encoding: "identity", attributes, records, bytes: messageBytes(body, attributes) };
 }
@@ -352,7 +353,7 @@ describe("the batcher without a usable spool runs memory-only", () => {
       logger,
       metrics: createMiddlewareMetrics(new Registry()),
       onError: (err) => errors.push(err),
-      compression: "none",
+      compression: "identity",
       spool: { maxBytes: 1 << 20, afterMs: 0, ...spool },
     });
     return { b, errors, sent };

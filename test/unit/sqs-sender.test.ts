@@ -1,7 +1,7 @@
 // sendBatch gives each entry, on each attempt, its own MessageAttributes object.
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
-import type { Envelope } from "../../middleware/packer.js";
+import type { EncodedMessage } from "../../middleware/packer.js";
 import { sendBatch } from "../../middleware/sqs-sender.js";
 import { envelopeAttributes } from "../../shared/envelope.js";
 
@@ -10,7 +10,13 @@ type Entry = { Id: string; MessageAttributes: Record<string, unknown> };
 describe("sendBatch", () => {
   it("sends a fresh attributes object per entry, so in-place writes stay on one message", async () => {
     const attributes = envelopeAttributes("br");
-    const envelope: Envelope = { body: "x", encoding: "br", attributes, records: 1, bytes: 10 };
+    const envelope: EncodedMessage = {
+      body: "x",
+      encoding: "br",
+      attributes,
+      records: 1,
+      bytes: 10,
+    };
     const calls: Entry[][] = [];
     // What OpenTelemetry's aws-sdk instrumentation does: write trace context into each entry.
     const sqs = {

@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     logger: { debug: quiet, info: quiet, warn: quiet, error: quiet },
     metrics: createMiddlewareMetrics(new Registry()),
     onError: quiet,
-    compression: process.env.COMPRESSION as "none" | "br",
+    compression: process.env.COMPRESSION === "none" ? "identity" : "br",
     spool: undefined,
   });
   // Several calls, one record each, so each call's span differs.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { envName, flagName, helpText, readConfig, SETTINGS } from "../../sidecar/config.js";
+import { ConfigError } from "../../shared/errors.js";
+import { envName, flagName, helpText, readConfig, SETTINGS } from "../../sidecar/cli-args.js";
 import { DEFAULTS, resolveOptions } from "../../sidecar/options.js";
 
 const base = {
@@ -20,6 +21,7 @@ describe("sidecar settings", () => {
       metricsPort: 8466,
       metricsHost: "0.0.0.0",
       logLevel: "info",
+      warnings: [],
     });
     expect(resolveOptions(config.options)).toMatchObject({
       database: "auditq",
@@ -44,7 +46,7 @@ describe("sidecar settings", () => {
     expect(() =>
       resolveOptions({
         queueUrl: base.AUDITQ_QUEUE_URL,
-        mongo: "x",
+        mongo: "mongodb://x",
         signingSecret: [one, two, one],
       }),
     ).toThrow(/one or two strings/);
@@ -95,25 +97,60 @@ describe("sidecar settings", () => {
     ["AUDITQ_ADAPTIVE_CONCURRENCY", "yes", /AUDITQ_ADAPTIVE_CONCURRENCY.*malformed/],
     ["AUDITQ_INDEXES", "[{", /AUDITQ_INDEXES.*malformed/],
     ["AUDITQ_INDEXES", "[1]", /AUDITQ_INDEXES.*`indexes`/],
-    ["AUDITQ_METRICS_PORT", "70000", /AUDITQ_METRICS_PORT.*malformed/],
-    ["AUDITQ_MONGODB_URI", "postgres://x", /AUDITQ_MONGODB_URI.*malformed/],
+    ["AUDITQ_METRICS_PORT", "70000", /AUDITQ_METRICS_PORT \(--metrics-port\).*0 to 65535/],
+    ["AUDITQ_MONGODB_URI", "postgres://x", /AUDITQ_MONGODB_URI \(--mongodb-uri\).*mongodb:\/\//],
     ["AUDITQ_DATABASE", "a.b", /AUDITQ_DATABASE.*`database`/],
-    ["AUDITQ_LOG_LEVEL", "loud", /AUDITQ_LOG_LEVEL.*malformed/],
+    ["AUDITQ_LOG_LEVEL", "loud", /AUDITQ_LOG_LEVEL \(--log-level\).*one of "trace"/],
   ])("rejects %s=%s by name", (name, value, message) => {
     expect(() => readConfig({ ...base, [name]: value })).toThrow(message);
   });
 
-  it("rejects unknown flags and flags without a value", () => {
-    expect(() => readConfig(base, ["--max-write-speed=3"])).toThrow(/unknown argument/);
+  it("rejects unknown flags, naming the closest one, and flags without a value", () => {
+    expect(() => readConfig(base, ["--max-write-speed=3"])).toThrow(
+      /unknown argument "--max-write-speed=3"; did you mean --max-write-rate\?/,
+    );
     expect(() => readConfig(base, ["--bulk-size"])).toThrow(/--bulk-size needs a value/);
+    expect(() => readConfig(base, ["extra"])).toThrow(/unknown argument "extra"/);
+    expect(() => readConfig(base, ["--no-bulk-size"])).toThrow(/unknown argument "--no-bulk-size"/);
+  });
+
+  it("takes --x and --no-x for every boolean, and --x=false", () => {
+    const flag = (...argv: string[]) => readConfig(base, argv).options.adaptiveConcurrency;
+    const env = { ...base, AUDITQ_ADAPTIVE_CONCURRENCY: "false" };
+    expect(readConfig(env, ["--adaptive-concurrency"]).options.adaptiveConcurrency).toBe(true);
+    expect(flag("--no-adaptive-concurrency")).toBe(false);
+    expect(flag("--adaptive-concurrency=false")).toBe(false);
+    expect(() => flag("--adaptive-concurrency=maybe")).toThrow(
+      /AUDITQ_ADAPTIVE_CONCURRENCY \(--adaptive-concurrency\)="maybe" is malformed: expected a boolean/,
+    );
+  });
+
+  it("warns about a misspelled AUDITQ_ variable, naming the closest real one", () => {
+    const config = readConfig({ ...base, AUDITQ_MAX_WRITE_RATES: "5", AUDITQ_SERVICES_DIR: "/x" });
+    expect(config.warnings).toEqual([
+      "AUDITQ_MAX_WRITE_RATES is not a setting and is ignored; did you mean AUDITQ_MAX_WRITE_RATE?",
+    ]);
+    expect(config.options).not.toHaveProperty("maxWriteRate");
+  });
+
+  it("names the option at fault as data, not only in the message", () => {
+    try {
+      resolveOptions({ queueUrl: base.AUDITQ_QUEUE_URL, mongo: "mongodb://x", bulkSize: 0 });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).option).toBe("bulkSize");
+      expect((err as Error).constructor.name).toBe("ConfigError");
+    }
   });
 
   it("lists every setting with its flag, env var and default in --help", () => {
     const help = helpText();
     for (const s of SETTINGS) {
-      expect(help).toContain(flagName(s.key));
-      expect(help).toContain(envName(s.key));
+      expect(help).toContain(s.flag);
+      expect(help).toContain(s.env);
     }
+    expect(help).toContain("--no-adaptive-concurrency");
     expect(help).toMatch(/--max-write-rate[\s\S]*\(default 0\)/);
   });
 });
