@@ -1,50 +1,30 @@
 // A record whose `_id` is already taken by other content is a conflict to surface, not a duplicate.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { ENVELOPE_ATTRIBUTES, envelopeBody } from "../../shared/envelope.js";
 import { serializeRecord } from "../../shared/record-json.js";
-import type { Sidecar } from "../../sidecar/index.js";
-import {
-  createTestDb,
-  createTestQueue,
-  type SqsTarget,
-  sqsTargets,
-  type TestDb,
-  type TestQueue,
-  waitFor,
-} from "../helpers/services.js";
-import { testSidecar } from "../helpers/sidecar.js";
+import { type SqsTarget, sqsTargets, waitFor } from "../helpers/services.js";
+import { useSidecarRig } from "../helpers/sidecar-rig.js";
 import { makeRecord, metricValue, sendBodies } from "./sidecar-fixtures.js";
 
 const target = sqsTargets()[0] as SqsTarget;
 
 describe(`conflicting records (${target.name})`, () => {
-  let queue: TestQueue;
-  let mongo: TestDb;
-  let sidecar: Sidecar;
+  const rig = useSidecarRig(target);
 
   beforeEach(async () => {
-    queue = await createTestQueue(target);
-    mongo = await createTestDb();
-    sidecar = testSidecar(target, queue, mongo);
-    await sidecar.start();
+    await rig.start();
   });
 
-  afterEach(async () => {
-    await sidecar.stop();
-    await queue.dispose();
-    await mongo.dispose();
-  });
-
-  const metric = async (name: string) => metricValue(await sidecar.registry.metrics(), name);
+  const metric = async (name: string) => metricValue(await rig.sidecar.registry.metrics(), name);
   const send = (bodies: string[]) =>
-    sendBodies(queue.sqs, queue.queueUrl, bodies, ENVELOPE_ATTRIBUTES);
+    sendBodies(rig.queue.sqs, rig.queue.queueUrl, bodies, ENVELOPE_ATTRIBUTES);
   const settled = (what: string, records: number, quarantined: number) =>
     waitFor(
       what,
       async () => ({
-        records: await mongo.db.collection("records").countDocuments(),
-        quarantined: await mongo.db.collection("records_quarantine").countDocuments(),
-        queue: await queue.depth(),
+        records: await rig.mongo.db.collection("records").countDocuments(),
+        quarantined: await rig.mongo.db.collection("records_quarantine").countDocuments(),
+        queue: await rig.queue.depth(),
       }),
       (s) =>
         s.records === records &&
@@ -60,7 +40,7 @@ describe(`conflicting records (${target.name})`, () => {
     await settled("the forged records stored", 20, 0);
     await send([envelopeBody(real.map(serializeRecord))]);
     await settled("the real records quarantined as conflicts", 20, 20);
-    const entries = await mongo.db.collection("records_quarantine").find().toArray();
+    const entries = await rig.mongo.db.collection("records_quarantine").find().toArray();
     for (const e of entries) {
       expect(e).toMatchObject({
         kind: "conflict",
@@ -90,7 +70,7 @@ describe(`conflicting records (${target.name})`, () => {
     const d = makeRecord(4);
     await send([envelopeBody([d, { ...d, action: "other" }].map(serializeRecord))]);
     await settled("four records, one conflict", 4, 1);
-    const entry = await mongo.db.collection("records_quarantine").findOne();
+    const entry = await rig.mongo.db.collection("records_quarantine").findOne();
     expect(entry).toMatchObject({ kind: "conflict", index: 1 });
     expect(await metric("auditq_sidecar_records_conflict_total")).toBe(1);
   });

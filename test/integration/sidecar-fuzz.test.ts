@@ -3,22 +3,13 @@
 import { gzipSync } from "node:zlib";
 import { ObjectId } from "bson";
 import fc from "fast-check";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { encodeBody } from "../../shared/body-codec.js";
 import { ENVELOPE_ATTRIBUTES, envelopeAttributes, envelopeBody } from "../../shared/envelope.js";
 import { serializeRecord } from "../../shared/record-json.js";
-import { freePort } from "../helpers/processes.js";
-import {
-  createTestDb,
-  createTestQueue,
-  mongoUri,
-  type SqsTarget,
-  sqsTargets,
-  type TestDb,
-  type TestQueue,
-  waitFor,
-} from "../helpers/services.js";
-import { type CliProcess, ops, sendBodies, spawnCli } from "./sidecar-fixtures.js";
+import { type SqsTarget, sqsTargets, waitFor } from "../helpers/services.js";
+import { useSidecarRig } from "../helpers/sidecar-rig.js";
+import { ops, sendBodies } from "./sidecar-fixtures.js";
 
 const target = sqsTargets()[0] as SqsTarget;
 /** Fixed: the same cases on every run, so that a failure can be replayed. */
@@ -140,55 +131,34 @@ async function build(s: Spec): Promise<Case> {
 }
 
 describe(`sidecar fuzz (${target.name})`, () => {
-  let queue: TestQueue;
-  let mongo: TestDb;
-  let cli: CliProcess | undefined;
-
-  beforeEach(async () => {
-    queue = await createTestQueue(target);
-    mongo = await createTestDb();
-  });
-
-  afterEach(async () => {
-    if (cli && cli.child.exitCode === null && cli.child.signalCode === null) {
-      cli.child.kill("SIGKILL");
-    }
-    await cli?.exited;
-    await queue.dispose();
-    await mongo.dispose();
-  });
+  const rig = useSidecarRig(target);
 
   it(`stays up through ${MESSAGES} random messages, storing good records once and quarantining the rest`, async () => {
     const specs = fc.sample(spec, { seed: SEED, numRuns: MESSAGES });
     const cases = await Promise.all(specs.map(build));
-    for (const c of cases) await sendBodies(queue.sqs, queue.queueUrl, [c.body], c.attributes);
+    for (const c of cases)
+      await sendBodies(rig.queue.sqs, rig.queue.queueUrl, [c.body], c.attributes);
     const good = cases.flatMap((c) => c.good);
     const badMessages = cases.filter((c) => c.bad).length;
     // sendBodies does not look at per-entry failures: make sure SQS took every message.
-    expect(await queue.depth()).toEqual({ visible: MESSAGES, inflight: 0 });
+    expect(await rig.queue.depth()).toEqual({ visible: MESSAGES, inflight: 0 });
     const poison = cases.reduce((n, c) => n + c.poison, 0);
     // Every kind occurs: the sample exercises each path, not just the common ones.
     expect(new Set(specs.map((s) => s.kind)).size).toBe(11);
 
-    const port = await freePort();
-    cli = spawnCli(target.endpoint, {
-      AUDITQ_QUEUE_URL: queue.queueUrl,
-      AUDITQ_MONGODB_URI: mongoUri(),
-      AUDITQ_DATABASE: mongo.name,
-      AUDITQ_METRICS_PORT: String(port),
+    const { cli, port } = await rig.spawn({
       AUDITQ_WAIT_TIME_SECONDS: "1",
       AUDITQ_MAX_RECORDS_PER_MESSAGE: String(MAX_RECORDS),
     });
-    const running = cli;
-    const records = mongo.db.collection("records");
-    const quarantine = mongo.db.collection("records_quarantine");
+    const records = rig.mongo.db.collection("records");
+    const quarantine = rig.mongo.db.collection("records_quarantine");
     await waitFor(
       "every message settled",
       async () => ({
         records: await records.countDocuments(),
         quarantined: await quarantine.countDocuments(),
-        queue: await queue.depth(),
-        exit: running.child.exitCode ?? running.child.signalCode,
+        queue: await rig.queue.depth(),
+        exit: cli.child.exitCode ?? cli.child.signalCode,
       }),
       (s) =>
         s.exit !== null ||
@@ -197,7 +167,7 @@ describe(`sidecar fuzz (${target.name})`, () => {
           s.queue.visible + s.queue.inflight === 0),
       { timeoutMs: 90_000, intervalMs: 250 },
     );
-    expect(running.child.exitCode ?? running.child.signalCode, running.output()).toBeNull();
+    expect(cli.child.exitCode ?? cli.child.signalCode, cli.output()).toBeNull();
     expect((await ops(port, "/healthz")).status).toBe(200);
     // Exactly once: every good _id present, and nothing else in the collection.
     expect(await records.countDocuments({ _id: { $in: good } })).toBe(good.length);

@@ -1,20 +1,11 @@
 // Hostile messages against the sidecar process on real services: decompression bombs, poison records.
 import { promisify } from "node:util";
 import { brotliCompress, constants } from "node:zlib";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { envelopeAttributes } from "../../shared/envelope.js";
-import { freePort } from "../helpers/processes.js";
-import {
-  createTestDb,
-  createTestQueue,
-  mongoUri,
-  type SqsTarget,
-  sqsTargets,
-  type TestDb,
-  type TestQueue,
-  waitFor,
-} from "../helpers/services.js";
-import { type CliProcess, ops, sendBodies, sendRecords, spawnCli } from "./sidecar-fixtures.js";
+import { type SqsTarget, sqsTargets, waitFor } from "../helpers/services.js";
+import { useSidecarRig } from "../helpers/sidecar-rig.js";
+import { ops, sendBodies, sendRecords } from "./sidecar-fixtures.js";
 
 const target = sqsTargets()[0] as SqsTarget;
 const brotli = promisify(brotliCompress);
@@ -28,50 +19,28 @@ async function recordBomb(bytes: number): Promise<string> {
 }
 
 describe(`sidecar process under hostile messages (${target.name})`, () => {
-  let queue: TestQueue;
-  let mongo: TestDb;
-  const children: CliProcess[] = [];
-
-  beforeEach(async () => {
-    queue = await createTestQueue(target);
-    mongo = await createTestDb();
-  });
-
-  afterEach(async () => {
-    for (const c of children.splice(0)) {
-      if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL");
-      await c.exited;
-    }
-    await queue.dispose();
-    await mongo.dispose();
-  });
+  const rig = useSidecarRig(target);
 
   it("quarantines record bombs and writes the good messages, on a 256 MiB heap", async () => {
     // 64 MiB of `{},` (over the decoded-bytes cap) and 30 MiB of it (under the cap, over the
     // record limit): each would be millions of objects if parsed.
     const bombs = [await recordBomb(64 * 1024 * 1024), await recordBomb(30 * 1024 * 1024)];
     expect(Math.max(...bombs.map((b) => b.length))).toBeLessThan(4096);
-    const before = await sendRecords(queue.sqs, queue.queueUrl, 250, 50);
-    await sendBodies(queue.sqs, queue.queueUrl, bombs, envelopeAttributes("br"));
-    const after = await sendRecords(queue.sqs, queue.queueUrl, 200, 50);
-    const port = await freePort();
-    const c = spawnCli(target.endpoint, {
-      AUDITQ_QUEUE_URL: queue.queueUrl,
-      AUDITQ_MONGODB_URI: mongoUri(),
-      AUDITQ_DATABASE: mongo.name,
-      AUDITQ_METRICS_PORT: String(port),
+    const before = await sendRecords(rig.queue.sqs, rig.queue.queueUrl, 250, 50);
+    await sendBodies(rig.queue.sqs, rig.queue.queueUrl, bombs, envelopeAttributes("br"));
+    const after = await sendRecords(rig.queue.sqs, rig.queue.queueUrl, 200, 50);
+    const { cli: c, port } = await rig.spawn({
       AUDITQ_WAIT_TIME_SECONDS: "1",
       NODE_OPTIONS: "--max-old-space-size=256",
     });
-    children.push(c);
-    const records = mongo.db.collection("records");
-    const quarantine = mongo.db.collection("records_quarantine");
+    const records = rig.mongo.db.collection("records");
+    const quarantine = rig.mongo.db.collection("records_quarantine");
     await waitFor(
       "the good records, two quarantined bombs and an empty queue",
       async () => ({
         docs: await records.countDocuments(),
         quarantined: await quarantine.countDocuments(),
-        queue: await queue.depth(),
+        queue: await rig.queue.depth(),
         exit: c.child.exitCode ?? c.child.signalCode,
       }),
       (s) =>

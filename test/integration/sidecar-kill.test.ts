@@ -1,50 +1,21 @@
 // kill -9 of the sidecar process at random moments of a 20,000-record stream: nothing lost or doubled.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { freePort } from "../helpers/processes.js";
-import {
-  createTestDb,
-  createTestQueue,
-  mongoUri,
-  type SqsTarget,
-  sqsTargets,
-  type TestDb,
-  type TestQueue,
-  waitFor,
-} from "../helpers/services.js";
-import { type CliProcess, ops, sendRecords, spawnCli } from "./sidecar-fixtures.js";
+import { describe, expect, it } from "vitest";
+import { type SqsTarget, sqsTargets, waitFor } from "../helpers/services.js";
+import { useSidecarRig } from "../helpers/sidecar-rig.js";
+import { ops, sendRecords } from "./sidecar-fixtures.js";
 
 const target = sqsTargets()[0] as SqsTarget;
 
 describe(`sidecar process under kill -9 (${target.name})`, () => {
-  let queue: TestQueue;
-  let mongo: TestDb;
-  const children: CliProcess[] = [];
-
-  beforeEach(async () => {
-    queue = await createTestQueue(target);
-    mongo = await createTestDb();
-  });
-
-  afterEach(async () => {
-    for (const c of children.splice(0)) {
-      if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL");
-      await c.exited;
-    }
-    await queue.dispose();
-    await mongo.dispose();
-  });
+  const rig = useSidecarRig(target);
 
   it("stores exactly 20,000 documents when killed three times mid-stream", async () => {
+    const { queue, mongo } = rig;
     const total = 20_000;
     const sending = sendRecords(queue.sqs, queue.queueUrl, total, 50);
     const records = mongo.db.collection("records");
     const start = async () => {
-      const port = await freePort();
-      const c = spawnCli(target.endpoint, {
-        AUDITQ_QUEUE_URL: queue.queueUrl,
-        AUDITQ_MONGODB_URI: mongoUri(),
-        AUDITQ_DATABASE: mongo.name,
-        AUDITQ_METRICS_PORT: String(port),
+      const { cli: c, port } = await rig.spawn({
         // Short, so that what a killed process held comes back quickly.
         AUDITQ_VISIBILITY_TIMEOUT_SECONDS: "4",
         AUDITQ_WAIT_TIME_SECONDS: "1",
@@ -52,7 +23,6 @@ describe(`sidecar process under kill -9 (${target.name})`, () => {
         // Capped, so that the stream lasts long enough to be killed in the middle of it.
         AUDITQ_MAX_WRITE_RATE: "2500",
       });
-      children.push(c);
       return { c, port };
     };
     // Kill each process once it has written a random number of records (its own metric, cheap

@@ -2,55 +2,26 @@
 import { promisify } from "node:util";
 import { brotliCompress } from "node:zlib";
 import { Decimal128, type Document, EJSON, type ObjectId } from "bson";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ENVELOPE_ATTRIBUTES, envelopeAttributes, envelopeBody } from "../../shared/envelope.js";
 import { serializeRecord } from "../../shared/record-json.js";
-import type { Sidecar, SidecarOptions } from "../../sidecar/index.js";
-import {
-  createTestDb,
-  createTestQueue,
-  type SqsTarget,
-  sqsTargets,
-  type TestDb,
-  type TestQueue,
-  waitFor,
-} from "../helpers/services.js";
-import { testSidecar } from "../helpers/sidecar.js";
+import { type SqsTarget, sqsTargets, waitFor } from "../helpers/services.js";
+import { useSidecarRig } from "../helpers/sidecar-rig.js";
 import { makeRecord, metricValue, sendBodies } from "./sidecar-fixtures.js";
 
 const target = sqsTargets()[0] as SqsTarget;
 const brotli = promisify(brotliCompress);
 
 describe(`poison records (${target.name})`, () => {
-  let queue: TestQueue;
-  let mongo: TestDb;
-  let sidecar: Sidecar | undefined;
-
-  beforeEach(async () => {
-    queue = await createTestQueue(target);
-    mongo = await createTestDb();
-  });
-
-  afterEach(async () => {
-    await sidecar?.stop();
-    sidecar = undefined;
-    await queue.dispose();
-    await mongo.dispose();
-  });
-
-  async function start(options: Partial<SidecarOptions> = {}): Promise<Sidecar> {
-    sidecar = testSidecar(target, queue, mongo, options);
-    await sidecar.start();
-    return sidecar;
-  }
+  const rig = useSidecarRig(target);
 
   const metric = async (name: string) =>
-    metricValue(await (sidecar as Sidecar).registry.metrics(), name.replace(/[{}]/g, "\\$&"));
+    metricValue(await rig.sidecar.registry.metrics(), name.replace(/[{}]/g, "\\$&"));
 
   const emptyQueue = (what: string, more: () => Promise<boolean> = async () => true) =>
     waitFor(
       what,
-      async () => ({ queue: await queue.depth(), more: await more() }),
+      async () => ({ queue: await rig.queue.depth(), more: await more() }),
       (s) => s.more && s.queue.visible + s.queue.inflight === 0,
     );
 
@@ -59,10 +30,10 @@ describe(`poison records (${target.name})`, () => {
     const huge = { ...makeRecord(99), blob: "x".repeat(17 * 1024 * 1024) };
     const text = envelopeBody([...good.slice(0, 10), huge, ...good.slice(10)].map(serializeRecord));
     const body = (await brotli(Buffer.from(text))).toString("base64");
-    await sendBodies(queue.sqs, queue.queueUrl, [body], envelopeAttributes("br"));
-    await start();
-    const records = mongo.db.collection("records");
-    const quarantine = mongo.db.collection("records_quarantine");
+    await sendBodies(rig.queue.sqs, rig.queue.queueUrl, [body], envelopeAttributes("br"));
+    await rig.start();
+    const records = rig.mongo.db.collection("records");
+    const quarantine = rig.mongo.db.collection("records_quarantine");
     await emptyQueue("20 records, one quarantined and an empty queue", async () => {
       return (await records.countDocuments()) === 20 && (await quarantine.countDocuments()) === 1;
     });
@@ -101,14 +72,14 @@ describe(`poison records (${target.name})`, () => {
       ...odd.slice(1),
     ];
     await sendBodies(
-      queue.sqs,
-      queue.queueUrl,
+      rig.queue.sqs,
+      rig.queue.queueUrl,
       [envelopeBody(mixed.map(serializeRecord)), envelopeBody(good.slice(20).map(serializeRecord))],
       ENVELOPE_ATTRIBUTES,
     );
-    await start();
-    const records = mongo.db.collection("records");
-    const quarantine = mongo.db.collection("records_quarantine");
+    await rig.start();
+    const records = rig.mongo.db.collection("records");
+    const quarantine = rig.mongo.db.collection("records_quarantine");
     await emptyQueue("every record written or quarantined", async () => {
       const stored = (await records.countDocuments()) + (await quarantine.countDocuments());
       return stored === 33;
@@ -124,11 +95,11 @@ describe(`poison records (${target.name})`, () => {
 
   it("stores a reduced entry when the full quarantine entry is refused, and deletes the message", async () => {
     // An attribute name with a dot: FerretDB refuses it as a key of the entry's `attributes`.
-    await sendBodies(queue.sqs, queue.queueUrl, ["not json"], {
+    await sendBodies(rig.queue.sqs, rig.queue.queueUrl, ["not json"], {
       "auditq.odd": { DataType: "String", StringValue: "x" },
     });
-    await start();
-    const quarantine = mongo.db.collection("records_quarantine");
+    await rig.start();
+    const quarantine = rig.mongo.db.collection("records_quarantine");
     await emptyQueue("a quarantine entry and an empty queue", async () => {
       return (await quarantine.countDocuments()) === 1;
     });
@@ -149,11 +120,11 @@ describe(`poison records (${target.name})`, () => {
     const tooLarge = envelopeBody(
       Array.from({ length: 150 }, (_, i) => makeRecord(5000 + i)).map(serializeRecord),
     );
-    await sendBodies(queue.sqs, queue.queueUrl, [...bodies, tooLarge], ENVELOPE_ATTRIBUTES);
+    await sendBodies(rig.queue.sqs, rig.queue.queueUrl, [...bodies, tooLarge], ENVELOPE_ATTRIBUTES);
     // Slow writes (50 records/s), so that the pollers have to wait for room.
-    await start({ maxBufferedRecords: 100, maxWriteRate: 50, bulkSize: 20 });
-    const records = mongo.db.collection("records");
-    const quarantine = mongo.db.collection("records_quarantine");
+    await rig.start({ maxBufferedRecords: 100, maxWriteRate: 50, bulkSize: 20 });
+    const records = rig.mongo.db.collection("records");
+    const quarantine = rig.mongo.db.collection("records_quarantine");
     let peak = 0;
     await emptyQueue("720 records and one quarantined message", async () => {
       peak = Math.max(peak, await metric("auditq_sidecar_records_in_hand"));

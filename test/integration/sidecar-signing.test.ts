@@ -1,46 +1,22 @@
 // Message signing: with a shared secret, only messages the producer signed reach the collection.
 import { randomBytes } from "node:crypto";
 import request from "supertest";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { auditq } from "../../middleware/index.js";
 import { ENVELOPE_ATTRIBUTES, envelopeBody } from "../../shared/envelope.js";
 import { serializeRecord } from "../../shared/record-json.js";
 import { ATTR_SIGNATURE, signMessage } from "../../shared/signature.js";
-import type { Sidecar } from "../../sidecar/index.js";
 import { createApp } from "../helpers/app.js";
 import { silentLogger } from "../helpers/logger.js";
-import {
-  createTestDb,
-  createTestQueue,
-  type SqsTarget,
-  sqsClient,
-  sqsTargets,
-  type TestDb,
-  type TestQueue,
-  waitFor,
-} from "../helpers/services.js";
-import { testSidecar } from "../helpers/sidecar.js";
+import { type SqsTarget, sqsClient, sqsTargets, waitFor } from "../helpers/services.js";
+import { useSidecarRig } from "../helpers/sidecar-rig.js";
 import { makeRecord, metricValue, sendBodies } from "./sidecar-fixtures.js";
 
 const target = sqsTargets()[0] as SqsTarget;
 const secret = () => randomBytes(24).toString("base64");
 
 describe(`message signing (${target.name})`, () => {
-  let queue: TestQueue;
-  let mongo: TestDb;
-  let sidecar: Sidecar | undefined;
-
-  beforeEach(async () => {
-    queue = await createTestQueue(target);
-    mongo = await createTestDb();
-  });
-
-  afterEach(async () => {
-    await sidecar?.stop();
-    sidecar = undefined;
-    await queue.dispose();
-    await mongo.dispose();
-  });
+  const rig = useSidecarRig(target);
 
   /** Sends one envelope per body list, each signed with `key` (or not signed at all). */
   async function sendSigned(bodies: string[], key: string | undefined): Promise<void> {
@@ -55,7 +31,7 @@ describe(`message signing (${target.name})`, () => {
                 StringValue: signMessage(body, ENVELOPE_ATTRIBUTES, key),
               },
             };
-      await sendBodies(queue.sqs, queue.queueUrl, [body], attributes);
+      await sendBodies(rig.queue.sqs, rig.queue.queueUrl, [body], attributes);
     }
   }
 
@@ -63,9 +39,9 @@ describe(`message signing (${target.name})`, () => {
     waitFor(
       what,
       async () => ({
-        records: await mongo.db.collection("records").countDocuments(),
-        quarantined: await mongo.db.collection("records_quarantine").countDocuments(),
-        queue: await queue.depth(),
+        records: await rig.mongo.db.collection("records").countDocuments(),
+        quarantined: await rig.mongo.db.collection("records_quarantine").countDocuments(),
+        queue: await rig.queue.depth(),
       }),
       (s) =>
         s.records === records &&
@@ -81,19 +57,18 @@ describe(`message signing (${target.name})`, () => {
     await sendSigned([envelopeBody(forged.slice(0, 10).map(serializeRecord))], undefined);
     await sendSigned([envelopeBody(forged.slice(10).map(serializeRecord))], secret());
     await sendSigned([envelopeBody(real.map(serializeRecord))], key);
-    sidecar = testSidecar(target, queue, mongo, { signingSecret: key });
-    await sidecar.start();
+    await rig.start({ signingSecret: key });
     await settled("the real records stored, two forged messages quarantined", 20, 2);
-    const stored = await mongo.db.collection("records").find().toArray();
+    const stored = await rig.mongo.db.collection("records").find().toArray();
     expect(stored.filter((r) => r.action === "forged")).toEqual([]);
-    const reasons = (await mongo.db.collection("records_quarantine").find().toArray())
+    const reasons = (await rig.mongo.db.collection("records_quarantine").find().toArray())
       .map((e) => String(e.error.message))
       .sort();
     expect(reasons).toEqual([
       expect.stringMatching(/is not signed/),
       expect.stringMatching(/does not match any signing secret/),
     ]);
-    const metrics = await sidecar.registry.metrics();
+    const metrics = await rig.sidecar.registry.metrics();
     expect(metricValue(metrics, "auditq_sidecar_records_conflict_total")).toBe(0);
   });
 
@@ -102,7 +77,7 @@ describe(`message signing (${target.name})`, () => {
     await sendSigned([envelopeBody([makeRecord(1)].map(serializeRecord))], oldKey);
     await sendSigned([envelopeBody([makeRecord(2)].map(serializeRecord))], newKey);
     const audit = auditq({
-      queueUrl: queue.queueUrl,
+      queueUrl: rig.queue.queueUrl,
       sqs: sqsClient(target),
       logger: silentLogger,
       spool: false,
@@ -111,8 +86,7 @@ describe(`message signing (${target.name})`, () => {
     const app = createApp(audit);
     for (let i = 0; i < 30; i++) await request(app).get(`/orders/${i}`).expect(200);
     await audit.close();
-    sidecar = testSidecar(target, queue, mongo, { signingSecret: [newKey, oldKey] });
-    await sidecar.start();
+    await rig.start({ signingSecret: [newKey, oldKey] });
     await settled("every signed record", 32, 0);
   });
 });

@@ -3,22 +3,13 @@
 // compression on (large messages) and off (every body plain JSON text).
 import express from "express";
 import fc from "fast-check";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { auditq } from "../../middleware/index.js";
 import { unescapeKey } from "../../middleware/sanitize.js";
 import type { AuditqError } from "../../shared/errors.js";
-import type { Sidecar } from "../../sidecar/index.js";
 import { silentLogger } from "../helpers/logger.js";
-import {
-  createTestDb,
-  createTestQueue,
-  sqsClient,
-  sqsTargets,
-  type TestDb,
-  type TestQueue,
-  waitFor,
-} from "../helpers/services.js";
-import { testSidecar } from "../helpers/sidecar.js";
+import { sqsClient, sqsTargets, waitFor } from "../helpers/services.js";
+import { useSidecarRig } from "../helpers/sidecar-rig.js";
 
 // Any code point (no lone surrogates: those are not text, and BSON cannot hold them), with the
 // ones SQS refuses in raw JSON made frequent.
@@ -53,28 +44,14 @@ function unescapedKeys(value: unknown): Record<string, unknown> {
 }
 
 describe.each(sqsTargets())("arbitrary Unicode through the pipeline on $name", (target) => {
-  let queue: TestQueue;
-  let mongo: TestDb;
-  let sidecar: Sidecar | undefined;
-
-  beforeEach(async () => {
-    queue = await createTestQueue(target);
-    mongo = await createTestDb();
-  });
-
-  afterEach(async () => {
-    await sidecar?.stop();
-    sidecar = undefined;
-    await queue.dispose();
-    await mongo.dispose();
-  });
+  const rig = useSidecarRig(target);
 
   it.each(["br", "none"] as const)(
     "every captured field arrives unchanged (compression %s)",
     async (compression) => {
       const errors: AuditqError[] = [];
       const audit = auditq({
-        queueUrl: queue.queueUrl,
+        queueUrl: rig.queue.queueUrl,
         sqs: sqsClient(target),
         logger: silentLogger,
         onError: (err) => errors.push(err),
@@ -123,9 +100,8 @@ describe.each(sqsTargets())("arbitrary Unicode through the pipeline on $name", (
       }
       expect(errors.map((e) => `${e.code}: ${e.message}`)).toEqual([]);
 
-      sidecar = testSidecar(target, queue, mongo);
-      await sidecar.start();
-      const records = mongo.db.collection("records");
+      await rig.start();
+      const records = rig.mongo.db.collection("records");
       await waitFor(
         "every record in MongoDB",
         () => records.countDocuments(),
