@@ -8,6 +8,8 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import { ConfigError } from "../shared/errors.js";
+import { SQS_LEGACY_MAX_MESSAGE_BYTES } from "../shared/sqs-limits.js";
+import { SIDECAR_OPTIONS } from "./option-table.js";
 
 export interface CreateQueueOptions {
   /** Name of the audit queue (standard, not FIFO). */
@@ -39,9 +41,9 @@ export const CREATE_QUEUE_DEFAULTS = {
   maxReceiveCount: 100,
   retentionSeconds: 1_209_600,
   /** Matches the middleware's default maxMessageBytes. */
-  maximumMessageSize: 262_144,
+  maximumMessageSize: SQS_LEGACY_MAX_MESSAGE_BYTES,
   /** The sidecar asks for its own at each receive; this applies to other consumers. */
-  visibilityTimeoutSeconds: 60,
+  visibilityTimeoutSeconds: SIDECAR_OPTIONS.visibilityTimeoutSeconds.default,
   /** Long polling for any consumer that does not ask for it. */
   receiveWaitSeconds: 20,
   /** A data key reused for 5 minutes: one KMS call per 5 minutes instead of per message. */
