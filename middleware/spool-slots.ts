@@ -2,8 +2,9 @@
 import { readdir, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../shared/logger.js";
-import { SEGMENT_RE, Spool, type SpoolOpenOptions, syncDir } from "./spool.js";
+import { SEGMENT_RE, Spool, type SpoolOpenOptions } from "./spool.js";
 import { checkPrivateDir, privateDir } from "./spool-files.js";
+import { syncDir } from "./spool-io.js";
 import { holdsLock, markHeld, markReleased, tryLock } from "./spool-lock.js";
 
 /** How many slot directories a base directory has: one per process sharing it. */

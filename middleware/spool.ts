@@ -4,61 +4,23 @@
 // segment. A scan skips torn or corrupt frames and resynchronises on the next valid one.
 import { type FileHandle, open, readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import type { Logger } from "../shared/logger.js";
 import type { EncodedMessage } from "./packer.js";
-import { CREATE_FLAGS, FILE_MODE, isRefusal, openForRead, privateDir } from "./spool-files.js";
-import { frame, HEADER_BYTES, scanFrames, unframe } from "./spool-frames.js";
+import { CREATE_FLAGS, FILE_MODE, isRefusal, privateDir } from "./spool-files.js";
+import { frame, unframe } from "./spool-frames.js";
+import { readEntry, syncDir, writeFully } from "./spool-io.js";
+import {
+  type RecoveryReport,
+  SEGMENT_RE,
+  type Segment,
+  type SpoolEntry,
+  type SpoolOpenOptions,
+  scanSegment,
+} from "./spool-segments.js";
+
+export type { RecoveryReport, SpoolEntry, SpoolLoss, SpoolOpenOptions } from "./spool-segments.js";
+export { SEGMENT_RE };
+
 import { markReleased, takeLock } from "./spool-lock.js";
-
-export const SEGMENT_RE = /^seg-(\d{16})\.aqs$/;
-
-/** Why spooled records were lost: a torn or corrupt frame found by a scan, or by a read. */
-export type SpoolLoss = "corrupt";
-
-export interface SpoolOpenOptions {
-  dir: string;
-  /** Total bytes of segment files at most; appends beyond it are refused. */
-  maxBytes: number;
-  /** A segment is closed and a new one started past this size. */
-  segmentBytes?: number;
-  logger: Logger;
-  /** Told of every record found lost in the spool (torn or corrupt frames). */
-  onLoss?: (records: number, reason: SpoolLoss, detail: string) => void;
-}
-
-/** One spooled message, located in its segment. */
-export interface SpoolEntry {
-  readonly segment: Segment;
-  readonly offset: number;
-  readonly length: number;
-  readonly records: number;
-  readonly bytes: number;
-  state: "pending" | "taken" | "done";
-}
-
-interface Segment {
-  seq: number;
-  path: string;
-  size: number;
-  entries: SpoolEntry[];
-  /** Entries not yet done. */
-  live: number;
-  /** Still being appended to by this process. */
-  writable: boolean;
-}
-
-/** What a scan of the existing segments found. */
-export interface RecoveryReport {
-  segments: number;
-  entries: number;
-  records: number;
-  /** Bytes skipped in torn or corrupt frames. */
-  corruptBytes: number;
-  /** Records those frames claimed to hold (lost). */
-  corruptRecords: number;
-  /** Files with a segment's name refused as unsafe (symlink, FIFO, device, another user's). */
-  refused: string[];
-}
 
 /**
  * Appends are durable when they resolve: the frames are written in full and `fdatasync`ed (and
@@ -115,47 +77,12 @@ export class Spool {
 
   /** Scans one segment a previous process left; unsafe files are refused and left alone. */
   private async recover(seq: number, path: string): Promise<void> {
-    const { logger, onLoss } = this.options;
-    let data: Buffer;
-    try {
-      data = await readWhole(path);
-    } catch (err) {
-      if (!isRefusal(err)) throw err;
-      this.recovered.refused.push(path);
-      logger.error({ err, path }, "auditq spool: refused an unsafe file; it is not sent");
-      return;
-    }
-    const segment: Segment = {
-      seq,
-      path,
-      size: data.length,
-      entries: [],
-      live: 0,
-      writable: false,
-    };
-    const { frames, skipped } = scanFrames(data);
-    for (const region of skipped) {
-      this.recovered.corruptBytes += region.bytes;
-      this.recovered.corruptRecords += region.records;
-      const detail = `${region.bytes} bytes at offset ${region.offset} of ${path}`;
-      logger.warn({ path, ...region }, "auditq spool: skipped a torn or corrupt frame");
-      onLoss(region.records, "corrupt", detail);
-    }
-    segment.entries = frames.map((f) => ({ segment, ...f, state: "pending" }));
-    segment.live = frames.length;
-    if (frames.length === 0) {
-      await unlink(path);
-      return;
-    }
+    const segment = await scanSegment(seq, path, this.options, this.recovered);
+    if (!segment) return;
     this.segments.push(segment);
     this.totalBytes += segment.size;
-    this.recovered.segments++;
-    this.recovered.entries += frames.length;
-    this.pendingEntries += frames.length;
-    for (const f of frames) {
-      this.recovered.records += f.records;
-      this.pendingRecords += f.records;
-    }
+    this.pendingEntries += segment.entries.length;
+    for (const e of segment.entries) this.pendingRecords += e.records;
   }
 
   /** The directory of the segment files (the slot, when opened through `openSlot`). */
@@ -358,61 +285,5 @@ export class Spool {
       () => undefined,
     );
     return run;
-  }
-}
-
-/** Writes all of `data` at `position`, however many writes it takes; throws if none progresses. */
-async function writeFully(handle: FileHandle, data: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < data.length) {
-    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
-    if (bytesWritten <= 0) throw new Error(`spool write made no progress at byte ${done}`);
-    done += bytesWritten;
-  }
-}
-
-/** A whole segment file, opened safely; a file that shrinks meanwhile gives what is there. */
-async function readWhole(path: string): Promise<Buffer> {
-  const { handle, size } = await openForRead(path);
-  try {
-    const buf = Buffer.alloc(size);
-    let done = 0;
-    while (done < size) {
-      const { bytesRead } = await handle.read(buf, done, size - done, done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    return buf.subarray(0, done);
-  } finally {
-    await handle.close();
-  }
-}
-
-/** One entry's frame; throws (with a message, no errno) when fewer bytes than its length come back. */
-async function readEntry(entry: SpoolEntry): Promise<Buffer> {
-  const { handle } = await openForRead(entry.segment.path);
-  try {
-    const buf = Buffer.alloc(entry.length);
-    let done = 0;
-    while (done < entry.length) {
-      const { bytesRead } = await handle.read(buf, done, entry.length - done, entry.offset + done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    if (done < HEADER_BYTES || done !== entry.length) {
-      throw new Error(`read ${done} of the frame's ${entry.length} bytes`);
-    }
-    return buf;
-  } finally {
-    await handle.close();
-  }
-}
-
-export async function syncDir(path: string): Promise<void> {
-  const dir = await open(path, "r");
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
   }
 }

@@ -1,0 +1,266 @@
+// The batcher's engine: records wait in a byte-bounded buffer, are encoded into messages, and
+// the messages are sent from memory or the spool, or spilled to the spool. `pump()` starts
+// whatever work is due and never waits; every job calls it again when it ends.
+import { SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
+import { BatchSender } from "./batch-sender.js";
+import type { BatcherConfig } from "./batcher-config.js";
+import { ByteQueue, ByteTally } from "./byte-queue.js";
+import type { DropReporter } from "./drop-reporter.js";
+import { Encoder } from "./encoder.js";
+import { Linger } from "./linger.js";
+import { MemorySource, type OutgoingBatch } from "./message-source.js";
+import { MIDDLEWARE_OPTIONS } from "./option-table.js";
+import { batchSize, type EncodedMessage, type Item, type Packer, totalBytes } from "./packer.js";
+import { SendFailures } from "./send-failures.js";
+import { SpoolSource } from "./spool-source.js";
+import { Waiters } from "./waiters.js";
+
+export class SendLoop {
+  private readonly config: BatcherConfig;
+  private readonly packer: Packer;
+  private readonly maxRecordsPerMessage: number;
+  /** Records serialized by add(), not yet encoded. */
+  readonly buffer = new ByteQueue<Item>();
+  /** Encoded messages waiting to be sent: new ones at the tail, retries at the head. */
+  readonly ready = new ByteQueue<EncodedMessage>();
+  /** SendMessageBatch calls in flight (or reading from the spool first), with their bytes. */
+  readonly inflight = new ByteTally();
+  readonly encoder: Encoder;
+  readonly sender: BatchSender;
+  readonly failures: SendFailures;
+  readonly spool: SpoolSource | undefined;
+  private readonly memory: MemorySource;
+  /** flush() calls waiting. */
+  flushing = 0;
+  closed = false;
+  /** Close reached its deadline: everything in memory goes to the spool now. */
+  draining = false;
+  private readonly linger: Linger;
+  private pumpScheduled = false;
+  private readonly waiters = new Waiters();
+
+  constructor(
+    config: BatcherConfig,
+    deps: { drops: DropReporter; packer: Packer; maxRecordsPerMessage: number; abort: AbortSignal },
+  ) {
+    this.config = config;
+    this.packer = deps.packer;
+    this.maxRecordsPerMessage = deps.maxRecordsPerMessage;
+    const { drops } = deps;
+    const pump = () => this.pump();
+    this.linger = new Linger(config.lingerMs, () => this.buffer.length, pump);
+    this.memory = new MemorySource(this.ready);
+    this.failures = new SendFailures({
+      retry: config.retry,
+      logger: config.logger,
+      drops,
+      onRetryDue: pump,
+    });
+    this.encoder = new Encoder({
+      packer: this.packer,
+      ready: this.ready,
+      drops,
+      maxMessageBytes: config.maxMessageBytes,
+      onSettled: pump,
+    });
+    this.sender = new BatchSender({
+      ...config,
+      sendTimeoutMs: config.sendTimeoutMs ?? MIDDLEWARE_OPTIONS.sendTimeoutMs.default,
+      drops,
+      failures: this.failures,
+      encoder: this.encoder,
+      abortSignal: deps.abort,
+      closing: () => ({ closing: this.closed, draining: this.draining }),
+    });
+    this.spool = config.spool
+      ? new SpoolSource({ spool: config.spool, logger: config.logger, drops, ready: this.ready })
+      : undefined;
+  }
+
+  /** Bytes held in memory: unpacked records, messages being encoded, waiting or in flight. */
+  memoryBytes(): number {
+    return (
+      this.buffer.bytes +
+      this.encoder.jobs.bytes +
+      this.ready.bytes +
+      this.inflight.bytes +
+      (this.spool?.spilling.bytes ?? 0)
+    );
+  }
+
+  /** Queues one serialized record (already checked against the memory bound). */
+  push(item: Item): void {
+    this.buffer.push(item);
+    if (this.fullMessageBuffered()) this.schedulePump();
+    else this.linger.arm();
+  }
+
+  /** Starts whatever work is due: encoding, spilling to the spool, sending. Never waits. */
+  pump(): void {
+    const { maxInflight } = this.config;
+    while (
+      this.buffer.length > 0 &&
+      this.encoder.jobs.count < maxInflight &&
+      (this.forced() || this.linger.recordsOwed > 0 || this.fullMessageBuffered())
+    ) {
+      this.startEncode();
+    }
+    if (this.ready.length > 0 && this.shouldSpill()) this.spill();
+    while (this.canSend()) {
+      const spool = this.spool;
+      if (spool?.canReplay() && !this.draining && this.roomToReplay()) {
+        const limit = this.sender.maxCallBytes;
+        this.dispatch(limit, spool.take(limit), () => spool.replayEnded());
+      } else if (this.ready.length > 0 && !this.shouldSpill() && this.readyToSend()) {
+        const batch = this.memory.take(this.sender.maxCallBytes);
+        this.dispatch(totalBytes(batch.messages), Promise.resolve(batch));
+      } else {
+        break;
+      }
+    }
+    // Everything buffered when the linger timer fired is encoded and sent or in flight now.
+    this.linger.settle(this.encoder.jobs.count);
+    // A part-filled call waits for more messages, at most lingerMs.
+    if (
+      (this.ready.length > 0 || this.buffer.length > 0) &&
+      !this.forced() &&
+      !this.linger.pending
+    ) {
+      this.linger.arm();
+    }
+    if (this.buffer.length === 0 && this.ready.length === 0) this.linger.stop();
+    this.updateGauges();
+    this.waiters.wake();
+  }
+
+  /** Nothing in memory and no job running (the spool may still hold entries). */
+  isIdle(): boolean {
+    return (
+      this.buffer.length === 0 &&
+      this.ready.length === 0 &&
+      this.encoder.jobs.count === 0 &&
+      this.inflight.count === 0 &&
+      (this.spool?.spilling.count ?? 0) === 0
+    );
+  }
+
+  /** Resolves once `done()` holds, checked after every pump. */
+  until(done: () => boolean): Promise<void> {
+    return this.waiters.until(done);
+  }
+
+  /** Stops the linger and backoff timers (close is over). */
+  stopTimers(): void {
+    this.linger.stop();
+    this.failures.stop();
+  }
+
+  updateGauges(): void {
+    const { metrics } = this.config;
+    metrics.bufferRecords.set(this.buffer.length);
+    metrics.bufferBytes.set(this.memoryBytes());
+    const spool = this.spool?.spool;
+    if (spool) {
+      metrics.spoolRecords.set(spool.records);
+      metrics.spoolBytes.set(spool.bytes);
+    }
+  }
+
+  /**
+   * One call from a source: `reserve` bytes are counted in flight from now (so add() cannot
+   * fill that room meanwhile), the batch's real size once it is known.
+   */
+  private dispatch(
+    reserve: number,
+    next: Promise<OutgoingBatch | undefined>,
+    settled?: () => void,
+  ): void {
+    const job = this.inflight.start(reserve);
+    void next
+      .then((batch) => {
+        job.resize(batch ? totalBytes(batch.messages) : 0);
+        return batch && this.sender.send(batch);
+      })
+      .finally(() => {
+        job.end();
+        settled?.();
+        this.pump();
+      });
+  }
+
+  private fullMessageBuffered(): boolean {
+    return (
+      this.buffer.bytes >= this.packer.rawBudget() ||
+      this.buffer.bytes >= this.config.maxBufferBytes / 4 ||
+      this.buffer.length >= this.maxRecordsPerMessage
+    );
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  /**
+   * Messages read back from the spool are held in memory while sent: only when a full call's
+   * worth still fits in maxBufferBytes (or nothing else is held), so replay never pushes memory
+   * past its bound while add() fills it.
+   */
+  private roomToReplay(): boolean {
+    const held = this.memoryBytes();
+    return held === 0 || held + this.sender.maxCallBytes <= this.config.maxBufferBytes;
+  }
+
+  /** flush() or close() wants everything out now. */
+  private forced(): boolean {
+    return this.flushing > 0 || this.closed;
+  }
+
+  private startEncode(): void {
+    const n = this.packer.groupSize(this.buffer.view, 0);
+    this.linger.encoded(n);
+    this.encoder.encode(this.buffer.takeFront(n));
+  }
+
+  private shouldSpill(): boolean {
+    if (!this.spool?.usable()) return false;
+    if (this.draining) return true;
+    if (this.memoryBytes() > this.config.maxBufferBytes / 2) return true;
+    const failingFor = this.failures.failingForMs();
+    return failingFor !== undefined && failingFor >= (this.config.spool?.afterMs ?? 0);
+  }
+
+  /** Moves the messages waiting in memory to the spool, in one durable append. */
+  private spill(): void {
+    const spool = this.spool;
+    if (!spool || spool.spilling.count > 0) return;
+    void spool.spill(this.ready.takeAll()).finally(() => this.pump());
+  }
+
+  /**
+   * A full call goes at once. A part-filled one waits for more messages until lingerMs, flush()
+   * or close() forces it, and then still for the messages being encoded.
+   */
+  private readyToSend(): boolean {
+    if (
+      this.ready.length >= SQS_MAX_BATCH_ENTRIES ||
+      batchSize(this.ready.view, this.sender.maxCallBytes) < this.ready.length
+    ) {
+      return true;
+    }
+    return (this.forced() || this.linger.sendDue) && this.encoder.jobs.count === 0;
+  }
+
+  private canSend(): boolean {
+    return (
+      !this.failures.pausing &&
+      this.inflight.count < this.config.maxInflight &&
+      // While SQS fails, one probe at a time.
+      (!this.failures.failing || this.inflight.count === 0)
+    );
+  }
+}
