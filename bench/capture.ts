@@ -197,6 +197,7 @@ async function micro(): Promise<string[]> {
   const { default: express } = await import("express");
   const { resolveOptions } = await import("../middleware/options.js");
   const capture = await import("../middleware/capture.js");
+  const { trackRoute } = await import("../middleware/route.js");
   const { serializeRecord } = await import("../shared/record-json.js");
   const config = resolveOptions({ queueUrl: "http://127.0.0.1:1/000000000000/micro" });
   const app = express();
@@ -223,7 +224,7 @@ async function micro(): Promise<string[]> {
       "route tracking (accessors on req)",
       () => {
         const r = Object.create(req);
-        capture.trackRoute(r);
+        trackRoute(r);
         r.route = { path: "/hello/:name" };
       },
     ],

@@ -8,20 +8,14 @@ import type { AuditRecord } from "../shared/record.js";
 import { SIGNATURE_ATTRIBUTE_BYTES } from "../shared/signature.js";
 import { SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
 import { Batcher, type CloseReport } from "./batcher.js";
-import {
-  buildRecord,
-  createContext,
-  type RequestStart,
-  type RouteSeen,
-  startCapture,
-  trackRoute,
-} from "./capture.js";
+import { buildRecord, createContext, type RequestStart, startCapture } from "./capture.js";
 import { createClients } from "./clients.js";
 import { type AuditContext, isAuditContext } from "./context.js";
 import { type CaptureErrorKind, createMiddlewareMetrics, type SkipReason } from "./metrics.js";
 import { minimalRecord } from "./minimal-record.js";
 import { isRead, type Options, resolveOptions } from "./options.js";
 import { asText, field } from "./read.js";
+import { type RouteSeen, trackRoute } from "./route.js";
 
 /** The middleware, plus the controls an app needs around it. */
 export interface AuditqMiddleware extends RequestHandler {
@@ -142,11 +136,13 @@ export function auditq(options: Options): AuditqMiddleware {
           seen = { template: null, params: undefined };
         }
         let done = false;
+        // "finish" when the response completed, "close" alone when the connection went first
+        // ("close" also follows "finish", a tick later: too late to be the only trigger, since
+        // close() may have begun by then). `on`, not `once`: no wrapper per listener, and the
+        // second call returns at once.
         const onEnd = () => {
           if (done) return;
           done = true;
-          res.off("finish", onEnd);
-          res.off("close", onEnd);
           try {
             if (ctx.skipped) return skipped("app");
             if (wantsSkip(config.skip, req, res)) {
@@ -157,8 +153,8 @@ export function auditq(options: Options): AuditqMiddleware {
             report("build", err);
           }
         };
-        res.once("finish", onEnd);
-        res.once("close", onEnd);
+        res.on("finish", onEnd);
+        res.on("close", onEnd);
       }
     } catch (err) {
       report("start", err);

@@ -7,7 +7,6 @@ import {
   MAX_PATH_CHARS,
   paramsOf,
   type RequestStart,
-  type RouteSeen,
   secretValues,
   statusOf,
   UNKNOWN,
@@ -16,6 +15,7 @@ import type { AuditContext } from "./context.js";
 import type { Config } from "./options.js";
 import { asText, field, requestPath } from "./read.js";
 import { censorPathValues, scrubText } from "./redact.js";
+import type { RouteSeen } from "./route.js";
 
 /**
  * `_id`, `ts`, method, path (redacted params censored), status, and in `captureError` why the
