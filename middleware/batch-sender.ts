@@ -9,7 +9,7 @@ import { pick } from "./message-source.js";
 import type { MiddlewareMetrics } from "./metrics.js";
 import { type EncodedMessage, totalBytes } from "./packer.js";
 import type { SendFailures } from "./send-failures.js";
-import { sendBatchWithin } from "./sqs-sender.js";
+import { type SendOutcome, sendBatchWithin } from "./sqs-sender.js";
 
 export interface BatchSenderConfig {
   sqs: SQSClient;
@@ -49,11 +49,12 @@ export class BatchSender {
   }
 
   async send(batch: OutgoingBatch): Promise<void> {
-    const { metrics, encoder } = this.config;
+    const { metrics } = this.config;
     const messages = batch.messages;
     const stopTimer = metrics.sendSeconds.startTimer();
+    let outcome: SendOutcome;
     try {
-      const outcome = await sendBatchWithin(
+      outcome = await sendBatchWithin(
         this.config.sqs,
         this.config.queueUrl,
         messages,
@@ -61,35 +62,6 @@ export class BatchSender {
         this.config.abortSignal,
         this.config.signingSecret,
       );
-      stopTimer();
-      metrics.sqsRequests.inc({ operation: "SendMessageBatch", outcome: "ok" });
-      metrics.billedRequests.inc(
-        { operation: "SendMessageBatch" },
-        billedRequests(totalBytes(messages)),
-      );
-      metrics.messagesPerCall.observe(messages.length);
-      for (const i of outcome.sent) {
-        const env = messages[i] as EncodedMessage;
-        this.sent += env.records;
-        metrics.recordsSent.inc(env.records);
-        metrics.sentBytes.inc(env.bytes);
-        metrics.recordsPerMessage.observe(env.records);
-      }
-      for (const r of outcome.rejected) {
-        encoder.repack(messages[r.index] as EncodedMessage, `${r.code} ${r.message}`);
-      }
-      const forgotten: Promise<void>[] = [];
-      if (outcome.sent.length > 0) forgotten.push(batch.ack(outcome.sent));
-      if (outcome.rejected.length > 0) {
-        forgotten.push(batch.reject(outcome.rejected.map((r) => r.index)));
-      }
-      await Promise.all(forgotten);
-      if (outcome.retry.length > 0) {
-        this.retry(batch, outcome.retry);
-        this.failed(new Error(`SQS failed ${outcome.retry.length} entries on its side`));
-      } else {
-        this.config.failures.succeeded();
-      }
     } catch (err) {
       stopTimer();
       metrics.sqsRequests.inc({ operation: "SendMessageBatch", outcome: "error" });
@@ -103,7 +75,67 @@ export class BatchSender {
         batch,
         messages.map((_, i) => i),
       );
-      this.failed(err);
+      this.guarded(() => this.failed(err));
+      return;
+    }
+    stopTimer();
+    // SQS has answered: from here on nothing may put the entries it stored back to be sent.
+    // A failure in the bookkeeping below (the app's logger throwing, the spool's disk) used to
+    // send the whole call again, and count its records again, each time it failed.
+    await this.settle(batch, outcome).catch((err: unknown) =>
+      this.config.drops.report(
+        "ERR_AUDITQ_SQS",
+        "bookkeeping after a SendMessageBatch failed",
+        err,
+      ),
+    );
+  }
+
+  /** Acts on SQS's verdict per entry: counts what it stored, re-packs, retries the rest. */
+  private async settle(batch: OutgoingBatch, outcome: SendOutcome): Promise<void> {
+    const { metrics, encoder } = this.config;
+    const messages = batch.messages;
+    metrics.sqsRequests.inc({ operation: "SendMessageBatch", outcome: "ok" });
+    metrics.billedRequests.inc(
+      { operation: "SendMessageBatch" },
+      billedRequests(totalBytes(messages)),
+    );
+    metrics.messagesPerCall.observe(messages.length);
+    for (const i of outcome.sent) {
+      const env = messages[i] as EncodedMessage;
+      this.sent += env.records;
+      metrics.recordsSent.inc(env.records);
+      metrics.sentBytes.inc(env.bytes);
+      metrics.recordsPerMessage.observe(env.records);
+    }
+    if (outcome.retry.length > 0) this.retry(batch, outcome.retry);
+    for (const r of outcome.rejected) {
+      encoder.repack(messages[r.index] as EncodedMessage, `${r.code} ${r.message}`);
+    }
+    const forgotten: Promise<void>[] = [];
+    if (outcome.sent.length > 0) forgotten.push(batch.ack(outcome.sent));
+    if (outcome.rejected.length > 0) {
+      forgotten.push(batch.reject(outcome.rejected.map((r) => r.index)));
+    }
+    const settled = await Promise.allSettled(forgotten);
+    if (outcome.retry.length > 0) {
+      this.failed(new Error(`SQS failed ${outcome.retry.length} entries on its side`));
+    } else {
+      this.config.failures.succeeded();
+    }
+    for (const s of settled) if (s.status === "rejected") throw s.reason;
+  }
+
+  /** Runs bookkeeping that calls the app's logger; a throw is reported, never propagated. */
+  private guarded(step: () => void): void {
+    try {
+      step();
+    } catch (err) {
+      this.config.drops.report(
+        "ERR_AUDITQ_SQS",
+        "bookkeeping after a failed SendMessageBatch failed",
+        err,
+      );
     }
   }
 

@@ -42,14 +42,17 @@ export class SendFailures {
   }
 
   succeeded(): void {
-    if (this.failures > 0) {
+    const { failures, failingSince } = this;
+    // State first, the app's logger last: a logger that throws must not leave the batcher
+    // sending one probe at a time.
+    this.failures = 0;
+    this.failingSince = undefined;
+    if (failures > 0) {
       this.config.logger.info(
-        { failures: this.failures, downMs: Date.now() - (this.failingSince ?? Date.now()) },
+        { failures, downMs: Date.now() - (failingSince ?? Date.now()) },
         "auditq: SQS takes messages again",
       );
     }
-    this.failures = 0;
-    this.failingSince = undefined;
   }
 
   /**
@@ -69,17 +72,19 @@ export class SendFailures {
         retryable,
       );
     }
+    if (!state.draining && this.retryTimer === undefined) {
+      this.retryTimer = setTimeout(
+        () => {
+          this.retryTimer = undefined;
+          this.config.onRetryDue();
+        },
+        state.closing ? Math.min(delay, CLOSING_MAX_DELAY_MS) : delay,
+      );
+      // Idle backoff never holds the process open; close()/flush() keep it alive themselves.
+      this.retryTimer.unref();
+    }
+    // Last: the app's logger may throw (the caller reports it); the pause is armed by then.
     this.config.logger.debug({ err: cause, retryInMs: delay, retryable }, "SQS send failed");
-    if (state.draining || this.retryTimer !== undefined) return;
-    this.retryTimer = setTimeout(
-      () => {
-        this.retryTimer = undefined;
-        this.config.onRetryDue();
-      },
-      state.closing ? Math.min(delay, CLOSING_MAX_DELAY_MS) : delay,
-    );
-    // Idle backoff never holds the process open; close()/flush() keep it alive themselves.
-    this.retryTimer.unref();
   }
 
   /** Stops the backoff pause (close is over). */
