@@ -98,13 +98,19 @@ export class Packer {
         : messageBytes("", envelopeAttributes(limits.compression));
   }
 
-  /** Raw envelope bytes worth one full message: the "bytes reached" flush trigger. */
-  rawBudget(): number {
+  /**
+   * Raw envelope bytes worth one full message: the "bytes reached" flush trigger. `whole`: the
+   * budget of a message that goes out alone, as large as a message may be.
+   */
+  rawBudget(whole = false): number {
     const { maxMessageBytes, compression } = this.limits;
     if (compression === "identity") return maxMessageBytes - this.identityAttributeBytes;
     // Compressed messages aim at an eighth of a call: a call then fills to within a few percent
-    // of its byte limit, where SQS's 64 KiB billing chunks are used best.
-    const target = Math.min(maxMessageBytes, Math.floor(this.limits.maxBatchBytes / 8));
+    // of its byte limit, where SQS's 64 KiB billing chunks are used best. What lingerMs sends
+    // (a part-filled call) goes as one message instead: the sidecar then receives it in one
+    // call and deletes one message, where an eighth each took several receives.
+    const eighth = Math.min(maxMessageBytes, Math.floor(this.limits.maxBatchBytes / 8));
+    const target = whole ? maxMessageBytes : eighth;
     const room = target - this.encodedAttributeBytes;
     return Math.min(MAX_RAW_MESSAGE_BYTES, Math.floor((room / this.ratio) * SAFETY));
   }
@@ -116,9 +122,12 @@ export class Packer {
     return item.bytes > MAX_RECORD_BYTES;
   }
 
-  /** Number of records from `items[start]` on that go into the next message (at least 1). */
-  groupSize(items: readonly Item[], start: number): number {
-    const budget = this.rawBudget();
+  /**
+   * Number of records from `items[start]` on that go into the next message (at least 1);
+   * `whole` as in {@link rawBudget}.
+   */
+  groupSize(items: readonly Item[], start: number, whole = false): number {
+    const budget = this.rawBudget(whole);
     const exact = this.limits.compression === "identity";
     let raw = 0;
     let n = 0;

@@ -188,9 +188,19 @@ export class SendLoop {
       });
   }
 
+  /**
+   * Nothing encoded, waiting or in flight: records trickle in. The buffer then waits for a
+   * whole message's worth (or lingerMs) instead of an eighth of a call, so what lingerMs sends
+   * is one message, which the sidecar receives in one call, not several eighths received one
+   * by one. Under load there is always a message on its way, and eighths fill calls best.
+   */
+  private trickling(): boolean {
+    return this.ready.length === 0 && this.inflight.count === 0 && this.encoder.jobs.count === 0;
+  }
+
   private fullMessageBuffered(): boolean {
     return (
-      this.buffer.bytes >= this.packer.rawBudget() ||
+      this.buffer.bytes >= this.packer.rawBudget(this.trickling()) ||
       this.buffer.bytes >= this.config.maxBufferBytes / 4 ||
       this.buffer.length >= this.maxRecordsPerMessage
     );
@@ -221,7 +231,10 @@ export class SendLoop {
   }
 
   private startEncode(): void {
-    const n = this.packer.groupSize(this.buffer.view, 0);
+    // Records the linger timer (or flush/close) sends before a message's worth gathered, or
+    // that trickled in: one message for all of them, not several eighths of a call.
+    const whole = this.trickling() || !this.fullMessageBuffered();
+    const n = this.packer.groupSize(this.buffer.view, 0, whole);
     this.linger.encoded(n);
     this.encoder.encode(this.buffer.takeFront(n));
   }

@@ -71,7 +71,7 @@ export const SIDECAR_OPTIONS = {
   pollers: withDefault(
     rules.integer(1, 100),
     2,
-    "concurrent long polls (`MaxNumberOfMessages` 10 each)",
+    "concurrent long polls while receives come back full (`MaxNumberOfMessages` 10 each); one otherwise",
   ),
   waitTimeSeconds: withDefault(
     rules.integer(0, SQS_MAX_WAIT_TIME_SECONDS),

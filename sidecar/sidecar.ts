@@ -14,6 +14,7 @@ import { createIntake } from "./intake.js";
 import { bootstrap, type LifecycleDeps, shutdown } from "./lifecycle.js";
 import { createSidecarMetrics } from "./metrics.js";
 import { type Config, resolveOptions, type SidecarOptions } from "./options.js";
+import { PollDemand } from "./poll-demand.js";
 import { pollLoop } from "./poller.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { RecordBuffer } from "./record-buffer.js";
@@ -173,23 +174,28 @@ export function createSidecar(options: SidecarOptions): Sidecar {
       if (started) return;
       started = true;
       keeper.start();
-      const pollers = Array.from({ length: config.pollers }, () =>
+      const demand = new PollDemand(() => wakeup.notify());
+      const pollers = Array.from({ length: config.pollers }, (_, index) =>
         pollLoop({
           signal: abort.signal,
           retry: RETRY,
           canReceive: () =>
+            demand.allows(index) &&
             health.isBootstrapped &&
             health.isMongoOk &&
             buffer.recordsInHand < maxInHand &&
             buffer.bytesInHand < MAX_IN_HAND_DECODED_BYTES,
           waitForChange: (signal) => wakeup.wait(signal),
-          receive: (signal) =>
-            sqsOps.receive(
+          receive: async (signal) => {
+            const messages = await sqsOps.receive(
               SQS_MAX_RECEIVE_MESSAGES,
               config.waitTimeSeconds,
               config.visibilityTimeoutSeconds,
               signal,
-            ),
+            );
+            demand.received(messages.length);
+            return messages;
+          },
           handle: async (messages) => {
             await intake(messages);
             wakeup.notify();

@@ -74,13 +74,24 @@ function run(target: URL): void {
           up.on("end", () => {
             const out = Buffer.concat(answer);
             let payload = 0;
+            let counted = operation;
             if (operation === "SendMessage") payload = payloadOf([input as Carried]);
             else if (operation === "SendMessageBatch") {
               payload = payloadOf(input.Entries as Carried[]);
             } else if (operation === "ReceiveMessage") {
-              payload = payloadOf(parse(out).Messages as Carried[]);
+              const messages = parse(out).Messages as Carried[] | undefined;
+              payload = payloadOf(messages);
+              // Empty long polls are billed too; counted apart, they show what idle time costs.
+              if (!messages?.length) counted = "ReceiveMessage (empty)";
             }
-            count(operation, payload);
+            count(counted, payload);
+            if (process.env.BENCH_PROXY_TRACE) {
+              const n =
+                operation === "ReceiveMessage"
+                  ? ((parse(out).Messages as unknown[] | undefined)?.length ?? 0)
+                  : ((input.Entries as unknown[] | undefined)?.length ?? 1);
+              process.stderr.write(`${Date.now()} ${counted} ${n} messages ${payload} bytes\n`);
+            }
             res.writeHead(up.statusCode ?? 502, up.headers);
             res.end(out);
           });
