@@ -44,6 +44,20 @@ export interface AuditqMiddleware extends RequestHandler {
 
 export type { CloseReport };
 
+const PENDING = Symbol("auditq.pending");
+type PendingSlot = Response & { [PENDING]?: PendingCapture };
+
+/** What one request's record is built from when its response ends. */
+class PendingCapture {
+  done = false;
+  constructor(
+    readonly start: RequestStart,
+    readonly ctx: AuditContext,
+    readonly seen: RouteSeen,
+    readonly req: Request,
+  ) {}
+}
+
 /**
  * Creates the audit middleware: `app.use(auditq({ queueUrl }))`. Throws ConfigError on bad
  * options; after that, nothing it does can throw into, slow down or fail a request.
@@ -102,6 +116,23 @@ export function auditq(options: Options): AuditqMiddleware {
     }
     return true;
   };
+  /** Builds and queues the record of a request once its response has ended (once). */
+  const settle = (p: PendingCapture, res: Response): void => {
+    if (p.done) return;
+    p.done = true;
+    try {
+      if (p.ctx.skipped) skipped("app");
+      else if (wantsSkip(config.skip, p.req, res)) skipped("skip");
+      else batcher.add(recordOf(p.start, p.ctx, p.seen, p.req, res));
+    } catch (err) {
+      report("build", err);
+    }
+  };
+  // A function, not an arrow: the response emitting the event is `this`.
+  const onResponseEnd = function (this: Response): void {
+    const p = (this as PendingSlot)[PENDING];
+    if (p !== undefined) settle(p, this);
+  };
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
     if (ownedByAnother(req)) {
       next();
@@ -135,26 +166,21 @@ export function auditq(options: Options): AuditqMiddleware {
           report("route", err);
           seen = { template: null, params: undefined };
         }
-        let done = false;
         // "finish" when the response completed, "close" alone when the connection went first
         // ("close" also follows "finish", a tick later: too late to be the only trigger, since
-        // close() may have begun by then). `on`, not `once`: no wrapper per listener, and the
-        // second call returns at once.
-        const onEnd = () => {
-          if (done) return;
-          done = true;
-          try {
-            if (ctx.skipped) return skipped("app");
-            if (wantsSkip(config.skip, req, res)) {
-              return skipped("skip");
-            }
-            batcher.add(recordOf(start, ctx, seen, req, res));
-          } catch (err) {
-            report("build", err);
-          }
-        };
-        res.on("finish", onEnd);
-        res.on("close", onEnd);
+        // close() may have begun by then). One listener shared by every response, its state
+        // on the response: no closure (and no `once` wrapper) per request.
+        const pending = new PendingCapture(start, ctx, seen, req);
+        try {
+          (res as PendingSlot)[PENDING] = pending;
+          res.on("finish", onResponseEnd);
+          res.on("close", onResponseEnd);
+        } catch {
+          // A frozen response takes no state: this request gets a listener of its own.
+          const onEnd = () => settle(pending, res);
+          res.on("finish", onEnd);
+          res.on("close", onEnd);
+        }
       }
     } catch (err) {
       report("start", err);

@@ -198,6 +198,30 @@ export interface Built {
   trimmed: string[];
 }
 
+/** The sanitize rules of a config, made once per config rather than once per record. */
+const rulesByConfig = new WeakMap<Config, SanitizeRules>();
+
+function rulesOf(config: Config): SanitizeRules {
+  let rules = rulesByConfig.get(config);
+  if (rules === undefined) {
+    rules = { redactKeys: config.redactKeys, censor: config.censor, maxDepth: MAX_DEPTH };
+    rulesByConfig.set(config, rules);
+  }
+  return rules;
+}
+
+/** `value` sanitized within `budget` bytes; its state joins `states` for the size estimate. */
+function cleaned(
+  value: unknown,
+  rules: SanitizeRules,
+  budget: number,
+  states: SanitizeState[],
+): unknown {
+  const state = newState(budget);
+  states.push(state);
+  return sanitize(value, rules, state);
+}
+
 export function buildRecord(
   config: Config,
   start: RequestStart,
@@ -209,17 +233,8 @@ export function buildRecord(
   now: number,
   report: Report,
 ): Built {
-  const rules: SanitizeRules = {
-    redactKeys: config.redactKeys,
-    censor: config.censor,
-    maxDepth: MAX_DEPTH,
-  };
+  const rules = rulesOf(config);
   const states: SanitizeState[] = [];
-  const clean = (value: unknown, budget: number): unknown => {
-    const state = newState(budget);
-    states.push(state);
-    return sanitize(value, rules, state);
-  };
 
   const method = bounded(asText(field(req, "method")) ?? UNKNOWN, MAX_SHORT_CHARS);
   let path = bounded(requestPath(req), MAX_PATH_CHARS);
@@ -228,7 +243,10 @@ export function buildRecord(
 
   const rawParams = paramsOf(seen, req);
   if (typeof rawParams === "object" && rawParams !== null && !isEmptyPlainObject(rawParams)) {
-    request.params = clean(rawParams, config.maxRecordBytes) as Record<string, unknown>;
+    request.params = cleaned(rawParams, rules, config.maxRecordBytes, states) as Record<
+      string,
+      unknown
+    >;
     const secrets = secretValues(config, rawParams);
     if (secrets === null || secrets.length > 0) {
       path = secrets === null ? UNKNOWN : censorPathValues(path, secrets, config.censor);
@@ -238,7 +256,10 @@ export function buildRecord(
   if (hasQuery(req)) {
     const query = field(req, "query");
     if (!isEmptyPlainObject(query) && query !== undefined) {
-      request.query = clean(query, config.maxRecordBytes) as Record<string, unknown>;
+      request.query = cleaned(query, rules, config.maxRecordBytes, states) as Record<
+        string,
+        unknown
+      >;
     }
   }
   const headers = headersOf(config, req);
@@ -246,7 +267,7 @@ export function buildRecord(
   if (config.captureBody) {
     const body = field(req, "body");
     if (body !== undefined && !isEmptyPlainObject(body)) {
-      request.body = clean(body, config.maxBodyBytes);
+      request.body = cleaned(body, rules, config.maxBodyBytes, states);
     }
   }
 
@@ -281,7 +302,10 @@ export function buildRecord(
     };
   }
   if (ctx.metaParts !== undefined) {
-    record.meta = clean(mergeMeta(ctx.metaParts), config.maxRecordBytes) as Record<string, unknown>;
+    record.meta = cleaned(mergeMeta(ctx.metaParts), rules, config.maxRecordBytes, states) as Record<
+      string,
+      unknown
+    >;
   }
   if (config.redactPaths.length > 0) {
     redactPaths(record as unknown as Record<string, unknown>, config.redactPaths, config.censor);
