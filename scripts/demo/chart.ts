@@ -50,6 +50,23 @@ export function chartData(samples: MetricsSample[], cap: number): ChartData {
   };
 }
 
+/**
+ * Seconds from the start until the backlog, after its peak, first fell to zero; undefined if it
+ * never did. (The demo keeps sampling after that until the queue-depth gauge agrees, so the
+ * last sample is not when the queue drained.)
+ */
+export function drainedAt(data: ChartData): number | undefined {
+  let peak = 0;
+  for (let i = 1; i < data.backlog.length; i++) {
+    if ((data.backlog[i] as number) > (data.backlog[peak] as number)) peak = i;
+  }
+  if ((data.backlog[peak] ?? 0) === 0) return undefined;
+  for (let i = peak + 1; i < data.backlog.length; i++) {
+    if (data.backlog[i] === 0) return data.t[i];
+  }
+  return undefined;
+}
+
 const BARS = " ▁▂▃▄▅▆▇█";
 
 /** One row of block characters, `width` columns, each the maximum of its samples. */

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { chartData, htmlReport, type MetricsSample } from "../../scripts/demo/chart.js";
+import { chartData, drainedAt, htmlReport, type MetricsSample } from "../../scripts/demo/chart.js";
 
 const CHROMIUM = process.env.AUDITQ_CHROMIUM ?? "/usr/bin/chromium";
 const available = existsSync(CHROMIUM);
@@ -90,6 +90,14 @@ function burstSamples(burstRate: number, writeRate: number): MetricsSample[] {
   }
   return samples;
 }
+
+it("says when the backlog drained, not when sampling stopped", () => {
+  // 1 s quiet, 3 s at 1,000/s, writes at 100/s: 3,000 records, written by t = 31.25 s; the
+  // samples go on to 40 s.
+  const data = chartData(burstSamples(1000, 100), 100);
+  expect(drainedAt(data)).toBe(31.25);
+  expect(drainedAt(chartData(burstSamples(0, 100), 100))).toBeUndefined();
+});
 
 describe.skipIf(!available)("demo report in headless Chromium", () => {
   it("draws three series on one time axis, and the write line never above the cap", async () => {
