@@ -1,7 +1,7 @@
 // Capture overhead: an Express hello-world bare, with morgan, with pino-http and with auditq,
 // under autocannon.
 //
-//   npm run bench:capture            (about five minutes)
+//   npm run bench:capture            (about six minutes)
 //
 // The package is built first and the apps load dist/, as users run it. Each app runs in its
 // own child process; this process runs autocannon and a stub SQS endpoint
@@ -12,9 +12,11 @@
 // round, so drift on a shared machine hits all alike; the report gives the median of the rounds.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { openSync, writeSync } from "node:fs";
+import { mkdtempSync, openSync, writeSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { decodeMessage, type ReceivedMessageLike } from "../shared/envelope-decoder.js";
 
@@ -29,13 +31,20 @@ const PIPELINING = (process.env.BENCH_PIPELINING ?? "1,10").split(",").map(Numbe
 // BENCH_BASELINE_DIST=/path/to/dist/index.js adds "auditq-before": another build of auditq (an
 // earlier commit's), measured in the same run as this one.
 const BASELINE_DIST = process.env.BENCH_BASELINE_DIST;
-const MODES = [
+// "auditq-disk" is auditq with durability "disk" (every record written to the spool, group
+// commits), next to "auditq" with the default "memory". BENCH_MODES=bare,pino-http,auditq,...
+// runs a subset.
+const ALL_MODES = [
   "bare",
   "morgan",
   "pino-http",
   "auditq",
+  "auditq-disk",
   ...(BASELINE_DIST ? ["auditq-before"] : []),
 ];
+const MODES = process.env.BENCH_MODES
+  ? ALL_MODES.filter((m) => process.env.BENCH_MODES?.split(",").includes(m))
+  : ALL_MODES;
 type Mode = string;
 
 /** Child: serve the hello-world app, with the middleware asked for, and print the port. */
@@ -70,6 +79,9 @@ async function serve(mode: Mode, sqsEndpoint: string): Promise<void> {
         credentials: { accessKeyId: "bench", secretAccessKey: "bench" },
         md5: false,
       },
+      // Its own spool directory, so the two auditq apps never share one.
+      spool: { dir: mkdtempSync(join(tmpdir(), `auditq-bench-${mode}-`)) },
+      ...(mode === "auditq-disk" ? { durability: "disk" as const } : {}),
       logger: {
         debug: () => undefined,
         info: () => undefined,

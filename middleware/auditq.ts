@@ -83,6 +83,7 @@ export function auditq(options: Options): AuditqMiddleware {
     compression: config.compression,
     sendTimeoutMs: config.sendTimeoutMs,
     spool: config.spool,
+    durability: config.durability,
     signingSecret: config.signingSecret,
   });
 

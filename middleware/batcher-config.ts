@@ -39,6 +39,11 @@ export interface BatcherConfig {
   sendTimeoutMs?: number | undefined;
   /** No spool: records beyond maxBufferBytes are dropped. */
   spool?: SpoolConfig | undefined;
+  /**
+   * "disk": every record goes to the spool (group commits, DISK_COMMIT_INTERVAL_MS apart at
+   * most) and is sent from there. Needs `spool`. Default "memory".
+   */
+  durability?: "memory" | "disk" | undefined;
   /** Drops for lack of room are reported to onError at most once per interval. Default 10,000. */
   dropReportIntervalMs?: number | undefined;
   /** Signs every message (HMAC attribute) at send; the limits above must leave room for it. */

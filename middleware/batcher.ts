@@ -35,6 +35,8 @@ export interface CloseReport {
  * at most 10, sent with at most `maxInflight` calls at once, and retried with capped exponential
  * backoff. When SQS has failed for `spool.afterMs`, or memory is half full, encoded messages go
  * to the on-disk spool, which is replayed, oldest first, as soon as SQS takes messages again.
+ * With `durability: "disk"`, every record goes to the spool first and is sent from there
+ * (disk-first.ts).
  */
 export class Batcher {
   private readonly config: BatcherConfig;

@@ -37,6 +37,7 @@ import type {
 } from "./options.js";
 import { DEFAULT_CENSOR, DEFAULT_REDACT_HEADERS } from "./redact.js";
 import { DEFAULT_REDACT_KEYS, type KeyMatcher } from "./secret-keys.js";
+import { DISK_COMMIT_INTERVAL_MS } from "./spool-writer.js";
 
 /** Bytes an envelope and its message attributes may take around the largest record. */
 export const ENVELOPE_HEADROOM_BYTES = 512;
@@ -158,6 +159,11 @@ export const MIDDLEWARE_OPTIONS = {
     ),
     "on, in `<os.tmpdir()>/auditq-spool-<uid>/<first 16 hex of sha256(queueUrl)>`",
     "the on-disk spool; `false`: memory only",
+  ),
+  durability: withDefault(
+    oneOf(["memory", "disk"] as const),
+    "memory",
+    `when a record counts as captured: \`"memory"\` once in the batcher's memory; \`"disk"\` once appended to the spool and \`fdatasync\`ed, in group commits at most every ${DISK_COMMIT_INTERVAL_MS} ms, and sent from the spool (needs the spool); see [Durability](#durability-what-survives-a-crash)`,
   ),
   registry: optional(
     registryRule,

@@ -104,6 +104,13 @@ export interface Options {
    * in memory when the process dies, are lost).
    */
   spool?: SpoolOptions | false | undefined;
+  /**
+   * When a record counts as captured: `"memory"`, in the batcher's memory (a `kill -9` loses
+   * up to `lingerMs` of records); `"disk"`, written to the spool at the end of the event-loop
+   * turn, group-committed (`fdatasync`) within 20 ms, and sent from there (a `kill -9` loses
+   * none). `"disk"` needs the spool. Default `"memory"`.
+   */
+  durability?: "memory" | "disk" | undefined;
   /** prom-client registry for the metrics. Default: prom-client's global `register`. */
   registry?: Registry | undefined;
   /** A pino-compatible logger. Default: warnings and errors to the console. */
@@ -171,6 +178,7 @@ export interface Config {
         readonly defaultDir: boolean;
       }
     | undefined;
+  readonly durability: "memory" | "disk";
   readonly registry: Registry | undefined;
   readonly logger: Logger;
   readonly onError: (err: AuditqError) => void;
@@ -315,6 +323,12 @@ export function resolveOptions(options: Options): Config {
   }
   const o = resolveTable(MIDDLEWARE_OPTIONS, options);
   refuseFifo(o.queueUrl);
+  if (o.durability === "disk" && o.spool === false) {
+    throw new ConfigError(
+      '`durability: "disk"` appends every record to the spool, but `spool` is `false`: give the spool a directory (on a persistent volume to outlive the container), or use `durability: "memory"`',
+      { option: "durability" },
+    );
+  }
   const redact = resolveTable(REDACT_OPTIONS, o.redact ?? {}, "redact.");
   const service = resolveTable(SERVICE_OPTIONS, o.service ?? {}, "service.");
   const logger = o.logger ?? consoleLogger;
@@ -353,6 +367,7 @@ export function resolveOptions(options: Options): Config {
     compression: bodyEncodingOf(o.compression),
     signingSecret: o.signingSecret,
     spool: resolveSpool(o.spool, o.queueUrl),
+    durability: o.durability,
     registry: o.registry,
     logger,
     onError: o.onError ?? ((err: AuditqError) => logger.warn({ err }, err.message)),

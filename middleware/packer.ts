@@ -174,6 +174,12 @@ export class Packer {
   }
 }
 
+/** Records in one uncompressed message, built at once (no size check: for the spool's log). */
+export function plainMessage(items: readonly Item[]): EncodedMessage {
+  const text = envelopeBody(items.map((i) => i.json));
+  return plain(text, Buffer.byteLength(text, "utf8"), items.length);
+}
+
 function plain(text: string, rawBytes: number, records: number): EncodedMessage {
   const attributes = envelopeAttributes("identity");
   return {

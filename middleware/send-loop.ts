@@ -5,13 +5,16 @@ import { SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
 import { BatchSender } from "./batch-sender.js";
 import type { BatcherConfig } from "./batcher-config.js";
 import { ByteQueue, ByteTally } from "./byte-queue.js";
+import { DiskFirst } from "./disk-first.js";
 import type { DropReporter } from "./drop-reporter.js";
 import { Encoder } from "./encoder.js";
 import { Linger } from "./linger.js";
 import { MemorySource, type OutgoingBatch } from "./message-source.js";
+import type { MiddlewareMetrics } from "./metrics.js";
 import { MIDDLEWARE_OPTIONS } from "./option-table.js";
 import { batchSize, type EncodedMessage, type Item, type Packer, totalBytes } from "./packer.js";
 import { SendFailures } from "./send-failures.js";
+import type { Spool } from "./spool.js";
 import { SpoolSource } from "./spool-source.js";
 import { Waiters } from "./waiters.js";
 
@@ -36,50 +39,33 @@ export class SendLoop {
   /** Close reached its deadline: everything in memory goes to the spool now. */
   draining = false;
   private readonly linger: Linger;
+  /** `durability: "disk"`: every record goes through the spool. */
+  private readonly disk: DiskFirst | undefined;
   private pumpScheduled = false;
   private readonly waiters = new Waiters();
 
-  constructor(
-    config: BatcherConfig,
-    deps: { drops: DropReporter; packer: Packer; maxRecordsPerMessage: number; abort: AbortSignal },
-  ) {
+  constructor(config: BatcherConfig, deps: SendLoopDeps) {
     this.config = config;
     this.packer = deps.packer;
     this.maxRecordsPerMessage = deps.maxRecordsPerMessage;
-    const { drops } = deps;
     const pump = () => this.pump();
     this.linger = new Linger(config.lingerMs, () => this.buffer.length, pump);
     this.memory = new MemorySource(this.ready);
-    this.failures = new SendFailures({
-      retry: config.retry,
-      logger: config.logger,
-      drops,
-      onRetryDue: pump,
-    });
-    this.encoder = new Encoder({
-      packer: this.packer,
-      ready: this.ready,
-      drops,
-      maxMessageBytes: config.maxMessageBytes,
-      onSettled: pump,
-    });
-    this.sender = new BatchSender({
-      ...config,
-      sendTimeoutMs: config.sendTimeoutMs ?? MIDDLEWARE_OPTIONS.sendTimeoutMs.default,
-      drops,
-      failures: this.failures,
-      encoder: this.encoder,
-      abortSignal: deps.abort,
-      closing: () => ({ closing: this.closed, draining: this.draining }),
-    });
-    this.spool = config.spool
-      ? new SpoolSource({ spool: config.spool, logger: config.logger, drops, ready: this.ready })
-      : undefined;
+    const parts = buildParts(config, deps, this.ready, pump, () => ({
+      closing: this.closed,
+      draining: this.draining,
+    }));
+    this.failures = parts.failures;
+    this.encoder = parts.encoder;
+    this.sender = parts.sender;
+    this.spool = parts.spool;
+    this.disk = parts.disk;
   }
 
   /** Bytes held in memory: unpacked records, messages being encoded, waiting or in flight. */
   memoryBytes(): number {
     return (
+      (this.disk?.bytes ?? 0) +
       this.buffer.bytes +
       this.encoder.jobs.bytes +
       this.ready.bytes +
@@ -90,6 +76,10 @@ export class SendLoop {
 
   /** Queues one serialized record (already checked against the memory bound). */
   push(item: Item): void {
+    if (this.disk) {
+      this.disk.push(item);
+      return;
+    }
     this.buffer.push(item);
     if (this.fullMessageBuffered()) this.schedulePump();
     else this.linger.arm();
@@ -98,6 +88,7 @@ export class SendLoop {
   /** Starts whatever work is due: encoding, spilling to the spool, sending. Never waits. */
   pump(): void {
     const { maxInflight } = this.config;
+    if (this.disk && !this.disk.idle) this.log(this.disk);
     while (
       this.buffer.length > 0 &&
       this.encoder.jobs.count < maxInflight &&
@@ -108,10 +99,21 @@ export class SendLoop {
     if (this.ready.length > 0 && this.shouldSpill()) this.spill();
     while (this.canSend()) {
       const spool = this.spool;
-      if (spool?.canReplay() && !this.draining && this.roomToReplay()) {
+      if (
+        spool?.canReplay() &&
+        !this.draining &&
+        this.roomToReplay() &&
+        (this.disk?.due(this.forced()) ?? true)
+      ) {
         const limit = this.sender.maxCallBytes;
-        this.dispatch(limit, spool.take(limit), () => spool.replayEnded());
-      } else if (this.ready.length > 0 && !this.shouldSpill() && this.readyToSend()) {
+        const next = this.disk ? this.disk.take(limit) : spool.take(limit);
+        this.dispatch(limit, next, () => spool.replayEnded());
+      } else if (
+        this.ready.length > 0 &&
+        !this.shouldSpill() &&
+        !(this.disk && this.spool?.opening) &&
+        this.readyToSend()
+      ) {
         const batch = this.memory.take(this.sender.maxCallBytes);
         this.dispatch(totalBytes(batch.messages), Promise.resolve(batch));
       } else {
@@ -136,6 +138,7 @@ export class SendLoop {
   /** Nothing in memory and no job running (the spool may still hold entries). */
   isIdle(): boolean {
     return (
+      this.disk?.idle !== false &&
       this.buffer.length === 0 &&
       this.ready.length === 0 &&
       this.encoder.jobs.count === 0 &&
@@ -153,39 +156,33 @@ export class SendLoop {
   stopTimers(): void {
     this.linger.stop();
     this.failures.stop();
+    this.disk?.stop();
   }
 
   updateGauges(): void {
-    const { metrics } = this.config;
-    metrics.bufferRecords.set(this.buffer.length);
-    metrics.bufferBytes.set(this.memoryBytes());
-    const spool = this.spool?.spool;
-    if (spool) {
-      metrics.spoolRecords.set(spool.records);
-      metrics.spoolBytes.set(spool.bytes);
-    }
+    setGauges(this.config.metrics, this.buffer.length, this.memoryBytes(), this.spool?.spool);
   }
 
-  /**
-   * One call from a source: `reserve` bytes are counted in flight from now (so add() cannot
-   * fill that room meanwhile), the batch's real size once it is known.
-   */
+  /** One call from a source (see sendFrom). */
   private dispatch(
     reserve: number,
     next: Promise<OutgoingBatch | undefined>,
     settled?: () => void,
   ): void {
-    const job = this.inflight.start(reserve);
-    void next
-      .then((batch) => {
-        job.resize(batch ? totalBytes(batch.messages) : 0);
-        return batch && this.sender.send(batch);
-      })
-      .finally(() => {
-        job.end();
-        settled?.();
-        this.pump();
-      });
+    sendFrom(this.inflight, this.sender, reserve, next, () => {
+      settled?.();
+      this.pump();
+    });
+  }
+
+  /**
+   * Disk-first: writes the records captured since the last call to the spool, at once (see
+   * DiskFirst.log). Without a usable spool they take the memory path meanwhile.
+   */
+  private log(disk: DiskFirst): void {
+    const failed = disk.log();
+    for (const item of failed) this.buffer.push(item);
+    if (failed.length > 0) this.linger.arm();
   }
 
   /**
@@ -241,7 +238,7 @@ export class SendLoop {
 
   private shouldSpill(): boolean {
     if (!this.spool?.usable()) return false;
-    if (this.draining) return true;
+    if (this.draining || this.disk) return true;
     if (this.memoryBytes() > this.config.maxBufferBytes / 2) return true;
     const failingFor = this.failures.failingForMs();
     return failingFor !== undefined && failingFor >= (this.config.spool?.afterMs ?? 0);
@@ -275,5 +272,98 @@ export class SendLoop {
       // While SQS fails, one probe at a time.
       (!this.failures.failing || this.inflight.count === 0)
     );
+  }
+}
+
+export interface SendLoopDeps {
+  drops: DropReporter;
+  packer: Packer;
+  maxRecordsPerMessage: number;
+  /** Aborts the calls in flight at the close deadline. */
+  abort: AbortSignal;
+}
+
+/** The loop's parts, wired to one another and to `pump`. */
+function buildParts(
+  config: BatcherConfig,
+  deps: SendLoopDeps,
+  ready: ByteQueue<EncodedMessage>,
+  pump: () => void,
+  closing: () => { closing: boolean; draining: boolean },
+) {
+  const { drops, packer } = deps;
+  const failures = new SendFailures({
+    retry: config.retry,
+    logger: config.logger,
+    drops,
+    onRetryDue: pump,
+  });
+  const encoder = new Encoder({
+    packer,
+    ready,
+    drops,
+    maxMessageBytes: config.maxMessageBytes,
+    onSettled: pump,
+  });
+  const sender = new BatchSender({
+    ...config,
+    sendTimeoutMs: config.sendTimeoutMs ?? MIDDLEWARE_OPTIONS.sendTimeoutMs.default,
+    drops,
+    failures,
+    encoder,
+    abortSignal: deps.abort,
+    closing,
+  });
+  const spool = config.spool
+    ? new SpoolSource({ spool: config.spool, logger: config.logger, drops, ready })
+    : undefined;
+  const disk =
+    spool && config.durability === "disk"
+      ? new DiskFirst({
+          source: spool,
+          packer,
+          drops,
+          ready,
+          lingerMs: config.lingerMs,
+          onCaptured: pump,
+        })
+      : undefined;
+  return { failures, encoder, sender, spool, disk };
+}
+
+/**
+ * One call from a source: `reserve` bytes are counted in flight from now (so add() cannot fill
+ * that room meanwhile), the batch's real size once it is known; `after` once it is settled.
+ */
+function sendFrom(
+  inflight: ByteTally,
+  sender: BatchSender,
+  reserve: number,
+  next: Promise<OutgoingBatch | undefined>,
+  after: () => void,
+): void {
+  const job = inflight.start(reserve);
+  void next
+    .then((batch) => {
+      job.resize(batch ? totalBytes(batch.messages) : 0);
+      return batch && sender.send(batch);
+    })
+    .finally(() => {
+      job.end();
+      after();
+    });
+}
+
+function setGauges(
+  metrics: MiddlewareMetrics,
+  bufferedRecords: number,
+  memoryBytes: number,
+  spool: Spool | undefined,
+): void {
+  metrics.bufferRecords.set(bufferedRecords);
+  metrics.bufferBytes.set(memoryBytes);
+  if (spool) {
+    metrics.spoolRecords.set(spool.records);
+    metrics.spoolBytes.set(spool.bytes);
   }
 }

@@ -1,22 +1,8 @@
 // Whole reads and writes of spool files: byte counts checked, short transfers completed or
 // reported, never taken as done.
-import { type FileHandle, open } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { openForRead } from "./spool-files.js";
 import { HEADER_BYTES } from "./spool-frames.js";
-
-/** Writes all of `data` at `position`, however many writes it takes; throws if none progresses. */
-export async function writeFully(
-  handle: FileHandle,
-  data: Buffer,
-  position: number,
-): Promise<void> {
-  let done = 0;
-  while (done < data.length) {
-    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
-    if (bytesWritten <= 0) throw new Error(`spool write made no progress at byte ${done}`);
-    done += bytesWritten;
-  }
-}
 
 /** A whole segment file, opened safely; a file that shrinks meanwhile gives what is there. */
 export async function readWhole(path: string): Promise<Buffer> {
@@ -35,28 +21,34 @@ export async function readWhole(path: string): Promise<Buffer> {
   }
 }
 
-/** One entry's frame; throws (with a message, no errno) when fewer bytes than its length come back. */
-export async function readEntry(entry: {
-  readonly segment: { readonly path: string };
-  readonly offset: number;
-  readonly length: number;
-}): Promise<Buffer> {
-  const { handle } = await openForRead(entry.segment.path);
+/** `length` bytes at `offset` of a file opened safely; fewer when the file ends first. */
+export async function readRange(path: string, offset: number, length: number): Promise<Buffer> {
+  const { handle } = await openForRead(path);
   try {
-    const buf = Buffer.alloc(entry.length);
+    const buf = Buffer.alloc(length);
     let done = 0;
-    while (done < entry.length) {
-      const { bytesRead } = await handle.read(buf, done, entry.length - done, entry.offset + done);
+    while (done < length) {
+      const { bytesRead } = await handle.read(buf, done, length - done, offset + done);
       if (bytesRead === 0) break;
       done += bytesRead;
     }
-    if (done < HEADER_BYTES || done !== entry.length) {
-      throw new Error(`read ${done} of the frame's ${entry.length} bytes`);
-    }
-    return buf;
+    return buf.subarray(0, done);
   } finally {
     await handle.close();
   }
+}
+
+/** One entry's frame out of `data`, read from `start` of its segment; throws (no errno) when short. */
+export function frameOf(
+  data: Buffer,
+  start: number,
+  entry: { readonly offset: number; readonly length: number },
+): Buffer {
+  const buf = data.subarray(entry.offset - start, entry.offset - start + entry.length);
+  if (buf.length < HEADER_BYTES || buf.length !== entry.length) {
+    throw new Error(`read ${buf.length} of the frame's ${entry.length} bytes`);
+  }
+  return buf;
 }
 
 export async function syncDir(path: string): Promise<void> {

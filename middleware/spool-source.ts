@@ -8,7 +8,7 @@ import { ByteTally } from "./byte-queue.js";
 import type { DropReporter } from "./drop-reporter.js";
 import { type OutgoingBatch, pick } from "./message-source.js";
 import type { EncodedMessage } from "./packer.js";
-import type { Spool } from "./spool.js";
+import type { Spool, SpoolEntry } from "./spool.js";
 import { isRefusal } from "./spool-files.js";
 import { openSlot, type SlotOpen, SPOOL_SLOTS } from "./spool-slots.js";
 
@@ -28,6 +28,7 @@ export class SpoolSource {
   private opened: Spool | undefined;
   private failedAt = Number.NEGATIVE_INFINITY;
   private replaying = false;
+  private state: "opening" | "open" | "unusable" = "opening";
   /** The append in progress (one at a time), with the bytes it holds in memory. */
   readonly spilling = new ByteTally();
 
@@ -38,6 +39,11 @@ export class SpoolSource {
   /** The spool, once open (undefined before, or when it could not be used). */
   get spool(): Spool | undefined {
     return this.opened;
+  }
+
+  /** Still opening: a disk-first batcher holds records until it knows whether it has a spool. */
+  get opening(): boolean {
+    return this.state === "opening";
   }
 
   /** Open, and not resting after a failed write or read. */
@@ -55,6 +61,12 @@ export class SpoolSource {
    * reported (or, for the default directory, logged) and the batcher runs without.
    */
   async open(): Promise<boolean> {
+    const opened = await this.openSlot();
+    this.state = opened ? "open" : "unusable";
+    return opened;
+  }
+
+  private async openSlot(): Promise<boolean> {
     const options = this.config.spool;
     const { drops, logger } = this.config;
     let opened: SlotOpen | undefined;
@@ -134,9 +146,8 @@ export class SpoolSource {
       }
     } catch (err) {
       // Keep them in memory (still bounded by maxBufferBytes) and leave the disk alone a while.
-      this.failedAt = Date.now();
       this.config.ready.pushFront(messages);
-      this.config.drops.report("ERR_AUDITQ_SPOOL", "could not write to the spool", err);
+      this.rest("could not write to the spool", err);
     } finally {
       job.end();
     }
@@ -154,26 +165,44 @@ export class SpoolSource {
     try {
       const taken = await spool.take(SQS_MAX_BATCH_ENTRIES, maxCallBytes);
       if (taken.length === 0) return undefined;
-      const entries = taken.map((t) => t.entry);
-      const forget = (indices: readonly number[]) =>
-        spool.done(pick(entries, indices)).catch((err: unknown) => {
-          this.config.drops.report("ERR_AUDITQ_SPOOL", "could not delete sent spool segments", err);
-        });
-      return {
-        messages: taken.map((t) => t.envelope),
-        ack: forget,
-        reject: forget,
-        retry: (indices) => spool.release(pick(entries, indices)),
-      };
+      return this.batchOf(spool, taken);
     } catch (err) {
-      this.failedAt = Date.now();
-      this.config.drops.report("ERR_AUDITQ_SPOOL", "could not read from the spool", err);
+      this.rest("could not read from the spool", err);
       return undefined;
     }
   }
 
+  /** A replay starts: one at a time keeps the spool's order. */
+  replayStarted(): void {
+    this.replaying = true;
+  }
+
+  /** A write or read failed: reported, and the disk rests a while (memory is used meanwhile). */
+  rest(message: string, err: unknown): void {
+    this.failedAt = Date.now();
+    this.config.drops.report("ERR_AUDITQ_SPOOL", message, err);
+  }
+
   replayEnded(): void {
     this.replaying = false;
+  }
+
+  /** Spooled messages sent as they are: each entry is done when its message is. */
+  batchOf(
+    spool: Spool,
+    taken: ReadonlyArray<{ entry: SpoolEntry; envelope: EncodedMessage }>,
+  ): OutgoingBatch {
+    const entries = taken.map((t) => t.entry);
+    const forget = (indices: readonly number[]) =>
+      spool.done(pick(entries, indices)).catch((err: unknown) => {
+        this.config.drops.report("ERR_AUDITQ_SPOOL", "could not delete sent spool segments", err);
+      });
+    return {
+      messages: taken.map((t) => t.envelope),
+      ack: forget,
+      reject: forget,
+      retry: (indices) => spool.release(pick(entries, indices)),
+    };
   }
 
   /** Closes the spool; what is in it stays for the next start. */

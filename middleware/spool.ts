@@ -2,12 +2,12 @@
 // (format in spool-frames.ts). A process only ever appends to a segment it created; on open it
 // starts a new one, so a torn frame left by `kill -9` is only ever at the tail of an old
 // segment. A scan skips torn or corrupt frames and resynchronises on the next valid one.
-import { type FileHandle, open, readdir, unlink } from "node:fs/promises";
+import { readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { EncodedMessage } from "./packer.js";
-import { CREATE_FLAGS, FILE_MODE, isRefusal, privateDir } from "./spool-files.js";
+import { isRefusal, privateDir } from "./spool-files.js";
 import { frame, unframe } from "./spool-frames.js";
-import { readEntry, syncDir, writeFully } from "./spool-io.js";
+import { frameOf, readRange } from "./spool-io.js";
 import {
   type RecoveryReport,
   SEGMENT_RE,
@@ -16,6 +16,7 @@ import {
   type SpoolOpenOptions,
   scanSegment,
 } from "./spool-segments.js";
+import { SegmentWriter } from "./spool-writer.js";
 
 export type { RecoveryReport, SpoolEntry, SpoolLoss, SpoolOpenOptions } from "./spool-segments.js";
 export { SEGMENT_RE };
@@ -24,19 +25,20 @@ import { markReleased, takeLock } from "./spool-lock.js";
 
 /**
  * Appends are durable when they resolve: the frames are written in full and `fdatasync`ed (and
- * the directory fsynced when a segment is created). Progress through a segment is kept in memory
+ * the directory fsynced when a segment is created); `appendNow` writes at once and leaves the
+ * sync to a group commit (spool-writer.ts). Progress through a segment is kept in memory
  * only; a segment file is deleted once every entry in it was sent, so a crash re-sends at most
  * the sent part of the oldest segments, which the sidecar's dedup by `_id` absorbs.
  */
 export class Spool {
   private readonly options: Required<SpoolOpenOptions>;
   private readonly segments: Segment[] = [];
-  private current: { segment: Segment; handle: FileHandle } | undefined;
-  private nextSeq = 0;
+  private writer: SegmentWriter;
   private lockPath: string;
   private pendingRecords = 0;
-  /** Entries in state "pending". */
+  /** Entries in state "pending", and the size of their messages. */
   private pendingEntries = 0;
+  private waitingBytes = 0;
   private totalBytes = 0;
   /** Serializes appends, reads and deletions. */
   private chain: Promise<unknown> = Promise.resolve();
@@ -46,6 +48,16 @@ export class Spool {
     this.options = options;
     this.lockPath = join(options.dir, "LOCK");
     this.recovered = recovered;
+    this.writer = this.newWriter(0);
+  }
+
+  private newWriter(nextSeq: number): SegmentWriter {
+    return new SegmentWriter({
+      dir: this.options.dir,
+      logger: this.options.logger,
+      nextSeq,
+      created: (segment) => this.segments.push(segment),
+    });
   }
 
   /** Opens (creating) the spool directory, takes its lock and scans what a previous process left. */
@@ -67,11 +79,13 @@ export class Spool {
     };
     const spool = new Spool(full, recovered);
     const names = (await readdir(full.dir)).filter((n) => SEGMENT_RE.test(n)).sort();
+    let nextSeq = 0;
     for (const name of names) {
       const seq = Number(SEGMENT_RE.exec(name)?.[1]);
-      spool.nextSeq = Math.max(spool.nextSeq, seq + 1);
+      nextSeq = Math.max(nextSeq, seq + 1);
       await spool.recover(seq, join(full.dir, name));
     }
+    spool.writer = spool.newWriter(nextSeq);
     return spool;
   }
 
@@ -82,7 +96,10 @@ export class Spool {
     this.segments.push(segment);
     this.totalBytes += segment.size;
     this.pendingEntries += segment.entries.length;
-    for (const e of segment.entries) this.pendingRecords += e.records;
+    for (const e of segment.entries) {
+      this.pendingRecords += e.records;
+      this.waitingBytes += e.bytes;
+    }
   }
 
   /** The directory of the segment files (the slot, when opened through `openSlot`). */
@@ -100,58 +117,61 @@ export class Spool {
     return this.totalBytes;
   }
 
+  /** Message bytes of the entries waiting to be taken. */
+  get pendingBytes(): number {
+    return this.waitingBytes;
+  }
+
   /** Whether any entry waits to be taken. */
   hasPending(): boolean {
     return this.pendingEntries > 0;
   }
 
   /**
-   * Appends messages durably. Resolves to false, writing nothing, when they would take the
-   * spool past `maxBytes`. A failed or short write is cut off again (or, failing that, its
-   * segment is closed), so no later frame follows a partial one.
+   * Appends messages durably: resolves once they are written and committed (`fdatasync`).
+   * Resolves to false, writing nothing, when they would take the spool past `maxBytes`.
    */
   append(envelopes: readonly EncodedMessage[]): Promise<boolean> {
     return this.serial(async () => {
-      const frames = envelopes.map(frame);
-      const size = frames.reduce((n, f) => n + f.length, 0);
-      if (this.totalBytes + size > this.options.maxBytes) return false;
-      const { segment, handle } = await this.writableSegment();
-      const data = Buffer.concat(frames);
-      try {
-        await writeFully(handle, data, segment.size);
-        await handle.datasync();
-      } catch (err) {
-        // Cut the partial frame off; if even that fails, no later frame may follow it here.
-        await handle.truncate(segment.size).catch(async (truncateErr: unknown) => {
-          this.options.logger.warn(
-            { err: truncateErr },
-            "auditq spool: could not cut a failed write",
-          );
-          await this.closeCurrent();
-        });
-        throw err;
-      }
-      let offset = segment.size;
-      for (const [i, f] of frames.entries()) {
-        const env = envelopes[i] as EncodedMessage;
-        segment.entries.push({
-          segment,
-          offset,
-          length: f.length,
-          records: env.records,
-          bytes: env.bytes,
-          state: "pending",
-        });
-        offset += f.length;
-        segment.live++;
-        this.pendingEntries++;
-        this.pendingRecords += env.records;
-      }
-      segment.size += size;
-      this.totalBytes += size;
-      if (segment.size >= this.options.segmentBytes) await this.closeCurrent();
+      if (!this.appendNow(envelopes)) return false;
+      await this.writer.commit();
       return true;
     });
+  }
+
+  /**
+   * Appends messages now, with synchronous writes: when this returns true they are in the page
+   * cache (a `kill -9` cannot lose them) and a group commit makes them durable within
+   * DISK_COMMIT_INTERVAL_MS. False, writing nothing, when they would take the spool past
+   * `maxBytes`. Throws when the write failed (nothing of it is kept).
+   */
+  appendNow(envelopes: readonly EncodedMessage[]): boolean {
+    const frames = envelopes.map(frame);
+    const size = frames.reduce((n, f) => n + f.length, 0);
+    if (this.totalBytes + size > this.options.maxBytes) return false;
+    const { segment, offset: start } = this.writer.writeNow(Buffer.concat(frames));
+    let offset = start;
+    for (const [i, f] of frames.entries()) {
+      const env = envelopes[i] as EncodedMessage;
+      segment.entries.push({
+        segment,
+        offset,
+        length: f.length,
+        records: env.records,
+        bytes: env.bytes,
+        state: "pending",
+      });
+      offset += f.length;
+      segment.live++;
+      this.pendingEntries++;
+      this.pendingRecords += env.records;
+      this.waitingBytes += env.bytes;
+    }
+    segment.size += size;
+    this.totalBytes += size;
+    if (segment.size >= this.options.segmentBytes) this.writer.retire();
+    this.writer.commitSoon();
+    return true;
   }
 
   /**
@@ -179,11 +199,22 @@ export class Spool {
       }
       const out: Array<{ entry: SpoolEntry; envelope: EncodedMessage }> = [];
       const lost: SpoolEntry[] = [];
+      // One read per segment for all its picked entries (disk-first logs many small ones).
+      const reads = new Map<Segment, Promise<{ start: number; data: Buffer }>>();
       for (const entry of picked) {
         entry.state = "taken";
         this.pendingEntries--;
+        this.waitingBytes -= entry.bytes;
         try {
-          out.push({ entry, envelope: unframe(await readEntry(entry)) });
+          let read = reads.get(entry.segment);
+          if (!read) {
+            read = readSpan(picked, entry.segment);
+            // Awaited below, entry by entry; a failure is handled there.
+            read.catch(() => undefined);
+            reads.set(entry.segment, read);
+          }
+          const { start, data } = await read;
+          out.push({ entry, envelope: unframe(frameOf(data, start, entry)) });
         } catch (err) {
           if (!isRefusal(err) && (err as NodeJS.ErrnoException).code !== undefined) {
             // An I/O error, not bad content: everything picked stays for a later attempt.
@@ -211,6 +242,7 @@ export class Spool {
       if (e.state !== "taken") continue;
       e.state = "pending";
       this.pendingEntries++;
+      this.waitingBytes += e.bytes;
     }
   }
 
@@ -223,17 +255,20 @@ export class Spool {
   private markDone(entries: readonly SpoolEntry[]): void {
     for (const e of entries) {
       if (e.state === "done") continue;
-      if (e.state === "pending") this.pendingEntries--;
+      if (e.state === "pending") {
+        this.pendingEntries--;
+        this.waitingBytes -= e.bytes;
+      }
       e.state = "done";
       e.segment.live--;
       this.pendingRecords -= e.records;
     }
   }
 
-  /** Closes the current segment and releases the lock. Entries not done stay for the next open. */
+  /** Commits and closes the segments and releases the lock. Entries not done stay for the next open. */
   close(): Promise<void> {
     return this.serial(async () => {
-      await this.closeCurrent();
+      await this.writer.close();
       await this.deleteFinished();
       markReleased(this.lockPath);
       try {
@@ -257,27 +292,6 @@ export class Spool {
     }
   }
 
-  private async writableSegment(): Promise<{ segment: Segment; handle: FileHandle }> {
-    if (this.current) return this.current;
-    const seq = this.nextSeq++;
-    const path = join(this.options.dir, `seg-${String(seq).padStart(16, "0")}.aqs`);
-    const handle = await open(path, CREATE_FLAGS, FILE_MODE);
-    // Make the new directory entry durable too, or a crash could lose the whole file.
-    await syncDir(this.options.dir);
-    const segment: Segment = { seq, path, size: 0, entries: [], live: 0, writable: true };
-    this.segments.push(segment);
-    this.current = { segment, handle };
-    return this.current;
-  }
-
-  private async closeCurrent(): Promise<void> {
-    const current = this.current;
-    if (!current) return;
-    this.current = undefined;
-    current.segment.writable = false;
-    await current.handle.close();
-  }
-
   private serial<T>(task: () => Promise<T>): Promise<T> {
     const run = this.chain.then(task, task);
     this.chain = run.then(
@@ -286,4 +300,19 @@ export class Spool {
     );
     return run;
   }
+}
+
+/** The bytes of a segment that hold the picked entries in it. */
+async function readSpan(
+  picked: readonly SpoolEntry[],
+  segment: Segment,
+): Promise<{ start: number; data: Buffer }> {
+  let start = Number.POSITIVE_INFINITY;
+  let end = 0;
+  for (const e of picked) {
+    if (e.segment !== segment) continue;
+    start = Math.min(start, e.offset);
+    end = Math.max(end, e.offset + e.length);
+  }
+  return { start, data: await readRange(segment.path, start, end - start) };
 }

@@ -1,0 +1,172 @@
+// An audited app under steady traffic, killed with SIGKILL three times at random moments, a new
+// process each time on the same spool, then one that delivers what is left. With durability
+// "disk", every request answered at least 50 ms before a kill has exactly one document in
+// MongoDB. With "memory", the loss is measured the same way and printed, not asserted.
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Sidecar } from "../../sidecar/index.js";
+import {
+  createTestDb,
+  createTestQueue,
+  type SqsTarget,
+  sqsTargets,
+  type TestDb,
+  type TestQueue,
+  waitFor,
+} from "../helpers/services.js";
+import { testSidecar } from "../helpers/sidecar.js";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const APP = fileURLToPath(new URL("../helpers/killable-app.ts", import.meta.url));
+const KILLS = 3;
+/** Requests answered at least this long before a kill must have their document. */
+const MARGIN_MS = 50;
+/** Concurrent clients, each sending its next request when the last one is answered. */
+const CLIENTS = 4;
+
+interface Lifetime {
+  /** When this process was killed, and after how long. */
+  killAt: number;
+  ranMs: number;
+  /** Ids answered at least MARGIN_MS before the kill; all answered. */
+  due: string[];
+  answered: number;
+}
+
+describe("an audited app killed with SIGKILL under steady traffic", () => {
+  const target = sqsTargets()[0] as SqsTarget;
+  let queue: TestQueue;
+  let mongo: TestDb;
+  let spoolDir: string;
+  let sidecar: Sidecar | undefined;
+  const children: ChildProcess[] = [];
+
+  beforeEach(async () => {
+    queue = await createTestQueue(target);
+    mongo = await createTestDb();
+    spoolDir = mkdtempSync(join(tmpdir(), "auditq-appkill-"));
+  });
+
+  afterEach(async () => {
+    for (const child of children.splice(0)) {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
+    await sidecar?.stop();
+    sidecar = undefined;
+    await queue.dispose();
+    await mongo.dispose();
+    rmSync(spoolDir, { recursive: true, force: true });
+  });
+
+  function start(mode: "serve" | "deliver", durability: string) {
+    const child = spawn(process.execPath, ["--import", "tsx", APP], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        MODE: mode,
+        DURABILITY: durability,
+        QUEUE_URL: queue.queueUrl,
+        SQS_ENDPOINT: target.endpoint,
+        SPOOL_DIR: spoolDir,
+      },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    children.push(child);
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    const first = once(lines, "line").then(([line]) => JSON.parse(line as string));
+    return { child, first };
+  }
+
+  /** One process: serve steady traffic, SIGKILL it at a random moment 1.5–3.5 s in. */
+  async function lifetime(n: number, durability: string): Promise<Lifetime> {
+    const { child, first } = start("serve", durability);
+    const { port } = (await first) as { port: number };
+    const answers: Array<{ id: string; at: number }> = [];
+    const cutOff: string[] = [];
+    let stop = false;
+    const client = async (c: number) => {
+      for (let i = 0; !stop; i++) {
+        const id = `${n}-${c}-${i}`;
+        try {
+          const res = await fetch(`http://127.0.0.1:${port}/orders/${id}`);
+          await res.arrayBuffer();
+          if (res.status === 200) answers.push({ id, at: performance.now() });
+        } catch (err) {
+          // The process was killed under this request: not one the client saw answered.
+          cutOff.push(String(err));
+          return;
+        }
+      }
+    };
+    const started = performance.now();
+    const clients = Array.from({ length: CLIENTS }, (_, c) => client(c));
+    await new Promise((resolve) => setTimeout(resolve, 1500 + Math.random() * 2000));
+    const exited = once(child, "exit");
+    const killAt = performance.now();
+    child.kill("SIGKILL");
+    await exited;
+    stop = true;
+    await Promise.all(clients);
+    expect(cutOff.length).toBeLessThanOrEqual(CLIENTS);
+    return {
+      killAt,
+      ranMs: Math.round(killAt - started),
+      due: answers.filter((a) => a.at <= killAt - MARGIN_MS).map((a) => a.id),
+      answered: answers.length,
+    };
+  }
+
+  /** Runs the kills, delivers the rest, and returns the lifetimes and each due id's documents. */
+  async function scenario(durability: string) {
+    const lives: Lifetime[] = [];
+    for (let n = 0; n < KILLS; n++) lives.push(await lifetime(n, durability));
+    const deliver = start("deliver", durability);
+    const { report } = (await deliver.first) as { report: { spooled: number; dropped: number } };
+    expect(report).toMatchObject({ spooled: 0, dropped: 0 });
+
+    sidecar = testSidecar(target, queue, mongo);
+    await sidecar.start();
+    await waitFor(
+      "the queue drained into MongoDB",
+      () => queue.depth(),
+      (d) => d.visible === 0 && d.inflight === 0,
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+    const perPath = new Map<string, number>();
+    const docs = mongo.db.collection("records").find({}, { projection: { "request.path": 1 } });
+    for await (const doc of docs) {
+      const path = (doc as { request?: { path?: string } }).request?.path ?? "";
+      perPath.set(path, (perPath.get(path) ?? 0) + 1);
+    }
+    const due = lives.flatMap((l) => l.due);
+    const missing = due.filter((id) => !perPath.has(`/orders/${id}`));
+    const duplicated = [...perPath].filter(([, count]) => count > 1).map(([path]) => path);
+    return { lives, due, missing, duplicated };
+  }
+
+  it('durability "disk": every request answered 50 ms before a kill has exactly one document', async () => {
+    const { lives, due, missing, duplicated } = await scenario("disk");
+    console.log(
+      `durability "disk": ${due.length} requests answered >= ${MARGIN_MS} ms before one of ${KILLS} kills, ${missing.length} without a document; lifetimes ${lives.map((l) => `${l.ranMs} ms/${l.answered} answered`).join(", ")}`,
+    );
+    expect(due.length).toBeGreaterThan(KILLS * 50);
+    expect(missing).toEqual([]);
+    expect(duplicated).toEqual([]);
+  }, 180_000);
+
+  it('durability "memory": the same kills lose records; measured, not asserted', async () => {
+    const { lives, due, missing, duplicated } = await scenario("memory");
+    const perKill = lives.map((_, n) => missing.filter((id) => id.startsWith(`${n}-`)).length);
+    console.log(
+      `durability "memory": ${missing.length} of ${due.length} requests answered >= ${MARGIN_MS} ms before one of ${KILLS} kills have no document (per kill: ${perKill.join(", ")}); lifetimes ${lives.map((l) => `${l.ranMs} ms/${l.answered} answered`).join(", ")}`,
+    );
+    expect(duplicated).toEqual([]);
+  }, 180_000);
+});
