@@ -2,20 +2,17 @@
 // the messages are sent from memory or the spool, or spilled to the spool. `pump()` starts
 // whatever work is due and never waits; every job calls it again when it ends.
 import { SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
-import { BatchSender } from "./batch-sender.js";
+import type { BatchSender } from "./batch-sender.js";
 import type { BatcherConfig } from "./batcher-config.js";
 import { ByteQueue, ByteTally } from "./byte-queue.js";
-import { DiskFirst } from "./disk-first.js";
-import type { DropReporter } from "./drop-reporter.js";
-import { Encoder } from "./encoder.js";
+import type { DiskFirst } from "./disk-first.js";
+import type { Encoder } from "./encoder.js";
 import { Linger } from "./linger.js";
 import { MemorySource, type OutgoingBatch } from "./message-source.js";
-import type { MiddlewareMetrics } from "./metrics.js";
-import { MIDDLEWARE_OPTIONS } from "./option-table.js";
 import { batchSize, type EncodedMessage, type Item, type Packer, totalBytes } from "./packer.js";
-import { SendFailures } from "./send-failures.js";
-import type { Spool } from "./spool.js";
-import { SpoolSource } from "./spool-source.js";
+import type { SendFailures } from "./send-failures.js";
+import { buildParts, type SendLoopDeps, sendFrom, setGauges } from "./send-loop-parts.js";
+import type { SpoolSource } from "./spool-source.js";
 import { Waiters } from "./waiters.js";
 
 export class SendLoop {
@@ -272,98 +269,5 @@ export class SendLoop {
       // While SQS fails, one probe at a time.
       (!this.failures.failing || this.inflight.count === 0)
     );
-  }
-}
-
-export interface SendLoopDeps {
-  drops: DropReporter;
-  packer: Packer;
-  maxRecordsPerMessage: number;
-  /** Aborts the calls in flight at the close deadline. */
-  abort: AbortSignal;
-}
-
-/** The loop's parts, wired to one another and to `pump`. */
-function buildParts(
-  config: BatcherConfig,
-  deps: SendLoopDeps,
-  ready: ByteQueue<EncodedMessage>,
-  pump: () => void,
-  closing: () => { closing: boolean; draining: boolean },
-) {
-  const { drops, packer } = deps;
-  const failures = new SendFailures({
-    retry: config.retry,
-    logger: config.logger,
-    drops,
-    onRetryDue: pump,
-  });
-  const encoder = new Encoder({
-    packer,
-    ready,
-    drops,
-    maxMessageBytes: config.maxMessageBytes,
-    onSettled: pump,
-  });
-  const sender = new BatchSender({
-    ...config,
-    sendTimeoutMs: config.sendTimeoutMs ?? MIDDLEWARE_OPTIONS.sendTimeoutMs.default,
-    drops,
-    failures,
-    encoder,
-    abortSignal: deps.abort,
-    closing,
-  });
-  const spool = config.spool
-    ? new SpoolSource({ spool: config.spool, logger: config.logger, drops, ready })
-    : undefined;
-  const disk =
-    spool && config.durability === "disk"
-      ? new DiskFirst({
-          source: spool,
-          packer,
-          drops,
-          ready,
-          lingerMs: config.lingerMs,
-          onCaptured: pump,
-        })
-      : undefined;
-  return { failures, encoder, sender, spool, disk };
-}
-
-/**
- * One call from a source: `reserve` bytes are counted in flight from now (so add() cannot fill
- * that room meanwhile), the batch's real size once it is known; `after` once it is settled.
- */
-function sendFrom(
-  inflight: ByteTally,
-  sender: BatchSender,
-  reserve: number,
-  next: Promise<OutgoingBatch | undefined>,
-  after: () => void,
-): void {
-  const job = inflight.start(reserve);
-  void next
-    .then((batch) => {
-      job.resize(batch ? totalBytes(batch.messages) : 0);
-      return batch && sender.send(batch);
-    })
-    .finally(() => {
-      job.end();
-      after();
-    });
-}
-
-function setGauges(
-  metrics: MiddlewareMetrics,
-  bufferedRecords: number,
-  memoryBytes: number,
-  spool: Spool | undefined,
-): void {
-  metrics.bufferRecords.set(bufferedRecords);
-  metrics.bufferBytes.set(memoryBytes);
-  if (spool) {
-    metrics.spoolRecords.set(spool.records);
-    metrics.spoolBytes.set(spool.bytes);
   }
 }
