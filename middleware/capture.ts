@@ -105,22 +105,56 @@ function resolveActor(config: Config, req: Request, res: Response, report: Repor
   return actor;
 }
 
+/** What is decided per configured header once per config, not once per request. */
+interface HeaderRule {
+  name: string;
+  /** The key in the record (escaped). */
+  key: string;
+  /** Whether its value carries a URL whose query and credentials are censored. */
+  url: boolean;
+  /** Censored whole; undefined: the app's own `redact.keys` function decides per request. */
+  redacted: boolean | undefined;
+}
+
+const headerRulesByConfig = new WeakMap<Config, HeaderRule[]>();
+
+function headerRulesOf(config: Config): HeaderRule[] {
+  let rules = headerRulesByConfig.get(config);
+  if (rules === undefined) {
+    const keys = config.redactKeys;
+    // A RegExp (what the defaults and key lists compile to) gives the same answer every time;
+    // a function the app passed is asked on each request, as before.
+    const fixed = keys === null || keys instanceof RegExp;
+    rules = config.headers.map((name) => ({
+      name,
+      key: escapeKey(name),
+      url: URL_HEADERS.has(name),
+      redacted: config.redactHeaders.has(name) || (fixed ? keys?.test(name) === true : undefined),
+    }));
+    headerRulesByConfig.set(config, rules);
+  }
+  return rules;
+}
+
+function keepHeader(value: string, rule: HeaderRule, censor: string): string {
+  const text = bounded(value, MAX_HEADER_CHARS);
+  return rule.url ? censorUrl(text, censor) : text;
+}
+
 function headersOf(config: Config, req: Request): Record<string, unknown> | undefined {
   const headers = field(req, "headers");
   let out: Record<string, unknown> | undefined;
-  for (const name of config.headers) {
-    const value = headerText(field(headers, name));
+  for (const rule of headerRulesOf(config)) {
+    const value = headerText(field(headers, rule.name));
     if (value === undefined) continue;
     out ??= {};
-    const keep = URL_HEADERS.has(name)
-      ? (v: string) => censorUrl(bounded(v, MAX_HEADER_CHARS), config.censor)
-      : (v: string) => bounded(v, MAX_HEADER_CHARS);
-    out[escapeKey(name)] =
-      config.redactHeaders.has(name) || config.redactKeys?.test(name)
-        ? config.censor
-        : Array.isArray(value)
-          ? value.map(keep)
-          : keep(value);
+    const redacted = rule.redacted ?? config.redactKeys?.test(rule.name) === true;
+    if (redacted) out[rule.key] = config.censor;
+    else if (Array.isArray(value)) {
+      const kept: string[] = [];
+      for (const v of value) kept.push(keepHeader(v, rule, config.censor));
+      out[rule.key] = kept;
+    } else out[rule.key] = keepHeader(value, rule, config.censor);
   }
   return out;
 }
