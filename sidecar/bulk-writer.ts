@@ -1,10 +1,11 @@
 // Writes the buffered records into MongoDB in bulks, within the rate and concurrency limits, and
 // hands each written bulk to the settler.
-import type { Collection, Db } from "mongodb";
+import type { Collection } from "mongodb";
 import type { BackoffPolicy } from "../shared/backoff.js";
 import type { Logger } from "../shared/logger.js";
 import type { ConcurrencyLimiter } from "./concurrency-limiter.js";
 import { findConflicts } from "./conflicts.js";
+import type { Deadline } from "./deadline.js";
 import type { Health } from "./health.js";
 import type { SidecarMetrics } from "./metrics.js";
 import type { RecordOutcome } from "./mongo-sink.js";
@@ -19,7 +20,7 @@ import type { Wakeup } from "./wakeup.js";
 
 export interface BulkWriterDeps {
   config: Pick<Config, "bulkSize" | "bulkWaitMs" | "writeConcern">;
-  db: Db;
+  deadline: Deadline;
   records: Collection;
   quarantined: Collection;
   buffer: RecordBuffer;
@@ -53,18 +54,24 @@ export class BulkWriter {
         await wakeup.wait(signal);
         continue;
       }
+      // A bulk is at most what the bucket holds (a second of this sidecar's share): a small share
+      // then writes small bulks steadily instead of a large one and a long debt.
+      const rate = this.d.rate;
+      const bulkSize =
+        rate.ratePerSecond > 0 ? Math.min(config.bulkSize, rate.capacity) : config.bulkSize;
       const age = buffer.ageMs();
-      if (buffer.length < config.bulkSize && age < config.bulkWaitMs) {
+      if (buffer.length < bulkSize && age < config.bulkWaitMs) {
         await wakeup.wait(signal, config.bulkWaitMs - age);
         continue;
       }
       if (!this.d.health.isMongoOk) {
+        this.releaseWaiting();
         await wakeup.wait(signal);
         continue;
       }
       if (!(await this.d.concurrency.acquire(signal))) return;
-      const bulk = buffer.peek(config.bulkSize);
-      if (!(await this.d.rate.take(bulk.length, signal))) {
+      const bulk = buffer.peek(bulkSize);
+      if (!(await rate.take(bulk.length, signal))) {
         this.d.concurrency.cancel();
         return;
       }
@@ -75,6 +82,20 @@ export class BulkWriter {
     }
   }
 
+  /**
+   * MongoDB is failing: the records waiting for a bulk go back to the queue too. Held until it
+   * answers again, they would stay hidden from the rest of the fleet for as long as the outage
+   * lasts. Visible at once: they were never tried, and no sidecar receives while its MongoDB
+   * fails, so there is no hot loop to slow down. Only this loop takes from the buffer, so no
+   * bulk is being formed meanwhile.
+   */
+  private releaseWaiting(): void {
+    const waiting = this.d.buffer.takeAll();
+    if (waiting.length === 0) return;
+    for (const p of waiting) p.owner.failed = true;
+    this.d.settler.settle(waiting, 0);
+  }
+
   private async write(bulk: PendingDoc[], signal: AbortSignal): Promise<void> {
     const { metrics, concurrency, logger } = this.d;
     metrics.bulkSize.observe(bulk.length);
@@ -83,13 +104,14 @@ export class BulkWriter {
     let outcomes: RecordOutcome[];
     try {
       const docs = bulk.map((p) => p.doc);
-      outcomes = await insertIsolating(
-        this.d.records,
-        docs,
-        this.d.config.writeConcern,
-        this.d.mongoAnswers,
+      outcomes = await this.d.deadline(
+        "insert",
+        insertIsolating(this.d.records, docs, this.d.config.writeConcern, this.d.mongoAnswers),
       );
-      outcomes = await findConflicts(this.d.records, docs, outcomes);
+      outcomes = await this.d.deadline(
+        "conflict check",
+        findConflicts(this.d.records, docs, outcomes),
+      );
     } catch (err) {
       // Unknown outcome: delete nothing. SQS redelivers and the duplicate _id makes it harmless.
       metrics.writesInflight.dec();
@@ -100,7 +122,7 @@ export class BulkWriter {
         "MongoDB write failed; its messages will be redelivered",
       );
       for (const p of bulk) p.owner.failed = true;
-      this.d.health.writeFailed(this.d.db, this.d.retry, signal);
+      this.d.health.writeFailed(this.d.retry, signal);
       this.d.settler.settle(bulk);
       return;
     }
@@ -148,11 +170,9 @@ export class BulkWriter {
     if (duplicate > 0) metrics.recordsDuplicate.inc(duplicate);
     if (refused.length === 0) return;
     try {
-      const stored = await quarantine(
-        this.d.quarantined,
-        refused,
-        this.d.config.writeConcern,
-        this.d.mongoAnswers,
+      const stored = await this.d.deadline(
+        "quarantine",
+        quarantine(this.d.quarantined, refused, this.d.config.writeConcern, this.d.mongoAnswers),
       );
       metrics.recordsQuarantined.inc(refused.filter((e) => e.kind === "record").length);
       if (stored.reduced > 0) {

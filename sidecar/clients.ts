@@ -32,9 +32,18 @@ export function createClients(config: Config): SidecarClients {
   return {
     mongo: isMongoClient(given)
       ? given
-      : new MongoClient(String(given), { serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS }),
+      : new MongoClient(String(given), {
+          serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS,
+          connectTimeoutMS: config.mongoTimeoutMs,
+          // Closes a socket silent for twice the deadline, so that the connections of operations
+          // that passed their deadline on a hung server do not pile up in the pool.
+          socketTimeoutMS: 2 * config.mongoTimeoutMs,
+        }),
     ownsMongo: !isMongoClient(given),
-    sqs: isSqsClient(givenSqs) ? givenSqs : new SQSClient(givenSqs ?? {}),
+    // One retry owner: SqsOps and the pollers retry with their own backoff, so a client built
+    // here makes one attempt per call (the SDK's default of 3 under SqsOps' 3 made up to 9) unless
+    // the given config says otherwise.
+    sqs: isSqsClient(givenSqs) ? givenSqs : new SQSClient({ maxAttempts: 1, ...(givenSqs ?? {}) }),
     ownsSqs: !isSqsClient(givenSqs),
     registry: config.registry ?? new Registry(),
     logger: config.logger ?? consoleLogger,

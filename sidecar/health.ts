@@ -1,6 +1,5 @@
 // Whether the sidecar can do its job: started, SQS and MongoDB reachable, not stopping; and the
 // probe that finds MongoDB again after a failed write.
-import type { Db } from "mongodb";
 import { type BackoffPolicy, backoffDelay } from "../shared/backoff.js";
 import type { Logger } from "../shared/logger.js";
 import { sleep } from "../shared/timers.js";
@@ -20,6 +19,8 @@ export class Health {
     private readonly logger: Logger,
     /** Hears every change that may let a waiting loop go on. */
     private readonly onChange: () => void,
+    /** Asks MongoDB whether it answers (within the operation deadline). */
+    private readonly ping: () => Promise<unknown>,
   ) {}
 
   isReady(): boolean {
@@ -70,14 +71,14 @@ export class Health {
   }
 
   /** A write failed: not ready until a probe gets an answer from MongoDB. */
-  writeFailed(db: Db, retry: BackoffPolicy, signal: AbortSignal): void {
+  writeFailed(retry: BackoffPolicy, signal: AbortSignal): void {
     this.writeFailures++;
     this.setMongo(false);
-    void this.recoverMongo(db, retry, signal);
+    void this.recoverMongo(retry, signal);
   }
 
   /** Probes MongoDB with capped, jittered backoff until it answers. One probe loop at a time. */
-  private async recoverMongo(db: Db, retry: BackoffPolicy, signal: AbortSignal): Promise<void> {
+  private async recoverMongo(retry: BackoffPolicy, signal: AbortSignal): Promise<void> {
     if (this.probing) return;
     this.probing = true;
     try {
@@ -85,7 +86,7 @@ export class Health {
         await sleep(backoffDelay(this.writeFailures, retry), signal);
         if (signal.aborted) return;
         try {
-          await db.command({ ping: 1 });
+          await this.ping();
           this.setMongo(true);
           return;
         } catch (err) {

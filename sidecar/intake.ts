@@ -5,6 +5,7 @@ import type { Collection, WriteConcernSettings } from "mongodb";
 import { ATTR_FORMAT } from "../shared/envelope.js";
 import type { DecodeLimits } from "../shared/json-bounds.js";
 import type { Logger } from "../shared/logger.js";
+import type { Deadline } from "./deadline.js";
 import type { InHandAmount } from "./in-hand-budget.js";
 import { takeIn } from "./message-intake.js";
 import type { SidecarMetrics } from "./metrics.js";
@@ -19,6 +20,7 @@ export interface IntakeDeps {
   keeper: VisibilityKeeper;
   settler: Settler;
   quarantined: Collection;
+  deadline: Deadline;
   writeConcern: WriteConcernSettings;
   signingSecrets: readonly string[];
   limits: DecodeLimits;
@@ -108,7 +110,10 @@ export function createIntake(d: IntakeDeps): (messages: Message[]) => Promise<vo
     }
     if (undecodable.length > 0) {
       try {
-        const stored = await quarantine(d.quarantined, undecodable, d.writeConcern, d.mongoAnswers);
+        const stored = await d.deadline(
+          "quarantine",
+          quarantine(d.quarantined, undecodable, d.writeConcern, d.mongoAnswers),
+        );
         d.metrics.messagesQuarantined.inc(undecodable.length);
         if (stored.reduced > 0) {
           d.logger.warn({ reduced: stored.reduced }, "quarantine entries stored reduced");

@@ -6,6 +6,7 @@ import { type BackoffPolicy, backoffDelay } from "../shared/backoff.js";
 import type { Logger } from "../shared/logger.js";
 import { sleep, withDeadline } from "../shared/timers.js";
 import type { BulkWriter } from "./bulk-writer.js";
+import type { FleetMembership } from "./fleet-lease.js";
 import type { Health } from "./health.js";
 import { ensureIndexes } from "./indexes.js";
 import type { SidecarMetrics } from "./metrics.js";
@@ -23,6 +24,8 @@ export interface LifecycleDeps {
   ownsSqs: boolean;
   records: Collection;
   sqsOps: SqsOps;
+  /** The fleet lease, when there is a budget to share. */
+  fleet: FleetMembership | undefined;
   health: Health;
   metrics: SidecarMetrics;
   logger: Logger;
@@ -35,8 +38,11 @@ export async function bootstrap(d: LifecycleDeps, signal: AbortSignal): Promise<
     try {
       if (d.ownsMongo) await d.mongo.connect();
       await ensureIndexes(d.records, d.config.indexes, d.config.retentionDays, d.logger);
+      // The first lease before the first write: a joiner starts at its floor, not at the budget.
+      await d.fleet?.renew();
       d.health.setMongo(true);
       if ((await d.sqsOps.depth()) === undefined) throw new Error("SQS queue not reachable");
+      d.fleet?.start();
       d.health.markBootstrapped();
       d.logger.info({ queueUrl: d.config.queueUrl, pollers: d.config.pollers }, "sidecar ready");
       return;
@@ -87,6 +93,10 @@ export async function shutdown(d: LifecycleDeps, r: Running): Promise<void> {
     }
     await withDeadline(settling, releaseMs);
   } finally {
+    // Released last, after the writes: the others take this share only once it is unused.
+    if (d.fleet !== undefined && (await withDeadline(d.fleet.stop(), releaseMs)) === "timeout") {
+      d.logger.warn({ deadlineMs: releaseMs }, "fleet lease not released in time; it lapses");
+    }
     await r.keeper.stop();
     if (d.ownsMongo) {
       try {

@@ -10,6 +10,7 @@ export const ERROR_STAGES = [
   "delete",
   "visibility",
   "bootstrap",
+  "lease",
 ] as const;
 export type ErrorStage = (typeof ERROR_STAGES)[number];
 
@@ -35,7 +36,7 @@ export function createSidecarMetrics(registry: Registry, probeDepth: QueueDepthP
   registerBuildInfo(registry, "sidecar");
   const errors = new Counter({
     name: "auditq_sidecar_errors_total",
-    help: "Failed operations by stage (receive, write, quarantine, delete, visibility, bootstrap).",
+    help: "Failed operations by stage (receive, write, quarantine, delete, visibility, bootstrap, lease).",
     labelNames: ["stage"] as const,
     registers,
   });
@@ -134,9 +135,25 @@ export function createSidecarMetrics(registry: Registry, probeDepth: QueueDepthP
       help: "Unix time of the last successful write to MongoDB.",
       registers,
     }),
-    rateLimit: new Gauge({
-      name: "auditq_sidecar_rate_limit_records_per_second",
-      help: "The configured maxWriteRate (0 = no limit).",
+    fleetBudget: new Gauge({
+      name: "auditq_sidecar_fleet_budget_records_per_second",
+      help: "Records per second the whole fleet may write (maxWriteRate, the smallest among live members; 0 = no limit).",
+      registers,
+    }),
+    writeShare: new Gauge({
+      name: "auditq_sidecar_write_share_records_per_second",
+      help: "This sidecar's share of the fleet budget: the rate of its token bucket (0 = no limit).",
+      registers,
+    }),
+    fleetMembers: new Gauge({
+      name: "auditq_sidecar_fleet_members",
+      help: "Sidecars holding a live lease on this collection, this one included (0 without a budget).",
+      registers,
+    }),
+    mongoTimeouts: new Counter({
+      name: "auditq_sidecar_mongo_timeouts_total",
+      help: "MongoDB operations that passed mongoTimeoutMs, by operation; their messages are released.",
+      labelNames: ["operation"] as const,
       registers,
     }),
     concurrencyLimit: new Gauge({

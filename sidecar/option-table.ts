@@ -65,8 +65,8 @@ export const SIDECAR_OPTIONS = {
       "SQSClient | SQSClientConfig",
       "an SQSClient or an SQSClient config",
     ),
-    "the AWS SDK's chain",
-    "client to use, or its config (library only)",
+    "the AWS SDK's chain, `maxAttempts: 1`",
+    "client to use, or its config (library only); a client built from a config makes one attempt per call unless the config says otherwise",
   ),
   pollers: withDefault(
     rules.integer(1, 100),
@@ -101,7 +101,22 @@ export const SIDECAR_OPTIONS = {
   maxWriteRate: withDefault(
     rules.number(0),
     0,
-    "records written per second at most (token bucket); `0`: no limit",
+    "records written per second at most by the whole fleet (every sidecar on this database and collection), split through leases in `leaseCollection`; each sidecar writes at its share (token bucket). `0`: no limit and no leases",
+  ),
+  leaseCollection: withDefault(
+    rules.matching(COLLECTION_NAME, "a valid MongoDB name"),
+    "sidecar_leases",
+    "collection (in `database`) of the fleet's leases, used when `maxWriteRate` > 0",
+  ),
+  leaseLifetimeMs: withDefault(
+    rules.integer(1_000, 600_000),
+    6_000,
+    "how long a lease counts without renewal (renewed every third of it); a sidecar that dies stops counting within this time",
+  ),
+  mongoTimeoutMs: withDefault(
+    rules.integer(100, 600_000),
+    10_000,
+    "deadline of every MongoDB operation (insert, quarantine, lease, probe); past it the operation fails and its messages are released",
   ),
   maxInflightWrites: withDefault(rules.integer(1, 1000), 4, "`insertMany` calls in flight at most"),
   adaptiveConcurrency: withDefault(

@@ -37,8 +37,25 @@ export interface SidecarOptions {
   bulkWaitMs?: number | undefined;
   /** Write concern of inserts. Default `{ w: "majority", journal: true }`. */
   writeConcern?: WriteConcernSettings | undefined;
-  /** Records written per second at most (token bucket); 0 = no limit. Default 0. */
+  /**
+   * Records written per second at most by the whole fleet: every sidecar writing to the same
+   * database and collection, coordinated through leases in `leaseCollection`. Each sidecar
+   * writes at its share (token bucket). 0 = no limit and no leases. Default 0.
+   */
   maxWriteRate?: number | undefined;
+  /** Collection (in `database`) of the fleet's leases, used when `maxWriteRate` > 0. Default `"sidecar_leases"`. */
+  leaseCollection?: string | undefined;
+  /**
+   * How long a lease counts without renewal; renewed every third of it. A sidecar that dies
+   * stops counting within this time. Default 6000.
+   */
+  leaseLifetimeMs?: number | undefined;
+  /**
+   * Deadline of every MongoDB operation (insert, quarantine, lease, probe): past it the
+   * operation counts as failed and its messages are released. A client the sidecar builds also
+   * gets it as `socketTimeoutMS`. Default 10000.
+   */
+  mongoTimeoutMs?: number | undefined;
   /** `insertMany` calls in flight at most. Default 4. */
   maxInflightWrites?: number | undefined;
   /** Lower write concurrency when MongoDB's write latency rises above its baseline. Default true. */

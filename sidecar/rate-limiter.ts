@@ -1,45 +1,79 @@
-// A token bucket of records per second: the ceiling on MongoDB's write rate.
-import { sleep } from "../shared/timers.js";
+// A token bucket of records per second: the ceiling on this sidecar's MongoDB write rate.
+
+/** What the bucket saw since the last `usage()` call: the fleet's measure of this sidecar's demand. */
+export interface RateUsage {
+  /** Records taken. */
+  taken: number;
+  /** Whether any take had to wait for tokens: the sidecar wanted more than its rate. */
+  throttled: boolean;
+}
 
 /**
  * Tokens refill at `ratePerSecond` up to `capacity`. `take(n)` waits until the bucket holds
  * `min(n, capacity)` tokens and then removes `n`, going into debt for a bulk larger than the
  * bucket, so that the long-run rate is exact whatever the bulk sizes. Waiters are served in
- * order. A rate of 0 means no limit.
+ * order. A rate of 0 means no limit. `setRate` changes both at once (the fleet's share moves)
+ * and wakes a waiter at once so that it waits by the new rate.
  */
 export class RateLimiter {
   private tokens: number;
   private last: number;
   private tail: Promise<boolean> = Promise.resolve(true);
+  private wakeWaiter: (() => void) | undefined;
+  private taken = 0;
+  private throttled = false;
 
+  /** `initialTokens`: a bucket that starts full lets its capacity through at once. */
   constructor(
-    readonly ratePerSecond: number,
-    readonly capacity: number,
+    private rate: number,
+    private cap: number,
+    initialTokens = cap,
   ) {
-    this.tokens = capacity;
+    this.tokens = Math.min(initialTokens, cap);
     this.last = Date.now();
+  }
+
+  get ratePerSecond(): number {
+    return this.rate;
+  }
+
+  get capacity(): number {
+    return this.cap;
+  }
+
+  /** Changes rate and capacity from now on; tokens already earned are kept up to the capacity. */
+  setRate(ratePerSecond: number, capacity: number): void {
+    this.refill();
+    this.rate = ratePerSecond;
+    this.cap = capacity;
+    this.tokens = Math.min(this.tokens, capacity);
+    this.wakeWaiter?.();
+  }
+
+  /** Records taken and whether any take waited, since the last call. */
+  usage(): RateUsage {
+    const out = { taken: this.taken, throttled: this.throttled };
+    this.taken = 0;
+    this.throttled = false;
+    return out;
   }
 
   private refill(): void {
     const now = Date.now();
-    this.tokens = Math.min(
-      this.capacity,
-      this.tokens + ((now - this.last) / 1000) * this.ratePerSecond,
-    );
+    this.tokens = Math.min(this.cap, this.tokens + ((now - this.last) / 1000) * this.rate);
     this.last = now;
   }
 
   /** Milliseconds until `n` tokens could be taken (0 = now). */
   delayFor(n: number): number {
-    if (this.ratePerSecond <= 0) return 0;
+    if (this.rate <= 0) return 0;
     this.refill();
-    const need = Math.min(n, this.capacity) - this.tokens;
-    return need <= 0 ? 0 : Math.ceil((need / this.ratePerSecond) * 1000);
+    const need = Math.min(n, this.cap) - this.tokens;
+    return need <= 0 ? 0 : Math.ceil((need / this.rate) * 1000);
   }
 
   /** Resolves true once `n` tokens are taken, or false (taking none) if `signal` aborts first. */
   take(n: number, signal?: AbortSignal): Promise<boolean> {
-    if (this.ratePerSecond <= 0) return Promise.resolve(!signal?.aborted);
     const turn = this.tail.then(() => this.waitAndTake(n, signal));
     this.tail = turn;
     return turn;
@@ -50,10 +84,22 @@ export class RateLimiter {
       if (signal?.aborted) return false;
       const delay = this.delayFor(n);
       if (delay === 0) {
-        this.tokens -= n;
+        if (this.rate > 0) this.tokens -= n;
+        this.taken += n;
         return true;
       }
-      await sleep(delay, signal);
+      this.throttled = true;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", done);
+          this.wakeWaiter = undefined;
+          resolve();
+        };
+        const timer = setTimeout(done, delay);
+        this.wakeWaiter = done;
+        signal?.addEventListener("abort", done, { once: true });
+      });
     }
   }
 }

@@ -71,6 +71,13 @@ export class RecordBuffer {
     this.adjust(-n);
   }
 
+  /** Removes and returns every waiting record. */
+  takeAll(): PendingDoc[] {
+    const all = this.pending;
+    this.pending = [];
+    return all;
+  }
+
   /** Forgets every waiting record (their messages are being released). */
   clear(): void {
     this.pending = [];

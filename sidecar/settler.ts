@@ -14,8 +14,11 @@ export class Settler {
     private readonly releaseDelaySeconds: () => number,
   ) {}
 
-  /** Counts the bulk's records as settled; deletes or releases messages with none left. */
-  settle(bulk: readonly PendingDoc[]): void {
+  /**
+   * Counts the bulk's records as settled; deletes or releases messages with none left. A
+   * released message comes back after `releaseDelaySeconds` (default: the backoff delay).
+   */
+  settle(bulk: readonly PendingDoc[], releaseDelaySeconds = this.releaseDelaySeconds()): void {
     const done = new Set<InHand>();
     let freedBytes = 0;
     for (const p of bulk) {
@@ -28,7 +31,7 @@ export class Settler {
     this.buffer.settled(bulk.length, freedBytes);
     for (const owner of done) {
       this.keeper.remove(owner);
-      if (owner.failed) this.batcher.release(owner.message, this.releaseDelaySeconds());
+      if (owner.failed) this.batcher.release(owner.message, releaseDelaySeconds);
       else this.batcher.delete(owner.message);
     }
   }

@@ -8,8 +8,12 @@ import { SQS_MAX_RECEIVE_MESSAGES } from "../shared/sqs-limits.js";
 import { BulkWriter } from "./bulk-writer.js";
 import { createClients } from "./clients.js";
 import { ConcurrencyLimiter } from "./concurrency-limiter.js";
+import { createDeadline } from "./deadline.js";
 import { DepthCache } from "./depth-cache.js";
+import { FleetMembership, type LeaseDoc } from "./fleet-lease.js";
+import { claimOf } from "./fleet-share.js";
 import { Health } from "./health.js";
+import type { InHandAmount } from "./in-hand-budget.js";
 import { createIntake } from "./intake.js";
 import { bootstrap, type LifecycleDeps, shutdown } from "./lifecycle.js";
 import { createSidecarMetrics } from "./metrics.js";
@@ -51,14 +55,23 @@ export const MAX_IN_HAND_DECODED_BYTES = 2 * MAX_DECODED_BODY_BYTES;
 
 /**
  * Records in hand at most: the buffer cap, and no more than half a visibility timeout of
- * writing at the rate cap, so that what is received can be written before it reappears.
+ * writing at this sidecar's current rate, so that what is received can be written before it
+ * reappears.
  */
-function bufferLimit(config: Config): number {
+function bufferLimit(config: Config, ratePerSecond: number): number {
   const atRate =
-    config.maxWriteRate > 0
-      ? Math.floor((config.maxWriteRate * config.visibilityTimeoutSeconds) / 2)
+    ratePerSecond > 0
+      ? Math.floor((ratePerSecond * config.visibilityTimeoutSeconds) / 2)
       : Number.POSITIVE_INFINITY;
   return Math.max(1, Math.min(config.maxBufferedRecords, atRate));
+}
+
+/**
+ * Tokens a bucket at `ratePerSecond` holds, and so the largest bulk: one second of writing, at
+ * most `bulkSize`. Smaller bulks would make the rate latency-bound when MongoDB is slow.
+ */
+function bucketCapacity(config: Config, ratePerSecond: number): number {
+  return Math.max(1, Math.floor(Math.min(config.bulkSize, ratePerSecond)));
 }
 
 /** Creates the sidecar. Nothing connects until `start()`. Throws ConfigError on bad options. */
@@ -78,10 +91,9 @@ export function createSidecar(options: SidecarOptions): Sidecar {
   ops = new SqsOps(sqs, config.queueUrl, metrics, logger);
   const sqsOps = ops;
   const keeper = new VisibilityKeeper(sqsOps, config.visibilityTimeoutSeconds, logger);
-  const rate = new RateLimiter(
-    config.maxWriteRate,
-    Math.max(1, Math.min(config.bulkSize, config.maxWriteRate)),
-  );
+  // Empty at start: a sidecar that starts (or restarts) does not add a bucketful at once to what
+  // the rest of the fleet writes.
+  const rate = new RateLimiter(config.maxWriteRate, bucketCapacity(config, config.maxWriteRate), 0);
   const concurrency = new ConcurrencyLimiter({
     max: config.maxInflightWrites,
     adaptive: config.adaptiveConcurrency,
@@ -90,7 +102,8 @@ export function createSidecar(options: SidecarOptions): Sidecar {
       logger.info({ limit }, "write concurrency limit changed");
     },
   });
-  metrics.rateLimit.set(config.maxWriteRate);
+  metrics.fleetBudget.set(config.maxWriteRate);
+  metrics.writeShare.set(config.maxWriteRate);
   metrics.concurrencyLimit.set(concurrency.limit);
 
   const abort = new AbortController();
@@ -98,7 +111,13 @@ export function createSidecar(options: SidecarOptions): Sidecar {
   const db = mongo.db(config.database);
   const records = db.collection(config.collection);
   const quarantined = db.collection(config.quarantineCollection);
-  const health = new Health(metrics, logger, () => wakeup.notify());
+  const deadline = createDeadline(config.mongoTimeoutMs, metrics, logger);
+  const health = new Health(
+    metrics,
+    logger,
+    () => wakeup.notify(),
+    () => deadline("ping", db.command({ ping: 1 })),
+  );
   const buffer = new RecordBuffer((inHand, delta) => {
     metrics.recordsInHand.set(inHand);
     if (delta < 0) wakeup.notify();
@@ -116,10 +135,16 @@ export function createSidecar(options: SidecarOptions): Sidecar {
       : Math.min(30, Math.ceil(backoffDelay(health.writeFailures, RETRY) / 1000));
   const settler = new Settler(buffer, keeper, settleBatcher, releaseDelaySeconds);
   const mongoAnswers = pingProbe(db, logger);
-  const maxInHand = bufferLimit(config);
+  // Read at each check: the records limit follows this sidecar's share of the fleet budget.
+  const maxInHand: InHandAmount = {
+    get records() {
+      return bufferLimit(config, rate.ratePerSecond);
+    },
+    bytes: MAX_IN_HAND_DECODED_BYTES,
+  };
   const writer = new BulkWriter({
     config,
-    db,
+    deadline,
     records,
     quarantined,
     buffer,
@@ -138,11 +163,12 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     keeper,
     settler,
     quarantined,
+    deadline,
     writeConcern: config.writeConcern,
     signingSecrets: config.signingSecrets,
     limits: { maxRecords: config.maxRecordsPerMessage, maxValues: DEFAULT_DECODE_LIMITS.maxValues },
     maxMessageRecords: config.maxBufferedRecords,
-    maxInHand: { records: maxInHand, bytes: MAX_IN_HAND_DECODED_BYTES },
+    maxInHand,
     wakeup,
     signal: abort.signal,
     mongoAnswers,
@@ -150,6 +176,31 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     metrics,
     logger,
   });
+  let measuredSince = Date.now();
+  const fleet =
+    config.maxWriteRate > 0
+      ? new FleetMembership({
+          leases: db.collection<LeaseDoc>(config.leaseCollection),
+          scope: config.collection,
+          budget: config.maxWriteRate,
+          lifetimeMs: config.leaseLifetimeMs,
+          deadline,
+          metrics,
+          logger,
+          demand: () => {
+            const now = Date.now();
+            const { taken, throttled } = rate.usage();
+            const claim = claimOf(taken, (now - measuredSince) / 1000, throttled);
+            measuredSince = now;
+            return claim;
+          },
+          onShare: (share) => {
+            rate.setRate(share, bucketCapacity(config, share));
+            metrics.writeShare.set(share);
+            wakeup.notify();
+          },
+        })
+      : undefined;
   const lifecycle: LifecycleDeps = {
     config,
     mongo,
@@ -158,6 +209,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     ownsSqs,
     records,
     sqsOps,
+    fleet,
     health,
     metrics,
     logger,
@@ -183,8 +235,8 @@ export function createSidecar(options: SidecarOptions): Sidecar {
             demand.allows(index) &&
             health.isBootstrapped &&
             health.isMongoOk &&
-            buffer.recordsInHand < maxInHand &&
-            buffer.bytesInHand < MAX_IN_HAND_DECODED_BYTES,
+            buffer.recordsInHand < maxInHand.records &&
+            buffer.bytesInHand < maxInHand.bytes,
           waitForChange: (signal) => wakeup.wait(signal),
           receive: async (signal) => {
             const messages = await sqsOps.receive(

@@ -49,6 +49,8 @@ export interface ServiceProcess {
   stop(options?: { kill?: boolean }): Promise<void>;
   /** Stops it and removes its data. */
   dispose(): Promise<void>;
+  /** Sends `signal` to the running process, e.g. SIGSTOP and SIGCONT to hang and resume it. */
+  signal(signal: NodeJS.Signals): void;
 }
 
 function managed(
@@ -94,6 +96,10 @@ function managed(
     async dispose() {
       await service.stop({ kill: true });
       cleanup();
+    },
+    signal(signal) {
+      if (!child) throw new Error(`not running on port ${port}`);
+      child.kill(signal);
     },
   };
   return service;

@@ -48,6 +48,26 @@ describe("RateLimiter (token bucket)", () => {
     expect(limiter.delayFor(1)).toBe(1000);
   });
 
+  it("wakes a waiter at a new rate at once and reports whether anyone waited", async () => {
+    const limiter = new RateLimiter(1, 10);
+    await limiter.take(10);
+    expect(limiter.usage()).toEqual({ taken: 10, throttled: false });
+    const start = Date.now();
+    let tookAt = -1;
+    void limiter.take(10).then(() => {
+      tookAt = Date.now() - start;
+    });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(tookAt).toBe(-1); // at 1/s, 10 s to go
+    limiter.setRate(100, 10);
+    await vi.advanceTimersByTimeAsync(100);
+    // 1 token earned at the old rate, 9 more at 100/s: 90 ms after the change.
+    expect(tookAt).toBeGreaterThanOrEqual(1_090);
+    expect(tookAt).toBeLessThanOrEqual(1_100);
+    expect(limiter.usage()).toEqual({ taken: 10, throttled: true });
+    expect(limiter.usage()).toEqual({ taken: 0, throttled: false });
+  });
+
   it("never waits with rate 0 (no limit)", async () => {
     const limiter = new RateLimiter(0, 1);
     expect(await limiter.take(1_000_000)).toBe(true);
