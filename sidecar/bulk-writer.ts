@@ -3,6 +3,7 @@
 import type { Collection } from "mongodb";
 import type { BackoffPolicy } from "../shared/backoff.js";
 import type { Logger } from "../shared/logger.js";
+import { bulkLimit } from "./bulk-pacing.js";
 import type { ConcurrencyLimiter } from "./concurrency-limiter.js";
 import { findConflicts } from "./conflicts.js";
 import type { Deadline } from "./deadline.js";
@@ -54,11 +55,15 @@ export class BulkWriter {
         await wakeup.wait(signal);
         continue;
       }
-      // A bulk is at most what the bucket holds (a second of this sidecar's share): a small share
-      // then writes small bulks steadily instead of a large one and a long debt.
-      const rate = this.d.rate;
-      const bulkSize =
-        rate.ratePerSecond > 0 ? Math.min(config.bulkSize, rate.capacity) : config.bulkSize;
+      // Under a rate, small bulks often (a quarter second of the share) rather than large ones
+      // seldom: the fleet's budget must hold over a few seconds, not only on average.
+      const { rate, concurrency } = this.d;
+      const bulkSize = bulkLimit(config.bulkSize, {
+        ratePerSecond: rate.ratePerSecond,
+        capacity: rate.capacity,
+        latencyMs: concurrency.baseline,
+        concurrency: concurrency.limit,
+      });
       const age = buffer.ageMs();
       if (buffer.length < bulkSize && age < config.bulkWaitMs) {
         await wakeup.wait(signal, config.bulkWaitMs - age);

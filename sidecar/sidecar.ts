@@ -5,6 +5,7 @@ import { MAX_DECODED_BODY_BYTES } from "../shared/body-codec.js";
 import { DEFAULT_DECODE_LIMITS } from "../shared/envelope-decoder.js";
 import { ConfigError } from "../shared/errors.js";
 import { SQS_MAX_RECEIVE_MESSAGES } from "../shared/sqs-limits.js";
+import { bucketCapacity } from "./bulk-pacing.js";
 import { BulkWriter } from "./bulk-writer.js";
 import { createClients } from "./clients.js";
 import { ConcurrencyLimiter } from "./concurrency-limiter.js";
@@ -66,14 +67,6 @@ function bufferLimit(config: Config, ratePerSecond: number): number {
   return Math.max(1, Math.min(config.maxBufferedRecords, atRate));
 }
 
-/**
- * Tokens a bucket at `ratePerSecond` holds, and so the largest bulk: one second of writing, at
- * most `bulkSize`. Smaller bulks would make the rate latency-bound when MongoDB is slow.
- */
-function bucketCapacity(config: Config, ratePerSecond: number): number {
-  return Math.max(1, Math.floor(Math.min(config.bulkSize, ratePerSecond)));
-}
-
 /** Creates the sidecar. Nothing connects until `start()`. Throws ConfigError on bad options. */
 export function createSidecar(options: SidecarOptions): Sidecar {
   const config = resolveOptions(options);
@@ -93,7 +86,11 @@ export function createSidecar(options: SidecarOptions): Sidecar {
   const keeper = new VisibilityKeeper(sqsOps, config.visibilityTimeoutSeconds, logger);
   // Empty at start: a sidecar that starts (or restarts) does not add a bucketful at once to what
   // the rest of the fleet writes.
-  const rate = new RateLimiter(config.maxWriteRate, bucketCapacity(config, config.maxWriteRate), 0);
+  const rate = new RateLimiter(
+    config.maxWriteRate,
+    bucketCapacity(config.bulkSize, config.maxWriteRate),
+    0,
+  );
   const concurrency = new ConcurrencyLimiter({
     max: config.maxInflightWrites,
     adaptive: config.adaptiveConcurrency,
@@ -195,7 +192,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
             return claim;
           },
           onShare: (share) => {
-            rate.setRate(share, bucketCapacity(config, share));
+            rate.setRate(share, bucketCapacity(config.bulkSize, share));
             metrics.writeShare.set(share);
             wakeup.notify();
           },

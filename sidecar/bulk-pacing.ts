@@ -1,0 +1,50 @@
+// How large a bulk is under a write rate: small enough that the rate is smooth over a few seconds
+// (what the fleet's budget is measured on), large enough that slow writes do not hold it back.
+
+/**
+ * Seconds of writing at the share that one bulk holds, and the token bucket too, when MongoDB
+ * answers quickly. A bucket of a whole second let a member write one second of its share at once
+ * (at start, or after a pause): with 1-second bulks, a 5 s window could see 6 seconds of writing,
+ * 20 % over the budget. A quarter second bounds that to 5 %.
+ */
+export const BULK_INTERVAL_SECONDS = 0.25;
+
+/** Head room on the latency-bound size: the slots in flight carry a little more than the share. */
+const LATENCY_HEADROOM = 1.25;
+
+/**
+ * Tokens a bucket at `ratePerSecond` holds: a quarter second of writing, at most `bulkSize`
+ * (at least 1). A bulk waits for at most this many tokens, so no burst is larger.
+ */
+export function bucketCapacity(bulkSize: number, ratePerSecond: number): number {
+  return Math.max(1, Math.floor(Math.min(bulkSize, ratePerSecond * BULK_INTERVAL_SECONDS)));
+}
+
+export interface PacingState {
+  /** Records per second this sidecar may write; 0 = no limit. */
+  ratePerSecond: number;
+  /** Its bucket's capacity (bucketCapacity). */
+  capacity: number;
+  /** The typical insertMany latency lately (the concurrency limiter's baseline), if known. */
+  latencyMs: number | undefined;
+  /** insertMany calls allowed in flight now. */
+  concurrency: number;
+}
+
+/**
+ * Records in the next bulk, at most `bulkSize`. Without a rate, `bulkSize`. With one, the bucket's
+ * capacity, unless MongoDB is so slow that `concurrency` bulks of that size in flight could not
+ * carry the rate: then the size that can (bulk = rate × latency / concurrency, with head room).
+ * A bulk above the capacity takes its tokens in debt, so the long-run rate stays exact; only
+ * then is one bulk larger than a quarter second, and its writes are spread by their latency.
+ */
+export function bulkLimit(bulkSize: number, s: PacingState): number {
+  if (s.ratePerSecond <= 0) return bulkSize;
+  const carried =
+    s.latencyMs === undefined
+      ? 0
+      : Math.ceil(
+          (s.ratePerSecond * (s.latencyMs / 1000) * LATENCY_HEADROOM) / Math.max(1, s.concurrency),
+        );
+  return Math.max(1, Math.min(bulkSize, Math.max(s.capacity, carried)));
+}
