@@ -138,14 +138,14 @@ describe(`sidecar fleet on one write budget (${target.name})`, () => {
     }
 
     // The rest of the backlog, without a budget, then: every record exactly once.
+    // The drain's last log lines, shown if it times out.
     const logs: string[] = [];
-    const keep = (level: string) => (obj: unknown, msg?: string) =>
-      logs.push(
-        `${level} ${msg ?? ""} ${JSON.stringify(obj, (_k, v) => (v instanceof Error ? `${v.name}: ${v.message}` : v))}`.slice(
-          0,
-          400,
-        ),
-      );
+    const errorText = (_key: string, v: unknown) =>
+      v instanceof Error ? `${v.name}: ${v.message}` : v;
+    const keep = (level: string) => (obj: unknown, msg?: string) => {
+      logs.push(`${level} ${msg ?? ""} ${JSON.stringify(obj, errorText)}`.slice(0, 400));
+      if (logs.length > 15) logs.shift();
+    };
     await rig.start({
       visibilityTimeoutSeconds: 10,
       // FerretDB answers the conflict check of redelivered records (a find by _id $in) with a
@@ -153,7 +153,12 @@ describe(`sidecar fleet on one write budget (${target.name})`, () => {
       // each retry would scan again (see README, Status).
       mongoTimeoutMs: 60_000,
       waitTimeSeconds: 1,
-      logger: { debug: () => {}, info: keep("info"), warn: keep("warn"), error: keep("error") },
+      logger: {
+        debug: keep("debug"),
+        info: keep("info"),
+        warn: keep("warn"),
+        error: keep("error"),
+      },
     });
     const records = mongo.db.collection("records");
     const total = backlog.ids.length;
@@ -167,7 +172,7 @@ describe(`sidecar fleet on one write budget (${target.name})`, () => {
         duplicate: await rig.metric("auditq_sidecar_records_duplicate_total"),
         writeErrors: await rig.metric('auditq_sidecar_errors_total\\{stage="write"\\}'),
         ready: rig.sidecar.isReady(),
-        logs: logs.slice(-15),
+        logs,
       }),
       (s) => s.docs >= total && s.queue.visible + s.queue.inflight === 0,
       { timeoutMs: 90_000, intervalMs: 500 },
