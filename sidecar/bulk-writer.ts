@@ -22,6 +22,8 @@ import type { Wakeup } from "./wakeup.js";
 export interface BulkWriterDeps {
   config: Pick<Config, "bulkSize" | "bulkWaitMs" | "writeConcern">;
   deadline: Deadline;
+  /** The conflict check's: patient with a server that is slow but answers (createPatientDeadline). */
+  readDeadline: Deadline;
   records: Collection;
   quarantined: Collection;
   buffer: RecordBuffer;
@@ -113,7 +115,7 @@ export class BulkWriter {
         "insert",
         insertIsolating(this.d.records, docs, this.d.config.writeConcern, this.d.mongoAnswers),
       );
-      outcomes = await this.d.deadline(
+      outcomes = await this.d.readDeadline(
         "conflict check",
         findConflicts(this.d.records, docs, outcomes),
       );

@@ -5,6 +5,7 @@ import { MongoClient } from "mongodb";
 import { Registry } from "prom-client";
 import { consoleLogger, type Logger } from "../shared/logger.js";
 import { isSqsClient } from "../shared/sqs-client.js";
+import { SLOW_READ_PERIODS } from "./deadline.js";
 import { isMongoClient } from "./mongo-shape.js";
 import type { Config } from "./options.js";
 
@@ -35,9 +36,9 @@ export function createClients(config: Config): SidecarClients {
       : new MongoClient(String(given), {
           serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS,
           connectTimeoutMS: config.mongoTimeoutMs,
-          // Closes a socket silent for twice the deadline, so that the connections of operations
-          // that passed their deadline on a hung server do not pile up in the pool.
-          socketTimeoutMS: 2 * config.mongoTimeoutMs,
+          // Closes a socket silent for longer than the most patient read (deadline.ts), so that
+          // the connections of operations abandoned on a hung server do not pile up in the pool.
+          socketTimeoutMS: (SLOW_READ_PERIODS + 1) * config.mongoTimeoutMs,
         }),
     ownsMongo: !isMongoClient(given),
     // One retry owner: SqsOps and the pollers retry with their own backoff, so a client built

@@ -52,8 +52,9 @@ export interface SidecarOptions {
   leaseLifetimeMs?: number | undefined;
   /**
    * Deadline of every MongoDB operation (insert, quarantine, lease, probe): past it the
-   * operation counts as failed and its messages are released. A client the sidecar builds also
-   * gets it as `socketTimeoutMS`. Default 10000.
+   * operation counts as failed and its messages are released. The conflict check of redelivered
+   * records may take up to 6 times it while MongoDB answers pings. A client the sidecar builds
+   * gets it as `connectTimeoutMS`, and 7 times it as `socketTimeoutMS`. Default 10000.
    */
   mongoTimeoutMs?: number | undefined;
   /** `insertMany` calls in flight at most. Default 4. */

@@ -9,7 +9,7 @@ import { bucketCapacity } from "./bulk-pacing.js";
 import { BulkWriter } from "./bulk-writer.js";
 import { createClients } from "./clients.js";
 import { ConcurrencyLimiter } from "./concurrency-limiter.js";
-import { createDeadline } from "./deadline.js";
+import { createDeadline, createPatientDeadline, SLOW_READ_PERIODS } from "./deadline.js";
 import { DepthCache } from "./depth-cache.js";
 import { FleetMembership, type LeaseDoc } from "./fleet-lease.js";
 import { claimOf } from "./fleet-share.js";
@@ -142,6 +142,13 @@ export function createSidecar(options: SidecarOptions): Sidecar {
   const writer = new BulkWriter({
     config,
     deadline,
+    readDeadline: createPatientDeadline(
+      config.mongoTimeoutMs,
+      SLOW_READ_PERIODS,
+      mongoAnswers,
+      metrics,
+      logger,
+    ),
     records,
     quarantined,
     buffer,
