@@ -2,8 +2,8 @@
 // (what the fleet's budget is measured on), large enough that slow writes do not hold it back.
 
 /**
- * Seconds of writing at the share that one bulk holds, and the token bucket too, when MongoDB
- * answers quickly. A bucket of a whole second let a member write one second of its share at once
+ * Seconds of writing at the share that the token bucket holds (a bulk is half of it when MongoDB
+ * answers quickly). A bucket of a whole second let a member write one second of its share at once
  * (at start, or after a pause): with 1-second bulks, a 5 s window could see 6 seconds of writing,
  * 20 % over the budget. A quarter second bounds that to 5 %.
  */
@@ -32,11 +32,13 @@ export interface PacingState {
 }
 
 /**
- * Records in the next bulk, at most `bulkSize`. Without a rate, `bulkSize`. With one, the bucket's
- * capacity, unless MongoDB is so slow that `concurrency` bulks of that size in flight could not
- * carry the rate: then the size that can (bulk = rate × latency / concurrency, with head room).
- * A bulk above the capacity takes its tokens in debt, so the long-run rate stays exact; only
- * then is one bulk larger than a quarter second, and its writes are spread by their latency.
+ * Records in the next bulk, at most `bulkSize`. Without a rate, `bulkSize`. With one, half the
+ * bucket's capacity: a bulk as large as the bucket would be taken the moment the bucket is full,
+ * so every millisecond the writer wakes late (a busy event loop) would be lost rate; with half,
+ * it may be an eighth of a second late for nothing. Larger only when MongoDB is so slow that
+ * `concurrency` bulks in flight could not carry the rate: then the size that can (rate × latency
+ * / concurrency, with head room). A bulk above the capacity takes its tokens in debt, so the
+ * long-run rate stays exact; its writes are then spread by their latency.
  */
 export function bulkLimit(bulkSize: number, s: PacingState): number {
   if (s.ratePerSecond <= 0) return bulkSize;
@@ -46,5 +48,5 @@ export function bulkLimit(bulkSize: number, s: PacingState): number {
       : Math.ceil(
           (s.ratePerSecond * (s.latencyMs / 1000) * LATENCY_HEADROOM) / Math.max(1, s.concurrency),
         );
-  return Math.max(1, Math.min(bulkSize, Math.max(s.capacity, carried)));
+  return Math.max(1, Math.min(bulkSize, Math.max(Math.floor(s.capacity / 2), carried)));
 }
