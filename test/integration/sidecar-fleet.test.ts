@@ -10,9 +10,8 @@ import { metricValue } from "./sidecar-fixtures.js";
 
 const target = sqsTargets()[0] as SqsTarget;
 /**
- * Well below what the local FerretDB takes from four sidecars without a budget (about 1,000
- * records/s on the shared 2-core machine, BENCHMARKS.md "Sidecar fleet"), so the budget, not
- * MongoDB, is what holds the rate.
+ * Well below what the local FerretDB takes from four sidecars without a budget (thousands of
+ * records/s, BENCHMARKS.md "Sidecar fleet"), so the budget, not MongoDB, holds the rate.
  */
 const BUDGET = 300;
 const SHARE = "auditq_sidecar_write_share_records_per_second";
