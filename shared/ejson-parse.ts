@@ -35,6 +35,8 @@ const LOOKED_UP = ["$undefined", "$date", "$code", "$id", "$ref", "$db", "$dbPoi
 
 function prototypesClean(): boolean {
   for (const name of LOOKED_UP) if (name in Array.prototype) return false;
+  // revive() walks objects with for-in, which would also visit inherited enumerable keys.
+  for (const _ in Object.prototype) return false;
   return true;
 }
 
@@ -56,12 +58,12 @@ function revive(value: object, depth: number): unknown {
     return value;
   }
   const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj);
-  for (let i = 0; i < keys.length; i++) {
-    if ((keys[i] as string).charCodeAt(0) === 36) return dollarForm(obj, keys);
-  }
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i] as string;
+  // for-in, not Object.keys: no array per object (a record has about ten objects). Only own
+  // keys are visited: prototypesClean() made sure Object.prototype has no enumerable key.
+  for (const key in obj) {
+    // A `$`-key anywhere decides for the whole object; what was converted in place before it
+    // does not matter, NOT_OURS sends the text to EJSON, which parses it afresh.
+    if (key.charCodeAt(0) === 36) return dollarForm(obj);
     const item = obj[key];
     if (typeof item !== "object" || item === null) continue;
     const out = revive(item, depth + 1);
@@ -72,12 +74,14 @@ function revive(value: object, depth: number): unknown {
 }
 
 /** An object with a `$`-key: ours when it is the one-key `$oid` or `$date` form we write. */
-function dollarForm(obj: Record<string, unknown>, keys: string[]): unknown {
+function dollarForm(obj: Record<string, unknown>): unknown {
+  const keys = Object.keys(obj);
   if (keys.length !== 1) return NOT_OURS;
   const key = keys[0];
   const value = obj[key as string];
   if (typeof value !== "string") return NOT_OURS;
-  if (key === "$oid") return HEX_24.test(value) ? ObjectId.createFromHexString(value) : NOT_OURS;
+  // The constructor, as EJSON uses: createFromHexString would go through a Buffer first.
+  if (key === "$oid") return HEX_24.test(value) ? new ObjectId(value) : NOT_OURS;
   // EJSON: `new Date()` then `setTime(Date.parse(text))`, invalid text giving an Invalid Date.
   if (key === "$date") return new Date(Date.parse(value));
   return NOT_OURS;

@@ -208,4 +208,19 @@ describe("parseRelaxedEjson", () => {
       delete (Object.prototype as Record<string, unknown>).$undefined;
     }
   });
+
+  it("follows EJSON when Object.prototype has an enumerable key (the walk uses for-in)", () => {
+    const text = '{"a":{"x":1},"_id":{"$oid":"65f0c0ffee00000000000001"}}';
+    // Inherited, enumerable, and itself an $oid form: a walk that visited it would convert it
+    // and give every parsed object an own "polluted" key.
+    (Object.prototype as Record<string, unknown>).polluted = { $oid: "65f0c0ffee00000000000002" };
+    try {
+      expectSameAsEjson(text);
+      const parsed = parseRelaxedEjson(text) as Record<string, unknown>;
+      expect(Object.keys(parsed)).toEqual(["a", "_id"]);
+      expect(Object.keys(parsed.a as object)).toEqual(["x"]);
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).polluted;
+    }
+  });
 });
