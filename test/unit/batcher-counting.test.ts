@@ -4,11 +4,10 @@ import type { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { ObjectId } from "bson";
 import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { Batcher } from "../../middleware/batcher.js";
 import { createMiddlewareMetrics } from "../../middleware/metrics.js";
 import { decodeBody } from "../../shared/envelope-decoder.js";
-import type { AuditqError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/logger.js";
+import { testBatcher } from "../helpers/batcher-config.js";
 import { silentLogger } from "../helpers/logger.js";
 
 type Entry = { Id: string; MessageBody: string };
@@ -55,20 +54,10 @@ describe("auditq_records_sent_total", () => {
       },
     };
     const registry = new Registry();
-    const errors: AuditqError[] = [];
-    const batcher = new Batcher({
-      sqs: sqs.client,
-      queueUrl: "http://sqs.local/1/q",
+    const { batcher, errors } = testBatcher(sqs.client, {
       lingerMs: 50,
-      maxMessageBytes: 4096,
-      maxBatchBytes: 4096,
-      maxBufferBytes: 1 << 20,
-      maxInflight: 1,
-      retry: { baseMs: 100, maxMs: 1000 },
       logger,
       metrics: createMiddlewareMetrics(registry),
-      onError: (err) => errors.push(err),
-      compression: "identity",
     });
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) {

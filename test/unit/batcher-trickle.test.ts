@@ -2,12 +2,9 @@
 // call, so the sidecar receives each call's records in one ReceiveMessage, not one per eighth.
 import type { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { ObjectId } from "bson";
-import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { Batcher } from "../../middleware/batcher.js";
-import { createMiddlewareMetrics } from "../../middleware/metrics.js";
 import { decodeMessage } from "../../shared/envelope-decoder.js";
-import { silentLogger } from "../helpers/logger.js";
+import { FULL_CALL, testBatcher } from "../helpers/batcher-config.js";
 
 type Entry = {
   Id: string;
@@ -32,20 +29,11 @@ describe("Batcher under a trickle", () => {
         return { Successful: entries.map((e) => ({ Id: e.Id })) };
       },
     } as unknown as SQSClient;
-    const batcher = new Batcher({
-      sqs,
-      queueUrl: "http://sqs.local/1/q",
+    const { batcher, errors } = testBatcher(sqs, {
+      ...FULL_CALL,
       lingerMs: 2000,
-      maxMessageBytes: 262_144,
-      maxBatchBytes: 262_144,
       maxBufferBytes: 16 << 20,
       maxInflight: 4,
-      retry: { baseMs: 100, maxMs: 1000 },
-      logger: silentLogger,
-      metrics: createMiddlewareMetrics(new Registry()),
-      onError: (err) => {
-        throw err;
-      },
       compression: "br",
     });
     // 200 records/s of ~700 bytes for two linger periods: 400 records (280 KB raw) per call,
@@ -82,5 +70,6 @@ describe("Batcher under a trickle", () => {
       }
     }
     expect(stored).toEqual(ids);
+    expect(errors).toEqual([]);
   });
 });

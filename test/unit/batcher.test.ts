@@ -6,15 +6,14 @@ import type { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { ObjectId } from "bson";
 import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { Batcher } from "../../middleware/batcher.js";
+import type { Batcher } from "../../middleware/batcher.js";
 import { createMiddlewareMetrics } from "../../middleware/metrics.js";
 import { sqsSafeJson } from "../../middleware/sqs-text.js";
 import { ENVELOPE_ATTRIBUTES, envelopeBody } from "../../shared/envelope.js";
 import { decodeBody, decodeMessage } from "../../shared/envelope-decoder.js";
-import type { AuditqError } from "../../shared/errors.js";
 import { serializeRecord } from "../../shared/record-json.js";
 import { messageBytes } from "../../shared/sqs-limits.js";
-import { silentLogger } from "../helpers/logger.js";
+import { testBatcher } from "../helpers/batcher-config.js";
 
 type Entry = {
   Id: string;
@@ -46,23 +45,7 @@ function makeBatcher(
   sqs: SQSClient,
   overrides: Partial<ConstructorParameters<typeof Batcher>[0]> = {},
 ) {
-  const errors: AuditqError[] = [];
-  const batcher = new Batcher({
-    sqs,
-    queueUrl: "http://sqs.local/1/q",
-    lingerMs: 200,
-    maxMessageBytes: 4096,
-    maxBatchBytes: 4096,
-    maxBufferBytes: 1 << 20,
-    maxInflight: 1,
-    retry: { baseMs: 100, maxMs: 1000 },
-    logger: silentLogger,
-    metrics: createMiddlewareMetrics(new Registry()),
-    onError: (err) => errors.push(err),
-    compression: "identity",
-    ...overrides,
-  });
-  return { batcher, errors };
+  return testBatcher(sqs, overrides);
 }
 
 const record = (pad = 0) => ({ _id: new ObjectId(), ts: new Date(), pad: "x".repeat(pad) });

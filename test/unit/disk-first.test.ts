@@ -5,15 +5,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { ObjectId } from "bson";
-import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Batcher } from "../../middleware/batcher.js";
-import { createMiddlewareMetrics } from "../../middleware/metrics.js";
+import type { Batcher } from "../../middleware/batcher.js";
 import { resolveOptions } from "../../middleware/options.js";
 import { scanFrames } from "../../middleware/spool-frames.js";
 import { decodeMessage } from "../../shared/envelope-decoder.js";
 import { ConfigError } from "../../shared/errors.js";
-import { silentLogger } from "../helpers/logger.js";
+import { FULL_CALL, testBatcher } from "../helpers/batcher-config.js";
 
 /** Records in the frames of every segment file under `base` (all slots). */
 function recordsOnDisk(base: string): number {
@@ -39,22 +37,15 @@ describe('durability: "disk"', () => {
   });
 
   function batcher(durability: "memory" | "disk", sqs: SQSClient) {
-    return new Batcher({
-      sqs,
-      queueUrl: "http://sqs.local/1/q",
-      lingerMs: 200,
-      maxMessageBytes: 262_144,
-      maxBatchBytes: 262_144,
+    return testBatcher(sqs, {
+      ...FULL_CALL,
       maxBufferBytes: 16 << 20,
       maxInflight: 4,
-      retry: { baseMs: 100, maxMs: 1000 },
-      logger: silentLogger,
-      metrics: createMiddlewareMetrics(new Registry()),
-      onError: () => undefined,
+      compression: undefined,
       // An hour: SQS failing never sends records to the spool; only the durability mode does.
       spool: { dir, maxBytes: 1 << 30, afterMs: 3_600_000 },
       durability,
-    });
+    }).batcher;
   }
 
   async function opened(b: Batcher): Promise<void> {

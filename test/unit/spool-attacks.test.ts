@@ -14,18 +14,14 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { ObjectId } from "bson";
-import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Batcher } from "../../middleware/batcher.js";
-import { createMiddlewareMetrics } from "../../middleware/metrics.js";
 import type { EncodedMessage } from "../../middleware/packer.js";
 import { Spool } from "../../middleware/spool.js";
 import { openSlot } from "../../middleware/spool-slots.js";
 import { envelopeAttributes } from "../../shared/envelope.js";
-import type { AuditqError } from "../../shared/errors.js";
 import { messageBytes } from "../../shared/sqs-limits.js";
+import { acceptingSqs, testBatcher } from "../helpers/batcher-config.js";
 import { silentLogger } from "../helpers/logger.js";
 
 const OTHER_UID = 54321;
@@ -132,28 +128,9 @@ describe("the spool against another local user", () => {
   it("a directory owned by another user turns the spool off, with a clear error", async () => {
     mkdirSync(base, { mode: 0o700 });
     chownSync(base, OTHER_UID, OTHER_UID);
-    const errors: AuditqError[] = [];
-    const sent: string[] = [];
-    const sqs = {
-      send: async (command: SendMessageBatchCommand) => {
-        const entries = command.input.Entries ?? [];
-        for (const e of entries) sent.push(e.MessageBody as string);
-        return { Successful: entries.map((e) => ({ Id: e.Id })) };
-      },
-    } as unknown as SQSClient;
-    const b = new Batcher({
-      sqs,
-      queueUrl: "http://sqs.local/1/q",
+    const { sqs, sent } = acceptingSqs();
+    const { batcher: b, errors } = testBatcher(sqs, {
       lingerMs: 0,
-      maxMessageBytes: 4096,
-      maxBatchBytes: 4096,
-      maxBufferBytes: 1 << 20,
-      maxInflight: 1,
-      retry: { baseMs: 100, maxMs: 1000 },
-      logger: silentLogger,
-      metrics: createMiddlewareMetrics(new Registry()),
-      onError: (err) => errors.push(err),
-      compression: "identity",
       // Even auditq's default directory: a refusal is an error, not a quiet warning.
       spool: { dir: base, maxBytes: 1 << 20, afterMs: 0, defaultDir: true },
     });

@@ -13,13 +13,10 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { ObjectId } from "bson";
-import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Batcher } from "../../middleware/batcher.js";
 import { auditq } from "../../middleware/index.js";
-import { createMiddlewareMetrics } from "../../middleware/metrics.js";
 import type { EncodedMessage } from "../../middleware/packer.js";
 import { Spool } from "../../middleware/spool.js";
 import { openSlot, SPOOL_SLOTS } from "../../middleware/spool-slots.js";
@@ -27,6 +24,7 @@ import { envelopeAttributes } from "../../shared/envelope.js";
 import type { AuditqError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/logger.js";
 import { messageBytes } from "../../shared/sqs-limits.js";
+import { acceptingSqs, testBatcher } from "../helpers/batcher-config.js";
 import { silentLogger } from "../helpers/logger.js";
 
 function envelope(body: string, records = 1): EncodedMessage {
@@ -332,28 +330,10 @@ describe("the batcher without a usable spool runs memory-only", () => {
   });
 
   function batcher(spool: { dir: string; defaultDir?: boolean }, logger: Logger = silentLogger) {
-    const errors: AuditqError[] = [];
-    const sent: string[] = [];
-    const sqs = {
-      send: async (command: SendMessageBatchCommand) => {
-        const entries = command.input.Entries ?? [];
-        for (const e of entries) sent.push(e.MessageBody as string);
-        return { Successful: entries.map((e) => ({ Id: e.Id })) };
-      },
-    } as unknown as SQSClient;
-    const b = new Batcher({
-      sqs,
-      queueUrl: "http://sqs.local/1/q",
+    const { sqs, sent } = acceptingSqs();
+    const { batcher: b, errors } = testBatcher(sqs, {
       lingerMs: 0,
-      maxMessageBytes: 4096,
-      maxBatchBytes: 4096,
-      maxBufferBytes: 1 << 20,
-      maxInflight: 1,
-      retry: { baseMs: 100, maxMs: 1000 },
       logger,
-      metrics: createMiddlewareMetrics(new Registry()),
-      onError: (err) => errors.push(err),
-      compression: "identity",
       spool: { maxBytes: 1 << 20, afterMs: 0, ...spool },
     });
     return { b, errors, sent };
