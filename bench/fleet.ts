@@ -68,6 +68,28 @@ interface Row {
   rateAfter: number | undefined;
 }
 
+/** Starts a fleet member (the CLI) on `queueUrl` and has `watch` read its metrics. */
+async function spawnMember(
+  endpoints: { sqs: string; mongo: string },
+  queueUrl: string,
+  database: string,
+  watch: FleetWatch,
+  env: Record<string, string> = {},
+): Promise<{ c: CliProcess; port: number }> {
+  const port = await freePort();
+  const c = spawnCli(endpoints.sqs, {
+    AUDITQ_QUEUE_URL: queueUrl,
+    AUDITQ_MONGODB_URI: endpoints.mongo,
+    AUDITQ_DATABASE: database,
+    AUDITQ_METRICS_PORT: String(port),
+    AUDITQ_VISIBILITY_TIMEOUT_SECONDS: "20",
+    AUDITQ_WAIT_TIME_SECONDS: "1",
+    ...env,
+  });
+  watch.add(port);
+  return { c, port };
+}
+
 async function run(size: number, endpoints: { sqs: string; mongo: string }): Promise<Row> {
   const sqs = new SQSClient({ endpoint: endpoints.sqs, region: "us-east-1", maxAttempts: 1 });
   const name = `auditq-bench-fleet-${size}-${Date.now().toString(36)}`;
@@ -80,20 +102,11 @@ async function run(size: number, endpoints: { sqs: string; mongo: string }): Pro
   const members: { c: CliProcess; port: number }[] = [];
   try {
     for (let i = 0; i < size; i++) {
-      const port = await freePort();
-      members.push({
-        port,
-        c: spawnCli(endpoints.sqs, {
-          AUDITQ_QUEUE_URL: queueUrl,
-          AUDITQ_MONGODB_URI: endpoints.mongo,
-          AUDITQ_DATABASE: database,
-          AUDITQ_METRICS_PORT: String(port),
+      members.push(
+        await spawnMember(endpoints, queueUrl, database, watch, {
           AUDITQ_MAX_WRITE_RATE: String(BUDGET),
-          AUDITQ_VISIBILITY_TIMEOUT_SECONDS: "20",
-          AUDITQ_WAIT_TIME_SECONDS: "1",
         }),
-      });
-      watch.add(port);
+      );
     }
     watch.start();
     const gauge = (port: number, n: string) => metricValue(watch.metrics(port), n);
@@ -180,19 +193,7 @@ async function runCeiling(
   const members: { c: CliProcess; port: number }[] = [];
   try {
     for (let i = 0; i < size; i++) {
-      const port = await freePort();
-      members.push({
-        port,
-        c: spawnCli(endpoints.sqs, {
-          AUDITQ_QUEUE_URL: queueUrl,
-          AUDITQ_MONGODB_URI: endpoints.mongo,
-          AUDITQ_DATABASE: database,
-          AUDITQ_METRICS_PORT: String(port),
-          AUDITQ_VISIBILITY_TIMEOUT_SECONDS: "20",
-          AUDITQ_WAIT_TIME_SECONDS: "1",
-        }),
-      });
-      watch.add(port);
+      members.push(await spawnMember(endpoints, queueUrl, database, watch));
     }
     watch.start();
     await until(
@@ -255,21 +256,11 @@ async function runIdle(
   const members: { c: CliProcess; port: number; busy: boolean }[] = [];
   try {
     for (let i = 0; i < busy + idle; i++) {
-      const port = await freePort();
-      members.push({
-        port,
-        busy: i < busy,
-        c: spawnCli(endpoints.sqs, {
-          AUDITQ_QUEUE_URL: i < busy ? busyQueue : idleQueue,
-          AUDITQ_MONGODB_URI: endpoints.mongo,
-          AUDITQ_DATABASE: database,
-          AUDITQ_METRICS_PORT: String(port),
-          AUDITQ_MAX_WRITE_RATE: String(BUDGET),
-          AUDITQ_VISIBILITY_TIMEOUT_SECONDS: "20",
-          AUDITQ_WAIT_TIME_SECONDS: "1",
-        }),
+      const queue = i < busy ? busyQueue : idleQueue;
+      const member = await spawnMember(endpoints, queue, database, watch, {
+        AUDITQ_MAX_WRITE_RATE: String(BUDGET),
       });
-      watch.add(port);
+      members.push({ ...member, busy: i < busy });
     }
     watch.start();
     const gauge = (port: number, n: string) => metricValue(watch.metrics(port), n);
