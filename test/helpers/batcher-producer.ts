@@ -6,24 +6,13 @@
 //                 (closeOnSignals: close() spools what SQS did not take, then the process exits)
 // SPOOL_DIR: the spool's base directory, spooling as soon as SQS fails; without it, the default
 // spool (under TMPDIR, default afterMs). ID_PREFIX: put before the ids in the request paths.
-import type { AddressInfo } from "node:net";
-import express from "express";
 import { auditq } from "../../middleware/index.js";
+import { requiredEnv as env, listenAudited, localSqs } from "./child-app.js";
 import { silentLogger } from "./logger.js";
-
-const env = (name: string): string => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is required`);
-  return value;
-};
 
 const audit = auditq({
   queueUrl: env("QUEUE_URL"),
-  sqs: {
-    endpoint: env("SQS_ENDPOINT"),
-    region: "us-east-1",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-  },
+  sqs: localSqs(),
   ...(process.env.SPOOL_DIR ? { spool: { dir: process.env.SPOOL_DIR, afterMs: 0 } } : {}),
   lingerMs: 50,
   // SIGTERM with SQS down: send for 2.25 s, then spool the rest (0.75 s reserved for that).
@@ -38,14 +27,7 @@ async function spooled(): Promise<number> {
 
 if (env("MODE") === "signal") {
   audit.closeOnSignals();
-  const app = express();
-  app.use(audit);
-  app.get("/orders/:id", (req, res) => {
-    res.json({ id: req.params.id });
-  });
-  const server = app.listen(0, "127.0.0.1");
-  await new Promise((resolve) => server.once("listening", resolve));
-  const { port } = server.address() as AddressInfo;
+  const { port, server } = await listenAudited(audit);
   for (let i = 0; i < 200; i++) await fetch(`http://127.0.0.1:${port}/orders/${i}`);
   server.close();
   process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
@@ -57,14 +39,7 @@ if (env("MODE") === "signal") {
   process.stdout.write(`${JSON.stringify({ report })}\n`);
 } else {
   const idPrefix = process.env.ID_PREFIX ?? "";
-  const app = express();
-  app.use(audit);
-  app.get("/orders/:id", (req, res) => {
-    res.json({ id: req.params.id });
-  });
-  const server = app.listen(0, "127.0.0.1");
-  await new Promise((resolve) => server.once("listening", resolve));
-  const { port } = server.address() as AddressInfo;
+  const { port } = await listenAudited(audit);
   setInterval(() => {
     void spooled().then((n) => process.stdout.write(`${JSON.stringify({ spooled: n })}\n`));
   }, 50);

@@ -2,16 +2,15 @@
 // process each time on the same spool, then one that delivers what is left. With durability
 // "disk", every request answered at least 50 ms before a kill has exactly one document in
 // MongoDB. With "memory", the loss is measured the same way and printed, not asserted.
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Sidecar } from "../../sidecar/index.js";
+import { killAll, killHard, startScript } from "../helpers/script-child.js";
 import {
   createTestDb,
   createTestQueue,
@@ -23,7 +22,6 @@ import {
 } from "../helpers/services.js";
 import { testSidecar } from "../helpers/sidecar.js";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const APP = fileURLToPath(new URL("../helpers/killable-app.ts", import.meta.url));
 const KILLS = 3;
 /** Requests answered at least this long before a kill must have their document. */
@@ -55,9 +53,7 @@ describe("an audited app killed with SIGKILL under steady traffic", () => {
   });
 
   afterEach(async () => {
-    for (const child of children.splice(0)) {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    }
+    await killAll(children);
     await sidecar?.stop();
     sidecar = undefined;
     await queue.dispose();
@@ -66,22 +62,15 @@ describe("an audited app killed with SIGKILL under steady traffic", () => {
   });
 
   function start(mode: "serve" | "deliver", durability: string) {
-    const child = spawn(process.execPath, ["--import", "tsx", APP], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        MODE: mode,
-        DURABILITY: durability,
-        QUEUE_URL: queue.queueUrl,
-        SQS_ENDPOINT: target.endpoint,
-        SPOOL_DIR: spoolDir,
-      },
-      stdio: ["ignore", "pipe", "inherit"],
+    const { child, firstLine } = startScript(APP, {
+      MODE: mode,
+      DURABILITY: durability,
+      QUEUE_URL: queue.queueUrl,
+      SQS_ENDPOINT: target.endpoint,
+      SPOOL_DIR: spoolDir,
     });
     children.push(child);
-    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-    const first = once(lines, "line").then(([line]) => JSON.parse(line as string));
-    return { child, first };
+    return { child, first: firstLine };
   }
 
   /** One process: serve steady traffic, SIGKILL it at a random moment 1.5–3.5 s in. */
@@ -108,10 +97,8 @@ describe("an audited app killed with SIGKILL under steady traffic", () => {
     const started = performance.now();
     const clients = Array.from({ length: CLIENTS }, (_, c) => client(c));
     await new Promise((resolve) => setTimeout(resolve, 1500 + Math.random() * 2000));
-    const exited = once(child, "exit");
     const killAt = performance.now();
-    child.kill("SIGKILL");
-    await exited;
+    await killHard(child);
     stop = true;
     await Promise.all(clients);
     expect(cutOff.length).toBeLessThanOrEqual(CLIENTS);

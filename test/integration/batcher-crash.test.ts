@@ -1,17 +1,17 @@
 // kill -9 of a producer whose spool holds records (possibly mid-write): the next process
 // started on the same spool directory delivers them, and a torn tail does not stop it; two
 // producers on one default spool directory, both killed, are delivered by one new process.
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Sidecar } from "../../sidecar/index.js";
 import { freePort } from "../helpers/processes.js";
+import { killAll, killHard, startScript } from "../helpers/script-child.js";
 import {
   createTestDb,
   createTestQueue,
@@ -23,21 +23,9 @@ import {
 import { testSidecar } from "../helpers/sidecar.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const PRODUCER = fileURLToPath(new URL("../helpers/batcher-producer.ts", import.meta.url));
 
-function producer(env: Record<string, string>): { child: ChildProcess; lines: unknown[] } {
-  const child = spawn(process.execPath, ["--import", "tsx", PRODUCER], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const lines: unknown[] = [];
-  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) =>
-    lines.push(JSON.parse(line)),
-  );
-  return { child, lines };
-}
+const producer = (env: Record<string, string>) => startScript(PRODUCER, env);
 
 /** Segment files under a spool base directory, by slot. */
 function segmentsBySlot(base: string): Record<string, number> {
@@ -66,9 +54,7 @@ describe.each(sqsTargets())("producer killed with a non-empty spool on $name", (
   });
 
   afterEach(async () => {
-    for (const child of children.splice(0)) {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    }
+    await killAll(children);
     await sidecar?.stop();
     sidecar = undefined;
     await proxy?.close();
@@ -129,9 +115,7 @@ describe.each(sqsTargets())("producer killed with a non-empty spool on $name", (
       },
     );
     // Still producing and spooling while killed: the last append may be torn.
-    const exited = once(first.child, "exit");
-    first.child.kill("SIGKILL");
-    await exited;
+    await killHard(first.child);
     expect(segmentsBySlot(spoolDir)["slot-0"]).toBeGreaterThan(0);
 
     const second = producer({
@@ -211,9 +195,7 @@ describe.each(sqsTargets())("producer killed with a non-empty spool on $name", (
       );
     }
     for (const p of producers) {
-      const exited = once(p.child, "exit");
-      p.child.kill("SIGKILL");
-      await exited;
+      await killHard(p.child);
     }
     const left = segmentsBySlot(base);
     expect(Object.keys(left).sort()).toEqual(["slot-0", "slot-1"]);

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { startScript } from "../helpers/script-child.js";
 import { createTestQueue, sqsTargets, type TestQueue } from "../helpers/services.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
 
@@ -112,19 +113,16 @@ describe.each(targets)("the README's SIGTERM shutdown on $name", (target) => {
     expect(Date.now() - signalled).toBeGreaterThan(1000);
 
     await proxy.resume();
-    const next = spawn(process.execPath, ["--import", "tsx", PRODUCER], {
-      cwd: ROOT,
-      env: { ...env, MODE: "deliver", SQS_ENDPOINT: proxy.url },
-      stdio: ["ignore", "pipe", "inherit"],
+    const next = startScript(PRODUCER, {
+      TMPDIR: dir,
+      QUEUE_URL: queueUrl,
+      MODE: "deliver",
+      SQS_ENDPOINT: proxy.url,
     });
-    children.push(next);
-    const lines: string[] = [];
-    createInterface({ input: next.stdout as NodeJS.ReadableStream }).on("line", (l) =>
-      lines.push(l),
-    );
-    const [nextCode] = await once(next, "exit");
+    children.push(next.child);
+    const [nextCode] = await once(next.child, "exit");
     expect(nextCode).toBe(0);
-    const { report } = JSON.parse(lines.at(-1) as string) as {
+    const { report } = next.lines.at(-1) as {
       report: { sent: number; spooled: number; dropped: number };
     };
     // One record per request.
