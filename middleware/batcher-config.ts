@@ -44,8 +44,6 @@ export interface BatcherConfig {
    * most) and is sent from there. Needs `spool`. Default "memory".
    */
   durability?: "memory" | "disk" | undefined;
-  /** Drops for lack of room are reported to onError at most once per interval. Default 10,000. */
-  dropReportIntervalMs?: number | undefined;
   /** Signs every message (HMAC attribute) at send; the limits above must leave room for it. */
   signingSecret?: string | undefined;
 }

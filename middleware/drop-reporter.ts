@@ -27,9 +27,10 @@ export interface DropReporterConfig {
   metrics: MiddlewareMetrics;
   logger: Logger;
   onError: (err: AuditqError) => void;
-  /** Default 10,000. */
-  dropReportIntervalMs?: number | undefined;
 }
+
+/** Drops for lack of room are reported to onError at most once per this interval, per reason. */
+export const DROP_REPORT_INTERVAL_MS = 10_000;
 
 export class DropReporter {
   private readonly config: DropReporterConfig;
@@ -62,7 +63,7 @@ export class DropReporter {
       const now = Date.now();
       const pending = (this.suppressed.get(reason) ?? 0) + count;
       const last = this.lastReport.get(reason) ?? Number.NEGATIVE_INFINITY;
-      if (now - last < (this.config.dropReportIntervalMs ?? 10_000)) {
+      if (now - last < DROP_REPORT_INTERVAL_MS) {
         this.suppressed.set(reason, pending);
         return false;
       }
