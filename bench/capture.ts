@@ -211,6 +211,7 @@ async function micro(): Promise<string[]> {
   const capture = await import("../middleware/capture.js");
   const { trackRoute } = await import("../middleware/route.js");
   const { serializeRecord } = await import("../shared/record-json.js");
+  const { capturedRecordJson } = await import("../middleware/record-text.js");
   const config = resolveOptions({ queueUrl: "http://127.0.0.1:1/000000000000/micro" });
   const app = express();
   const req = Object.assign(Object.create(app.request), {
@@ -241,7 +242,8 @@ async function micro(): Promise<string[]> {
       },
     ],
     ["build the record at finish", build],
-    ["EJSON serialization (batcher.add)", () => serializeRecord(record as never)],
+    ["EJSON serialization, generic (serializeRecord)", () => serializeRecord(record as never)],
+    ["EJSON serialization, captured record (batcher.add)", () => capturedRecordJson(record)],
   ];
   const n = 100_000;
   const lines: string[] = [];

@@ -1,4 +1,6 @@
 // The Express middleware factory: capture each request once, hand the record to the batcher.
+
+import type { Document } from "bson";
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from "express";
 import type { Registry } from "prom-client";
 import { RETRY_POLICIES } from "../shared/backoff.js";
@@ -15,6 +17,7 @@ import { type CaptureErrorKind, createMiddlewareMetrics, type SkipReason } from 
 import { minimalRecord } from "./minimal-record.js";
 import { isRead, type Options, resolveOptions } from "./options.js";
 import { asText, field } from "./read.js";
+import { capturedRecordJson } from "./record-text.js";
 import { type RouteSeen, trackRoute } from "./route.js";
 
 /** The middleware, plus the controls an app needs around it. */
@@ -45,6 +48,7 @@ export interface AuditqMiddleware extends RequestHandler {
 export type { CloseReport };
 
 const PENDING = Symbol("auditq.pending");
+const toJson = capturedRecordJson as (record: Document) => string;
 type PendingSlot = Response & { [PENDING]?: PendingCapture };
 
 /** What one request's record is built from when its response ends. */
@@ -124,7 +128,7 @@ export function auditq(options: Options): AuditqMiddleware {
     try {
       if (p.ctx.skipped) skipped("app");
       else if (wantsSkip(config.skip, p.req, res)) skipped("skip");
-      else batcher.add(recordOf(p.start, p.ctx, p.seen, p.req, res));
+      else batcher.add(recordOf(p.start, p.ctx, p.seen, p.req, res), toJson);
     } catch (err) {
       report("build", err);
     }

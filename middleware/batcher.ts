@@ -88,11 +88,14 @@ export class Batcher {
     return this.loop.memoryBytes();
   }
 
-  /** Queues one record. Returns false (and reports why) when the record was dropped. */
-  add(record: Document): boolean {
+  /**
+   * Queues one record. Returns false (and reports why) when the record was dropped. `toJson`
+   * writes it as relaxed Extended JSON; capture passes one made for the records it builds.
+   */
+  add(record: Document, toJson: (record: Document) => string = serializeRecord): boolean {
     try {
       if (this.loop.closed) return this.drops.drop("closed", 1, "auditq is closed; record dropped");
-      const json = sqsSafeJson(serializeRecord(record));
+      const json = sqsSafeJson(toJson(record));
       const item: Item = { json, bytes: utf8Bytes(json) };
       if (this.packer.surelyTooLarge(item)) {
         return this.drops.drop(

@@ -15,6 +15,38 @@ export function serializeRecord(record: Document): string {
   return EJSON.stringify(record, { relaxed: true });
 }
 
+/**
+ * One value inside a record as relaxed Extended JSON text, as it is written at that place in
+ * the record's text: the plainness walk and `JSON.stringify` when it is plain, EJSON otherwise.
+ * Undefined when EJSON leaves the key out (a function or a symbol). The caller has checked that
+ * `Object.prototype` has no `toJSON`.
+ */
+export function valueJson(value: unknown, depth: number): string | undefined {
+  const plain = plainForJson(value, depth);
+  return plain !== NOT_PLAIN
+    ? JSON.stringify(plain)
+    : (EJSON.stringify(value, { relaxed: true }) as string | undefined);
+}
+
+// The second of the last date written and its ISO text up to the seconds: records made close
+// together share it, and toISOString is the dearest part of writing a date.
+let isoSecond = Number.NaN;
+let isoPrefix = "";
+
+/** A Date's relaxed Extended JSON text, or undefined when EJSON writes it as `$numberLong`. */
+export function isoDateJson(date: Date): string | undefined {
+  const time = date.getTime();
+  if (!(time > -1 && time < ISO_DATE_END)) return undefined;
+  const ms = time % 1000;
+  if (time - ms !== isoSecond) {
+    isoPrefix = date.toISOString().slice(0, 19);
+    isoSecond = time - ms;
+  }
+  // As EJSON writes it: milliseconds only when not zero.
+  if (ms === 0) return `{"$date":"${isoPrefix}Z"}`;
+  return `{"$date":"${isoPrefix}.${ms < 10 ? "00" : ms < 100 ? "0" : ""}${ms}Z"}`;
+}
+
 const NOT_PLAIN: unique symbol = Symbol("not plain");
 /** Deeper than this, leave it to EJSON (which also reports circular structures). */
 const PLAIN_MAX_DEPTH = 64;
