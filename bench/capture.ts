@@ -210,6 +210,7 @@ async function micro(): Promise<string[]> {
   const { resolveOptions } = await import("../middleware/options.js");
   const capture = await import("../middleware/capture.js");
   const { trackRoute } = await import("../middleware/route.js");
+  const { RequestView } = await import("../middleware/request-view.js");
   const { serializeRecord } = await import("../shared/record-json.js");
   const { capturedRecordJson } = await import("../middleware/record-text.js");
   const config = resolveOptions({ queueUrl: "http://127.0.0.1:1/000000000000/micro" });
@@ -229,7 +230,20 @@ async function micro(): Promise<string[]> {
   const ctx = capture.createContext(start, req);
   const seen = { template: "/hello/:name", params: { name: "world" } };
   const build = () =>
-    capture.buildRecord(config, start, ctx, seen, req, res as never, false, 1, () => undefined);
+    capture.buildRecord(
+      {
+        config,
+        start,
+        ctx,
+        seen,
+        req,
+        res: res as never,
+        aborted: false,
+        now: 1,
+        view: new RequestView(req),
+      },
+      () => undefined,
+    );
   const record = build().record;
   const steps: Array<[string, () => unknown]> = [
     ["start: ObjectId, Date, req.audit", () => capture.createContext(capture.startCapture(), req)],

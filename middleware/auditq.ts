@@ -10,14 +10,22 @@ import type { AuditRecord } from "../shared/record.js";
 import { SIGNATURE_ATTRIBUTE_BYTES } from "../shared/signature.js";
 import { SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
 import { Batcher, type CloseReport } from "./batcher.js";
-import { buildRecord, createContext, type RequestStart, startCapture } from "./capture.js";
+import {
+  buildRecord,
+  createContext,
+  type RequestEnd,
+  type RequestStart,
+  startCapture,
+} from "./capture.js";
 import { createClients } from "./clients.js";
 import { type AuditContext, isAuditContext } from "./context.js";
+import { isHealthCheck, isHealthCheckView } from "./health-check.js";
 import { type CaptureErrorKind, createMiddlewareMetrics, type SkipReason } from "./metrics.js";
 import { minimalRecord } from "./minimal-record.js";
 import { isRead, type Options, resolveOptions } from "./options.js";
 import { asText, field } from "./read.js";
 import { capturedRecordJson } from "./record-text.js";
+import { RequestView } from "./request-view.js";
 import { type RouteSeen, trackRoute } from "./route.js";
 
 /** The middleware, plus the controls an app needs around it. */
@@ -126,9 +134,13 @@ export function auditq(options: Options): AuditqMiddleware {
     if (p.done) return;
     p.done = true;
     try {
-      if (p.ctx.skipped) skipped("app");
-      else if (wantsSkip(config.skip, p.req, res)) skipped("skip");
-      else batcher.add(recordOf(p.start, p.ctx, p.seen, p.req, res), toJson);
+      if (p.ctx.skipped) {
+        skipped("app");
+        return;
+      }
+      const view = new RequestView(p.req);
+      if (wantsSkip(view, p.req, res)) skipped("skip");
+      else batcher.add(recordOf(p, res, view), toJson);
     } catch (err) {
       report("build", err);
     }
@@ -194,37 +206,38 @@ export function auditq(options: Options): AuditqMiddleware {
   };
 
   /** The full record, or a minimal one when building it fails: never none. */
-  const recordOf = (
-    start: RequestStart,
-    ctx: AuditContext,
-    seen: RouteSeen,
-    req: Request,
-    res: Response,
-  ): AuditRecord => {
-    const aborted = field(res, "writableFinished") !== true;
-    const now = performance.now();
+  const recordOf = (p: PendingCapture, res: Response, view: RequestView): AuditRecord => {
+    const end: RequestEnd = {
+      config,
+      start: p.start,
+      ctx: p.ctx,
+      seen: p.seen,
+      req: p.req,
+      res,
+      aborted: field(res, "writableFinished") !== true,
+      now: performance.now(),
+      view,
+    };
     let record: AuditRecord;
     try {
-      const built = buildRecord(config, start, ctx, seen, req, res, aborted, now, report);
+      const built = buildRecord(end, report);
       if (built.trimmed.length > 0) metrics.recordsTrimmed.inc();
       record = built.record;
     } catch (err) {
       report("build", err);
       metrics.recordsMinimal.inc();
-      record = minimalRecord(config, start, ctx, seen, req, res, aborted, now, err);
+      record = minimalRecord(end, err);
     }
     metrics.recordsCaptured.inc();
     return record;
   };
 
   /** A `skip` that throws records the request anyway: auditing too much beats too little. */
-  const wantsSkip = (
-    skip: (req: Request, res: Response) => boolean,
-    req: Request,
-    res: Response,
-  ): boolean => {
+  const wantsSkip = (view: RequestView, req: Request, res: Response): boolean => {
     try {
-      return skip(req, res) === true;
+      // The default skip looks at the fields already read rather than reading them again.
+      if (config.skip === isHealthCheck) return isHealthCheckView(view);
+      return config.skip(req, res) === true;
     } catch (err) {
       report("skip", err);
       return false;

@@ -12,9 +12,10 @@ import {
 import { utf8Bytes } from "../shared/sqs-limits.js";
 import { AuditContext } from "./context.js";
 import type { ActorResult, Config } from "./options.js";
-import { asText, field, firstHeader, hasQuery, headerText, requestPath } from "./read.js";
+import { asText, field, headerText } from "./read.js";
 import { censorPathValues, censorUrl, redactPaths, scrubText, URL_HEADERS } from "./redact.js";
 import { requestIdOf } from "./request-id.js";
+import type { RequestView } from "./request-view.js";
 import type { RouteSeen } from "./route.js";
 import {
   escapeKey,
@@ -50,6 +51,25 @@ export function startCapture(now: () => number = performance.now.bind(performanc
   return { id: new ObjectId(), ts: new Date(), startedAt: now() };
 }
 
+/**
+ * One request as capture sees it when its response ends: what {@link buildRecord} and
+ * `minimalRecord` build from.
+ */
+export interface RequestEnd {
+  readonly config: Config;
+  readonly start: RequestStart;
+  readonly ctx: AuditContext;
+  readonly seen: RouteSeen;
+  readonly req: Request;
+  readonly res: Response;
+  /** The client went away before the response finished. */
+  readonly aborted: boolean;
+  /** `performance.now()` when the response ended. */
+  readonly now: number;
+  /** The request's method, URL and headers, read once. */
+  readonly view: RequestView;
+}
+
 /** The `req.audit` of a request. */
 export function createContext(start: RequestStart, req: Request): AuditContext {
   return new AuditContext(
@@ -78,7 +98,8 @@ function isEmptyPlainObject(value: unknown): boolean {
 /** Reports a failure in app-supplied code (actor, skip) without losing the record. */
 export type Report = (kind: "actor" | "skip", cause: unknown) => void;
 
-function resolveActor(config: Config, req: Request, res: Response, report: Report): AuditActor {
+function resolveActor(end: RequestEnd, report: Report): AuditActor {
+  const { config, req, res } = end;
   let result: ActorResult = null;
   try {
     result = config.actor(req, res);
@@ -100,7 +121,7 @@ function resolveActor(config: Config, req: Request, res: Response, report: Repor
   if (typeof type === "string") actor.type = bounded(type, MAX_SHORT_CHARS);
   const ip = field(req, "ip");
   if (typeof ip === "string") actor.ip = bounded(ip, MAX_SHORT_CHARS);
-  const ua = firstHeader(req, "user-agent");
+  const ua = end.view.firstHeader("user-agent");
   if (ua !== undefined) actor.userAgent = bounded(ua, MAX_SHORT_CHARS * 2);
   return actor;
 }
@@ -141,8 +162,7 @@ function keepHeader(value: string, rule: HeaderRule, censor: string): string {
   return rule.url ? censorUrl(text, censor) : text;
 }
 
-function headersOf(config: Config, req: Request): Record<string, unknown> | undefined {
-  const headers = field(req, "headers");
+function headersOf(config: Config, headers: unknown): Record<string, unknown> | undefined {
   let out: Record<string, unknown> | undefined;
   for (const rule of headerRulesOf(config)) {
     const value = headerText(field(headers, rule.name));
@@ -256,22 +276,13 @@ function cleaned(
   return sanitize(value, rules, state);
 }
 
-export function buildRecord(
-  config: Config,
-  start: RequestStart,
-  ctx: AuditContext,
-  seen: RouteSeen,
-  req: Request,
-  res: Response,
-  aborted: boolean,
-  now: number,
-  report: Report,
-): Built {
+export function buildRecord(end: RequestEnd, report: Report): Built {
+  const { config, start, ctx, seen, req, res, aborted, now, view } = end;
   const rules = rulesOf(config);
   const states: SanitizeState[] = [];
 
-  const method = bounded(asText(field(req, "method")) ?? UNKNOWN, MAX_SHORT_CHARS);
-  let path = bounded(requestPath(req), MAX_PATH_CHARS);
+  const method = bounded(view.method ?? UNKNOWN, MAX_SHORT_CHARS);
+  let path = bounded(view.path, MAX_PATH_CHARS);
   const route = seen.template ?? routeTemplate(req);
   const request: AuditRequest = { method, path, route, requestId: ctx.requestId };
 
@@ -287,7 +298,7 @@ export function buildRecord(
       request.path = path;
     }
   }
-  if (hasQuery(req)) {
+  if (view.hasQuery) {
     const query = field(req, "query");
     if (!isEmptyPlainObject(query) && query !== undefined) {
       request.query = cleaned(query, rules, config.maxRecordBytes, states) as Record<
@@ -296,7 +307,7 @@ export function buildRecord(
       >;
     }
   }
-  const headers = headersOf(config, req);
+  const headers = headersOf(config, view.headers);
   if (headers !== undefined) request.headers = headers;
   if (config.captureBody) {
     const body = field(req, "body");
@@ -323,7 +334,7 @@ export function buildRecord(
     _id: start.id,
     v: RECORD_VERSION,
     ts: start.ts,
-    actor: resolveActor(config, req, res, report),
+    actor: resolveActor(end, report),
     action: bounded(ctx.actionName ?? `${method} ${route ?? path}`, MAX_PATH_CHARS + 64),
     request,
     outcome,

@@ -1,6 +1,6 @@
 // The default `skip`: health checks and metric scrapes are not user operations.
 import type { Request } from "express";
-import { asText, field, firstHeader, requestPath } from "./read.js";
+import { RequestView } from "./request-view.js";
 
 /** Paths whose GET and HEAD requests the default `skip` leaves out (compared lowercase). */
 export const HEALTH_CHECK_PATHS: readonly string[] = Object.freeze([
@@ -35,11 +35,15 @@ const PATHS = new Set(HEALTH_CHECK_PATHS);
  * them anyway, or combine: `skip: (req, res) => isHealthCheck(req) || mine(req, res)`.
  */
 export function isHealthCheck(req: Request): boolean {
-  const method = asText(field(req, "method"));
-  if (method !== "GET" && method !== "HEAD") return false;
-  let path = requestPath(req).toLowerCase();
+  return isHealthCheckView(new RequestView(req));
+}
+
+/** {@link isHealthCheck} on the fields capture already read: the default `skip` at finish. */
+export function isHealthCheckView(view: RequestView): boolean {
+  if (view.method !== "GET" && view.method !== "HEAD") return false;
+  let path = view.path.toLowerCase();
   if (path.length > 1 && path.endsWith("/")) path = path.slice(0, -1);
   if (PATHS.has(path)) return true;
-  const agent = firstHeader(req, "user-agent");
+  const agent = view.firstHeader("user-agent");
   return agent !== undefined && HEALTH_CHECK_AGENTS.some((prefix) => agent.startsWith(prefix));
 }

@@ -1,38 +1,25 @@
 // The record stored when building the full one failed: a request is never left without one.
-import type { Request, Response } from "express";
 import { type AuditRecord, RECORD_VERSION } from "../shared/record.js";
 import {
   bounded,
   errorMessage,
   MAX_PATH_CHARS,
   paramsOf,
-  type RequestStart,
+  type RequestEnd,
   secretValues,
   statusOf,
   UNKNOWN,
 } from "./capture.js";
-import type { AuditContext } from "./context.js";
-import type { Config } from "./options.js";
 import { asText, field, requestPath } from "./read.js";
 import { censorPathValues, scrubText } from "./redact.js";
-import type { RouteSeen } from "./route.js";
 
 /**
  * `_id`, `ts`, method, path (redacted params censored), status, and in `captureError` why the
  * full record could not be built. Every field is read defensively; a path that cannot be
  * censored is not kept.
  */
-export function minimalRecord(
-  config: Config,
-  start: RequestStart,
-  ctx: AuditContext,
-  seen: RouteSeen,
-  req: Request,
-  res: Response,
-  aborted: boolean,
-  now: number,
-  cause: unknown,
-): AuditRecord {
+export function minimalRecord(end: RequestEnd, cause: unknown): AuditRecord {
+  const { config, start, ctx, seen, req, res, aborted, now } = end;
   const method = bounded(asText(field(req, "method")) ?? UNKNOWN, 256);
   let path: string;
   try {
