@@ -27,6 +27,23 @@ const CONNECTIONS = 100;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 7);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PIPELINING = (process.env.BENCH_PIPELINING ?? "1,10").split(",").map(Number);
+// BENCH_RATE=2000[,4000]: also run each app at that fixed overall rate (req/s, -c 100 -p 1),
+// below saturation. At saturation every app is as busy as it can be, and costs that grow with
+// contention (response writes descheduled by the threadpool, fewer responses per write at a
+// lower rate) are charged to the slower app; at a fixed rate all apps answer the same requests
+// in the same time, so CPU per request compares like with like.
+const RATES = (process.env.BENCH_RATE ?? "").split(",").filter(Boolean).map(Number);
+/** One load setting: pipelining, and a fixed overall rate or none (as fast as possible). */
+interface Setting {
+  pipelining: number;
+  rate: number | undefined;
+}
+const SETTINGS: Setting[] = [
+  ...PIPELINING.map((pipelining) => ({ pipelining, rate: undefined })),
+  ...RATES.map((rate) => ({ pipelining: 1, rate })),
+];
+const label = (s: Setting) =>
+  `-c ${CONNECTIONS} -p ${s.pipelining}${s.rate === undefined ? "" : ` at ${s.rate} req/s`}`;
 
 // BENCH_BASELINE_DIST=/path/to/dist/index.js adds "auditq-before": another build of auditq (an
 // earlier commit's), measured in the same run as this one.
@@ -183,14 +200,15 @@ async function cpuMicros(port: number): Promise<number> {
   return ((await res.json()) as { micros: number }).micros;
 }
 
-async function load(port: number, pipelining: number, seconds: number): Promise<Sample> {
+async function load(port: number, setting: Setting, seconds: number): Promise<Sample> {
   const { default: autocannon } = await import("autocannon");
   const cpuBefore = await cpuMicros(port);
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/hello/world`,
     connections: CONNECTIONS,
-    pipelining,
+    pipelining: setting.pipelining,
     duration: seconds,
+    ...(setting.rate === undefined ? {} : { overallRate: setting.rate }),
   });
   const cpu = (await cpuMicros(port)) - cpuBefore;
   return {
@@ -289,7 +307,7 @@ async function main(): Promise<void> {
   const portOf = (mode: Mode) => apps.get(mode)?.port as number;
   const tables: string[] = [];
   try {
-    for (const p of PIPELINING) {
+    for (const p of SETTINGS) {
       // Warm-up: JIT, connection pools, the SDK's first call.
       for (const mode of MODES) await load(portOf(mode), p, 2);
       const samples = new Samples();
@@ -300,7 +318,7 @@ async function main(): Promise<void> {
           const sample = await load(portOf(mode), p, DURATION_S);
           samples.of(mode).push(sample);
           console.error(
-            `-p ${p} round ${round + 1} ${mode}: ${sample.rps.toFixed(0)} req/s, p99 ${sample.p99} ms, ${sample.cpuMicros.toFixed(1)} µs CPU/req, errors ${sample.errors}`,
+            `${label(p)} round ${round + 1} ${mode}: ${sample.rps.toFixed(0)} req/s, p99 ${sample.p99} ms, ${sample.cpuMicros.toFixed(1)} µs CPU/req, errors ${sample.errors}`,
           );
         }
       }
@@ -323,7 +341,7 @@ async function main(): Promise<void> {
  * bare app's; per round too (same round, next to each other in time), whose median is the
  * figure least moved by the machine's load.
  */
-function report(pipelining: number, samples: Samples): string {
+function report(setting: Setting, samples: Samples): string {
   const bare = samples.of("bare");
   const added = (mode: Mode) =>
     samples.of(mode).map((s, i) => s.cpuMicros - (bare[i] as Sample).cpuMicros);
@@ -338,7 +356,7 @@ function report(pipelining: number, samples: Samples): string {
     return `| ${mode} | ${rps.toFixed(0)} | ${(rps / median(bare.map((x) => x.rps))).toFixed(3)}× | ${median(s.map((x) => x.p99))} | ${cpu.toFixed(1)} | ${mode === "bare" ? "–" : `+${median(perRound).toFixed(1)} (${perRound.map((x) => x.toFixed(0)).join(", ")})`} | ${vsPino} | ${errors} |`;
   });
   return [
-    `-c ${CONNECTIONS} -p ${pipelining}`,
+    label(setting),
     "| app | req/s | vs bare | p99 ms | µs CPU/req | added µs CPU/req, median (per round) | added CPU vs pino-http | errors |",
     "|---|---|---|---|---|---|---|---|",
     ...rows,

@@ -39,8 +39,6 @@ export class AuditContext {
   constructor(id: ObjectId, requestId: string) {
     this.id = id;
     this.requestId = requestId;
-    // Not a declared member: the ESM and CommonJS type declarations must stay identical.
-    Object.defineProperty(this, CONTEXT_BRAND, { value: true });
   }
 
   /** Adds fields to the record's `meta`; later calls win on the same key. */
@@ -83,3 +81,8 @@ export class AuditContext {
     return this;
   }
 }
+
+// On the prototype, once: a property defined on each context made every request pay for a
+// defineProperty and a shape of its own. Not a declared member: the ESM and CommonJS type
+// declarations must stay identical.
+Object.defineProperty(AuditContext.prototype, CONTEXT_BRAND, { value: true });
