@@ -12,13 +12,14 @@ import {
 import { utf8Bytes } from "../shared/sqs-limits.js";
 import { AuditContext } from "./context.js";
 import type { ActorResult, Config } from "./options.js";
-import { asText, field, headerText } from "./read.js";
-import { censorPathValues, censorUrl, redactPaths, scrubText, URL_HEADERS } from "./redact.js";
+import { asText, field } from "./read.js";
+import { headersOf, MAX_HEADER_CHARS } from "./record-headers.js";
+import { censorPathValues, redactPaths, scrubText } from "./redact.js";
 import { requestIdOf } from "./request-id.js";
 import type { RequestView } from "./request-view.js";
 import type { RouteSeen } from "./route.js";
 import {
-  escapeKey,
+  bounded,
   MARKER_PREFIX,
   newState,
   type SanitizeRules,
@@ -31,7 +32,6 @@ export const UNKNOWN = `${MARKER_PREFIX}unknown]`;
 
 /** Longest raw path kept in `request.path` and in a default `action`. */
 export const MAX_PATH_CHARS = 1024;
-const MAX_HEADER_CHARS = 1024;
 const MAX_SHORT_CHARS = 256;
 const MAX_DEPTH = 32;
 // Fields that are bounded whatever the request: ids, status, service, short strings.
@@ -80,9 +80,7 @@ export function createContext(start: RequestStart, req: Request): AuditContext {
   );
 }
 
-export function bounded(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max)}${MARKER_PREFIX}truncated]`;
-}
+export { bounded };
 
 function isEmptyPlainObject(value: unknown): boolean {
   if (typeof value !== "object" || value === null) return false;
@@ -124,59 +122,6 @@ function resolveActor(end: RequestEnd, report: Report): AuditActor {
   const ua = end.view.firstHeader("user-agent");
   if (ua !== undefined) actor.userAgent = bounded(ua, MAX_SHORT_CHARS * 2);
   return actor;
-}
-
-/** What is decided per configured header once per config, not once per request. */
-interface HeaderRule {
-  name: string;
-  /** The key in the record (escaped). */
-  key: string;
-  /** Whether its value carries a URL whose query and credentials are censored. */
-  url: boolean;
-  /** Censored whole; undefined: the app's own `redact.keys` function decides per request. */
-  redacted: boolean | undefined;
-}
-
-const headerRulesByConfig = new WeakMap<Config, HeaderRule[]>();
-
-function headerRulesOf(config: Config): HeaderRule[] {
-  let rules = headerRulesByConfig.get(config);
-  if (rules === undefined) {
-    const keys = config.redactKeys;
-    // A RegExp (what the defaults and key lists compile to) gives the same answer every time;
-    // a function the app passed is asked on each request, as before.
-    const fixed = keys === null || keys instanceof RegExp;
-    rules = config.headers.map((name) => ({
-      name,
-      key: escapeKey(name),
-      url: URL_HEADERS.has(name),
-      redacted: config.redactHeaders.has(name) || (fixed ? keys?.test(name) === true : undefined),
-    }));
-    headerRulesByConfig.set(config, rules);
-  }
-  return rules;
-}
-
-function keepHeader(value: string, rule: HeaderRule, censor: string): string {
-  const text = bounded(value, MAX_HEADER_CHARS);
-  return rule.url ? censorUrl(text, censor) : text;
-}
-
-function headersOf(config: Config, headers: unknown): Record<string, unknown> | undefined {
-  let out: Record<string, unknown> | undefined;
-  for (const rule of headerRulesOf(config)) {
-    const value = headerText(field(headers, rule.name));
-    if (value === undefined) continue;
-    out ??= {};
-    const redacted = rule.redacted ?? config.redactKeys?.test(rule.name) === true;
-    if (redacted) out[rule.key] = config.censor;
-    else if (Array.isArray(value)) {
-      const kept: string[] = [];
-      for (const v of value) kept.push(keepHeader(v, rule, config.censor));
-      out[rule.key] = kept;
-    } else out[rule.key] = keepHeader(value, rule, config.censor);
-  }
-  return out;
 }
 
 function mergeMeta(parts: object[]): Record<string, unknown> {

@@ -6,6 +6,11 @@ import type { KeyMatcher } from "./secret-keys.js";
 /** Prefix of every marker auditq puts in place of a value it did not keep. */
 export const MARKER_PREFIX = "[auditq: ";
 
+/** `text` cut to `max` characters, with a marker saying so. */
+export function bounded(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}${MARKER_PREFIX}truncated]`;
+}
+
 /** Key added to an object, or item added to an array, whose tail was cut by a byte budget. */
 export const TRUNCATED_KEY = "[auditq: truncated]";
 
