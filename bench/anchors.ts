@@ -32,6 +32,7 @@ interface Leg {
   node: string;
   rate: number;
   lingerMs: number;
+  binaryPayload?: boolean;
 }
 
 function servicesEnv(): { sqs: string; mongo: string } {
@@ -126,6 +127,7 @@ async function runLeg(
     records: RECORDS,
     rate: leg.rate,
     lingerMs: leg.lingerMs,
+    binaryPayload: leg.binaryPayload ?? false,
   };
   const consumer = child(leg.node, "consumer", leg, settings);
   if ((await consumer.line()) !== "ready") throw new Error(`${leg.name}: consumer not ready`);
@@ -194,6 +196,10 @@ async function main(): Promise<void> {
       lingerMs: 2000,
     },
   ];
+  // The same auditq legs with the binary payload (`binaryPayload`), after the base64 ones.
+  for (const leg of legs.filter((l) => l.pipeline === "auditq")) {
+    legs.push({ ...leg, name: `${leg.name}, binary payload`, binaryPayload: true });
+  }
   const only = process.env.BENCH_LEGS?.split(",");
   const rows: string[] = [];
   const details: string[] = [];

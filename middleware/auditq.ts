@@ -93,6 +93,7 @@ export function auditq(options: Options): AuditqMiddleware {
     metrics,
     onError: config.onError,
     compression: config.compression,
+    binaryPayload: config.binaryPayload,
     sendTimeoutMs: config.sendTimeoutMs,
     spool: config.spool,
     durability: config.durability,

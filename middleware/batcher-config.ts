@@ -33,6 +33,8 @@ export interface BatcherConfig {
   onError: (err: AuditqError) => void;
   /** Default: the `compression` option's default. */
   compression?: BodyEncoding | undefined;
+  /** Compressed messages as raw bytes in a binary attribute. Default: the option's default. */
+  binaryPayload?: boolean | undefined;
   /** Default MAX_RECORDS_PER_MESSAGE. */
   maxRecordsPerMessage?: number | undefined;
   /** Abort one SendMessageBatch call after this long. Default: the `sendTimeoutMs` option's. */

@@ -55,6 +55,7 @@ export class Batcher {
       maxMessageBytes: config.maxMessageBytes,
       maxBatchBytes: config.maxBatchBytes,
       compression: config.compression ?? bodyEncodingOf(MIDDLEWARE_OPTIONS.compression.default),
+      binaryPayload: config.binaryPayload ?? MIDDLEWARE_OPTIONS.binaryPayload.default,
       maxRecordsPerMessage,
     });
     this.loop = new SendLoop(config, {

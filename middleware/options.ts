@@ -90,6 +90,13 @@ export interface Options {
    */
   compression?: "br" | "gzip" | "none" | undefined;
   /**
+   * Carry a compressed message as raw bytes in a Binary `auditq-payload` message attribute
+   * instead of base64 text in the body: SQS counts (and bills) a quarter fewer bytes, on send
+   * and on receive. Sidecars older than this version cannot decode such messages (they
+   * quarantine them without their records): upgrade every sidecar first. Default false.
+   */
+  binaryPayload?: boolean | undefined;
+  /**
    * Shared secret (16 characters at least) for message signing: every message then carries an
    * `auditq-signature` attribute, an HMAC-SHA256 of its body, and a sidecar given the same
    * `signingSecret` quarantines messages without a valid one. Default: none (unsigned).
@@ -168,6 +175,7 @@ export interface Config {
   readonly sendTimeoutMs: number;
   /** The `compression` option as the body encoding it means (`"none"` is `identity`). */
   readonly compression: BodyEncoding;
+  readonly binaryPayload: boolean;
   readonly signingSecret: string | undefined;
   readonly spool:
     | {
@@ -365,6 +373,7 @@ export function resolveOptions(options: Options): Config {
     closeTimeoutMs: o.closeTimeoutMs,
     sendTimeoutMs: o.sendTimeoutMs,
     compression: bodyEncodingOf(o.compression),
+    binaryPayload: o.binaryPayload,
     signingSecret: o.signingSecret,
     spool: resolveSpool(o.spool, o.queueUrl),
     durability: o.durability,

@@ -1,12 +1,18 @@
 // Packing: records into size-limited (compressed) SQS messages, messages into batch calls.
 
-import { encodeBody } from "../shared/body-codec.js";
+import { compressEnvelope } from "../shared/body-codec.js";
 import {
   type BodyEncoding,
   envelopeAttributes,
   envelopeBody,
   envelopeOverheadBytes,
+  MAX_RECORDS_PER_MESSAGE,
 } from "../shared/envelope.js";
+import {
+  type PayloadEncoding,
+  payloadAttributeBytes,
+  payloadBody,
+} from "../shared/payload-attribute.js";
 import { messageBytes, SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
 
 /** A record already serialized for an envelope. */
@@ -20,10 +26,16 @@ export interface Item {
 export interface EncodedMessage {
   body: string;
   encoding: BodyEncoding;
+  /** Its string attributes; the payload attribute, when it has one, is made from `payload`. */
   attributes: Record<string, { DataType: string; StringValue: string }>;
+  /**
+   * The compressed envelope, sent as raw bytes in the `auditq-payload` attribute (`binaryPayload`);
+   * `body` then only names it. Absent: the records are in `body`.
+   */
+  payload?: Buffer | undefined;
   /** Records it holds. */
   records: number;
-  /** Size as SQS counts it: body plus attributes, UTF-8. */
+  /** Size as SQS counts it: body plus attributes (the payload's bytes included), UTF-8. */
   bytes: number;
 }
 
@@ -35,6 +47,8 @@ export interface PackerLimits {
   compression: BodyEncoding;
   /** Records per message at most, whatever their size. */
   maxRecordsPerMessage: number;
+  /** Compressed envelopes go as raw bytes in a binary attribute, not base64 in the body. */
+  binaryPayload?: boolean | undefined;
 }
 
 /** EncodedMessage text smaller than this goes uncompressed: base64 and the attribute eat the gain. */
@@ -95,7 +109,9 @@ export class Packer {
     this.encodedAttributeBytes =
       limits.compression === "identity"
         ? this.identityAttributeBytes
-        : messageBytes("", envelopeAttributes(limits.compression));
+        : limits.binaryPayload
+          ? payloadMessageBytes(limits.compression, MAX_RECORDS_PER_MESSAGE, 0)
+          : messageBytes("", envelopeAttributes(limits.compression));
   }
 
   /**
@@ -152,13 +168,12 @@ export class Packer {
     const rawBytes = Buffer.byteLength(text, "utf8");
     let envelope = plain(text, rawBytes, items.length);
     if (compression !== "identity" && rawBytes >= COMPRESS_MIN_BYTES) {
-      const body = await encodeBody(text, compression);
-      this.ratio = this.ratio * (1 - RATIO_WEIGHT) + (body.length / rawBytes) * RATIO_WEIGHT;
-      const attributes = envelopeAttributes(compression);
-      const bytes = messageBytes(body, attributes);
-      if (bytes < envelope.bytes) {
-        envelope = { body, encoding: compression, attributes, records: items.length, bytes };
-      }
+      const compressed = await compressEnvelope(text, compression);
+      const encoded = this.limits.binaryPayload
+        ? payloadMessage(compressed, compression, items.length)
+        : base64Message(compressed, compression, items.length);
+      this.ratio = this.ratio * (1 - RATIO_WEIGHT) + (encoded.bytes / rawBytes) * RATIO_WEIGHT;
+      if (encoded.bytes < envelope.bytes) envelope = encoded;
     }
     if (envelope.bytes <= maxMessageBytes) return { envelopes: [envelope], tooLarge: [] };
     if (items.length === 1) return { envelopes: [], tooLarge: [...items] };
@@ -188,5 +203,47 @@ function plain(text: string, rawBytes: number, records: number): EncodedMessage 
     attributes,
     records,
     bytes: rawBytes + messageBytes("", attributes),
+  };
+}
+
+function base64Message(
+  compressed: Buffer,
+  encoding: PayloadEncoding,
+  records: number,
+): EncodedMessage {
+  const body = compressed.toString("base64");
+  const attributes = envelopeAttributes(encoding);
+  return { body, encoding, attributes, records, bytes: messageBytes(body, attributes) };
+}
+
+/** Size of a message of `records` whose payload attribute holds `payloadBytes`, as SQS counts. */
+export function payloadMessageBytes(
+  encoding: PayloadEncoding,
+  records: number,
+  payloadBytes: number,
+): number {
+  return (
+    messageBytes(payloadBody(records), envelopeAttributes("identity")) +
+    payloadAttributeBytes(encoding, payloadBytes)
+  );
+}
+
+/**
+ * A message whose compressed records travel as raw bytes in the payload attribute. Its string
+ * attributes are those of a plain body (no `auditq-encoding`): a sidecar that predates the
+ * layout then reads the short body as an envelope of an unknown version, and says so.
+ */
+export function payloadMessage(
+  compressed: Buffer,
+  encoding: PayloadEncoding,
+  records: number,
+): EncodedMessage {
+  return {
+    body: payloadBody(records),
+    encoding,
+    attributes: envelopeAttributes("identity"),
+    payload: compressed,
+    records,
+    bytes: payloadMessageBytes(encoding, records, compressed.length),
   };
 }

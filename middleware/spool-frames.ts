@@ -3,18 +3,34 @@
 // A segment file `seg-<16-digit sequence>.aqs` is a sequence of frames
 //   magic "AQS1" | u32 payload length | u32 CRC32 of payload | payload
 // and a payload is
-//   u8 encoding (0 identity, 1 br, 2 gzip) | u32 record count | message body (UTF-8).
-// All integers are big-endian.
+//   u8 layout (0 identity, 1 br, 2 gzip: message body as UTF-8; 3 br, 4 gzip: the compressed
+//   bytes of a binary-payload message) | u32 record count | body or bytes.
+// All integers are big-endian. Versions before the binary payload (layouts 3 and 4) skip such
+// frames as corrupt and count their records lost: see the README's upgrade notes.
 import { crc32 } from "node:zlib";
 import { type BodyEncoding, envelopeAttributes } from "../shared/envelope.js";
+import type { PayloadEncoding } from "../shared/payload-attribute.js";
 import { messageBytes } from "../shared/sqs-limits.js";
-import type { EncodedMessage } from "./packer.js";
+import { type EncodedMessage, payloadMessage, payloadMessageBytes } from "./packer.js";
 import { sqsSafeJson } from "./sqs-text.js";
 
 const MAGIC = 0x41515331; // "AQS1"
 export const HEADER_BYTES = 12;
 const PAYLOAD_HEADER_BYTES = 5;
 const ENCODINGS: BodyEncoding[] = ["identity", "br", "gzip"];
+/** Layouts 3 and 4: the encoding of a binary-payload frame is PAYLOAD_ENCODINGS[layout - 3]. */
+const PAYLOAD_ENCODINGS: PayloadEncoding[] = ["br", "gzip"];
+const LAYOUTS = ENCODINGS.length + PAYLOAD_ENCODINGS.length;
+
+function layoutOf(env: EncodedMessage): number {
+  if (env.payload === undefined) return ENCODINGS.indexOf(env.encoding);
+  return ENCODINGS.length + PAYLOAD_ENCODINGS.indexOf(env.encoding as PayloadEncoding);
+}
+
+/** The compression of a binary-payload layout, undefined for a body layout. */
+function payloadEncodingOfLayout(layout: number): PayloadEncoding | undefined {
+  return layout >= ENCODINGS.length ? PAYLOAD_ENCODINGS[layout - ENCODINGS.length] : undefined;
+}
 
 /** A valid frame found in a segment. */
 export interface FoundFrame {
@@ -35,9 +51,9 @@ export interface SkippedRegion {
 }
 
 export function frame(env: EncodedMessage): Buffer {
-  const body = Buffer.from(env.body, "utf8");
+  const body = env.payload ?? Buffer.from(env.body, "utf8");
   const payload = Buffer.alloc(PAYLOAD_HEADER_BYTES + body.length);
-  payload.writeUInt8(ENCODINGS.indexOf(env.encoding), 0);
+  payload.writeUInt8(layoutOf(env), 0);
   payload.writeUInt32BE(env.records, 1);
   body.copy(payload, PAYLOAD_HEADER_BYTES);
   const header = Buffer.alloc(HEADER_BYTES);
@@ -55,14 +71,19 @@ export function validFrameAt(data: Buffer, offset: number): FoundFrame | undefin
   if (length < PAYLOAD_HEADER_BYTES || length > rest - HEADER_BYTES) return undefined;
   const payload = data.subarray(offset + HEADER_BYTES, offset + HEADER_BYTES + length);
   if (crc32(payload) !== data.readUInt32BE(offset + 8)) return undefined;
-  const encodingIndex = payload.readUInt8(0);
-  if (encodingIndex >= ENCODINGS.length) return undefined;
-  const encoding = ENCODINGS[encodingIndex] as BodyEncoding;
+  const layout = payload.readUInt8(0);
+  if (layout >= LAYOUTS) return undefined;
+  const records = payload.readUInt32BE(1);
+  const dataBytes = length - PAYLOAD_HEADER_BYTES;
+  const payloadEncoding = payloadEncodingOfLayout(layout);
   return {
     offset,
     length: HEADER_BYTES + length,
-    records: payload.readUInt32BE(1),
-    bytes: length - PAYLOAD_HEADER_BYTES + messageBytes("", envelopeAttributes(encoding)),
+    records,
+    bytes:
+      payloadEncoding === undefined
+        ? dataBytes + messageBytes("", envelopeAttributes(ENCODINGS[layout] as BodyEncoding))
+        : payloadMessageBytes(payloadEncoding, records, dataBytes),
   };
 }
 
@@ -107,7 +128,14 @@ export function unframe(buf: Buffer): EncodedMessage {
     throw new Error("spool frame does not check out (length, magic or CRC)");
   }
   const payload = buf.subarray(HEADER_BYTES);
-  const encoding = ENCODINGS[payload.readUInt8(0)] as BodyEncoding;
+  const layout = payload.readUInt8(0);
+  const payloadEncoding = payloadEncodingOfLayout(layout);
+  if (payloadEncoding !== undefined) {
+    // A copy: the segment's buffer is not kept alive by one message.
+    const bytes = Buffer.from(payload.subarray(PAYLOAD_HEADER_BYTES));
+    return payloadMessage(bytes, payloadEncoding, payload.readUInt32BE(1));
+  }
+  const encoding = ENCODINGS[layout] as BodyEncoding;
   const text = payload.subarray(PAYLOAD_HEADER_BYTES).toString("utf8");
   // Segments written before bodies were escaped may hold characters SQS refuses.
   const body = encoding === "identity" ? sqsSafeJson(text) : text;

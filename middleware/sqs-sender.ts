@@ -1,6 +1,15 @@
 // One SendMessageBatch call for encoded messages, and the per-entry verdict SQS gave on it.
-import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import {
+  type MessageAttributeValue,
+  SendMessageBatchCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
 import { AuditqError } from "../shared/errors.js";
+import {
+  ATTR_PAYLOAD,
+  type PayloadEncoding,
+  payloadDataType,
+} from "../shared/payload-attribute.js";
 import { ATTR_SIGNATURE, signMessage } from "../shared/signature.js";
 import type { EncodedMessage } from "./packer.js";
 
@@ -31,18 +40,7 @@ export async function sendBatch(
       Entries: messages.map((m, i) => ({
         Id: String(i),
         MessageBody: m.body,
-        // A fresh object per entry and per attempt: instrumentation (OpenTelemetry's aws-sdk
-        // one) writes trace context into it in place, which must not reach other messages.
-        MessageAttributes:
-          signingSecret === undefined
-            ? copyAttributes(m.attributes)
-            : {
-                ...copyAttributes(m.attributes),
-                [ATTR_SIGNATURE]: {
-                  DataType: "String",
-                  StringValue: signMessage(m.body, m.attributes, signingSecret),
-                },
-              },
+        MessageAttributes: entryAttributes(m, signingSecret),
       })),
     }),
     abortSignal === undefined ? undefined : { abortSignal },
@@ -119,11 +117,32 @@ export async function sendBatchWithin(
   }
 }
 
-function copyAttributes(attributes: EncodedMessage["attributes"]): EncodedMessage["attributes"] {
-  const copy: EncodedMessage["attributes"] = {};
-  for (const name of Object.keys(attributes)) {
-    const value = attributes[name] as { DataType: string; StringValue: string };
-    copy[name] = { DataType: value.DataType, StringValue: value.StringValue };
+/**
+ * The attributes of one entry: a fresh object per entry and per attempt, because
+ * instrumentation (OpenTelemetry's aws-sdk one) writes trace context into it in place, which
+ * must not reach other messages. The payload attribute carries the message's compressed bytes;
+ * the signature covers them.
+ */
+function entryAttributes(
+  m: EncodedMessage,
+  signingSecret: string | undefined,
+): Record<string, MessageAttributeValue> {
+  const attributes: Record<string, MessageAttributeValue> = {};
+  for (const name of Object.keys(m.attributes)) {
+    const value = m.attributes[name] as { DataType: string; StringValue: string };
+    attributes[name] = { DataType: value.DataType, StringValue: value.StringValue };
   }
-  return copy;
+  if (m.payload !== undefined) {
+    attributes[ATTR_PAYLOAD] = {
+      DataType: payloadDataType(m.encoding as PayloadEncoding),
+      BinaryValue: m.payload,
+    };
+  }
+  if (signingSecret !== undefined) {
+    attributes[ATTR_SIGNATURE] = {
+      DataType: "String",
+      StringValue: signMessage(m.body, attributes, signingSecret),
+    };
+  }
+  return attributes;
 }

@@ -15,7 +15,7 @@ const RECORDS_START = /^\{"auditq":1,"n":\d+,"records":\[/;
 /** The envelope text of a message, decompressed. */
 async function envelopeText(env: EncodedMessage): Promise<string> {
   if (env.encoding === "identity") return env.body;
-  const compressed = Buffer.from(env.body, "base64");
+  const compressed = env.payload ?? Buffer.from(env.body, "base64");
   const options = { maxOutputLength: MAX_DECODED_BODY_BYTES };
   const out =
     env.encoding === "br"

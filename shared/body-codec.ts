@@ -1,4 +1,4 @@
-// Message body encodings: envelope text compressed (brotli or gzip) into base64, and back.
+// Message body encodings: envelope text compressed (brotli or gzip) into bytes or base64, and back.
 import { promisify } from "node:util";
 import { brotliCompress, brotliDecompress, constants, gunzip, gzip } from "node:zlib";
 import type { BodyEncoding } from "./envelope.js";
@@ -22,21 +22,23 @@ export const BROTLI_QUALITY = 5;
  */
 export const MAX_DECODED_BODY_BYTES = 32 * 1024 * 1024;
 
-/** Compresses envelope text (off the event loop) into a base64 body for `encoding`. */
-export async function encodeBody(text: string, encoding: BodyEncoding): Promise<string> {
-  if (encoding === "identity") return text;
-  if (encoding === "gzip") {
-    return (await gzipAsync(text)).toString("base64");
-  }
+/** Compresses envelope text (off the event loop) into the bytes of a `br` or `gzip` body. */
+export async function compressEnvelope(text: string, encoding: "br" | "gzip"): Promise<Buffer> {
+  if (encoding === "gzip") return gzipAsync(text);
   const input = Buffer.from(text, "utf8");
-  const out = await brotliCompressAsync(input, {
+  return brotliCompressAsync(input, {
     params: {
       [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY,
       [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT,
       [constants.BROTLI_PARAM_SIZE_HINT]: input.length,
     },
   });
-  return out.toString("base64");
+}
+
+/** Compresses envelope text (off the event loop) into a base64 body for `encoding`. */
+export async function encodeBody(text: string, encoding: BodyEncoding): Promise<string> {
+  if (encoding === "identity") return text;
+  return (await compressEnvelope(text, encoding)).toString("base64");
 }
 
 /** Largest output chunk of a decompression: what one call may reserve ahead of its output. */
@@ -58,8 +60,20 @@ function decompressChunkBytes(compressedBytes: number): number {
  * bytes, refusing more than {@link MAX_DECODED_BODY_BYTES}. Off the event loop. Throws
  * DecodeError.
  */
-export async function decompressBody(body: string, encoding: "br" | "gzip"): Promise<Buffer> {
-  const compressed = Buffer.from(body, "base64");
+export function decompressBody(body: string, encoding: "br" | "gzip"): Promise<Buffer> {
+  return decompressEnvelope(Buffer.from(body, "base64"), encoding, "message body");
+}
+
+/**
+ * The envelope text of `compressed` (brotli or gzip bytes, from a base64 body or a binary
+ * payload attribute), as UTF-8 bytes, refusing more than {@link MAX_DECODED_BODY_BYTES}. Off the
+ * event loop. Throws DecodeError naming `what`.
+ */
+export async function decompressEnvelope(
+  compressed: Buffer,
+  encoding: "br" | "gzip",
+  what = "message payload",
+): Promise<Buffer> {
   try {
     const options = {
       maxOutputLength: MAX_DECODED_BODY_BYTES,
@@ -70,13 +84,10 @@ export async function decompressBody(body: string, encoding: "br" | "gzip"): Pro
       : await gunzipAsync(compressed, options);
   } catch (cause) {
     if ((cause as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE") {
-      throw new DecodeError(
-        `message body decompresses to more than ${MAX_DECODED_BODY_BYTES} bytes`,
-        {
-          cause,
-        },
-      );
+      throw new DecodeError(`${what} decompresses to more than ${MAX_DECODED_BODY_BYTES} bytes`, {
+        cause,
+      });
     }
-    throw new DecodeError(`message body does not decompress as ${encoding}`, { cause });
+    throw new DecodeError(`${what} does not decompress as ${encoding}`, { cause });
   }
 }

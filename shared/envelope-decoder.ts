@@ -1,11 +1,17 @@
 // Decoding a received message into the documents to insert, whatever its encoding, within
 // limits checked on its bytes before parsing; every failure is a DecodeError.
 import type { Document } from "bson";
-import { decompressBody, MAX_DECODED_BODY_BYTES } from "./body-codec.js";
+import { decompressBody, decompressEnvelope, MAX_DECODED_BODY_BYTES } from "./body-codec.js";
 import { parseRelaxedEjson } from "./ejson-parse.js";
 import { ATTR_ENCODING, ENVELOPE_VERSION, MAX_RECORDS_PER_MESSAGE } from "./envelope.js";
 import { DecodeError } from "./errors.js";
 import { type DecodeLimits, type JsonShape, scanJson } from "./json-bounds.js";
+import {
+  ATTR_PAYLOAD,
+  PAYLOAD_BODY_VERSION,
+  payloadDataType,
+  payloadEncodingOf,
+} from "./payload-attribute.js";
 import type { MessageAttributeLike } from "./sqs-limits.js";
 
 /**
@@ -34,6 +40,11 @@ export function decodeBody(body: string): Document[] {
   }
   const obj = parsed as Document;
   if (!("auditq" in obj)) return [obj];
+  if (obj.auditq === PAYLOAD_BODY_VERSION) {
+    throw new DecodeError(
+      `envelope version ${PAYLOAD_BODY_VERSION} carries its records in the ${ATTR_PAYLOAD} message attribute, which this message lacks`,
+    );
+  }
   if (obj.auditq !== ENVELOPE_VERSION) {
     throw new DecodeError(`unsupported envelope version ${JSON.stringify(obj.auditq)}`);
   }
@@ -65,18 +76,22 @@ export interface MeasuredBody {
 }
 
 /**
- * Decompresses a received message's body, whatever encoding its `auditq-encoding` attribute
- * names (off the event loop), and counts what it would parse into, refusing it with DecodeError
+ * Decompresses a received message's records, from its `auditq-payload` attribute when it has
+ * one, else from its body in whatever encoding its `auditq-encoding` attribute names (off the
+ * event loop), and counts what it would parse into, refusing it with DecodeError
  * beyond `limits` or MAX_DECODED_BODY_BYTES. Nothing is parsed: a bomb is refused from its bytes.
  */
 export async function measureMessage(
   message: ReceivedMessageLike,
   limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
 ): Promise<MeasuredBody> {
+  const payload = message.MessageAttributes?.[ATTR_PAYLOAD];
   const encoding = message.MessageAttributes?.[ATTR_ENCODING]?.StringValue;
   const body = message.Body ?? "";
   let bytes: Buffer;
-  if (encoding === undefined || encoding === "identity") {
+  if (payload !== undefined) {
+    bytes = await decompressPayload(payload);
+  } else if (encoding === undefined || encoding === "identity") {
     bytes = Buffer.from(body, "utf8");
     if (bytes.length > MAX_DECODED_BODY_BYTES) {
       throw new DecodeError(`message body is larger than ${MAX_DECODED_BODY_BYTES} bytes`);
@@ -88,6 +103,23 @@ export async function measureMessage(
   }
   const shape = scanJson(bytes, limits);
   return { bytes, shape: { ...shape, records: Math.max(1, shape.records) } };
+}
+
+/**
+ * The envelope text of a binary payload attribute (see shared/payload-attribute.ts): its data
+ * type names the compression, its bytes are the compressed envelope. Throws DecodeError.
+ */
+async function decompressPayload(attribute: MessageAttributeLike): Promise<Buffer> {
+  const encoding = payloadEncodingOf(attribute.DataType);
+  const value = attribute.BinaryValue;
+  if (encoding === undefined || value === undefined) {
+    throw new DecodeError(
+      `${ATTR_PAYLOAD} is not a ${payloadDataType("br")} or ${payloadDataType("gzip")} attribute (data type ${JSON.stringify(attribute.DataType)})`,
+    );
+  }
+  // A view, not a copy: the SDK hands a Uint8Array over the response's own memory.
+  const compressed = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  return decompressEnvelope(compressed, encoding, `${ATTR_PAYLOAD} attribute`);
 }
 
 /** Parses a body measured by {@link measureMessage}. Throws DecodeError. */

@@ -1,7 +1,9 @@
-// Optional message signing: an HMAC of the body under a shared secret, so that the sidecar can
-// refuse messages from anyone who can send to the queue but does not hold the secret.
+// Optional message signing: an HMAC of the body (and binary payload) under a shared secret, so
+// that the sidecar can refuse messages from anyone who can send to the queue but does not hold
+// the secret.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { ATTR_ENCODING, ATTR_FORMAT } from "./envelope.js";
+import { ATTR_PAYLOAD } from "./payload-attribute.js";
 
 /** Shortest signing secret accepted on either side: a guessable one would make signing decorative. */
 export const MIN_SIGNING_SECRET_CHARS = 16;
@@ -20,24 +22,44 @@ const SIGNATURE_CHARS = VERSION.length + 44;
 export const SIGNATURE_ATTRIBUTE_BYTES = ATTR_SIGNATURE.length + "String".length + SIGNATURE_CHARS;
 
 interface AttributesLike {
-  [name: string]: { StringValue?: string | undefined } | undefined;
+  [name: string]:
+    | {
+        DataType?: string | undefined;
+        StringValue?: string | undefined;
+        BinaryValue?: Uint8Array | undefined;
+      }
+    | undefined;
 }
 
 /**
- * The signed text: the format and encoding attributes (so neither can be swapped) and the body
- * exactly as sent, compressed and base64 when it is.
+ * The signed bytes: the format and encoding attributes (so neither can be swapped) and the body
+ * exactly as sent, compressed and base64 when it is; when the records travel in the binary
+ * payload attribute, its data type and bytes too, after a header that gives each part's length
+ * (so no byte can move from one part to another). A message without that attribute is signed
+ * exactly as before it existed.
  */
-function signedText(body: string, attributes: AttributesLike): string {
+function signedParts(body: string, attributes: AttributesLike): Array<string | Uint8Array> {
   const format = attributes[ATTR_FORMAT]?.StringValue ?? "";
   const encoding = attributes[ATTR_ENCODING]?.StringValue ?? "identity";
-  return `auditq-signature-v1\n${format}\n${encoding}\n${body}`;
+  const payload = attributes[ATTR_PAYLOAD];
+  if (payload === undefined) return [`auditq-signature-v1\n${format}\n${encoding}\n${body}`];
+  const dataType = payload.DataType ?? "";
+  const bytes = payload.BinaryValue ?? new Uint8Array(0);
+  const bodyBytes = Buffer.byteLength(body, "utf8");
+  return [
+    `auditq-signature-v1-payload\n${format}\n${encoding}\n${dataType}\n${bodyBytes}\n${bytes.byteLength}\n${body}\n`,
+    bytes,
+  ];
 }
 
-/** The signature attribute's value for a message of `body` and `attributes` under `secret`. */
+/**
+ * The signature attribute's value for a message of `body` and `attributes` (the payload
+ * attribute included, when it has one) under `secret`.
+ */
 export function signMessage(body: string, attributes: AttributesLike, secret: string): string {
-  return (
-    VERSION + createHmac("sha256", secret).update(signedText(body, attributes)).digest("base64")
-  );
+  const hmac = createHmac("sha256", secret);
+  for (const part of signedParts(body, attributes)) hmac.update(part);
+  return VERSION + hmac.digest("base64");
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Deadline } from "./deadline.js";
 import type { InHandAmount } from "./in-hand-budget.js";
 import { takeIn } from "./message-intake.js";
 import type { SidecarMetrics } from "./metrics.js";
-import { type QuarantineEntry, quarantine } from "./quarantine.js";
+import { type QuarantineEntry, quarantine, quarantinedMessage } from "./quarantine.js";
 import type { RecordBuffer } from "./record-buffer.js";
 import type { Settler } from "./settler.js";
 import type { InHand, VisibilityKeeper } from "./visibility.js";
@@ -44,11 +44,7 @@ function undecodableEntry(owner: InHand, reason: string): QuarantineEntry {
     kind: "message",
     messageId: owner.messageId,
     receiveCount: owner.receiveCount,
-    raw: message.Body ?? "",
-    body: message.Body ?? "",
-    attributes: Object.fromEntries(
-      Object.entries(message.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue]),
-    ),
+    ...quarantinedMessage(message),
     error: { message: reason },
   };
 }

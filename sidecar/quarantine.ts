@@ -1,7 +1,9 @@
 // Stores what cannot be written (a refused record, an undecodable message, a conflict) with the reason.
 import { createHash } from "node:crypto";
+import type { Message } from "@aws-sdk/client-sqs";
 import { EJSON } from "bson";
 import type { Collection, Document, WriteConcernSettings } from "mongodb";
+import { ATTR_PAYLOAD } from "../shared/payload-attribute.js";
 import { insertIsolating } from "./record-isolation.js";
 
 /** A record MongoDB refused or that conflicts with a stored one, or a message not decoded. */
@@ -16,6 +18,12 @@ export interface QuarantineEntry {
   /** The SQS message body as received: what a reduced entry keeps when the full one is refused. */
   body: string;
   attributes?: Record<string, string | undefined>;
+  /**
+   * Kind "message": the bytes of its `auditq-payload` attribute (the compressed records of a
+   * binary-payload message), kept in full and reduced entries alike: without them such an
+   * entry would hold no record to replay.
+   */
+  payload?: Uint8Array;
   error: { code?: number | undefined; message: string };
   /** Kind "conflict": content hashes of the stored record and of this one. */
   conflict?: { storedHash: string; hash: string };
@@ -68,6 +76,7 @@ function reducedDocument(e: QuarantineEntry, refusal: string, now: Date): Docume
     bodyBytes: body.length,
     bodyTruncated: kept.length < body.length,
     bodySha256: createHash("sha256").update(body).digest("hex"),
+    ...(e.payload === undefined ? {} : { payload: e.payload }),
     error: { message: e.error.message.slice(0, REASON_MAX_CHARS) },
     refusedBecause: refusal.slice(0, REASON_MAX_CHARS),
     quarantinedAt: now,
@@ -108,6 +117,28 @@ export async function quarantine(
     throw new QuarantineRefusedError(`quarantine refused a reduced entry: ${still.message}`);
   }
   return { stored: entries.length - refused.length, reduced: refused.length };
+}
+
+/** A received message as a quarantine entry keeps it: body, attributes, payload bytes. */
+export function quarantinedMessage(
+  message: Message,
+): Pick<QuarantineEntry, "raw" | "body" | "attributes" | "payload"> {
+  const body = message.Body ?? "";
+  const attributes = message.MessageAttributes ?? {};
+  const payload = attributes[ATTR_PAYLOAD]?.BinaryValue;
+  return {
+    raw: body,
+    body,
+    // A binary attribute is named by its size: its bytes are in `payload` when they are ours.
+    attributes: Object.fromEntries(
+      Object.entries(attributes).map(([k, v]) => [
+        k,
+        v.StringValue ??
+          (v.BinaryValue === undefined ? undefined : `(binary, ${v.BinaryValue.byteLength} bytes)`),
+      ]),
+    ),
+    ...(payload === undefined ? {} : { payload }),
+  };
 }
 
 /** A record as text for the quarantine, whatever is wrong with it. */

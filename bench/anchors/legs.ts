@@ -33,6 +33,8 @@ export interface LegSettings {
   /** Records per second the producer offers; 0 = as fast as it can. */
   rate: number;
   lingerMs: number;
+  /** auditq legs: the middleware's `binaryPayload` option. */
+  binaryPayload: boolean;
 }
 
 const leg = JSON.parse(process.env.LEG ?? "{}") as LegSettings;
@@ -78,7 +80,11 @@ export function realisticRecord(i: number) {
           }
         : undefined,
     },
-    outcome: { status: [200, 201, 204, 404, 500][i % 5], durationMs: Math.random() * 200 },
+    // Rounded to the microsecond, as middleware/capture.ts writes it (see BENCHMARKS.md).
+    outcome: {
+      status: [200, 201, 204, 404, 500][i % 5],
+      durationMs: Math.round(Math.random() * 200_000) / 1000,
+    },
     service: { name: "shop", version: "1.4.2", host: "web-7f9c", pid: 4242 },
   };
 }
@@ -148,6 +154,7 @@ async function produceAuditq(): Promise<void> {
     metrics: createMiddlewareMetrics(new Registry()),
     onError: (err) => console.error(err),
     compression: "br",
+    binaryPayload: leg.binaryPayload,
   });
   await pace(async (i) => {
     batcher.add({ _id: new ObjectId(), ...realisticRecord(i) });

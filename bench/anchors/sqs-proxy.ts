@@ -1,33 +1,19 @@
 // A counting HTTP proxy in front of the SQS server, in its own process (its CPU is nobody's):
 // every call by operation, and billed requests as SQS bills them, one per started 64 KiB of
-// payload (message bodies plus attributes, sent or received), at least one per call.
+// payload (message bodies plus attributes, a Binary one by its bytes, sent or received), at least
+// one per call.
 //
 //   tsx bench/anchors/sqs-proxy.ts <sqs endpoint>   → prints its port; GET /__counts, DELETE resets
 import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
-import { billedRequests, messageBytes } from "../../shared/sqs-limits.js";
+import { billedRequests } from "../../shared/sqs-limits.js";
+import { type Carried, wirePayloadBytes } from "./wire-payload.js";
 
 export interface OperationCounts {
   calls: number;
   billed: number;
 }
 export type WireCounts = Record<string, OperationCounts>;
-
-type MessageAttributeLike = NonNullable<Parameters<typeof messageBytes>[1]>[string];
-
-interface Carried {
-  MessageBody?: string;
-  Body?: string;
-  MessageAttributes?: Record<string, MessageAttributeLike>;
-}
-
-function payloadOf(messages: Carried[] | undefined): number {
-  let bytes = 0;
-  for (const m of messages ?? []) {
-    bytes += messageBytes(m.MessageBody ?? m.Body ?? "", m.MessageAttributes);
-  }
-  return bytes;
-}
 
 function parse(body: Buffer): Record<string, unknown> {
   try {
@@ -75,12 +61,12 @@ function run(target: URL): void {
             const out = Buffer.concat(answer);
             let payload = 0;
             let counted = operation;
-            if (operation === "SendMessage") payload = payloadOf([input as Carried]);
+            if (operation === "SendMessage") payload = wirePayloadBytes([input as Carried]);
             else if (operation === "SendMessageBatch") {
-              payload = payloadOf(input.Entries as Carried[]);
+              payload = wirePayloadBytes(input.Entries as Carried[]);
             } else if (operation === "ReceiveMessage") {
               const messages = parse(out).Messages as Carried[] | undefined;
-              payload = payloadOf(messages);
+              payload = wirePayloadBytes(messages);
               // Empty long polls are billed too; counted apart, they show what idle time costs.
               if (!messages?.length) counted = "ReceiveMessage (empty)";
             }

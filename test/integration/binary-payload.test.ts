@@ -1,0 +1,188 @@
+// The binary payload layout (`binaryPayload`) on both real SQS servers: what goes on the wire,
+// exactly-once delivery beside base64 messages, signatures over the payload bytes, and what the
+// quarantine keeps of a payload it cannot decode.
+import { randomBytes } from "node:crypto";
+import { brotliCompressSync } from "node:zlib";
+import { type Message, ReceiveMessageCommand, SendMessageBatchCommand } from "@aws-sdk/client-sqs";
+import { Registry } from "prom-client";
+import request from "supertest";
+import { describe, expect, it } from "vitest";
+import { auditq } from "../../middleware/index.js";
+import { ENVELOPE_ATTRIBUTES, envelopeBody } from "../../shared/envelope.js";
+import { ATTR_PAYLOAD, payloadBody } from "../../shared/payload-attribute.js";
+import { serializeRecord } from "../../shared/record-json.js";
+import { ATTR_SIGNATURE, signMessage } from "../../shared/signature.js";
+import { messageBytes } from "../../shared/sqs-limits.js";
+import { createApp } from "../helpers/app.js";
+import { silentLogger } from "../helpers/logger.js";
+import { sqsClient, sqsTargets, waitFor } from "../helpers/services.js";
+import { useSidecarRig } from "../helpers/sidecar-rig.js";
+import { makeRecord, metricValue, sendRecords } from "./sidecar-fixtures.js";
+
+const secret = () => randomBytes(24).toString("base64");
+
+describe.each(sqsTargets())("binary payload on $name", (target) => {
+  const rig = useSidecarRig(target);
+
+  /** `n` requests through an app with auditq (binaryPayload on), all sent before it returns. */
+  async function produce(n: number, options: { signingSecret?: string } = {}) {
+    const audit = auditq({
+      queueUrl: rig.queue.queueUrl,
+      sqs: sqsClient(target),
+      logger: silentLogger,
+      spool: false,
+      registry: new Registry(),
+      binaryPayload: true,
+      ...options,
+    });
+    const app = createApp(audit);
+    for (let i = 0; i < n; i += 50) {
+      await Promise.all(
+        Array.from({ length: Math.min(50, n - i) }, (_, j) =>
+          request(app)
+            .get(`/orders/${i + j}`)
+            .expect(200),
+        ),
+      );
+    }
+    await audit.close();
+    return audit;
+  }
+
+  const settled = (records: number, quarantined: number) =>
+    waitFor(
+      `${records} records stored, ${quarantined} messages quarantined, an empty queue`,
+      async () => ({
+        records: await rig.mongo.db.collection("records").countDocuments(),
+        quarantined: await rig.mongo.db.collection("records_quarantine").countDocuments(),
+        queue: await rig.queue.depth(),
+      }),
+      (s) =>
+        s.records === records &&
+        s.quarantined === quarantined &&
+        s.queue.visible + s.queue.inflight === 0,
+    );
+
+  async function receiveAll(): Promise<Message[]> {
+    const out = await rig.queue.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: rig.queue.queueUrl,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ["All"],
+        VisibilityTimeout: 0,
+        WaitTimeSeconds: 1,
+      }),
+    );
+    return out.Messages ?? [];
+  }
+
+  it("sends the compressed records as raw bytes in a Binary attribute, and bills them so", async () => {
+    const n = 400;
+    const audit = await produce(n);
+    const messages = await receiveAll();
+    expect(messages.length).toBeGreaterThan(0);
+    let records = 0;
+    let bytes = 0;
+    for (const m of messages) {
+      const payload = m.MessageAttributes?.[ATTR_PAYLOAD];
+      expect(payload?.DataType).toBe("Binary.br");
+      expect(payload?.BinaryValue?.byteLength).toBeGreaterThan(100);
+      const count = Number(/"n":(\d+)/.exec(m.Body ?? "")?.[1]);
+      expect(m.Body).toBe(payloadBody(count));
+      // No auditq-encoding: a sidecar that predates the layout reads the body as version 2.
+      expect(Object.keys(m.MessageAttributes ?? {}).sort()).toEqual([
+        "auditq-format",
+        ATTR_PAYLOAD,
+      ]);
+      records += count;
+      bytes += messageBytes(m.Body ?? "", m.MessageAttributes);
+    }
+    expect(records).toBe(n);
+    // The producer counts (and bills) the bytes SQS holds: the payload by its raw bytes.
+    const metrics = await audit.registry.metrics();
+    expect(metricValue(metrics, "auditq_sqs_sent_bytes_total")).toBe(bytes);
+    const billed = metricValue(
+      metrics,
+      'auditq_sqs_billed_requests_total\\{operation="SendMessageBatch"\\}',
+    );
+    expect(billed).toBeGreaterThanOrEqual(Math.ceil(bytes / 65_536));
+    await rig.start();
+    await settled(n, 0);
+  });
+
+  it("stores every record once from binary-payload and base64 messages on one queue, signed", async () => {
+    const key = secret();
+    // A producer of the previous layout (base64 bodies), then one with the binary payload.
+    const old = auditq({
+      queueUrl: rig.queue.queueUrl,
+      sqs: sqsClient(target),
+      logger: silentLogger,
+      spool: false,
+      registry: new Registry(),
+      signingSecret: key,
+    });
+    const app = createApp(old);
+    await Promise.all(
+      Array.from({ length: 150 }, (_, i) => request(app).get(`/orders/old-${i}`).expect(200)),
+    );
+    await old.close();
+    await produce(250, { signingSecret: key });
+    const sidecar = await rig.start({ signingSecret: key });
+    await settled(400, 0);
+    const received = metricValue(
+      await sidecar.registry.metrics(),
+      'auditq_sidecar_sqs_billed_requests_total\\{operation="ReceiveMessage"\\}',
+    );
+    expect(received).toBeGreaterThan(0);
+  });
+
+  it("quarantines a message whose payload bytes were changed, keeping the bytes", async () => {
+    const key = secret();
+    const records = Array.from({ length: 5 }, (_, i) => makeRecord(i));
+    const compressed = brotliCompressSync(envelopeBody(records.map(serializeRecord)));
+    const attributes = {
+      ...ENVELOPE_ATTRIBUTES,
+      [ATTR_PAYLOAD]: { DataType: "Binary.br", BinaryValue: compressed },
+    };
+    const body = payloadBody(records.length);
+    const signature = signMessage(body, attributes, key);
+    const tampered = Buffer.from(compressed);
+    tampered[tampered.length - 1] = (tampered.at(-1) as number) ^ 1;
+    await rig.queue.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: rig.queue.queueUrl,
+        Entries: [
+          {
+            Id: "0",
+            MessageBody: body,
+            MessageAttributes: {
+              ...attributes,
+              [ATTR_PAYLOAD]: { DataType: "Binary.br", BinaryValue: tampered },
+              [ATTR_SIGNATURE]: { DataType: "String", StringValue: signature },
+            },
+          },
+        ],
+      }),
+    );
+    await rig.start({ signingSecret: key });
+    await settled(0, 1);
+    const [entry] = await rig.mongo.db.collection("records_quarantine").find().toArray();
+    expect(entry?.error.message).toMatch(/does not match any signing secret/);
+    expect(Buffer.from(entry?.payload.buffer).equals(tampered)).toBe(true);
+    expect(entry?.attributes[ATTR_PAYLOAD]).toBe(`(binary, ${tampered.length} bytes)`);
+  });
+
+  it("quarantines a version-2 body without its payload attribute, saying what is missing", async () => {
+    await sendRecords(rig.queue.sqs, rig.queue.queueUrl, 1);
+    await rig.queue.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: rig.queue.queueUrl,
+        Entries: [{ Id: "0", MessageBody: payloadBody(3), MessageAttributes: ENVELOPE_ATTRIBUTES }],
+      }),
+    );
+    await rig.start();
+    await settled(1, 1);
+    const [entry] = await rig.mongo.db.collection("records_quarantine").find().toArray();
+    expect(entry?.error.message).toMatch(/records in the auditq-payload message attribute/);
+  });
+});
