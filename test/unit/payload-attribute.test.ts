@@ -8,6 +8,7 @@ import { wirePayloadBytes } from "../../bench/anchors/wire-payload.js";
 import { type EncodedMessage, type Item, Packer } from "../../middleware/packer.js";
 import { frame, unframe, validFrameAt } from "../../middleware/spool-frames.js";
 import { unpackItems } from "../../middleware/unpack.js";
+import { MAX_DECODED_BODY_BYTES } from "../../shared/body-codec.js";
 import { ENVELOPE_ATTRIBUTES, envelopeBody } from "../../shared/envelope.js";
 import { decodeMessage } from "../../shared/envelope-decoder.js";
 import { DecodeError } from "../../shared/errors.js";
@@ -152,6 +153,17 @@ describe("decoding a payload attribute", () => {
     const decoding = decodeMessage({ Body: payloadBody(5), MessageAttributes: attrs });
     await expect(decoding).rejects.toThrow(DecodeError);
     await expect(decoding).rejects.toThrow(/auditq-payload attribute does not decompress as gzip/);
+  });
+
+  it("refuses a payload that decompresses beyond the decode bound (a bomb)", async () => {
+    const bomb = gzipSync(Buffer.alloc(MAX_DECODED_BODY_BYTES + 1, 0x20), { level: 1 });
+    const attrs = {
+      ...ENVELOPE_ATTRIBUTES,
+      [ATTR_PAYLOAD]: { DataType: "Binary.gzip", BinaryValue: bomb },
+    };
+    await expect(decodeMessage({ Body: payloadBody(1), MessageAttributes: attrs })).rejects.toThrow(
+      /auditq-payload attribute decompresses to more than/,
+    );
   });
 
   it("reads the records from the payload, whatever the body says", async () => {
