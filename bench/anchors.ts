@@ -198,7 +198,8 @@ async function main(): Promise<void> {
   ];
   // The same auditq legs with the binary payload (`binaryPayload`), after the base64 ones.
   for (const leg of legs.filter((l) => l.pipeline === "auditq")) {
-    legs.push({ ...leg, name: `${leg.name}, binary payload`, binaryPayload: true });
+    const name = leg.name.replace(/^auditq/, "auditq binary");
+    legs.push({ ...leg, name, binaryPayload: true });
   }
   const only = process.env.BENCH_LEGS?.split(",");
   const rows: string[] = [];
