@@ -10,7 +10,9 @@
 // Library counts `binaryValue().asByteArray().length` when it decides whether a message fits
 // (AmazonSQSExtendedClientUtil.getMsgAttributesSize), as does NServiceBus's SQS transport.
 // AWS documents no other billing unit than "each 64 KB chunk of payload": we bill the bytes as
-// the size limit counts them. See BENCHMARKS.md ("Binary payload").
+// the size limit counts them. fauxqs counts the base64 text instead and refuses a message near
+// the limit; the producer then re-packs its records in two, as for any refused message. See
+// BENCHMARKS.md ("Binary payload").
 import { ENVELOPE_VERSION } from "./envelope.js";
 
 /** Message attribute carrying the compressed envelope as raw bytes. */

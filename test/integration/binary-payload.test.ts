@@ -7,7 +7,9 @@ import { type Message, ReceiveMessageCommand, SendMessageBatchCommand } from "@a
 import { Registry } from "prom-client";
 import request from "supertest";
 import { describe, expect, it } from "vitest";
+import { Batcher } from "../../middleware/batcher.js";
 import { auditq } from "../../middleware/index.js";
+import { createMiddlewareMetrics } from "../../middleware/metrics.js";
 import { ENVELOPE_ATTRIBUTES, envelopeBody } from "../../shared/envelope.js";
 import { ATTR_PAYLOAD, payloadBody } from "../../shared/payload-attribute.js";
 import { serializeRecord } from "../../shared/record-json.js";
@@ -15,7 +17,7 @@ import { ATTR_SIGNATURE, signMessage } from "../../shared/signature.js";
 import { messageBytes } from "../../shared/sqs-limits.js";
 import { createApp } from "../helpers/app.js";
 import { silentLogger } from "../helpers/logger.js";
-import { sqsClient, sqsTargets, waitFor } from "../helpers/services.js";
+import { createTestQueue, sqsClient, sqsTargets, waitFor } from "../helpers/services.js";
 import { useSidecarRig } from "../helpers/sidecar-rig.js";
 import { makeRecord, metricValue, sendRecords } from "./sidecar-fixtures.js";
 
@@ -135,6 +137,57 @@ describe.each(sqsTargets())("binary payload on $name", (target) => {
     );
     expect(received).toBeGreaterThan(0);
   });
+
+  it.runIf(target.name === "fauxqs")(
+    "re-packs a message a server refuses for counting its payload as base64, losing nothing",
+    async () => {
+      // fauxqs counts a Binary value by its base64 text, AWS's Extended Client Library by its
+      // bytes: a message that fits by its bytes but not as base64 is refused here. The producer
+      // re-packs it in two, as any refused message, and nothing is lost.
+      const queue = await createTestQueue(target, { MaximumMessageSize: "40000" });
+      const metrics = createMiddlewareMetrics(new Registry());
+      const errors: unknown[] = [];
+      // The real client, watched: how many entries the server refused.
+      const sqs = sqsClient(target);
+      const send = sqs.send.bind(sqs) as (...args: unknown[]) => Promise<{ Failed?: unknown[] }>;
+      let refusedEntries = 0;
+      sqs.send = (async (...args: unknown[]) => {
+        const out = await send(...args);
+        refusedEntries += out?.Failed?.length ?? 0;
+        return out;
+      }) as typeof sqs.send;
+      const b = new Batcher({
+        sqs,
+        queueUrl: queue.queueUrl,
+        lingerMs: 20,
+        maxMessageBytes: 40_000,
+        maxBatchBytes: 262_144,
+        maxBufferBytes: 4 * 1024 * 1024,
+        maxInflight: 2,
+        retry: { baseMs: 50, maxMs: 500 },
+        logger: silentLogger,
+        metrics,
+        onError: (err) => errors.push(err),
+        binaryPayload: true,
+      });
+      // Random text compresses to about three quarters: messages near the limit by their bytes.
+      const n = 600;
+      for (let i = 0; i < n; i++) b.add({ i, pad: randomBytes(150).toString("base64") });
+      await b.flush();
+      expect(await b.close(10_000)).toEqual({ sent: n, spooled: 0, dropped: 0 });
+      expect(errors).toEqual([]);
+      expect(refusedEntries).toBeGreaterThan(0);
+      const landed = await queue.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queue.queueUrl,
+          MaxNumberOfMessages: 10,
+          MessageAttributeNames: ["All"],
+        }),
+      );
+      expect(landed.Messages?.[0]?.MessageAttributes?.[ATTR_PAYLOAD]?.DataType).toBe("Binary.br");
+      await queue.dispose();
+    },
+  );
 
   it("quarantines a message whose payload bytes were changed, keeping the bytes", async () => {
     const key = secret();
