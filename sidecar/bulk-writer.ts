@@ -11,7 +11,7 @@ import type { Health } from "./health.js";
 import type { SidecarMetrics } from "./metrics.js";
 import type { RecordOutcome } from "./mongo-sink.js";
 import type { Config } from "./options.js";
-import { type QuarantineEntry, quarantine, recordText } from "./quarantine.js";
+import { messagePayload, type QuarantineEntry, quarantine, recordText } from "./quarantine.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import type { PendingDoc, RecordBuffer } from "./record-buffer.js";
 import { insertIsolating } from "./record-isolation.js";
@@ -204,6 +204,7 @@ function quarantineEntry(
     receiveCount: p.owner.receiveCount,
     raw: recordText(p.doc),
     body: p.owner.message.Body ?? "",
+    payload: messagePayload(p.owner.message),
   };
   if (outcome.kind === "failed") {
     return { kind: "record", ...common, error: { code: outcome.code, message: outcome.message } };

@@ -19,11 +19,11 @@ export interface QuarantineEntry {
   body: string;
   attributes?: Record<string, string | undefined>;
   /**
-   * Kind "message": the bytes of its `auditq-payload` attribute (the compressed records of a
-   * binary-payload message), kept in full and reduced entries alike: without them such an
-   * entry would hold no record to replay.
+   * The bytes of the message's `auditq-payload` attribute (the compressed records of a
+   * binary-payload message): what a reduced entry keeps beside the body, which then holds no
+   * record. Kept in a full entry of kind "message" too.
    */
-  payload?: Uint8Array;
+  payload?: Uint8Array | undefined;
   error: { code?: number | undefined; message: string };
   /** Kind "conflict": content hashes of the stored record and of this one. */
   conflict?: { storedHash: string; hash: string };
@@ -53,8 +53,11 @@ function entryId(e: QuarantineEntry): string {
 }
 
 function fullDocument(e: QuarantineEntry, now: Date): Document {
-  const { body: _body, ...rest } = e;
-  return { _id: entryId(e), ...rest, quarantinedAt: now };
+  // A record's full entry has its text in `raw`: like the body, the message's payload is only
+  // kept when the entry is reduced (or the entry is the message itself).
+  const { body: _body, payload, ...rest } = e;
+  const kept = e.kind === "message" && payload !== undefined ? { payload } : {};
+  return { _id: entryId(e), ...rest, ...kept, quarantinedAt: now };
 }
 
 /**
@@ -119,13 +122,18 @@ export async function quarantine(
   return { stored: entries.length - refused.length, reduced: refused.length };
 }
 
+/** The bytes of a received message's payload attribute, if it has one. */
+export function messagePayload(message: Message): Uint8Array | undefined {
+  return message.MessageAttributes?.[ATTR_PAYLOAD]?.BinaryValue;
+}
+
 /** A received message as a quarantine entry keeps it: body, attributes, payload bytes. */
 export function quarantinedMessage(
   message: Message,
 ): Pick<QuarantineEntry, "raw" | "body" | "attributes" | "payload"> {
   const body = message.Body ?? "";
   const attributes = message.MessageAttributes ?? {};
-  const payload = attributes[ATTR_PAYLOAD]?.BinaryValue;
+  const payload = messagePayload(message);
   return {
     raw: body,
     body,

@@ -1,9 +1,11 @@
 // Records MongoDB refuses whole bulks for: each fails alone, the rest of its bulk is written at once.
 import { promisify } from "node:util";
 import { brotliCompress } from "node:zlib";
+import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { Decimal128, type Document, EJSON, type ObjectId } from "bson";
 import { describe, expect, it } from "vitest";
 import { ENVELOPE_ATTRIBUTES, envelopeAttributes, envelopeBody } from "../../shared/envelope.js";
+import { ATTR_PAYLOAD, payloadBody } from "../../shared/payload-attribute.js";
 import { serializeRecord } from "../../shared/record-json.js";
 import { type SqsTarget, sqsTargets, waitFor } from "../helpers/services.js";
 import { useSidecarRig } from "../helpers/sidecar-rig.js";
@@ -54,6 +56,38 @@ describe(`poison records (${target.name})`, () => {
       error: { message: expect.stringMatching(/over the 16777216-byte document limit/) },
     });
     expect(Buffer.from(String(entry?.bodyBase64), "base64").toString()).toBe(body);
+  });
+
+  it("keeps the payload bytes in the reduced entry of a 17 MiB record of a binary-payload message", async () => {
+    const good = Array.from({ length: 4 }, (_, i) => makeRecord(i));
+    const huge = { ...makeRecord(99), blob: "x".repeat(17 * 1024 * 1024) };
+    const text = envelopeBody([...good, huge].map(serializeRecord));
+    const payload = await brotli(Buffer.from(text));
+    await rig.queue.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: rig.queue.queueUrl,
+        Entries: [
+          {
+            Id: "0",
+            MessageBody: payloadBody(5),
+            MessageAttributes: {
+              ...ENVELOPE_ATTRIBUTES,
+              [ATTR_PAYLOAD]: { DataType: "Binary.br", BinaryValue: payload },
+            },
+          },
+        ],
+      }),
+    );
+    await rig.start();
+    const records = rig.mongo.db.collection("records");
+    const quarantine = rig.mongo.db.collection("records_quarantine");
+    await emptyQueue("4 records, one quarantined and an empty queue", async () => {
+      return (await records.countDocuments()) === 4 && (await quarantine.countDocuments()) === 1;
+    });
+    const entry = await quarantine.findOne();
+    expect(entry).toMatchObject({ kind: "record", index: 4, reduced: true });
+    // The body names the payload only: without the payload's bytes the record would be gone.
+    expect(Buffer.from(entry?.payload.buffer).equals(payload)).toBe(true);
   });
 
   it("isolates records the server drops the connection on, or refuses, and writes the rest", async () => {
