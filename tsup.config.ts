@@ -9,7 +9,7 @@ const common = {
   sourcemap: true,
   splitting: true,
   shims: false,
-  // auditq_build_info reports this (shared/build-info.ts).
+  // auditq_build_info reports this (shared/util/build-info.ts).
   define: { __AUDITQ_VERSION__: JSON.stringify(version) },
   // `err.constructor.name` stays `ConfigError` in the CommonJS build too (not `_class2`).
   keepNames: true,
@@ -28,7 +28,7 @@ export default defineConfig([
   // The auditq-sidecar command: ESM only, as its bin runs it.
   {
     ...common,
-    entry: { cli: "sidecar/cli.ts" },
+    entry: { cli: "sidecar/cli/cli.ts" },
     format: ["esm"],
     clean: false,
   },

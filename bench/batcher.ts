@@ -23,13 +23,13 @@ import {
 } from "@aws-sdk/client-sqs";
 import { ObjectId } from "bson";
 import { Registry } from "prom-client";
-import { Batcher } from "../middleware/batcher.js";
-import { createMiddlewareMetrics } from "../middleware/metrics.js";
-import { Packer } from "../middleware/packer.js";
-import { type BodyEncoding, ENVELOPE_ATTRIBUTES, envelopeBody } from "../shared/envelope.js";
-import type { Logger } from "../shared/logger.js";
-import { serializeRecord } from "../shared/record-json.js";
-import { messageBytes, SQS_BILLING_CHUNK_BYTES } from "../shared/sqs-limits.js";
+import { Batcher } from "../middleware/batcher/batcher.js";
+import { createMiddlewareMetrics } from "../middleware/config/metrics.js";
+import { Packer } from "../middleware/message/packer.js";
+import type { Logger } from "../shared/util/logger.js";
+import { type BodyEncoding, ENVELOPE_ATTRIBUTES, envelopeBody } from "../shared/wire/envelope.js";
+import { serializeRecord } from "../shared/wire/record-json.js";
+import { messageBytes, SQS_BILLING_CHUNK_BYTES } from "../shared/wire/sqs-limits.js";
 import { realisticRecord } from "./realistic-record.js";
 
 const quiet = () => undefined;

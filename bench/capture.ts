@@ -18,7 +18,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { decodeMessage, type ReceivedMessageLike } from "../shared/envelope-decoder.js";
+import { decodeMessage, type ReceivedMessageLike } from "../shared/wire/decoder.js";
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -225,12 +225,12 @@ async function load(port: number, setting: Setting, seconds: number): Promise<Sa
  */
 async function micro(): Promise<string[]> {
   const { default: express } = await import("express");
-  const { resolveOptions } = await import("../middleware/options.js");
-  const capture = await import("../middleware/capture.js");
-  const { trackRoute } = await import("../middleware/route.js");
-  const { RequestView } = await import("../middleware/request-view.js");
-  const { serializeRecord } = await import("../shared/record-json.js");
-  const { capturedRecordJson } = await import("../middleware/record-text.js");
+  const { resolveOptions } = await import("../middleware/config/options.js");
+  const capture = await import("../middleware/capture/build.js");
+  const { trackRoute } = await import("../middleware/capture/route.js");
+  const { RequestView } = await import("../middleware/capture/request-view.js");
+  const { serializeRecord } = await import("../shared/wire/record-json.js");
+  const { capturedRecordJson } = await import("../middleware/capture/captured-json.js");
   const config = resolveOptions({ queueUrl: "http://127.0.0.1:1/000000000000/micro" });
   const app = express();
   const req = Object.assign(Object.create(app.request), {

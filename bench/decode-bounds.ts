@@ -3,10 +3,10 @@
 // (no threadpool in the measurement). Run: npx tsx bench/decode-bounds.ts
 import { performance } from "node:perf_hooks";
 import { ObjectId } from "bson";
-import { envelopeBody } from "../shared/envelope.js";
-import { DEFAULT_DECODE_LIMITS, decodeBody } from "../shared/envelope-decoder.js";
-import { scanJson } from "../shared/json-bounds.js";
-import { serializeRecord } from "../shared/record-json.js";
+import { DEFAULT_DECODE_LIMITS, decodeBody } from "../shared/wire/decoder.js";
+import { envelopeBody } from "../shared/wire/envelope.js";
+import { scanJson } from "../shared/wire/json-bounds.js";
+import { serializeRecord } from "../shared/wire/record-json.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const MESSAGES = 20;

@@ -37,7 +37,7 @@ export function realisticRecord(i: number) {
           }
         : undefined,
     },
-    // Rounded to the microsecond as middleware/capture.ts writes it: a full-precision double
+    // Rounded to the microsecond as middleware/capture/build.ts writes it: a full-precision double
     // carried ~6 B of noise per record into every compressed size (figures in BENCHMARKS.md
     // before 2026-12-01 used it).
     outcome: {

@@ -9,11 +9,11 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { Document, MongoClient } from "mongodb";
-import { encodeBody } from "../shared/body-codec.js";
-import { type BodyEncoding, envelopeAttributes, envelopeBody } from "../shared/envelope.js";
-import { decodeMessage } from "../shared/envelope-decoder.js";
-import type { Logger } from "../shared/logger.js";
-import { serializeRecord } from "../shared/record-json.js";
+import type { Logger } from "../shared/util/logger.js";
+import { encodeBody } from "../shared/wire/body-codec.js";
+import { decodeMessage } from "../shared/wire/decoder.js";
+import { type BodyEncoding, envelopeAttributes, envelopeBody } from "../shared/wire/envelope.js";
+import { serializeRecord } from "../shared/wire/record-json.js";
 import { createSidecar, type SidecarOptions } from "../sidecar/index.js";
 import { type CpuProfile, startCpuProfile } from "./cpu-profile.js";
 

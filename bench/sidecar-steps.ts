@@ -15,33 +15,33 @@ export const SIDECAR_STEPS: StepRule[] = [
   {
     step: "parse (JSON + $oid/$date)",
     matches: (f) =>
-      /shared\/ejson-parse\.ts/.test(f.url) ||
-      named(/shared\/envelope\.ts/, /^decodeBody$/)(f) ||
+      /shared\/wire\/ejson-parse\.ts/.test(f.url) ||
+      named(/shared\/wire\/decoder\.ts/, /^decodeBody$/)(f) ||
       /extended_json/.test(f.url),
   },
-  { step: "bound scan (json-bounds)", matches: inFile(/shared\/json-bounds\.ts/) },
+  { step: "bound scan (json-bounds)", matches: inFile(/shared\/wire\/json-bounds\.ts/) },
   {
     step: "decompress (base64, zlib JS side, utf8)",
     matches: (f) =>
-      named(/shared\/envelope\.ts/, /^(decodeMessage|measureMessage|decodeMeasured)$/)(f) ||
+      named(/shared\/wire\/decoder\.ts/, /^(decodeMessage|measureMessage|decodeMeasured)$/)(f) ||
       /zlib/.test(f.url),
   },
-  { step: "id handling (record-id)", matches: inFile(/sidecar\/record-id\.ts/) },
+  { step: "id handling (record-id)", matches: inFile(/sidecar\/receive\/record-id\.ts/) },
   {
     step: "settle (delete / release)",
     matches: (f) =>
-      /sidecar\/(settler|settle-batcher)\.ts/.test(f.url) ||
-      named(/sidecar\/sqs-ops\.ts/, /deleteMessages|changeVisibility|batched/)(f),
+      /sidecar\/settle\/(settler|settle-batcher)\.ts/.test(f.url) ||
+      named(/sidecar\/receive\/sqs-ops\.ts/, /deleteMessages|changeVisibility|batched/)(f),
   },
   {
     step: "insert (driver, BSON, bulk writer)",
     matches: (f) =>
       /node_modules\/(mongodb|bson)\//.test(f.url) ||
-      /sidecar\/(bulk-writer|mongo-sink|record-buffer)\.ts/.test(f.url),
+      /sidecar\/(write\/bulk-writer|write\/mongo-sink|receive\/record-buffer)\.ts/.test(f.url),
   },
   {
     step: "receive (intake, poller)",
-    matches: inFile(/sidecar\/(intake|poller|sqs-ops)\.ts/),
+    matches: inFile(/sidecar\/receive\/(intake|poller|sqs-ops)\.ts/),
   },
   {
     step: "SQS client (send, sign, parse reply)",

@@ -10,9 +10,9 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Document, MongoClient } from "mongodb";
-import { envelopeAttributes } from "../shared/envelope.js";
-import { decodeMeasured, type MeasuredBody, measureMessage } from "../shared/envelope-decoder.js";
-import { serializeRecord } from "../shared/record-json.js";
+import { decodeMeasured, type MeasuredBody, measureMessage } from "../shared/wire/decoder.js";
+import { envelopeAttributes } from "../shared/wire/envelope.js";
+import { serializeRecord } from "../shared/wire/record-json.js";
 import { type CpuProfile, timeBySteps } from "./cpu-profile.js";
 import { realisticRecord } from "./realistic-record.js";
 import {

@@ -3,30 +3,34 @@
 import type { Document } from "bson";
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from "express";
 import type { Registry } from "prom-client";
-import { RETRY_POLICIES } from "../shared/backoff.js";
-import { AuditqError } from "../shared/errors.js";
-import { callHook } from "../shared/hooks.js";
-import type { AuditRecord } from "../shared/record.js";
-import { SIGNATURE_ATTRIBUTE_BYTES } from "../shared/signature.js";
-import { SQS_MAX_BATCH_ENTRIES } from "../shared/sqs-limits.js";
-import { Batcher, type CloseReport } from "./batcher.js";
+import { RETRY_POLICIES } from "../shared/util/backoff.js";
+import { AuditqError } from "../shared/util/errors.js";
+import { callHook } from "../shared/util/hooks.js";
+import type { AuditRecord } from "../shared/wire/record.js";
+import { SIGNATURE_ATTRIBUTE_BYTES } from "../shared/wire/signature.js";
+import { SQS_MAX_BATCH_ENTRIES } from "../shared/wire/sqs-limits.js";
+import { Batcher, type CloseReport } from "./batcher/batcher.js";
 import {
   buildRecord,
   createContext,
   type RequestEnd,
   type RequestStart,
   startCapture,
-} from "./capture.js";
-import { createClients } from "./clients.js";
-import { type AuditContext, isAuditContext } from "./context.js";
-import { isHealthCheck, isHealthCheckView } from "./health-check.js";
-import { type CaptureErrorKind, createMiddlewareMetrics, type SkipReason } from "./metrics.js";
-import { minimalRecord } from "./minimal-record.js";
-import { isRead, type Options, resolveOptions } from "./options.js";
-import { asText, field } from "./read.js";
-import { capturedRecordJson } from "./record-text.js";
-import { RequestView } from "./request-view.js";
-import { type RouteSeen, trackRoute } from "./route.js";
+} from "./capture/build.js";
+import { capturedRecordJson } from "./capture/captured-json.js";
+import { type AuditContext, isAuditContext } from "./capture/context.js";
+import { isHealthCheck, isHealthCheckView } from "./capture/health-check.js";
+import { minimalRecord } from "./capture/minimal-record.js";
+import { asText, field } from "./capture/read.js";
+import { RequestView } from "./capture/request-view.js";
+import { type RouteSeen, trackRoute } from "./capture/route.js";
+import { createClients } from "./config/clients.js";
+import {
+  type CaptureErrorKind,
+  createMiddlewareMetrics,
+  type SkipReason,
+} from "./config/metrics.js";
+import { isRead, type Options, resolveOptions } from "./config/options.js";
 
 /** The middleware, plus the controls an app needs around it. */
 export interface AuditqMiddleware extends RequestHandler {

@@ -1,12 +1,12 @@
-import "./express-types.js";
+import "./capture/express-types.js";
 
 export {
   AuditqError,
   type AuditqErrorCode,
   ConfigError,
   DecodeError,
-} from "../shared/errors.js";
-export type { Logger } from "../shared/logger.js";
+} from "../shared/util/errors.js";
+export type { Logger } from "../shared/util/logger.js";
 export type {
   AuditActor,
   AuditOutcome,
@@ -14,18 +14,18 @@ export type {
   AuditRequest,
   AuditService,
   AuditTarget,
-} from "../shared/record.js";
+} from "../shared/wire/record.js";
 export { type AuditqMiddleware, auditq, type CloseReport } from "./auditq.js";
-export { AuditContext } from "./context.js";
-export { HEALTH_CHECK_AGENTS, HEALTH_CHECK_PATHS, isHealthCheck } from "./health-check.js";
-export type { ActorResult, Options, RedactOptions, SpoolOptions } from "./options.js";
-export { DEFAULT_HEADERS } from "./options.js";
-export { DEFAULT_CENSOR, DEFAULT_REDACT_HEADERS } from "./redact.js";
-export { escapeKey, unescapeKey } from "./sanitize.js";
+export { AuditContext } from "./capture/context.js";
+export { HEALTH_CHECK_AGENTS, HEALTH_CHECK_PATHS, isHealthCheck } from "./capture/health-check.js";
+export { DEFAULT_CENSOR, DEFAULT_REDACT_HEADERS } from "./capture/redact/censor.js";
 export {
   DEFAULT_REDACT_KEYS,
   type KeyMatcher,
   SECRET_KEY_NAMES,
   SECRET_KEY_PARTS,
   SECRET_KEY_WORDS,
-} from "./secret-keys.js";
+} from "./capture/redact/secret-keys.js";
+export { escapeKey, unescapeKey } from "./capture/sanitize.js";
+export type { ActorResult, Options, RedactOptions, SpoolOptions } from "./config/options.js";
+export { DEFAULT_HEADERS } from "./config/options.js";

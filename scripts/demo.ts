@@ -19,7 +19,7 @@ import autocannon from "autocannon";
 import express from "express";
 import { MongoClient } from "mongodb";
 import { auditq } from "../middleware/index.js";
-import { decodeMessage } from "../shared/envelope-decoder.js";
+import { decodeMessage } from "../shared/wire/decoder.js";
 import { chartData, drainedAt, htmlReport, RATE_WINDOW_S, terminalChart } from "./demo/chart.js";
 import { startSampler } from "./demo/metrics.js";
 
@@ -90,7 +90,7 @@ async function main() {
   console.log(`Starting the sidecar (auditq-sidecar), capped at ${WRITE_RATE} records/s...`);
   const sidecar: ChildProcess = spawn(
     process.execPath,
-    ["--import", "tsx", `${root}sidecar/cli.ts`],
+    ["--import", "tsx", `${root}sidecar/cli/cli.ts`],
     {
       cwd: root,
       stdio: ["ignore", "ignore", "inherit"],

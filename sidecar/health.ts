@@ -1,9 +1,9 @@
 // Whether the sidecar can do its job: started, SQS and MongoDB reachable, not stopping; and the
 // probe that finds MongoDB again after a failed write.
-import { type BackoffPolicy, backoffDelay } from "../shared/backoff.js";
-import type { Logger } from "../shared/logger.js";
-import { sleep } from "../shared/timers.js";
-import type { SidecarMetrics } from "./metrics.js";
+import { type BackoffPolicy, backoffDelay } from "../shared/util/backoff.js";
+import type { Logger } from "../shared/util/logger.js";
+import { sleep } from "../shared/util/timers.js";
+import type { SidecarMetrics } from "./config/metrics.js";
 
 export class Health {
   private bootstrapped = false;

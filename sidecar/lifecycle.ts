@@ -2,19 +2,19 @@
 // finish within the deadline, release every other message in hand, close what the sidecar opened.
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { Collection, MongoClient } from "mongodb";
-import { type BackoffPolicy, backoffDelay } from "../shared/backoff.js";
-import type { Logger } from "../shared/logger.js";
-import { sleep, withDeadline } from "../shared/timers.js";
-import type { BulkWriter } from "./bulk-writer.js";
-import type { FleetMembership } from "./fleet-lease.js";
+import { type BackoffPolicy, backoffDelay } from "../shared/util/backoff.js";
+import type { Logger } from "../shared/util/logger.js";
+import { sleep, withDeadline } from "../shared/util/timers.js";
+import type { SidecarMetrics } from "./config/metrics.js";
+import type { Config } from "./config/options.js";
+import type { FleetMembership } from "./fleet/lease.js";
 import type { Health } from "./health.js";
-import { ensureIndexes } from "./indexes.js";
-import type { SidecarMetrics } from "./metrics.js";
-import type { Config } from "./options.js";
-import type { RecordBuffer } from "./record-buffer.js";
-import type { Settler } from "./settler.js";
-import type { SqsOps } from "./sqs-ops.js";
-import type { VisibilityKeeper } from "./visibility.js";
+import type { RecordBuffer } from "./receive/record-buffer.js";
+import type { SqsOps } from "./receive/sqs-ops.js";
+import type { Settler } from "./settle/settler.js";
+import type { VisibilityKeeper } from "./settle/visibility.js";
+import type { BulkWriter } from "./write/bulk-writer.js";
+import { ensureIndexes } from "./write/indexes.js";
 
 export interface LifecycleDeps {
   config: Config;

@@ -1,36 +1,36 @@
 // The consumer: takes its clients from clients.ts and wires intake, bulk writer, settler and health together.
 import type { Registry } from "prom-client";
-import { backoffDelay, RETRY_POLICIES } from "../shared/backoff.js";
-import { MAX_DECODED_BODY_BYTES } from "../shared/body-codec.js";
-import { DEFAULT_DECODE_LIMITS } from "../shared/envelope-decoder.js";
-import { ConfigError } from "../shared/errors.js";
-import { SQS_MAX_RECEIVE_MESSAGES } from "../shared/sqs-limits.js";
-import { bucketCapacity } from "./bulk-pacing.js";
-import { BulkWriter } from "./bulk-writer.js";
-import { createClients } from "./clients.js";
-import { ConcurrencyLimiter } from "./concurrency-limiter.js";
-import { createDeadline, createPatientDeadline, SLOW_READ_PERIODS } from "./deadline.js";
-import { DepthCache } from "./depth-cache.js";
-import { FleetMembership, type LeaseDoc } from "./fleet-lease.js";
-import { claimOf } from "./fleet-share.js";
+import { backoffDelay, RETRY_POLICIES } from "../shared/util/backoff.js";
+import { ConfigError } from "../shared/util/errors.js";
+import { MAX_DECODED_BODY_BYTES } from "../shared/wire/body-codec.js";
+import { DEFAULT_DECODE_LIMITS } from "../shared/wire/decoder.js";
+import { SQS_MAX_RECEIVE_MESSAGES } from "../shared/wire/sqs-limits.js";
+import { createClients } from "./config/clients.js";
+import { createSidecarMetrics } from "./config/metrics.js";
+import { type Config, resolveOptions, type SidecarOptions } from "./config/options.js";
+import { FleetMembership, type LeaseDoc } from "./fleet/lease.js";
+import { claimOf } from "./fleet/share.js";
 import { Health } from "./health.js";
-import type { InHandAmount } from "./in-hand-budget.js";
-import { createIntake } from "./intake.js";
 import { bootstrap, type LifecycleDeps, shutdown } from "./lifecycle.js";
-import { createSidecarMetrics } from "./metrics.js";
-import { type Config, resolveOptions, type SidecarOptions } from "./options.js";
-import { PollDemand } from "./poll-demand.js";
-import { pollLoop } from "./poller.js";
-import { RateLimiter } from "./rate-limiter.js";
-import { RecordBuffer } from "./record-buffer.js";
-import { pingProbe } from "./record-isolation.js";
-import { SettleBatcher, settleMaxWaitMs } from "./settle-batcher.js";
-import { Settler } from "./settler.js";
-import { SqsOps } from "./sqs-ops.js";
-import { VisibilityKeeper } from "./visibility.js";
+import { DepthCache } from "./receive/depth-cache.js";
+import type { InHandAmount } from "./receive/held-budget.js";
+import { createIntake } from "./receive/intake.js";
+import { PollDemand } from "./receive/poll-demand.js";
+import { pollLoop } from "./receive/poller.js";
+import { RecordBuffer } from "./receive/record-buffer.js";
+import { SqsOps } from "./receive/sqs-ops.js";
+import { SettleBatcher, settleMaxWaitMs } from "./settle/settle-batcher.js";
+import { Settler } from "./settle/settler.js";
+import { VisibilityKeeper } from "./settle/visibility.js";
 import { Wakeup } from "./wakeup.js";
+import { bucketCapacity } from "./write/bulk-pacing.js";
+import { BulkWriter } from "./write/bulk-writer.js";
+import { ConcurrencyLimiter } from "./write/concurrency-limiter.js";
+import { createDeadline, createPatientDeadline, SLOW_READ_PERIODS } from "./write/deadline.js";
+import { pingProbe } from "./write/isolation.js";
+import { RateLimiter } from "./write/rate-limiter.js";
 
-export type { SidecarOptions } from "./options.js";
+export type { SidecarOptions } from "./config/options.js";
 
 export interface Sidecar {
   /** Starts connecting and polling in the background; `isReady()` says when it works. */

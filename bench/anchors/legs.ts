@@ -19,9 +19,9 @@ import {
 import { ObjectId } from "bson";
 import { MongoClient } from "mongodb";
 import { Registry } from "prom-client";
-import { Batcher } from "../../middleware/batcher.js";
-import { createMiddlewareMetrics } from "../../middleware/metrics.js";
-import type { Logger } from "../../shared/logger.js";
+import { Batcher } from "../../middleware/batcher/batcher.js";
+import { createMiddlewareMetrics } from "../../middleware/config/metrics.js";
+import type { Logger } from "../../shared/util/logger.js";
 import { createSidecar } from "../../sidecar/sidecar.js";
 
 export interface LegSettings {
@@ -80,7 +80,7 @@ export function realisticRecord(i: number) {
           }
         : undefined,
     },
-    // Rounded to the microsecond, as middleware/capture.ts writes it (see BENCHMARKS.md).
+    // Rounded to the microsecond, as middleware/capture/build.ts writes it (see BENCHMARKS.md).
     outcome: {
       status: [200, 201, 204, 404, 500][i % 5],
       durationMs: Math.round(Math.random() * 200_000) / 1000,

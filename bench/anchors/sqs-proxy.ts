@@ -6,7 +6,7 @@
 //   tsx bench/anchors/sqs-proxy.ts <sqs endpoint>   → prints its port; GET /__counts, DELETE resets
 import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
-import { billedRequests } from "../../shared/sqs-limits.js";
+import { billedRequests } from "../../shared/wire/sqs-limits.js";
 import { type Carried, wirePayloadBytes } from "./wire-payload.js";
 
 export interface OperationCounts {

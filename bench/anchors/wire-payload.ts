@@ -1,5 +1,5 @@
 // Payload bytes of SQS messages as the JSON protocol carries them, counted as SQS counts them.
-import { messageBytes } from "../../shared/sqs-limits.js";
+import { messageBytes } from "../../shared/wire/sqs-limits.js";
 
 /** A message attribute as the JSON protocol writes it: a Binary value is base64 text. */
 interface WireAttribute {
@@ -16,7 +16,7 @@ export interface Carried {
 
 /**
  * Payload bytes of the messages as SQS counts them: a Binary attribute value by its decoded
- * bytes, not by the base64 the JSON protocol carries it in (see shared/payload-attribute.ts).
+ * bytes, not by the base64 the JSON protocol carries it in (see shared/wire/payload-attribute.ts).
  */
 export function wirePayloadBytes(messages: Carried[] | undefined): number {
   let bytes = 0;

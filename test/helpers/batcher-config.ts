@@ -2,10 +2,10 @@
 // metrics of its own, errors collected. Each test overrides what it is about.
 import type { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { Registry } from "prom-client";
-import { Batcher } from "../../middleware/batcher.js";
-import type { BatcherConfig } from "../../middleware/batcher-config.js";
-import { createMiddlewareMetrics } from "../../middleware/metrics.js";
-import type { AuditqError } from "../../shared/errors.js";
+import { Batcher } from "../../middleware/batcher/batcher.js";
+import type { BatcherConfig } from "../../middleware/batcher/config.js";
+import { createMiddlewareMetrics } from "../../middleware/config/metrics.js";
+import type { AuditqError } from "../../shared/util/errors.js";
 import { silentLogger } from "./logger.js";
 
 /** A call's worth of bytes in one message, as SQS allows by default (256 KiB). */

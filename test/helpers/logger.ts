@@ -1,5 +1,5 @@
 // A logger that keeps test output clean.
-import type { Logger } from "../../shared/logger.js";
+import type { Logger } from "../../shared/util/logger.js";
 
 export const silentLogger: Logger = {
   debug: () => undefined,

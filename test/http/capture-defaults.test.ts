@@ -4,7 +4,7 @@ import type { Request, Response } from "express";
 import request from "supertest";
 import { describe, expect, it } from "vitest";
 import type { AuditqMiddleware } from "../../middleware/index.js";
-import type { Logger } from "../../shared/logger.js";
+import type { Logger } from "../../shared/util/logger.js";
 import { silentLogger } from "../helpers/logger.js";
 import { expressVersions, harness } from "./harness.js";
 

@@ -4,8 +4,8 @@ import request from "supertest";
 import { describe, expect, it, vi } from "vitest";
 import { expressVersions, harness } from "./harness.js";
 
-vi.mock("../../middleware/capture.js", async (importOriginal) => ({
-  ...(await importOriginal<typeof import("../../middleware/capture.js")>()),
+vi.mock("../../middleware/capture/build.js", async (importOriginal) => ({
+  ...(await importOriginal<typeof import("../../middleware/capture/build.js")>()),
   buildRecord: () => {
     throw new TypeError("simulated bug in buildRecord");
   },

@@ -13,7 +13,7 @@ import express5, {
 import express4 from "express4";
 import { Registry } from "prom-client";
 import { type AuditqMiddleware, auditq, type Options } from "../../middleware/index.js";
-import { decodeMessage } from "../../shared/envelope-decoder.js";
+import { decodeMessage } from "../../shared/wire/decoder.js";
 import { silentLogger } from "../helpers/logger.js";
 
 export const expressVersions = [

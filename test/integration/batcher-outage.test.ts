@@ -6,9 +6,9 @@ import { join } from "node:path";
 import { ObjectId } from "bson";
 import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Batcher } from "../../middleware/batcher.js";
-import { createMiddlewareMetrics } from "../../middleware/metrics.js";
-import type { AuditqError } from "../../shared/errors.js";
+import { Batcher } from "../../middleware/batcher/batcher.js";
+import { createMiddlewareMetrics } from "../../middleware/config/metrics.js";
+import type { AuditqError } from "../../shared/util/errors.js";
 import type { Sidecar } from "../../sidecar/index.js";
 import { silentLogger } from "../helpers/logger.js";
 import {

@@ -13,7 +13,7 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 function createQueue(endpoint: string, args: string[]) {
   return run(
     process.execPath,
-    ["--import", "tsx", `${ROOT}sidecar/cli.ts`, "create-queue", ...args],
+    ["--import", "tsx", `${ROOT}sidecar/cli/cli.ts`, "create-queue", ...args],
     {
       cwd: ROOT,
       env: {

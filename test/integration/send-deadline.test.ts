@@ -8,11 +8,11 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import { ObjectId } from "bson";
 import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Batcher } from "../../middleware/batcher.js";
-import { createClients } from "../../middleware/clients.js";
-import { createMiddlewareMetrics } from "../../middleware/metrics.js";
-import { resolveOptions } from "../../middleware/options.js";
-import type { AuditqError } from "../../shared/errors.js";
+import { Batcher } from "../../middleware/batcher/batcher.js";
+import { createClients } from "../../middleware/config/clients.js";
+import { createMiddlewareMetrics } from "../../middleware/config/metrics.js";
+import { resolveOptions } from "../../middleware/config/options.js";
+import type { AuditqError } from "../../shared/util/errors.js";
 import { silentLogger } from "../helpers/logger.js";
 import {
   createTestQueue,

@@ -1,8 +1,8 @@
 // The sidecar on real services: poison messages, visibility heartbeats, the write rate cap.
 import { ObjectId } from "mongodb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ENVELOPE_ATTRIBUTES, envelopeBody } from "../../shared/envelope.js";
-import { serializeRecord } from "../../shared/record-json.js";
+import { ENVELOPE_ATTRIBUTES, envelopeBody } from "../../shared/wire/envelope.js";
+import { serializeRecord } from "../../shared/wire/record-json.js";
 import { createSidecar, type Sidecar, type SidecarOptions } from "../../sidecar/index.js";
 import { silentLogger } from "../helpers/logger.js";
 import {

@@ -1,7 +1,7 @@
 // A record whose `_id` is already taken by other content is a conflict to surface, not a duplicate.
 import { beforeEach, describe, expect, it } from "vitest";
-import { ENVELOPE_ATTRIBUTES, envelopeBody } from "../../shared/envelope.js";
-import { serializeRecord } from "../../shared/record-json.js";
+import { ENVELOPE_ATTRIBUTES, envelopeBody } from "../../shared/wire/envelope.js";
+import { serializeRecord } from "../../shared/wire/record-json.js";
 import { type SqsTarget, sqsTargets, waitFor } from "../helpers/services.js";
 import { useSidecarRig } from "../helpers/sidecar-rig.js";
 import { makeRecord, metricValue, sendBodies } from "./sidecar-fixtures.js";

@@ -4,8 +4,8 @@ import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { ObjectId } from "bson";
-import { ENVELOPE_ATTRIBUTES, envelopeBody } from "../../shared/envelope.js";
-import { serializeRecord } from "../../shared/record-json.js";
+import { ENVELOPE_ATTRIBUTES, envelopeBody } from "../../shared/wire/envelope.js";
+import { serializeRecord } from "../../shared/wire/record-json.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -79,7 +79,7 @@ export function spawnCli(
   args: string[] = [],
 ): CliProcess {
   let out = "";
-  const child = spawn(process.execPath, ["--import", "tsx", `${ROOT}sidecar/cli.ts`, ...args], {
+  const child = spawn(process.execPath, ["--import", "tsx", `${ROOT}sidecar/cli/cli.ts`, ...args], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
     env: {

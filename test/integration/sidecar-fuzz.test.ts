@@ -4,9 +4,13 @@ import { gzipSync } from "node:zlib";
 import { ObjectId } from "bson";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { encodeBody } from "../../shared/body-codec.js";
-import { ENVELOPE_ATTRIBUTES, envelopeAttributes, envelopeBody } from "../../shared/envelope.js";
-import { serializeRecord } from "../../shared/record-json.js";
+import { encodeBody } from "../../shared/wire/body-codec.js";
+import {
+  ENVELOPE_ATTRIBUTES,
+  envelopeAttributes,
+  envelopeBody,
+} from "../../shared/wire/envelope.js";
+import { serializeRecord } from "../../shared/wire/record-json.js";
 import { type SqsTarget, sqsTargets, waitFor } from "../helpers/services.js";
 import { useSidecarRig } from "../helpers/sidecar-rig.js";
 import { ops, sendBodies } from "./sidecar-fixtures.js";

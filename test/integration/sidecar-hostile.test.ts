@@ -2,7 +2,7 @@
 import { promisify } from "node:util";
 import { brotliCompress, constants } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { envelopeAttributes } from "../../shared/envelope.js";
+import { envelopeAttributes } from "../../shared/wire/envelope.js";
 import { type SqsTarget, sqsTargets, waitFor } from "../helpers/services.js";
 import { useSidecarRig } from "../helpers/sidecar-rig.js";
 import { ops, sendBodies, sendRecords } from "./sidecar-fixtures.js";

@@ -3,9 +3,9 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { DeleteQueueCommand } from "@aws-sdk/client-sqs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DEPTH_MAX_AGE_MS } from "../../sidecar/depth-cache.js";
 import { startOpsServer } from "../../sidecar/http.js";
 import type { Sidecar } from "../../sidecar/index.js";
+import { DEPTH_MAX_AGE_MS } from "../../sidecar/receive/depth-cache.js";
 import {
   createTestDb,
   createTestQueue,

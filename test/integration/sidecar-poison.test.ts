@@ -4,9 +4,13 @@ import { brotliCompress } from "node:zlib";
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { Decimal128, type Document, EJSON, type ObjectId } from "bson";
 import { describe, expect, it } from "vitest";
-import { ENVELOPE_ATTRIBUTES, envelopeAttributes, envelopeBody } from "../../shared/envelope.js";
-import { ATTR_PAYLOAD, payloadBody } from "../../shared/payload-attribute.js";
-import { serializeRecord } from "../../shared/record-json.js";
+import {
+  ENVELOPE_ATTRIBUTES,
+  envelopeAttributes,
+  envelopeBody,
+} from "../../shared/wire/envelope.js";
+import { ATTR_PAYLOAD, payloadBody } from "../../shared/wire/payload-attribute.js";
+import { serializeRecord } from "../../shared/wire/record-json.js";
 import { type SqsTarget, sqsTargets, waitFor } from "../helpers/services.js";
 import { useSidecarRig } from "../helpers/sidecar-rig.js";
 import { makeRecord, metricValue, sendBodies } from "./sidecar-fixtures.js";

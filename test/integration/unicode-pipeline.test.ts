@@ -4,9 +4,9 @@
 import express from "express";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { unescapeKey } from "../../middleware/capture/sanitize.js";
 import { auditq } from "../../middleware/index.js";
-import { unescapeKey } from "../../middleware/sanitize.js";
-import type { AuditqError } from "../../shared/errors.js";
+import type { AuditqError } from "../../shared/util/errors.js";
 import { silentLogger } from "../helpers/logger.js";
 import { sqsClient, sqsTargets, waitFor } from "../helpers/services.js";
 import { useSidecarRig } from "../helpers/sidecar-rig.js";

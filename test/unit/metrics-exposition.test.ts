@@ -5,7 +5,7 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { Registry, register } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { auditq } from "../../middleware/index.js";
-import { createSidecarMetrics } from "../../sidecar/metrics.js";
+import { createSidecarMetrics } from "../../sidecar/config/metrics.js";
 import { silentLogger } from "../helpers/logger.js";
 
 const { version } = JSON.parse(

@@ -18,9 +18,9 @@ registerInstrumentations({ instrumentations: [new AwsInstrumentation()] });
 async function main(): Promise<void> {
   // Loaded only now, after the hook and the instrumentation, as auto-instrumentation arranges.
   const { SQSClient } = await import("@aws-sdk/client-sqs");
-  const { Batcher } = await import("../../../middleware/batcher.js");
-  const { createMiddlewareMetrics } = await import("../../../middleware/metrics.js");
-  const { envelopeAttributes } = await import("../../../shared/envelope.js");
+  const { Batcher } = await import("../../../middleware/batcher/batcher.js");
+  const { createMiddlewareMetrics } = await import("../../../middleware/config/metrics.js");
+  const { envelopeAttributes } = await import("../../../shared/wire/envelope.js");
   const { Registry } = await import("prom-client");
   const { ObjectId } = await import("bson");
   const sqs = new SQSClient({

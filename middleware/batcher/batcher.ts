@@ -1,0 +1,216 @@
+// Buffers captured records in process memory and ships them to SQS in packed batch calls,
+// through the on-disk spool when SQS fails for long or memory runs short. This file is the
+// public face (add, flush, close); send-loop.ts is the engine.
+import type { Document } from "bson";
+import { AuditqError } from "../../shared/util/errors.js";
+import { MAX_RECORDS_PER_MESSAGE } from "../../shared/wire/envelope.js";
+import { serializeRecord } from "../../shared/wire/record-json.js";
+import { utf8Bytes } from "../../shared/wire/sqs-limits.js";
+import { MIDDLEWARE_OPTIONS } from "../config/option-table.js";
+import { bodyEncodingOf } from "../config/options.js";
+import { type Item, Packer } from "../message/packer.js";
+import { sqsSafeJson } from "../message/sqs-text.js";
+import type { BatcherConfig } from "./config.js";
+import { type DropReason, DropReporter } from "./drop-reporter.js";
+import { KeepAlive } from "./keep-alive.js";
+import { SendLoop } from "./send-loop.js";
+
+export type { BatcherConfig, SpoolConfig } from "./config.js";
+export type { DropReason };
+
+/** What `close()` achieved. */
+export interface CloseReport {
+  /** Records SQS accepted over the batcher's life. */
+  sent: number;
+  /** Records left in the spool for the next process to send. */
+  spooled: number;
+  /** Records given up on during close (no spool, or the spool was full). */
+  dropped: number;
+}
+
+/**
+ * The per-process batcher. `add()` never blocks, never throws and never awaits: it serializes
+ * one record and appends it to a buffer. Everything else happens on the flush path: records are
+ * packed into messages (compressed off the event loop), messages into SendMessageBatch calls of
+ * at most 10, sent with at most `maxInflight` calls at once, and retried with capped exponential
+ * backoff. When SQS has failed for `spool.afterMs`, or memory is half full, encoded messages go
+ * to the on-disk spool, which is replayed, oldest first, as soon as SQS takes messages again.
+ * With `durability: "disk"`, every record goes to the spool first and is sent from there
+ * (disk-first.ts).
+ */
+export class Batcher {
+  private readonly config: BatcherConfig;
+  private readonly packer: Packer;
+  private readonly drops: DropReporter;
+  private readonly loop: SendLoop;
+  private readonly spoolOpening: Promise<void>;
+  private readonly abort = new AbortController();
+  private readonly keepAlive = new KeepAlive();
+
+  constructor(config: BatcherConfig) {
+    this.config = config;
+    this.drops = new DropReporter(config);
+    const maxRecordsPerMessage = config.maxRecordsPerMessage ?? MAX_RECORDS_PER_MESSAGE;
+    this.packer = new Packer({
+      maxMessageBytes: config.maxMessageBytes,
+      maxBatchBytes: config.maxBatchBytes,
+      compression: config.compression ?? bodyEncodingOf(MIDDLEWARE_OPTIONS.compression.default),
+      binaryPayload: config.binaryPayload ?? MIDDLEWARE_OPTIONS.binaryPayload.default,
+      maxRecordsPerMessage,
+    });
+    this.loop = new SendLoop(config, {
+      drops: this.drops,
+      packer: this.packer,
+      maxRecordsPerMessage,
+      abort: this.abort.signal,
+    });
+    const spool = this.loop.spool;
+    this.spoolOpening = spool
+      ? spool.open().then((opened) => {
+          if (!opened) return;
+          this.loop.updateGauges();
+          this.loop.pump();
+        })
+      : Promise.resolve();
+  }
+
+  /** Records waiting in memory, not yet packed. */
+  get bufferedRecords(): number {
+    return this.loop.buffer.length;
+  }
+
+  /** Records in the spool (undefined before it is open, or without one). */
+  get spooledRecords(): number | undefined {
+    return this.loop.spool?.spool?.records;
+  }
+
+  /** Bytes held in memory: unpacked records, messages being encoded, waiting or in flight. */
+  memoryBytes(): number {
+    return this.loop.memoryBytes();
+  }
+
+  /**
+   * Queues one record. Returns false (and reports why) when the record was dropped. `toJson`
+   * writes it as relaxed Extended JSON; capture passes one made for the records it builds.
+   */
+  add(record: Document, toJson: (record: Document) => string = serializeRecord): boolean {
+    try {
+      if (this.loop.closed) return this.drops.drop("closed", 1, "auditq is closed; record dropped");
+      const json = sqsSafeJson(toJson(record));
+      const item: Item = { json, bytes: utf8Bytes(json) };
+      if (this.packer.surelyTooLarge(item)) {
+        return this.drops.drop(
+          "too_large",
+          1,
+          `record of ${item.bytes} bytes does not fit in one SQS message (maxMessageBytes ${this.config.maxMessageBytes})`,
+        );
+      }
+      const held = this.loop.memoryBytes();
+      if (held + item.bytes > this.config.maxBufferBytes) {
+        return this.drops.drop(
+          "buffer_full",
+          1,
+          `memory holds ${held} bytes (maxBufferBytes ${this.config.maxBufferBytes})`,
+        );
+      }
+      this.loop.push(item);
+      return true;
+    } catch (err) {
+      return this.drops.drop("invalid", 1, "record could not be serialized", err);
+    }
+  }
+
+  /** Resolves once every record added so far has been sent to SQS (or dropped), spool included. */
+  flush(): Promise<void> {
+    return this.keepAlive.during(() => this.flushNow());
+  }
+
+  private async flushNow(): Promise<void> {
+    await this.spoolOpening;
+    const loop = this.loop;
+    loop.flushing++;
+    try {
+      loop.pump();
+      await loop.until(() => loop.isIdle() && loop.spool?.spool?.hasPending() !== true);
+    } finally {
+      loop.flushing--;
+    }
+  }
+
+  /**
+   * Stops taking records; sends what is in memory and in the spool until `timeoutMs`. Shortly
+   * before the deadline, whatever is still in memory goes to the spool (left for the next start)
+   * or, without a spool, is dropped with reason `closed`.
+   */
+  close(timeoutMs: number): Promise<CloseReport> {
+    this.loop.closed = true;
+    return this.keepAlive.during(() => this.closeNow(timeoutMs));
+  }
+
+  private async closeNow(timeoutMs: number): Promise<CloseReport> {
+    const started = Date.now();
+    const loop = this.loop;
+    // Whether a spool opened decides the reserve: one configured but unusable (no free slot, a
+    // read-only tmpdir) leaves the batcher memory-only, and then sending may use all the time.
+    await this.spoolOpening;
+    const spool = loop.spool?.spool;
+    const reserve = spool ? Math.min(2000, Math.floor(timeoutMs / 4)) : 0;
+    const droppedBefore = this.drops.dropped;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = (ms: number) =>
+      new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), Math.max(0, ms));
+        timer.unref();
+      });
+    try {
+      const flushed = await Promise.race([
+        this.flushNow().then(() => "done" as const),
+        deadline(timeoutMs - reserve),
+      ]);
+      clearTimeout(timer);
+      if (flushed === "timeout") {
+        loop.draining = true;
+        this.abort.abort(new AuditqError("ERR_AUDITQ_CLOSED", "close() deadline reached"));
+        loop.pump();
+        // Aborted sends come back into memory; with a spool everything then goes to disk.
+        await Promise.race([
+          loop.until(
+            () =>
+              loop.inflight.count === 0 &&
+              loop.encoder.jobs.count === 0 &&
+              (loop.memoryBytes() === 0 || spool === undefined),
+          ),
+          deadline(timeoutMs - (Date.now() - started)),
+        ]);
+        clearTimeout(timer);
+        this.dropInMemory();
+      }
+    } finally {
+      clearTimeout(timer);
+      loop.stopTimers();
+    }
+    const spooled = spool?.records ?? 0;
+    await loop.spool?.close();
+    if (spooled > 0) {
+      this.config.logger.warn(
+        { records: spooled, dir: spool?.dir },
+        "auditq: records left in the spool; the next start sends them",
+      );
+    }
+    loop.updateGauges();
+    return { sent: loop.sender.sentRecords, spooled, dropped: this.drops.dropped - droppedBefore };
+  }
+
+  /** At the close deadline: whatever could neither be sent nor spooled is dropped. */
+  private dropInMemory(): void {
+    let records = this.loop.buffer.takeAll().length;
+    for (const env of this.loop.ready.takeAll()) records += env.records;
+    if (records > 0) {
+      this.drops.drop(
+        "closed",
+        records,
+        `close() deadline passed with ${records} records neither sent nor spooled`,
+      );
+    }
+  }
+}

@@ -1,0 +1,364 @@
+// Builds the audit record of one request from what Express knows when the response ends.
+import { randomUUID } from "node:crypto";
+import { EJSON, ObjectId } from "bson";
+import type { Request, Response } from "express";
+import {
+  type AuditActor,
+  type AuditOutcome,
+  type AuditRecord,
+  type AuditRequest,
+  RECORD_VERSION,
+} from "../../shared/wire/record.js";
+import { utf8Bytes } from "../../shared/wire/sqs-limits.js";
+import type { ActorResult, Config } from "../config/options.js";
+import { AuditContext } from "./context.js";
+import { headersOf, MAX_HEADER_CHARS } from "./headers.js";
+import { asText, field } from "./read.js";
+import { censorPathValues, redactPaths, scrubText } from "./redact/censor.js";
+import { requestIdOf } from "./request-id.js";
+import type { RequestView } from "./request-view.js";
+import type { RouteSeen } from "./route.js";
+import {
+  bounded,
+  MARKER_PREFIX,
+  newState,
+  type SanitizeRules,
+  type SanitizeState,
+  sanitize,
+} from "./sanitize.js";
+
+/** What a field that cannot be read as text is recorded as. */
+export const UNKNOWN = `${MARKER_PREFIX}unknown]`;
+
+/** Longest raw path kept in `request.path` and in a default `action`. */
+export const MAX_PATH_CHARS = 1024;
+const MAX_SHORT_CHARS = 256;
+const MAX_DEPTH = 32;
+// Fields that are bounded whatever the request: ids, status, service, short strings.
+const FIXED_BYTES = 1024;
+// JSON escapes make a string at most 6 times its UTF-8 size (`\u0001`); below this share of
+// maxRecordBytes, a record cannot be too large and is not measured exactly.
+const ESCAPE_FACTOR = 6;
+
+/** Facts taken when the request arrives; the rest is read when it ends. */
+export interface RequestStart {
+  id: ObjectId;
+  ts: Date;
+  startedAt: number;
+}
+
+export function startCapture(now: () => number = performance.now.bind(performance)): RequestStart {
+  return { id: new ObjectId(), ts: new Date(), startedAt: now() };
+}
+
+/**
+ * One request as capture sees it when its response ends: what {@link buildRecord} and
+ * `minimalRecord` build from.
+ */
+export interface RequestEnd {
+  readonly config: Config;
+  readonly start: RequestStart;
+  readonly ctx: AuditContext;
+  readonly seen: RouteSeen;
+  readonly req: Request;
+  readonly res: Response;
+  /** The client went away before the response finished. */
+  readonly aborted: boolean;
+  /** `performance.now()` when the response ended. */
+  readonly now: number;
+  /** The request's method, URL and headers, read once. */
+  readonly view: RequestView;
+}
+
+/** The `req.audit` of a request. */
+export function createContext(start: RequestStart, req: Request): AuditContext {
+  return new AuditContext(
+    start.id,
+    // Not the `_id`: its hex would tell every client the process's ObjectId prefix and
+    // counter, and so the `_id`s of records still to come.
+    requestIdOf(field(req, "headers"), randomUUID),
+  );
+}
+
+export { bounded };
+
+function isEmptyPlainObject(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  try {
+    const proto = Object.getPrototypeOf(value);
+    return (proto === Object.prototype || proto === null) && Object.keys(value).length === 0;
+  } catch {
+    // A Proxy whose traps throw is not empty: sanitize() records it as unreadable.
+    return false;
+  }
+}
+
+/** Reports a failure in app-supplied code (actor, skip) without losing the record. */
+export type Report = (kind: "actor" | "skip", cause: unknown) => void;
+
+function resolveActor(end: RequestEnd, report: Report): AuditActor {
+  const { config, req, res } = end;
+  let result: ActorResult = null;
+  try {
+    result = config.actor(req, res);
+  } catch (err) {
+    report("actor", err);
+  }
+  let id: unknown = result;
+  let type: unknown;
+  if (typeof result === "object" && result !== null) {
+    id = field(result, "id");
+    type = field(result, "type");
+  }
+  const actor: AuditActor = {
+    id:
+      typeof id === "string" || typeof id === "number"
+        ? bounded(String(id), MAX_SHORT_CHARS)
+        : null,
+  };
+  if (typeof type === "string") actor.type = bounded(type, MAX_SHORT_CHARS);
+  const ip = field(req, "ip");
+  if (typeof ip === "string") actor.ip = bounded(ip, MAX_SHORT_CHARS);
+  const ua = end.view.firstHeader("user-agent");
+  if (ua !== undefined) actor.userAgent = bounded(ua, MAX_SHORT_CHARS * 2);
+  return actor;
+}
+
+function mergeMeta(parts: object[]): Record<string, unknown> {
+  // Null prototype: a `__proto__` key the app passes stays a key, and sets no prototype.
+  const merged: Record<string, unknown> = Object.create(null);
+  for (const part of parts) {
+    let keys: string[];
+    try {
+      keys = Object.keys(part);
+    } catch (err) {
+      // A Proxy whose ownKeys trap throws: note it where the fields would have been.
+      merged[`${MARKER_PREFIX}unreadable]`] = err instanceof Error ? err.name : typeof err;
+      continue;
+    }
+    for (const key of keys) merged[key] = field(part, key);
+  }
+  return merged;
+}
+
+export function errorMessage(err: unknown): string {
+  try {
+    if (err instanceof Error) return bounded(String(err.message), MAX_HEADER_CHARS);
+    if (typeof err === "object" && err !== null && typeof (err as Error).message === "string") {
+      return bounded((err as Error).message, MAX_HEADER_CHARS);
+    }
+    return bounded(String(err), MAX_HEADER_CHARS);
+  } catch {
+    // String() on an object whose toString throws: say so rather than fail the record.
+    return `${MARKER_PREFIX}unreadable error]`;
+  }
+}
+
+/**
+ * The params the matched route saw (or Express's own at finish when none matched), after those
+ * of the routers it was mounted through.
+ */
+export function paramsOf(seen: RouteSeen, req: Request): unknown {
+  const own = seen.template !== null ? seen.params : field(req, "params");
+  if (seen.mountParams === undefined) return own;
+  if (typeof own !== "object" || own === null) return seen.mountParams;
+  try {
+    return { ...seen.mountParams, ...own };
+  } catch {
+    // Own params behind a Proxy that throws: the caller treats them as unreadable.
+    return own;
+  }
+}
+
+/**
+ * Values of the params whose names the redaction rules censor; null when the params cannot be
+ * listed (a Proxy that throws), so the caller cannot tell secrets in the path apart.
+ */
+export function secretValues(config: Config, params: unknown): string[] | null {
+  const secrets: string[] = [];
+  if (typeof params !== "object" || params === null) return secrets;
+  let keys: string[];
+  try {
+    keys = Object.keys(params);
+  } catch {
+    return null;
+  }
+  for (const key of keys) {
+    const value = field(params, key);
+    if (typeof value === "string" && config.redactKeys?.test(key)) secrets.push(value);
+  }
+  return secrets;
+}
+
+/** How a record came out of {@link buildRecord}. */
+export interface Built {
+  record: AuditRecord;
+  /** Fields replaced to fit `maxRecordBytes`. */
+  trimmed: string[];
+}
+
+/** The sanitize rules of a config, made once per config rather than once per record. */
+const rulesByConfig = new WeakMap<Config, SanitizeRules>();
+
+function rulesOf(config: Config): SanitizeRules {
+  let rules = rulesByConfig.get(config);
+  if (rules === undefined) {
+    rules = { redactKeys: config.redactKeys, censor: config.censor, maxDepth: MAX_DEPTH };
+    rulesByConfig.set(config, rules);
+  }
+  return rules;
+}
+
+/** `value` sanitized within `budget` bytes; its state joins `states` for the size estimate. */
+function cleaned(
+  value: unknown,
+  rules: SanitizeRules,
+  budget: number,
+  states: SanitizeState[],
+): unknown {
+  const state = newState(budget);
+  states.push(state);
+  return sanitize(value, rules, state);
+}
+
+export function buildRecord(end: RequestEnd, report: Report): Built {
+  const { config, start, ctx, seen, req, res, aborted, now, view } = end;
+  const rules = rulesOf(config);
+  const states: SanitizeState[] = [];
+
+  const method = bounded(view.method ?? UNKNOWN, MAX_SHORT_CHARS);
+  let path = bounded(view.path, MAX_PATH_CHARS);
+  const route = seen.template ?? routeTemplate(req);
+  const request: AuditRequest = { method, path, route, requestId: ctx.requestId };
+
+  const rawParams = paramsOf(seen, req);
+  if (typeof rawParams === "object" && rawParams !== null && !isEmptyPlainObject(rawParams)) {
+    request.params = cleaned(rawParams, rules, config.maxRecordBytes, states) as Record<
+      string,
+      unknown
+    >;
+    const secrets = secretValues(config, rawParams);
+    if (secrets === null || secrets.length > 0) {
+      path = secrets === null ? UNKNOWN : censorPathValues(path, secrets, config.censor);
+      request.path = path;
+    }
+  }
+  if (view.hasQuery) {
+    const query = field(req, "query");
+    if (!isEmptyPlainObject(query) && query !== undefined) {
+      request.query = cleaned(query, rules, config.maxRecordBytes, states) as Record<
+        string,
+        unknown
+      >;
+    }
+  }
+  const headers = headersOf(config, view.headers);
+  if (headers !== undefined) request.headers = headers;
+  if (config.captureBody) {
+    const body = field(req, "body");
+    if (body !== undefined && !isEmptyPlainObject(body)) {
+      request.body = cleaned(body, rules, config.maxBodyBytes, states);
+    }
+  }
+
+  const outcome: AuditOutcome = {
+    status: aborted ? 499 : statusOf(res),
+    durationMs: Math.round((now - start.startedAt) * 1000) / 1000,
+  };
+  if (aborted) outcome.aborted = true;
+  if (ctx.hasError) {
+    outcome.error = scrubText(errorMessage(ctx.errorValue), config.redactKeys, config.censor);
+    const stack = field(ctx.errorValue, "stack");
+    if (config.captureErrorStack && typeof stack === "string") {
+      const text = bounded(stack, MAX_HEADER_CHARS * 8);
+      outcome.errorStack = scrubText(text, config.redactKeys, config.censor);
+    }
+  }
+
+  const record: AuditRecord = {
+    _id: start.id,
+    v: RECORD_VERSION,
+    ts: start.ts,
+    actor: resolveActor(end, report),
+    action: bounded(ctx.actionName ?? `${method} ${route ?? path}`, MAX_PATH_CHARS + 64),
+    request,
+    outcome,
+    service: config.service,
+  };
+  if (ctx.targetValue !== undefined) {
+    record.target = {
+      type: bounded(ctx.targetValue.type, MAX_SHORT_CHARS),
+      id: bounded(ctx.targetValue.id, MAX_SHORT_CHARS),
+    };
+  }
+  if (ctx.metaParts !== undefined) {
+    record.meta = cleaned(mergeMeta(ctx.metaParts), rules, config.maxRecordBytes, states) as Record<
+      string,
+      unknown
+    >;
+  }
+  if (config.redactPaths.length > 0) {
+    redactPaths(record as unknown as Record<string, unknown>, config.redactPaths, config.censor);
+  }
+
+  let estimate = FIXED_BYTES + path.length * 2;
+  for (const state of states) estimate += state.used;
+  const trimmed =
+    estimate * ESCAPE_FACTOR > config.maxRecordBytes
+      ? trimToFit(record, config.maxRecordBytes)
+      : [];
+  return { record, trimmed };
+}
+
+/** The matched route template, e.g. `/orders/:id` under a router mounted at `/orders`. */
+function routeTemplate(req: Request): string | null {
+  const path = field(field(req, "route"), "path");
+  if (typeof path !== "string") return null;
+  return `${asText(field(req, "baseUrl")) ?? ""}${path}`;
+}
+
+/** The response status, or 0 when the app left something that is not one. */
+export function statusOf(res: Response): number {
+  const status = field(res, "statusCode");
+  return typeof status === "number" && Number.isInteger(status) ? status : 0;
+}
+
+function jsonBytes(value: unknown): number {
+  return utf8Bytes(EJSON.stringify([value], { relaxed: true })) - 2;
+}
+
+type Slot = { path: string; get(): unknown; set(value: string): void };
+
+/**
+ * Replaces the record's largest variable fields by a marker, one at a time, until its
+ * serialized size is within `maxBytes`. Returns the record paths it replaced, and lists them
+ * in `record.trimmed`.
+ */
+export function trimToFit(record: AuditRecord, maxBytes: number): string[] {
+  let total = jsonBytes(record);
+  if (total <= maxBytes) return [];
+  const r = record.request;
+  const o = record.outcome;
+  const slots: Slot[] = [
+    { path: "request.body", get: () => r.body, set: (v) => (r.body = v) },
+    { path: "meta", get: () => record.meta, set: (v) => (record.meta = { trimmed: v }) },
+    { path: "request.query", get: () => r.query, set: (v) => (r.query = { trimmed: v }) },
+    { path: "request.params", get: () => r.params, set: (v) => (r.params = { trimmed: v }) },
+    { path: "request.headers", get: () => r.headers, set: (v) => (r.headers = { trimmed: v }) },
+    { path: "outcome.errorStack", get: () => o.errorStack, set: (v) => (o.errorStack = v) },
+    { path: "outcome.error", get: () => o.error, set: (v) => (o.error = v) },
+  ];
+  const sized = slots
+    .filter((slot) => slot.get() !== undefined)
+    .map((slot) => ({ slot, bytes: jsonBytes(slot.get()) }))
+    .sort((a, b) => b.bytes - a.bytes);
+  const done: string[] = [];
+  for (const { slot, bytes } of sized) {
+    if (total <= maxBytes) break;
+    slot.set(`${MARKER_PREFIX}trimmed ${bytes} bytes]`);
+    done.push(slot.path);
+    record.trimmed = done;
+    total = jsonBytes(record);
+  }
+  return done;
+}

@@ -1,0 +1,150 @@
+// The spool's frame format, and the scan that finds the valid frames of a segment.
+//
+// A segment file `seg-<16-digit sequence>.aqs` is a sequence of frames
+//   magic "AQS1" | u32 payload length | u32 CRC32 of payload | payload
+// and a payload is
+//   u8 layout (0 identity, 1 br, 2 gzip: message body as UTF-8; 3 br, 4 gzip: the compressed
+//   bytes of a binary-payload message) | u32 record count | body or bytes.
+// All integers are big-endian. Versions before the binary payload (layouts 3 and 4) skip such
+// frames as corrupt and count their records lost: see the README's upgrade notes.
+import { crc32 } from "node:zlib";
+import { type BodyEncoding, envelopeAttributes } from "../../shared/wire/envelope.js";
+import type { PayloadEncoding } from "../../shared/wire/payload-attribute.js";
+import { messageBytes } from "../../shared/wire/sqs-limits.js";
+import { type EncodedMessage, payloadMessage, payloadMessageBytes } from "../message/packer.js";
+import { sqsSafeJson } from "../message/sqs-text.js";
+
+const MAGIC = 0x41515331; // "AQS1"
+export const HEADER_BYTES = 12;
+const PAYLOAD_HEADER_BYTES = 5;
+const ENCODINGS: BodyEncoding[] = ["identity", "br", "gzip"];
+/** Layouts 3 and 4: the encoding of a binary-payload frame is PAYLOAD_ENCODINGS[layout - 3]. */
+const PAYLOAD_ENCODINGS: PayloadEncoding[] = ["br", "gzip"];
+const LAYOUTS = ENCODINGS.length + PAYLOAD_ENCODINGS.length;
+
+function layoutOf(env: EncodedMessage): number {
+  if (env.payload === undefined) return ENCODINGS.indexOf(env.encoding);
+  return ENCODINGS.length + PAYLOAD_ENCODINGS.indexOf(env.encoding as PayloadEncoding);
+}
+
+/** The compression of a binary-payload layout, undefined for a body layout. */
+function payloadEncodingOfLayout(layout: number): PayloadEncoding | undefined {
+  return layout >= ENCODINGS.length ? PAYLOAD_ENCODINGS[layout - ENCODINGS.length] : undefined;
+}
+
+/** A valid frame found in a segment. */
+export interface FoundFrame {
+  offset: number;
+  /** Header and payload. */
+  length: number;
+  records: number;
+  /** Size of its message as SQS counts it. */
+  bytes: number;
+}
+
+/** A region of a segment that holds no valid frame (torn by a crash, or corrupted). */
+export interface SkippedRegion {
+  offset: number;
+  bytes: number;
+  /** Records the first frame of the region claimed to hold (1 when its header is unreadable). */
+  records: number;
+}
+
+export function frame(env: EncodedMessage): Buffer {
+  const body = env.payload ?? Buffer.from(env.body, "utf8");
+  const payload = Buffer.alloc(PAYLOAD_HEADER_BYTES + body.length);
+  payload.writeUInt8(layoutOf(env), 0);
+  payload.writeUInt32BE(env.records, 1);
+  body.copy(payload, PAYLOAD_HEADER_BYTES);
+  const header = Buffer.alloc(HEADER_BYTES);
+  header.writeUInt32BE(MAGIC, 0);
+  header.writeUInt32BE(payload.length, 4);
+  header.writeUInt32BE(crc32(payload), 8);
+  return Buffer.concat([header, payload]);
+}
+
+/** The frame at `offset` of `data` when it is whole and its checksum holds, else undefined. */
+export function validFrameAt(data: Buffer, offset: number): FoundFrame | undefined {
+  const rest = data.length - offset;
+  if (rest < HEADER_BYTES || data.readUInt32BE(offset) !== MAGIC) return undefined;
+  const length = data.readUInt32BE(offset + 4);
+  if (length < PAYLOAD_HEADER_BYTES || length > rest - HEADER_BYTES) return undefined;
+  const payload = data.subarray(offset + HEADER_BYTES, offset + HEADER_BYTES + length);
+  if (crc32(payload) !== data.readUInt32BE(offset + 8)) return undefined;
+  const layout = payload.readUInt8(0);
+  if (layout >= LAYOUTS) return undefined;
+  const records = payload.readUInt32BE(1);
+  const dataBytes = length - PAYLOAD_HEADER_BYTES;
+  const payloadEncoding = payloadEncodingOfLayout(layout);
+  return {
+    offset,
+    length: HEADER_BYTES + length,
+    records,
+    bytes:
+      payloadEncoding === undefined
+        ? dataBytes + messageBytes("", envelopeAttributes(ENCODINGS[layout] as BodyEncoding))
+        : payloadMessageBytes(payloadEncoding, records, dataBytes),
+  };
+}
+
+/** Records the frame header at `offset` claims, for counting what a corrupt region lost. */
+function claimedRecords(data: Buffer, offset: number): number {
+  if (data.length - offset < HEADER_BYTES + PAYLOAD_HEADER_BYTES) return 1;
+  if (data.readUInt32BE(offset) !== MAGIC) return 1;
+  const claimed = data.readUInt32BE(offset + HEADER_BYTES + 1);
+  return claimed > 0 && claimed <= 1_000_000 ? claimed : 1;
+}
+
+/**
+ * Every valid frame of a segment. After a torn or corrupt frame the scan resynchronises on the
+ * next offset where a whole frame with a valid checksum starts, so one flipped bit costs only
+ * its own frame; the bytes in between are reported as skipped regions.
+ */
+export function scanFrames(data: Buffer): { frames: FoundFrame[]; skipped: SkippedRegion[] } {
+  const frames: FoundFrame[] = [];
+  const skipped: SkippedRegion[] = [];
+  let offset = 0;
+  while (offset < data.length) {
+    const found = validFrameAt(data, offset);
+    if (found) {
+      frames.push(found);
+      offset += found.length;
+      continue;
+    }
+    const start = offset;
+    const records = claimedRecords(data, start);
+    let next = data.indexOf("AQS1", start + 1, "latin1");
+    while (next >= 0 && !validFrameAt(data, next)) next = data.indexOf("AQS1", next + 1, "latin1");
+    offset = next >= 0 ? next : data.length;
+    skipped.push({ offset: start, bytes: offset - start, records });
+  }
+  return { frames, skipped };
+}
+
+/** The message of a frame read back; throws when it does not check out. */
+export function unframe(buf: Buffer): EncodedMessage {
+  const found = validFrameAt(buf, 0);
+  if (!found || found.length !== buf.length) {
+    throw new Error("spool frame does not check out (length, magic or CRC)");
+  }
+  const payload = buf.subarray(HEADER_BYTES);
+  const layout = payload.readUInt8(0);
+  const payloadEncoding = payloadEncodingOfLayout(layout);
+  if (payloadEncoding !== undefined) {
+    // A copy: the segment's buffer is not kept alive by one message.
+    const bytes = Buffer.from(payload.subarray(PAYLOAD_HEADER_BYTES));
+    return payloadMessage(bytes, payloadEncoding, payload.readUInt32BE(1));
+  }
+  const encoding = ENCODINGS[layout] as BodyEncoding;
+  const text = payload.subarray(PAYLOAD_HEADER_BYTES).toString("utf8");
+  // Segments written before bodies were escaped may hold characters SQS refuses.
+  const body = encoding === "identity" ? sqsSafeJson(text) : text;
+  const attributes = envelopeAttributes(encoding);
+  return {
+    body,
+    encoding,
+    attributes,
+    records: payload.readUInt32BE(1),
+    bytes: messageBytes(body, attributes),
+  };
+}

@@ -1,0 +1,127 @@
+// Slots: one spool base directory shared by the processes of a host, one `slot-N` each.
+import { readdir, rename, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import type { Logger } from "../../shared/util/logger.js";
+import { checkPrivateDir, privateDir } from "./files.js";
+import { syncDir } from "./io.js";
+import { holdsLock, markHeld, markReleased, tryLock } from "./lock.js";
+import { SEGMENT_RE, Spool, type SpoolOpenOptions } from "./spool.js";
+
+/** How many slot directories a base directory has: one per process sharing it. */
+export const SPOOL_SLOTS = 64;
+const SLOT_RE = /^slot-(\d+)$/;
+
+/** What opening a slot of a shared base directory found. */
+export interface SlotOpen {
+  spool: Spool;
+  /** The slot this process took, `<base>/slot-<n>`. */
+  slot: number;
+  dir: string;
+  /** Segment files moved in from slots whose process is gone. */
+  adopted: { slots: number; segments: number };
+}
+
+/**
+ * Opens the spool in the first free `slot-N` (N = 0..63) of a base directory, so several
+ * processes on one host (cluster workers, pm2) can share one configured directory. A slot is
+ * free when its LOCK is missing or held by a dead pid. Then the segment files of every other
+ * slot whose process is gone (and of a pre-slot spool right in `base`) are moved into this
+ * slot, behind its own, so no slot is orphaned when fewer processes start. Resolves to
+ * undefined when all slots are held by live processes. The base and slot directories must be
+ * private to this user (see spool-files.ts): anything else is refused with an error.
+ */
+export async function openSlot(options: SpoolOpenOptions): Promise<SlotOpen | undefined> {
+  const base = options.dir;
+  await privateDir(base);
+  let slot = -1;
+  for (let n = 0; n < SPOOL_SLOTS && slot < 0; n++) {
+    const dir = join(base, `slot-${n}`);
+    await privateDir(dir);
+    const lock = join(dir, "LOCK");
+    if (!holdsLock(lock) && tryLock(lock) === true) {
+      markHeld(lock);
+      slot = n;
+    }
+  }
+  if (slot < 0) return undefined;
+  const dir = join(base, `slot-${slot}`);
+  try {
+    const adopted = await adoptOrphans(base, dir, options.logger);
+    const spool = await Spool.open({ ...options, dir });
+    return { spool, slot, dir, adopted };
+  } catch (err) {
+    markReleased(join(dir, "LOCK"));
+    await unlink(join(dir, "LOCK")).catch((unlinkErr: unknown) =>
+      options.logger.warn({ err: unlinkErr }, "auditq spool: could not remove its lock file"),
+    );
+    throw err;
+  }
+}
+
+/**
+ * Moves the segments of slots whose owner is gone into `own`, under fresh sequence numbers
+ * after its own. A rename is atomic, so a crash leaves each segment in exactly one of the two
+ * directories; the source's LOCK (now with this pid) is removed only after both directories
+ * are fsynced, and a crash before that leaves it to the next process as a dead pid's. A rename
+ * moves a link, not what it points to: unsafe files are refused when the spool reads them.
+ */
+async function adoptOrphans(
+  base: string,
+  own: string,
+  logger: Logger,
+): Promise<{ slots: number; segments: number }> {
+  const result = { slots: 0, segments: 0 };
+  const candidates = [base];
+  for (const entry of await readdir(base, { withFileTypes: true })) {
+    if (entry.isDirectory() && SLOT_RE.test(entry.name) && join(base, entry.name) !== own) {
+      candidates.push(join(base, entry.name));
+    }
+  }
+  let nextSeq = (await segmentNames(own)).reduce((max, n) => Math.max(max, seqOf(n) + 1), 0);
+  for (const source of candidates) {
+    await checkPrivateDir(source);
+    const names = await segmentNames(source);
+    // A slot without segments is left alone: its LOCK, if any, is the next owner's business.
+    if (names.length === 0) continue;
+    const lock = join(source, "LOCK");
+    if (holdsLock(lock) || tryLock(lock) !== true) continue;
+    markHeld(lock);
+    let locked: string[];
+    try {
+      // Listed again under the lock: the previous owner may have left more since.
+      locked = await segmentNames(source);
+      for (const name of locked) {
+        const target = join(own, `seg-${String(nextSeq++).padStart(16, "0")}.aqs`);
+        await rename(join(source, name), target);
+      }
+      await syncDir(own);
+      await syncDir(source);
+      await unlink(lock);
+    } catch (err) {
+      // What was moved is in `own` and what was not is still in `source`: release it as is.
+      await unlink(lock).catch((unlinkErr: unknown) =>
+        logger.warn({ err: unlinkErr, lock }, "auditq spool: could not remove a lock file"),
+      );
+      throw err;
+    } finally {
+      markReleased(lock);
+    }
+    if (locked.length > 0) {
+      result.slots++;
+      result.segments += locked.length;
+      logger.info(
+        { from: source, to: own, segments: locked.length },
+        "auditq spool: adopted the segments of a process that is gone",
+      );
+    }
+  }
+  return result;
+}
+
+async function segmentNames(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((n) => SEGMENT_RE.test(n)).sort();
+}
+
+function seqOf(name: string): number {
+  return Number(SEGMENT_RE.exec(name)?.[1]);
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// The auditq-sidecar command's entry: checks that the sidecar's own dependencies are installed
+// (they are optional peer dependencies, so a web app that only uses the middleware does not get
+// them), says what to install when they are not, and then runs the command (cli-main.ts).
+import { createRequire } from "node:module";
+
+/** Packages the sidecar needs besides auditq's own dependencies. */
+const PEERS = ["@aws-sdk/client-sqs", "mongodb", "pino"] as const;
+
+const require = createRequire(import.meta.url);
+const missing = PEERS.filter((name) => {
+  try {
+    require.resolve(name);
+    return false;
+  } catch {
+    // Not resolvable from here: not installed next to auditq.
+    return true;
+  }
+});
+if (missing.length > 0) {
+  console.error(
+    `auditq-sidecar: ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} not installed. ` +
+      `The sidecar needs them; install them next to auditq:\n\n  npm install ${missing.join(" ")}\n`,
+  );
+  process.exitCode = 1;
+} else {
+  await import("./main.js");
+}

@@ -1,0 +1,122 @@
+// The auditq-sidecar command, once cli.ts found its dependencies: reads env and flags once,
+// starts the sidecar and its ops server, wires signals. Only bad configuration stops it at
+// start; unreachable services are retried.
+import { readFileSync } from "node:fs";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { pino } from "pino";
+import { collectDefaultMetrics, Registry } from "prom-client";
+import { ConfigError } from "../../shared/util/errors.js";
+import { DEFAULTS } from "../config/options.js";
+import { startOpsServer } from "../http.js";
+import { createSidecar } from "../sidecar.js";
+import { type CliConfig, EXIT_GRACE_MS, helpText, readConfig } from "./args.js";
+import { CREATE_QUEUE_HELP, createAuditQueues, parseCreateQueueArgs } from "./create-queue.js";
+
+/** The package's version: package.json sits one level above sidecar/cli/main.ts and the dist/ files. */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+  return String(pkg.version);
+}
+
+/** `auditq-sidecar create-queue ...`: prints the queues as JSON; 2 on bad flags, 1 on SQS errors. */
+async function createQueue(argv: readonly string[]): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(CREATE_QUEUE_HELP);
+    return 0;
+  }
+  const sqs = new SQSClient({});
+  try {
+    const created = await createAuditQueues(sqs, parseCreateQueueArgs(argv));
+    console.log(JSON.stringify(created, null, 2));
+    return 0;
+  } catch (err) {
+    const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    console.error(`auditq-sidecar create-queue: ${message}`);
+    return err instanceof ConfigError ? 2 : 1;
+  } finally {
+    sqs.destroy();
+  }
+}
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  if (argv[0] === "create-queue") return createQueue(argv.slice(1));
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(
+      `${helpText()}\n\nauditq-sidecar create-queue --help: create the queue and its dead-letter queue.`,
+    );
+    return 0;
+  }
+  if (argv.includes("--version")) {
+    console.log(version());
+    return 0;
+  }
+  let config: CliConfig;
+  try {
+    config = readConfig(process.env, argv);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(
+        `auditq-sidecar: ${err.message}\n\nRun auditq-sidecar --help for all settings.`,
+      );
+      return 2;
+    }
+    throw err;
+  }
+  const logger = pino({ level: config.logLevel, base: { service: "auditq-sidecar" } });
+  for (const warning of config.warnings) logger.warn({}, warning);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const sidecar = createSidecar({ ...config.options, registry, logger });
+  const server = await startOpsServer(
+    config.metricsPort,
+    registry,
+    () => sidecar.isReady(),
+    config.metricsHost,
+  );
+  logger.info({ host: config.metricsHost, port: config.metricsPort }, "ops server listening");
+
+  const shutdownMs = config.options.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs;
+  const stopped = new Promise<number>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, "stopping");
+      const deadline = setTimeout(() => {
+        logger.error(
+          { deadlineMs: shutdownMs + EXIT_GRACE_MS },
+          "shutdown deadline passed; exiting",
+        );
+        resolve(1);
+      }, shutdownMs + EXIT_GRACE_MS);
+      deadline.unref();
+      sidecar
+        .stop()
+        .then(() => resolve(0))
+        .catch((err: unknown) => {
+          logger.error({ err }, "error while stopping");
+          resolve(1);
+        })
+        .finally(() => {
+          clearTimeout(deadline);
+          server.close();
+          server.closeAllConnections();
+        });
+    };
+    process.once("SIGTERM", onSignal);
+    process.once("SIGINT", onSignal);
+  });
+
+  await sidecar.start();
+  return stopped;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+    // Anything still open (a socket the SDK keeps alive) must not hold the process past its deadline.
+    setTimeout(() => process.exit(code), 1_000).unref();
+  },
+  (err: unknown) => {
+    console.error("auditq-sidecar: fatal:", err);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,172 @@
+// Membership of the fleet of sidecars writing to one collection: each holds a lease document,
+// renews it, and reads the others' to compute its share of the fleet's write budget.
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import type { Collection } from "mongodb";
+import type { Logger } from "../../shared/util/logger.js";
+import type { SidecarMetrics } from "../config/metrics.js";
+import type { Deadline } from "../write/deadline.js";
+import { type Claim, looser, type Member, splitBudget } from "./share.js";
+
+/** A lease as stored. `renewedAt` is the server's clock, so hosts' clocks never matter. */
+export interface LeaseDoc {
+  _id: string;
+  /** The records' collection the fleet writes to. */
+  scope: string;
+  /** The budget this member was configured with; the fleet uses the smallest. */
+  budget: number;
+  claim: Claim;
+  lifetimeMs: number;
+  renewedAt: Date;
+  host: string;
+  pid: number;
+}
+
+/** Leases dead this long are deleted by whoever renews next. */
+const GARBAGE_AFTER_MS = 60_000;
+
+export interface FleetDeps {
+  leases: Collection<LeaseDoc>;
+  scope: string;
+  budget: number;
+  lifetimeMs: number;
+  deadline: Deadline;
+  metrics: SidecarMetrics;
+  logger: Logger;
+  /** What this sidecar asks for now; called once per renewal. */
+  demand(): Claim;
+  /** This sidecar's new share, in records per second. */
+  onShare(recordsPerSecond: number): void;
+}
+
+export class FleetMembership {
+  readonly id = `${hostname()}-${process.pid}-${randomBytes(4).toString("hex")}`;
+  /** The claim published last, and when (server clock) it was last raised. */
+  private asked: { claim: Claim; at: number } = { claim: 0, at: 0 };
+  /** The claim this sidecar takes its share by: what the others have all seen, or lower. */
+  private granted: Claim = 0;
+  private members = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private renewing: Promise<void> | undefined;
+  private stopped = false;
+  private renewals = 0;
+
+  constructor(private readonly d: FleetDeps) {}
+
+  get renewEveryMs(): number {
+    return Math.floor(this.d.lifetimeMs / 3);
+  }
+
+  /**
+   * Publishes this sidecar's claim, reads the live leases and sets its share. Throws when the
+   * lease collection cannot be reached (the share then stays as it was).
+   */
+  async renew(): Promise<void> {
+    const { leases, deadline } = this.d;
+    const measured = this.d.demand();
+    // A sidecar that just started claims everything: it is usually started for load, and its
+    // claim is only taken at its next renewal anyway (below), which is then "within one renewal".
+    const claim = this.renewals++ === 0 ? null : measured;
+    const mine = await deadline(
+      "lease renewal",
+      leases.findOneAndUpdate(
+        { _id: this.id },
+        {
+          $currentDate: { renewedAt: true },
+          $set: {
+            scope: this.d.scope,
+            budget: this.d.budget,
+            claim,
+            lifetimeMs: this.d.lifetimeMs,
+            host: hostname(),
+            pid: process.pid,
+          },
+        },
+        { upsert: true, returnDocument: "after" },
+      ),
+    );
+    if (mine === null) throw new Error("lease renewal returned no document");
+    const now = mine.renewedAt.getTime();
+    const all = await deadline("lease read", leases.find({ scope: this.d.scope }).toArray());
+    const live = all.filter((l) => l._id === this.id || l.renewedAt.getTime() + l.lifetimeMs > now);
+    // A raised claim is taken only once every other live member has renewed since it was
+    // published (by the server's clock), so has seen it and made room: normally at the next
+    // renewal. A lowered claim is taken at once. So a raise never makes the fleet overshoot.
+    this.asked = { claim, at: looser(claim, this.asked.claim) ? now : this.asked.at };
+    const seen = live.every((l) => l._id === this.id || l.renewedAt.getTime() > this.asked.at);
+    this.granted = seen || !looser(claim, this.granted) ? claim : this.granted;
+    const members: Member[] = live.map((l) => ({
+      id: l._id,
+      claim: l._id === this.id ? this.granted : l.claim,
+    }));
+    const budget = Math.min(...live.map((l) => l.budget));
+    const share = splitBudget(budget, members).get(this.id);
+    // A bucket at rate 0 has no limit: a share that is not a positive number is a bug, not a share.
+    if (share === undefined || !(share > 0) || !Number.isFinite(share)) {
+      throw new Error(`fleet share out of range: ${share} of ${budget} among ${live.length}`);
+    }
+    this.d.onShare(share);
+    this.d.metrics.fleetMembers.set(live.length);
+    this.d.metrics.fleetBudget.set(budget);
+    this.noteMembership(
+      live.map((l) => l._id),
+      share,
+      budget,
+    );
+    await deadline(
+      "lease cleanup",
+      leases.deleteMany({
+        scope: this.d.scope,
+        renewedAt: { $lt: new Date(now - GARBAGE_AFTER_MS) },
+      }),
+    );
+  }
+
+  /** Renews every third of the lifetime until stop(); failures keep the last share. */
+  start(): void {
+    const tick = () => {
+      if (this.stopped) return;
+      this.renewing = this.renew()
+        .catch((err: unknown) => {
+          this.d.metrics.errors.inc({ stage: "lease" });
+          this.d.logger.warn({ err }, "cannot renew the fleet lease; keeping the last share");
+        })
+        .finally(() => {
+          this.renewing = undefined;
+          if (!this.stopped) {
+            this.timer = setTimeout(tick, this.renewEveryMs);
+            this.timer.unref();
+          }
+        });
+    };
+    this.timer = setTimeout(tick, this.renewEveryMs);
+    this.timer.unref();
+  }
+
+  /** Stops renewing and deletes the lease, so that the others take its share at their next renewal. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.renewing;
+    try {
+      await this.d.deadline("lease release", this.d.leases.deleteOne({ _id: this.id }));
+      this.d.logger.info({ member: this.id }, "released the fleet lease");
+    } catch (err) {
+      this.d.metrics.errors.inc({ stage: "lease" });
+      this.d.logger.warn({ err }, "cannot release the fleet lease; it lapses by itself");
+    }
+  }
+
+  private noteMembership(ids: string[], share: number, budget: number): void {
+    const now = new Set(ids);
+    const joined = ids.filter((id) => !this.members.has(id));
+    const left = [...this.members].filter((id) => !now.has(id));
+    this.members = now;
+    if (joined.length > 0 || left.length > 0) {
+      this.d.logger.info(
+        { members: now.size, joined, left, share: Math.round(share * 100) / 100, budget },
+        "fleet membership changed",
+      );
+    }
+  }
+}

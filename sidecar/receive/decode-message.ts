@@ -1,0 +1,81 @@
+// Turns one received message into records in hand, within the decode limits and the in-hand limits.
+import type { Message } from "@aws-sdk/client-sqs";
+import type { Document } from "bson";
+import { decodeMeasured, type MeasuredBody, measureMessage } from "../../shared/wire/decoder.js";
+import type { DecodeLimits } from "../../shared/wire/json-bounds.js";
+import { signatureProblem } from "../../shared/wire/signature.js";
+import { fitsInHand, type InHandAmount } from "./held-budget.js";
+import { withDeterministicIds } from "./record-id.js";
+
+export interface TakeInDeps {
+  /** Secrets a message must be signed with (any one of them); empty: not checked. */
+  signingSecrets: readonly string[];
+  limits: DecodeLimits;
+  /** Records one message may hold at most whatever else is in hand (`maxBufferedRecords`). */
+  maxMessageRecords: number;
+  /** Records and decoded bytes in hand at most. */
+  maxInHand: InHandAmount;
+  /** Records and decoded bytes in hand now. */
+  inHand(): InHandAmount;
+  /** Resolves when what is in hand may have shrunk, or `signal` aborted. */
+  waitForRoom(signal: AbortSignal): Promise<void>;
+  /** Takes the decoded records in hand. Called synchronously after the room check. */
+  hold(docs: Document[], decodedBytes: number): void;
+  signal: AbortSignal;
+}
+
+export type TakeInResult =
+  /** Its records are in hand (none when the envelope was empty). */
+  | { kind: "taken"; records: number }
+  /** Never writable as records: quarantine the message with `reason`. */
+  | { kind: "rejected"; reason: string }
+  /** Stopping: the message was not taken in. */
+  | { kind: "aborted" };
+
+function reasonOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Checks the signature when signing is on, measures the message (bytes, records, values) before
+ * parsing it, waits for room in hand, then
+ * parses it and hands its records to `hold` in the same turn of the event loop as the room
+ * check, so that two pollers cannot both take the last room.
+ */
+export async function takeIn(message: Message, d: TakeInDeps): Promise<TakeInResult> {
+  if (d.signingSecrets.length > 0) {
+    // Before anything else: an unsigned sender costs one HMAC, never a decompression.
+    const problem = signatureProblem(
+      message.Body ?? "",
+      message.MessageAttributes ?? {},
+      d.signingSecrets,
+    );
+    if (problem !== undefined) return { kind: "rejected", reason: problem };
+  }
+  let measured: MeasuredBody;
+  try {
+    measured = await measureMessage(message, d.limits);
+  } catch (err) {
+    return { kind: "rejected", reason: reasonOf(err) };
+  }
+  const ask = { records: measured.shape.records, bytes: measured.bytes.length };
+  if (ask.records > d.maxMessageRecords) {
+    return {
+      kind: "rejected",
+      reason: `message holds ${ask.records} records, more than maxBufferedRecords (${d.maxMessageRecords})`,
+    };
+  }
+  while (!fitsInHand(d.inHand(), ask, d.maxInHand)) {
+    if (d.signal.aborted) return { kind: "aborted" };
+    await d.waitForRoom(d.signal);
+  }
+  if (d.signal.aborted) return { kind: "aborted" };
+  let docs: Document[];
+  try {
+    docs = withDeterministicIds(decodeMeasured(measured), message.MessageId);
+  } catch (err) {
+    return { kind: "rejected", reason: reasonOf(err) };
+  }
+  if (docs.length > 0) d.hold(docs, ask.bytes);
+  return { kind: "taken", records: docs.length };
+}

@@ -1,0 +1,48 @@
+// Settles written bulks: a message whose records are all stored is deleted, one with a record of
+// unknown outcome is released to come back later; the calls are shared across bulks.
+import type { Message } from "@aws-sdk/client-sqs";
+import type { PendingDoc, RecordBuffer } from "../receive/record-buffer.js";
+import type { SettleBatcher } from "./settle-batcher.js";
+import type { InHand, VisibilityKeeper } from "./visibility.js";
+
+export class Settler {
+  constructor(
+    private readonly buffer: RecordBuffer,
+    private readonly keeper: VisibilityKeeper,
+    private readonly batcher: SettleBatcher,
+    /** Visibility delay of a released message: back soon, but not at once (0 when stopping). */
+    private readonly releaseDelaySeconds: () => number,
+  ) {}
+
+  /**
+   * Counts the bulk's records as settled; deletes or releases messages with none left. A
+   * released message comes back after `releaseDelaySeconds` (default: the backoff delay).
+   */
+  settle(bulk: readonly PendingDoc[], releaseDelaySeconds = this.releaseDelaySeconds()): void {
+    const done = new Set<InHand>();
+    let freedBytes = 0;
+    for (const p of bulk) {
+      p.owner.pending--;
+      if (p.owner.pending === 0) {
+        done.add(p.owner);
+        freedBytes += p.owner.decodedBytes;
+      }
+    }
+    this.buffer.settled(bulk.length, freedBytes);
+    for (const owner of done) {
+      this.keeper.remove(owner);
+      if (owner.failed) this.batcher.release(owner.message, releaseDelaySeconds);
+      else this.batcher.delete(owner.message);
+    }
+  }
+
+  /** Deletes messages with nothing left to write (no records, or quarantined whole). */
+  settleEmpty(messages: readonly Message[]): void {
+    for (const message of messages) this.batcher.delete(message);
+  }
+
+  /** Sends every call still waiting; resolves when they are done (stop() calls it). */
+  flush(): Promise<void> {
+    return this.batcher.flush();
+  }
+}

@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import {
+  claimOf,
+  DEMAND_HEADROOM,
+  FLOOR_FRACTION,
+  looser,
+  splitBudget,
+} from "../../../../sidecar/fleet/share.js";
+
+const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+
+describe("splitBudget (the fleet's max-min fair split)", () => {
+  it("splits equally among busy members, adding up to the budget", () => {
+    const shares = splitBudget(
+      400,
+      ["a", "b", "c", "d"].map((id) => ({ id, claim: null })),
+    );
+    expect([...shares.values()]).toEqual([100, 100, 100, 100]);
+  });
+
+  it("gives an idle member only its floor, the busy ones the rest", () => {
+    const shares = splitBudget(400, [
+      { id: "busy1", claim: null },
+      { id: "busy2", claim: null },
+      { id: "idle", claim: 0 },
+    ]);
+    const floor = (400 / 3) * FLOOR_FRACTION;
+    expect(shares.get("idle")).toBeCloseTo(floor);
+    expect(shares.get("busy1")).toBeCloseTo((400 - floor) / 2);
+    expect(sum(shares)).toBeCloseTo(400);
+  });
+
+  it("grants a light claim in full and splits the rest among the busy", () => {
+    const shares = splitBudget(300, [
+      { id: "light", claim: 50 },
+      { id: "busy", claim: null },
+    ]);
+    expect(shares.get("light")).toBe(50);
+    expect(shares.get("busy")).toBe(250);
+  });
+
+  it("caps a claim above the equal share at the equal share", () => {
+    const shares = splitBudget(300, [
+      { id: "a", claim: 250 },
+      { id: "b", claim: null },
+    ]);
+    expect(shares.get("a")).toBe(150);
+    expect(shares.get("b")).toBe(150);
+  });
+
+  it("spreads what nobody claims evenly, so an idle fleet keeps the whole budget", () => {
+    const shares = splitBudget(100, [
+      { id: "a", claim: 0 },
+      { id: "b", claim: 10 },
+    ]);
+    expect(sum(shares)).toBeCloseTo(100);
+    expect(shares.get("b")).toBeGreaterThan(shares.get("a") as number);
+  });
+
+  it("is the same whatever the order of the leases", () => {
+    const members = [
+      { id: "x", claim: null },
+      { id: "y", claim: 12 },
+      { id: "z", claim: 0 },
+    ];
+    expect(splitBudget(90, members)).toEqual(splitBudget(90, [...members].reverse()));
+  });
+});
+
+describe("claimOf", () => {
+  it("is unbounded when the bucket made a take wait, else the measured rate with head room", () => {
+    expect(claimOf(500, 5, true)).toBeNull();
+    expect(claimOf(500, 5, false)).toBe(100 * DEMAND_HEADROOM);
+    expect(claimOf(0, 3, false)).toBe(0);
+  });
+});
+
+describe("looser", () => {
+  it("orders claims with null (busy) above every number, and is strict", () => {
+    expect(looser(null, 5)).toBe(true);
+    expect(looser(6, 5)).toBe(true);
+    expect(looser(null, null)).toBe(false);
+    expect(looser(5, 5)).toBe(false);
+    expect(looser(5, null)).toBe(false);
+    expect(looser(4, 5)).toBe(false);
+  });
+});
