@@ -1,7 +1,7 @@
 // The auditq-sidecar command, once cli.ts found its dependencies: reads env and flags once,
 // starts the sidecar and its ops server, wires signals. Only bad configuration stops it at
 // start; unreachable services are retried.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { pino } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
@@ -12,10 +12,17 @@ import { createSidecar } from "../sidecar.js";
 import { type CliConfig, EXIT_GRACE_MS, helpText, readConfig } from "./args.js";
 import { CREATE_QUEUE_HELP, createAuditQueues, parseCreateQueueArgs } from "./create-queue.js";
 
-/** The package's version: package.json sits one level above sidecar/cli/main.ts and the dist/ files. */
+/**
+ * The package's version, from its package.json: one level above the built dist/ files, two above
+ * this source file (run from source by tsx).
+ */
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
-  return String(pkg.version);
+  const url = [
+    new URL("../package.json", import.meta.url),
+    new URL("../../package.json", import.meta.url),
+  ].find((candidate) => existsSync(candidate));
+  if (!url) throw new Error("auditq's package.json was not found above the sidecar command");
+  return String(JSON.parse(readFileSync(url, "utf8")).version);
 }
 
 /** `auditq-sidecar create-queue ...`: prints the queues as JSON; 2 on bad flags, 1 on SQS errors. */
