@@ -38,8 +38,8 @@ export function realisticRecord(i: number) {
         : undefined,
     },
     // Rounded to the microsecond as middleware/capture/build.ts writes it: a full-precision double
-    // carried ~6 B of noise per record into every compressed size (figures in BENCHMARKS.md
-    // before 2026-12-01 used it).
+    // carried ~6 B of noise per record into every compressed size (benchmark figures from before
+    // 2026-12-01, in the git history of BENCHMARKS.md, used it).
     outcome: {
       status: [200, 201, 204, 404, 500][i % 5],
       durationMs: Math.round(Math.random() * 200_000) / 1000,

@@ -80,7 +80,8 @@ export function realisticRecord(i: number) {
           }
         : undefined,
     },
-    // Rounded to the microsecond, as middleware/capture/build.ts writes it (see BENCHMARKS.md).
+    // Rounded to the microsecond, as middleware/capture/build.ts writes it (see
+    // bench/realistic-record.ts).
     outcome: {
       status: [200, 201, 204, 404, 500][i % 5],
       durationMs: Math.round(Math.random() * 200_000) / 1000,

@@ -11,7 +11,7 @@ import { metricValue } from "./sidecar-fixtures.js";
 const target = sqsTargets()[0] as SqsTarget;
 /**
  * Well below what the local FerretDB takes from four sidecars without a budget (thousands of
- * records/s, BENCHMARKS.md "Sidecar fleet"), so the budget, not MongoDB, holds the rate.
+ * records/s, docs/benchmarks.md "Sidecar fleet"), so the budget, not MongoDB, holds the rate.
  */
 const BUDGET = 300;
 const SHARE = "auditq_sidecar_write_share_records_per_second";
@@ -149,7 +149,7 @@ describe(`sidecar fleet on one write budget (${target.name})`, () => {
       visibilityTimeoutSeconds: 10,
       // FerretDB answers the conflict check of redelivered records (a find by _id $in) with a
       // scan of the whole collection, which on the shared machine can pass the default 10 s;
-      // each retry would scan again (see README, Status).
+      // each retry would scan again (see docs/sidecar.md, "MongoDB time limits").
       mongoTimeoutMs: 60_000,
       waitTimeSeconds: 1,
       logger: {

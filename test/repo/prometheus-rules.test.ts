@@ -25,7 +25,10 @@ const alerts = rules.groups.flatMap((g) => g.rules.map((r) => r.alert));
 const cases = tests.tests.flatMap((t) => t.alert_rule_test);
 
 describe("Prometheus alert rules", () => {
-  it("names the alerts the README lists", () => {
+  it("names the alerts docs/operations.md lists", () => {
+    const page = readFileSync(new URL("../../docs/operations.md", import.meta.url), "utf8");
+    const listed = [...page.matchAll(/^\| `(Auditq\w+)` \|/gm)].map((m) => m[1]);
+    expect(listed).toEqual(alerts);
     expect(alerts).toEqual([
       "AuditqRecordsDropped",
       "AuditqSpoolGrowing",

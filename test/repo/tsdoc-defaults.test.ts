@@ -66,7 +66,7 @@ describe("TSDoc of the options", () => {
   });
 
   it("states the SQS client auditq builds as the option table does", () => {
-    // The table's `shown` is what clients.ts builds (the README row says the same).
+    // The table's `shown` is what clients.ts builds (docs/options.md says the same).
     const built = MIDDLEWARE_OPTIONS.sqs.shown.replaceAll("`", "");
     expect(built).toContain("maxAttempts: 1");
     expect(propertyDocs("middleware/config/options.ts", "Options").get("sqs")).toContain(built);
