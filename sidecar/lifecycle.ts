@@ -6,7 +6,7 @@ import { type BackoffPolicy, backoffDelay } from "../shared/util/backoff.js";
 import type { Logger } from "../shared/util/logger.js";
 import { sleep, withDeadline } from "../shared/util/timers.js";
 import type { SidecarMetrics } from "./config/metrics.js";
-import type { Config } from "./config/options.js";
+import type { Config } from "./config/resolve.js";
 import type { FleetMembership } from "./fleet/lease.js";
 import type { Health } from "./health.js";
 import type { RecordBuffer } from "./receive/record-buffer.js";

@@ -5,7 +5,8 @@ import { ConfigError } from "../../shared/util/errors.js";
 import type { OptionRow } from "../../shared/util/option-table.js";
 import type { TextKind } from "../../shared/util/validate.js";
 import { CLI_OPTIONS, SIDECAR_OPTIONS } from "../config/option-table.js";
-import { resolveOptions, type SidecarOptions } from "../config/options.js";
+import type { SidecarOptions } from "../config/options.js";
+import { resolveOptions } from "../config/resolve.js";
 
 /** One setting the command reads: an option of the table that has a text form. */
 export interface Setting {

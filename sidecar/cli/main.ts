@@ -6,7 +6,7 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { pino } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { ConfigError } from "../../shared/util/errors.js";
-import { DEFAULTS } from "../config/options.js";
+import { DEFAULTS } from "../config/resolve.js";
 import { startOpsServer } from "../http.js";
 import { createSidecar } from "../sidecar.js";
 import { type CliConfig, EXIT_GRACE_MS, helpText, readConfig } from "./args.js";

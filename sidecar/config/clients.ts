@@ -7,7 +7,7 @@ import { consoleLogger, type Logger } from "../../shared/util/logger.js";
 import { isSqsClient } from "../../shared/util/sqs-client.js";
 import { SLOW_READ_PERIODS } from "../write/deadline.js";
 import { isMongoClient } from "./mongo-shape.js";
-import type { Config } from "./options.js";
+import type { Config } from "./resolve.js";
 
 /** How long the driver looks for a server before an operation fails (and is retried). */
 const SERVER_SELECTION_TIMEOUT_MS = 5_000;

@@ -4,7 +4,7 @@ import type { Collection } from "mongodb";
 import type { BackoffPolicy } from "../../shared/util/backoff.js";
 import type { Logger } from "../../shared/util/logger.js";
 import type { SidecarMetrics } from "../config/metrics.js";
-import type { Config } from "../config/options.js";
+import type { Config } from "../config/resolve.js";
 import type { Health } from "../health.js";
 import type { PendingDoc, RecordBuffer } from "../receive/record-buffer.js";
 import type { Settler } from "../settle/settler.js";
