@@ -37,7 +37,7 @@ export interface CreatedQueues {
   dlqArn: string;
 }
 
-export const CREATE_QUEUE_DEFAULTS = {
+const CREATE_QUEUE_DEFAULTS = {
   maxReceiveCount: 100,
   retentionSeconds: 1_209_600,
   /** Matches the middleware's default maxMessageBytes. */

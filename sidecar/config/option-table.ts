@@ -175,7 +175,7 @@ export const SIDECAR_OPTIONS = {
 } satisfies Record<keyof SidecarOptions, OptionRow<unknown>>;
 
 /** Levels the CLI's pino logger takes. */
-export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 
 /**
  * Port of /metrics, /healthz and /readyz. Not 9464: that is the OpenTelemetry Prometheus

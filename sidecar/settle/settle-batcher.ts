@@ -4,7 +4,7 @@ import type { Logger } from "../../shared/util/logger.js";
 import { SQS_MAX_BATCH_ENTRIES } from "../../shared/wire/sqs-limits.js";
 
 /** The two SQS batch calls settling needs (SqsOps); each resolves with how many succeeded. */
-export interface SettleCalls {
+interface SettleCalls {
   deleteMessages(messages: readonly Message[]): Promise<number>;
   changeVisibility(messages: readonly Message[], seconds: number): Promise<number>;
 }

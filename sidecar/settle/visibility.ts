@@ -19,7 +19,7 @@ export interface InHand {
 }
 
 /** Extends a held message's visibility once this fraction of the timeout has passed. */
-export const HEARTBEAT_FRACTION = 0.5;
+const HEARTBEAT_FRACTION = 0.5;
 
 export class VisibilityKeeper {
   private readonly held = new Set<InHand>();

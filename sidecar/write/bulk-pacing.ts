@@ -7,7 +7,7 @@
  * (at start, or after a pause): with 1-second bulks, a 5 s window could see 6 seconds of writing,
  * 20 % over the budget. A quarter second bounds that to 5 %.
  */
-export const BULK_INTERVAL_SECONDS = 0.25;
+const BULK_INTERVAL_SECONDS = 0.25;
 
 /** Head room on the latency-bound size: the slots in flight carry a little more than the share. */
 const LATENCY_HEADROOM = 1.25;

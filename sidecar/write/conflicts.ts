@@ -21,7 +21,7 @@ function sortedKeys(value: unknown): unknown {
  * of the record with its keys sorted. A record read back from MongoDB hashes like the record
  * that was inserted.
  */
-export function contentHash(doc: Document): string {
+function contentHash(doc: Document): string {
   const text = EJSON.stringify(sortedKeys(doc) as Document, { relaxed: false });
   return createHash("sha256").update(text).digest("hex");
 }
