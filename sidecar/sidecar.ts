@@ -2,20 +2,18 @@
 import type { Registry } from "prom-client";
 import { backoffDelay, RETRY_POLICIES } from "../shared/util/backoff.js";
 import { ConfigError } from "../shared/util/errors.js";
-import { MAX_DECODED_BODY_BYTES } from "../shared/wire/body-codec.js";
-import { DEFAULT_DECODE_LIMITS } from "../shared/wire/decoder.js";
 import { SQS_MAX_RECEIVE_MESSAGES } from "../shared/wire/sqs-limits.js";
 import { createClients } from "./config/clients.js";
 import { createSidecarMetrics } from "./config/metrics.js";
 import type { SidecarOptions } from "./config/options.js";
-import { type Config, resolveOptions } from "./config/resolve.js";
+import { resolveOptions } from "./config/resolve.js";
 import { FleetMembership, type LeaseDoc } from "./fleet/lease.js";
 import { claimOf } from "./fleet/share.js";
 import { Health } from "./health.js";
 import { bootstrap, type LifecycleDeps, shutdown } from "./lifecycle.js";
+import { createBatchIntake } from "./receive/batch-intake.js";
 import { DepthCache } from "./receive/depth-cache.js";
-import type { InHandAmount } from "./receive/held-budget.js";
-import { createIntake } from "./receive/intake.js";
+import { heldLimits } from "./receive/held-budget.js";
 import { PollDemand } from "./receive/poll-demand.js";
 import { pollLoop } from "./receive/poller.js";
 import { RecordBuffer } from "./receive/record-buffer.js";
@@ -38,7 +36,7 @@ export interface Sidecar {
   start(): Promise<void>;
   /**
    * Stops polling (aborting long polls), lets writes in flight finish and deletes their
-   * messages, releases every other message in hand (visibility 0), closes what it opened.
+   * messages, releases every other held message (visibility 0), closes what it opened.
    * Bounded by `shutdownTimeoutMs`. Idempotent: a second call returns the same promise.
    */
   stop(): Promise<void>;
@@ -48,25 +46,6 @@ export interface Sidecar {
 }
 
 const RETRY = RETRY_POLICIES.sidecarRecovery;
-
-/**
- * Decoded bytes in hand at most (besides one message taken in alone): two of the largest
- * bodies decoding allows. Records rarely come near it; it bounds memory when they are huge.
- */
-export const MAX_IN_HAND_DECODED_BYTES = 2 * MAX_DECODED_BODY_BYTES;
-
-/**
- * Records in hand at most: the buffer cap, and no more than half a visibility timeout of
- * writing at this sidecar's current rate, so that what is received can be written before it
- * reappears.
- */
-function bufferLimit(config: Config, ratePerSecond: number): number {
-  const atRate =
-    ratePerSecond > 0
-      ? Math.floor((ratePerSecond * config.visibilityTimeoutSeconds) / 2)
-      : Number.POSITIVE_INFINITY;
-  return Math.max(1, Math.min(config.maxBufferedRecords, atRate));
-}
 
 /** Creates the sidecar. Nothing connects until `start()`. Throws ConfigError on bad options. */
 export function createSidecar(options: SidecarOptions): Sidecar {
@@ -116,8 +95,8 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     () => wakeup.notify(),
     () => deadline("ping", db.command({ ping: 1 })),
   );
-  const buffer = new RecordBuffer((inHand, delta) => {
-    metrics.recordsInHand.set(inHand);
+  const buffer = new RecordBuffer((held, delta) => {
+    metrics.recordsHeld.set(held);
     if (delta < 0) wakeup.notify();
   });
   const settleBatcher = new SettleBatcher({
@@ -133,13 +112,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
       : Math.min(30, Math.ceil(backoffDelay(health.writeFailures, RETRY) / 1000));
   const settler = new Settler(buffer, keeper, settleBatcher, releaseDelaySeconds);
   const mongoAnswers = pingProbe(db, logger);
-  // Read at each check: the records limit follows this sidecar's share of the fleet budget.
-  const maxInHand: InHandAmount = {
-    get records() {
-      return bufferLimit(config, rate.ratePerSecond);
-    },
-    bytes: MAX_IN_HAND_DECODED_BYTES,
-  };
+  const maxHeld = heldLimits(config, () => rate.ratePerSecond);
   const writer = new BulkWriter({
     config,
     deadline,
@@ -163,17 +136,14 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     retry: RETRY,
     mongoAnswers,
   });
-  const intake = createIntake({
+  const intake = createBatchIntake({
+    config,
     buffer,
     keeper,
     settler,
     quarantined,
     deadline,
-    writeConcern: config.writeConcern,
-    signingSecrets: config.signingSecrets,
-    limits: { maxRecords: config.maxRecordsPerMessage, maxValues: DEFAULT_DECODE_LIMITS.maxValues },
-    maxMessageRecords: config.maxBufferedRecords,
-    maxInHand,
+    maxHeld,
     wakeup,
     signal: abort.signal,
     mongoAnswers,
@@ -240,8 +210,8 @@ export function createSidecar(options: SidecarOptions): Sidecar {
             demand.allows(index) &&
             health.isBootstrapped &&
             health.isMongoOk &&
-            buffer.recordsInHand < maxInHand.records &&
-            buffer.bytesInHand < maxInHand.bytes,
+            buffer.heldRecords < maxHeld.records &&
+            buffer.heldBytes < maxHeld.bytes,
           waitForChange: (signal) => wakeup.wait(signal),
           receive: async (signal) => {
             const messages = await sqsOps.receive(

@@ -165,7 +165,7 @@ export function createSidecarMetrics(registry: Registry, probeDepth: QueueDepthP
       help: "insertMany calls in flight.",
       registers,
     }),
-    recordsInHand: new Gauge({
+    recordsHeld: new Gauge({
       name: "auditq_sidecar_records_in_hand",
       help: "Records received from SQS and not yet settled.",
       registers,

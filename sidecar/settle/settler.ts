@@ -1,9 +1,10 @@
 // Settles written bulks: a message whose records are all stored is deleted, one with a record of
 // unknown outcome is released to come back later; the calls are shared across bulks.
 import type { Message } from "@aws-sdk/client-sqs";
+import type { HeldMessage } from "../receive/held-message.js";
 import type { PendingDoc, RecordBuffer } from "../receive/record-buffer.js";
 import type { SettleBatcher } from "./settle-batcher.js";
-import type { InHand, VisibilityKeeper } from "./visibility.js";
+import type { VisibilityKeeper } from "./visibility.js";
 
 export class Settler {
   constructor(
@@ -19,7 +20,7 @@ export class Settler {
    * released message comes back after `releaseDelaySeconds` (default: the backoff delay).
    */
   settle(bulk: readonly PendingDoc[], releaseDelaySeconds = this.releaseDelaySeconds()): void {
-    const done = new Set<InHand>();
+    const done = new Set<HeldMessage>();
     let freedBytes = 0;
     for (const p of bulk) {
       p.owner.pending--;
@@ -28,7 +29,7 @@ export class Settler {
         freedBytes += p.owner.decodedBytes;
       }
     }
-    this.buffer.settled(bulk.length, freedBytes);
+    this.buffer.free(bulk.length, freedBytes);
     for (const owner of done) {
       this.keeper.remove(owner);
       if (owner.failed) this.batcher.release(owner.message, releaseDelaySeconds);
