@@ -73,7 +73,7 @@ export async function shutdown(d: LifecycleDeps, r: Running): Promise<void> {
     const drained = (async () => {
       await Promise.all(r.loops);
       await r.writer.drain();
-      await r.settler.flush();
+      await r.settler.sendPending();
     })();
     if ((await withDeadline(drained, drainMs)) === "timeout") {
       d.logger.warn(
@@ -85,16 +85,16 @@ export async function shutdown(d: LifecycleDeps, r: Running): Promise<void> {
     const held = r.keeper.all();
     r.buffer.clear();
     // Settled messages still waiting for their delete (a write finished past the deadline).
-    const settling = r.settler.flush();
+    const sending = r.settler.sendPending();
     if (held.length > 0) {
       const released = await withDeadline(r.keeper.release(held, 0), releaseMs);
       if (released !== "timeout") d.metrics.messagesReleased.inc(released);
       d.logger.info({ released, held: held.length }, "released messages in hand");
     }
-    await withDeadline(settling, releaseMs);
+    await withDeadline(sending, releaseMs);
   } finally {
-    // Released last, after the writes: the others take this share only once it is unused.
-    if (d.fleet !== undefined && (await withDeadline(d.fleet.stop(), releaseMs)) === "timeout") {
+    // Left last, after the writes: the others share out this part only once it is unused.
+    if (d.fleet !== undefined && (await withDeadline(d.fleet.leave(), releaseMs)) === "timeout") {
       d.logger.warn({ deadlineMs: releaseMs }, "fleet lease not released in time; it lapses");
     }
     await r.keeper.stop();

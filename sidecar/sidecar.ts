@@ -164,8 +164,8 @@ export function createSidecar(options: SidecarOptions): Sidecar {
           logger,
           demand: () => {
             const now = Date.now();
-            const { taken, throttled } = rate.usage();
-            const claim = claimOf(taken, (now - measuredSince) / 1000, throttled);
+            const { spent, throttled } = rate.usage();
+            const claim = claimOf(spent, (now - measuredSince) / 1000, throttled);
             measuredSince = now;
             return claim;
           },

@@ -43,7 +43,7 @@ export class Settler {
   }
 
   /** Sends every call still waiting; resolves when they are done (stop() calls it). */
-  flush(): Promise<void> {
-    return this.batcher.flush();
+  sendPending(): Promise<void> {
+    return this.batcher.sendPending();
   }
 }

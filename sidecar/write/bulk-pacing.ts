@@ -33,11 +33,11 @@ export interface PacingState {
 
 /**
  * Records in the next bulk, at most `bulkSize`. Without a rate, `bulkSize`. With one, half the
- * bucket's capacity: a bulk as large as the bucket would be taken the moment the bucket is full,
+ * bucket's capacity: a bulk as large as the bucket would be let through the moment the bucket is full,
  * so every millisecond the writer wakes late (a busy event loop) would be lost rate; with half,
  * it may be an eighth of a second late for nothing. Larger only when MongoDB is so slow that
  * `concurrency` bulks in flight could not carry the rate: then the size that can (rate × latency
- * / concurrency, with head room). A bulk above the capacity takes its tokens in debt, so the
+ * / concurrency, with head room). A bulk above the capacity spends its tokens in debt, so the
  * long-run rate stays exact; its writes are then spread by their latency.
  */
 export function bulkLimit(bulkSize: number, s: PacingState): number {

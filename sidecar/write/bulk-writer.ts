@@ -44,7 +44,7 @@ export class BulkWriter {
 
   constructor(private readonly d: BulkWriterDeps) {}
 
-  /** Settles once every write started so far has settled. */
+  /** Resolves once every write begun so far has finished. */
   async drain(): Promise<void> {
     await Promise.all([...this.inflight]);
   }
@@ -78,7 +78,7 @@ export class BulkWriter {
       }
       if (!(await this.d.concurrency.acquire(signal))) return;
       const bulk = buffer.peek(bulkSize);
-      if (!(await rate.take(bulk.length, signal))) {
+      if (!(await rate.spend(bulk.length, signal))) {
         this.d.concurrency.cancel();
         return;
       }
@@ -107,7 +107,7 @@ export class BulkWriter {
     const { metrics, concurrency, logger } = this.d;
     metrics.bulkSize.observe(bulk.length);
     metrics.writesInflight.inc();
-    const started = performance.now();
+    const begunAt = performance.now();
     let outcomes: RecordOutcome[];
     try {
       const docs = bulk.map((p) => p.doc);
@@ -122,7 +122,7 @@ export class BulkWriter {
     } catch (err) {
       // Unknown outcome: delete nothing. SQS redelivers and the duplicate _id makes it harmless.
       metrics.writesInflight.dec();
-      concurrency.release(undefined);
+      concurrency.done(undefined);
       metrics.errors.inc({ stage: "write" });
       logger.warn(
         { err, records: bulk.length },
@@ -133,9 +133,9 @@ export class BulkWriter {
       this.d.settler.settle(bulk);
       return;
     }
-    const latencyMs = performance.now() - started;
+    const latencyMs = performance.now() - begunAt;
     metrics.writesInflight.dec();
-    concurrency.release(latencyMs);
+    concurrency.done(latencyMs);
     metrics.writeSeconds.observe(latencyMs / 1000);
     metrics.lastWrite.setToCurrentTime();
     this.d.health.writeSucceeded();

@@ -67,14 +67,14 @@ export function createPatientDeadline(
   return async (operation, work) => {
     // Rejections propagate through the awaits below; the wrapper keeps a value of `undefined`
     // apart from the deadline's "timeout".
-    const settled = work.then((value) => ({ value }));
+    const finished = work.then((value) => ({ value }));
     for (let period = 1; ; period++) {
-      const outcome = await withDeadline(settled, ms);
+      const outcome = await withDeadline(finished, ms);
       if (outcome !== "timeout") return outcome.value;
       const alive = period < maxPeriods && (await withDeadline(answers(), ms)) === true;
       if (!alive) {
         metrics.mongoTimeouts.inc({ operation });
-        settled.catch((late: unknown) =>
+        finished.catch((late: unknown) =>
           logger.debug({ err: late, operation }, "MongoDB operation failed after its deadline"),
         );
         throw new MongoTimeoutError(operation, ms * period);
