@@ -1,3 +1,4 @@
+// The sidecar's public API: createSidecar, its options and defaults, and the error types.
 export { AuditqError, ConfigError, DecodeError } from "../shared/util/errors.js";
 export type { Logger } from "../shared/util/logger.js";
 export type { IndexKeys, SidecarOptions } from "./config/options.js";

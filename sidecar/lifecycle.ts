@@ -1,6 +1,7 @@
-// Starts and stops the sidecar: start() prepares until both services answer and runs the loops;
-// stop() lets writes in flight finish within the deadline, releases every other held message and
-// closes what the sidecar opened.
+// Starts and stops the sidecar: start() and stop() of the Sidecar interface.
+// start() prepares until both services answer and runs the loops; stop() lets writes in flight
+// finish within the deadline, releases every other held message and closes what the sidecar
+// opened.
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { Collection, MongoClient } from "mongodb";
 import { type BackoffPolicy, backoffDelay } from "../shared/util/backoff.js";

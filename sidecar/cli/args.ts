@@ -1,5 +1,5 @@
-// The auditq-sidecar command's settings: environment variables and flags, derived from the option
-// table, read once into createSidecar's options, with errors naming variable, flag and expectation.
+// The auditq-sidecar command's settings: env variables and flags, derived from the option table.
+// Read once into createSidecar's options, with errors naming variable, flag and expectation.
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { ConfigError } from "../../shared/util/errors.js";
 import type { OptionRow } from "../../shared/util/option-table.js";

@@ -1,5 +1,5 @@
-// The one place the sidecar builds what it talks through: MongoDB and SQS clients, the registry,
-// the logger. Building connects nothing: `start()` does.
+// Builds what the sidecar talks through: MongoDB and SQS clients, the registry, the logger.
+// The one place they are built; building connects nothing: `start()` does.
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { MongoClient } from "mongodb";
 import { Registry } from "prom-client";

@@ -1,5 +1,5 @@
-// Resolves the public SidecarOptions into a Config: every option validated against the option
-// table (option-table.ts, where every default is); no I/O, no clients built.
+// Resolves the public SidecarOptions into a Config, validated against the option table.
+// Every default is in option-table.ts; no I/O here, no clients built.
 import { defaultsOf, type Resolved, resolveTable } from "../../shared/util/option-table.js";
 import { invalid } from "../../shared/util/validate.js";
 import { SIDECAR_OPTIONS } from "./option-table.js";

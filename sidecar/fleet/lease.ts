@@ -1,5 +1,6 @@
-// Membership of the fleet of sidecars writing to one collection: each holds a lease document,
-// renews it, and reads the others' to compute its share of the fleet's write budget.
+// Membership of the fleet of sidecars writing to one collection, through lease documents.
+// Each member holds a lease, renews it, and reads the others' to compute its share of the fleet's
+// write budget.
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Collection } from "mongodb";

@@ -1,5 +1,6 @@
-// Builds the fleet membership, when there is a budget to share: it measures this sidecar's demand
-// from its token bucket and sets the bucket to the share the fleet grants.
+// Builds the fleet membership when there is a budget to share, bound to the token bucket.
+// It measures this sidecar's demand from its bucket and sets the bucket to the share the fleet
+// grants.
 import type { Db } from "mongodb";
 import type { Logger } from "../../shared/util/logger.js";
 import type { SidecarMetrics } from "../config/metrics.js";

@@ -1,5 +1,6 @@
-// Takes in the batch of messages one receive returned: holds each, decodes it into queued records
-// (decode-message.ts), quarantines what cannot be decoded and deletes what holds no record.
+// Takes in the batch of messages one receive returned, and decides what becomes of each.
+// Holds each, decodes it into queued records (decode-message.ts), quarantines what cannot be
+// decoded and deletes what holds no record.
 import type { Message } from "@aws-sdk/client-sqs";
 import type { Collection } from "mongodb";
 import type { Logger } from "../../shared/util/logger.js";

@@ -1,5 +1,6 @@
-// Builds the receive stage: the long-poll loops, each receiving only while there is room among the
-// held records and MongoDB answers, and the intake that holds and decodes what they receive.
+// Builds the receive stage: the long-poll loops and the intake of what they receive.
+// Each loop receives only while there is room among the held records and MongoDB answers; the
+// intake holds and decodes what it receives.
 import type { Collection } from "mongodb";
 import type { BackoffPolicy } from "../../shared/util/backoff.js";
 import type { Logger } from "../../shared/util/logger.js";

@@ -1,5 +1,6 @@
-// Settles written bulks: a message whose records are all stored is deleted, one with a record of
-// unknown outcome is released to come back later; the calls are shared across bulks.
+// Settles written bulks: deletes each message whose records are all stored, else releases it.
+// A message with a record of unknown outcome is released to come back later; the calls are shared
+// across bulks.
 import type { Message } from "@aws-sdk/client-sqs";
 import type { HeldMessage } from "../receive/held-message.js";
 import type { PendingDoc, RecordBuffer } from "../receive/record-buffer.js";

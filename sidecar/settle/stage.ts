@@ -1,5 +1,6 @@
-// Builds the settle stage: the heartbeat that keeps held messages hidden, and the settler that
-// deletes or releases them, in calls shared across bulks, once their records are written.
+// Builds the settle stage: the heartbeat that keeps held messages hidden, and the settler.
+// The settler deletes or releases them, in calls shared across bulks, once their records are
+// written.
 import { type BackoffPolicy, backoffDelay } from "../../shared/util/backoff.js";
 import type { Logger } from "../../shared/util/logger.js";
 import type { SidecarMetrics } from "../config/metrics.js";

@@ -1,5 +1,6 @@
-// How large a bulk is under a write rate: small enough that the rate is smooth over a few seconds
-// (what the fleet's budget is measured on), large enough that slow writes do not hold it back.
+// How large a bulk is under a write rate: as small as a smooth rate needs, no smaller.
+// Small enough that the rate is smooth over a few seconds (what the fleet's budget is measured
+// on), large enough that slow writes do not hold it back.
 
 /**
  * Seconds of writing at the share that the token bucket holds (a bulk is half of it when MongoDB

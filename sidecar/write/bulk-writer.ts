@@ -1,5 +1,5 @@
-// Writes the buffered records into MongoDB in bulks, within the rate and concurrency limits, and
-// hands each written bulk to the settler.
+// Writes the buffered records into MongoDB in bulks, within the rate and concurrency limits.
+// Each written bulk goes to the settler.
 import type { Collection } from "mongodb";
 import type { BackoffPolicy } from "../../shared/util/backoff.js";
 import type { Logger } from "../../shared/util/logger.js";

@@ -1,4 +1,4 @@
-// Tells a redelivered record (same `_id`, same content) from a conflicting one (same `_id`, other content).
+// Tells a redelivered record (same `_id`, same content) from a conflicting one (other content).
 import { createHash } from "node:crypto";
 import { type Document, EJSON } from "bson";
 import type { Collection } from "mongodb";

@@ -1,5 +1,6 @@
-// A deadline on each MongoDB operation: the driver's own timeoutMS is a no-op in mongodb 7, and a
-// hung server must not hold a write (and its messages) for hours.
+// A deadline on each MongoDB operation, so that a hung server never holds a write for hours.
+// The driver's own timeoutMS is a no-op in mongodb 7; a write held that long would hold its
+// messages too.
 import { AuditqError } from "../../shared/util/errors.js";
 import type { Logger } from "../../shared/util/logger.js";
 import { withDeadline } from "../../shared/util/timers.js";

@@ -1,4 +1,5 @@
-// Stores what cannot be written (a refused record, an undecodable message, a conflict) with the reason.
+// Stores what cannot be written (a refused record, an undecodable message, a conflict).
+// Each entry keeps the reason.
 import { createHash } from "node:crypto";
 import type { Message } from "@aws-sdk/client-sqs";
 import { EJSON } from "bson";

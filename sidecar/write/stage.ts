@@ -1,5 +1,5 @@
-// Builds the write stage: the token bucket and the concurrency limit a bulk waits for, and the
-// bulk writer that takes records from the buffer into MongoDB.
+// Builds the write stage: the token bucket, the concurrency limit and the bulk writer.
+// A bulk waits for tokens and a slot; the writer takes records from the buffer into MongoDB.
 import type { Collection } from "mongodb";
 import type { BackoffPolicy } from "../../shared/util/backoff.js";
 import type { Logger } from "../../shared/util/logger.js";
