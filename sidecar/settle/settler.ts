@@ -21,17 +21,17 @@ export class Settler {
    * released message comes back after `releaseDelaySeconds` (default: the backoff delay).
    */
   settle(bulk: readonly PendingDoc[], releaseDelaySeconds = this.releaseDelaySeconds()): void {
-    const done = new Set<HeldMessage>();
+    const complete = new Set<HeldMessage>();
     let freedBytes = 0;
     for (const p of bulk) {
       p.owner.pending--;
       if (p.owner.pending === 0) {
-        done.add(p.owner);
+        complete.add(p.owner);
         freedBytes += p.owner.decodedBytes;
       }
     }
     this.buffer.free(bulk.length, freedBytes);
-    for (const owner of done) {
+    for (const owner of complete) {
       this.keeper.remove(owner);
       if (owner.failed) this.batcher.release(owner.message, releaseDelaySeconds);
       else this.batcher.delete(owner.message);

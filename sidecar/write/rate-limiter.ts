@@ -90,15 +90,15 @@ export class RateLimiter {
       }
       this.throttled = true;
       await new Promise<void>((resolve) => {
-        const done = () => {
+        const wake = () => {
           clearTimeout(timer);
-          signal?.removeEventListener("abort", done);
+          signal?.removeEventListener("abort", wake);
           this.wakeWaiter = undefined;
           resolve();
         };
-        const timer = setTimeout(done, delay);
-        this.wakeWaiter = done;
-        signal?.addEventListener("abort", done, { once: true });
+        const timer = setTimeout(wake, delay);
+        this.wakeWaiter = wake;
+        signal?.addEventListener("abort", wake, { once: true });
       });
     }
   }
