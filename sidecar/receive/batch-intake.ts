@@ -111,30 +111,38 @@ export function createBatchIntake(d: BatchIntakeDeps): (messages: Message[]) => 
         empty.push(held);
       }
     }
-    if (undecodable.length > 0) {
-      try {
-        const stored = await d.deadline(
-          "quarantine",
-          quarantine(d.quarantined, undecodable, config.writeConcern, d.mongoAnswers),
-        );
-        d.metrics.messagesQuarantined.inc(undecodable.length);
-        if (stored.reduced > 0) {
-          d.logger.warn({ reduced: stored.reduced }, "quarantine entries stored reduced");
-        }
-        empty.push(...undecodableHeld);
-      } catch (err) {
-        // Not stored anywhere: release the messages, they come again.
-        d.metrics.errors.inc({ stage: "quarantine" });
-        d.logger.warn(
-          { err, messages: undecodable.length },
-          "cannot quarantine; messages stay queued",
-        );
-        d.metrics.messagesReleased.inc(
-          await d.keeper.release(undecodableHeld, d.releaseDelaySeconds()),
-        );
-      }
+    if (undecodable.length > 0 && (await quarantineUndecodable(d, undecodable, undecodableHeld))) {
+      empty.push(...undecodableHeld);
     }
     for (const held of empty) d.keeper.remove(held);
     if (empty.length > 0) d.settler.settleEmpty(empty.map((h) => h.message));
   };
+}
+
+/**
+ * Stores the undecodable messages in quarantine; true when they are stored (and may be deleted).
+ * When they cannot be stored, they are released: they come again.
+ */
+async function quarantineUndecodable(
+  d: BatchIntakeDeps,
+  entries: QuarantineEntry[],
+  held: HeldMessage[],
+): Promise<boolean> {
+  try {
+    const stored = await d.deadline(
+      "quarantine",
+      quarantine(d.quarantined, entries, d.config.writeConcern, d.mongoAnswers),
+    );
+    d.metrics.messagesQuarantined.inc(entries.length);
+    if (stored.reduced > 0) {
+      d.logger.warn({ reduced: stored.reduced }, "quarantine entries stored reduced");
+    }
+    return true;
+  } catch (err) {
+    // Not stored anywhere: release the messages, they come again.
+    d.metrics.errors.inc({ stage: "quarantine" });
+    d.logger.warn({ err, messages: entries.length }, "cannot quarantine; messages stay queued");
+    d.metrics.messagesReleased.inc(await d.keeper.release(held, d.releaseDelaySeconds()));
+    return false;
+  }
 }
