@@ -1,5 +1,5 @@
-// Whether the sidecar can do its job: started, SQS and MongoDB reachable, not stopping; and the
-// probe that finds MongoDB again after a failed write.
+// Whether the sidecar can do its job: started, SQS and MongoDB reachable, not stopping.
+// And the probe that finds MongoDB again after a failed write.
 import { type BackoffPolicy, backoffDelay } from "../shared/util/backoff.js";
 import type { Logger } from "../shared/util/logger.js";
 import { sleep } from "../shared/util/timers.js";

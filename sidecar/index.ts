@@ -1,4 +1,6 @@
+// The sidecar's public API: createSidecar, its options and defaults, and the error types.
 export { AuditqError, ConfigError, DecodeError } from "../shared/util/errors.js";
 export type { Logger } from "../shared/util/logger.js";
-export { DEFAULTS, type IndexKeys, type SidecarOptions } from "./config/options.js";
+export type { IndexKeys, SidecarOptions } from "./config/options.js";
+export { DEFAULTS } from "./config/resolve.js";
 export { createSidecar, type Sidecar } from "./sidecar.js";

@@ -1,20 +1,24 @@
-// Start and stop: connect and prepare until both services answer; on stop, let writes in flight
-// finish within the deadline, release every other message in hand, close what the sidecar opened.
+// Starts and stops the sidecar: start() and stop() of the Sidecar interface.
+// start() prepares until both services answer and runs the loops; stop() lets writes in flight
+// finish within the deadline, releases every other held message and closes what the sidecar
+// opened.
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { Collection, MongoClient } from "mongodb";
 import { type BackoffPolicy, backoffDelay } from "../shared/util/backoff.js";
+import { ConfigError } from "../shared/util/errors.js";
 import type { Logger } from "../shared/util/logger.js";
 import { sleep, withDeadline } from "../shared/util/timers.js";
 import type { SidecarMetrics } from "./config/metrics.js";
-import type { Config } from "./config/options.js";
+import type { Config } from "./config/resolve.js";
 import type { FleetMembership } from "./fleet/lease.js";
 import type { Health } from "./health.js";
 import type { RecordBuffer } from "./receive/record-buffer.js";
 import type { SqsOps } from "./receive/sqs-ops.js";
-import type { Settler } from "./settle/settler.js";
-import type { VisibilityKeeper } from "./settle/visibility.js";
-import type { BulkWriter } from "./write/bulk-writer.js";
+import type { ReceiveStage } from "./receive/stage.js";
+import type { SettleStage } from "./settle/stage.js";
+import type { Wakeup } from "./wakeup.js";
 import { ensureIndexes } from "./write/indexes.js";
+import type { WriteStage } from "./write/stage.js";
 
 export interface LifecycleDeps {
   config: Config;
@@ -24,16 +28,56 @@ export interface LifecycleDeps {
   ownsSqs: boolean;
   records: Collection;
   sqsOps: SqsOps;
+  buffer: RecordBuffer;
+  receive: ReceiveStage;
+  write: WriteStage;
+  settle: SettleStage;
   /** The fleet lease, when there is a budget to share. */
   fleet: FleetMembership | undefined;
   health: Health;
+  wakeup: Wakeup;
+  /** Aborted by stop(): ends the loops and interrupts long polls. */
+  abort: AbortController;
   metrics: SidecarMetrics;
   logger: Logger;
   retry: BackoffPolicy;
 }
 
+/** The sidecar's start() and stop(), as the Sidecar interface documents them. */
+export interface Lifecycle {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createLifecycle(d: LifecycleDeps): Lifecycle {
+  let started = false;
+  let stopping: Promise<void> | undefined;
+  let loops: Promise<void>[] = [];
+  return {
+    async start() {
+      if (stopping) throw new ConfigError("a stopped sidecar cannot be started again");
+      if (started) return;
+      started = true;
+      const { signal } = d.abort;
+      d.settle.keeper.start();
+      const pollers = d.receive.startPollers();
+      loops = [bootstrap(d, signal), d.write.writer.run(signal), ...pollers];
+      d.logger.info({ queueUrl: d.config.queueUrl, pollers: d.config.pollers }, "sidecar started");
+    },
+    stop() {
+      if (stopping === undefined) {
+        d.health.markStopping();
+        d.abort.abort();
+        d.wakeup.notify();
+        stopping = shutdown(d, loops);
+      }
+      return stopping;
+    },
+  };
+}
+
 /** Connects and ensures the indexes, retrying with backoff, until both services answer. */
-export async function bootstrap(d: LifecycleDeps, signal: AbortSignal): Promise<void> {
+async function bootstrap(d: LifecycleDeps, signal: AbortSignal): Promise<void> {
   for (let attempt = 1; !signal.aborted; attempt++) {
     try {
       if (d.ownsMongo) await d.mongo.connect();
@@ -55,25 +99,21 @@ export async function bootstrap(d: LifecycleDeps, signal: AbortSignal): Promise<
   }
 }
 
-export interface Running {
-  /** The loops, already told to stop (the abort signal has fired). */
-  loops: readonly Promise<void>[];
-  writer: BulkWriter;
-  settler: Settler;
-  buffer: RecordBuffer;
-  keeper: VisibilityKeeper;
-}
-
-/** The second half of stop(), after the abort: bounded by `shutdownTimeoutMs`. */
-export async function shutdown(d: LifecycleDeps, r: Running): Promise<void> {
+/**
+ * The second half of stop(), after the abort (`loops` have been told to stop): bounded by
+ * `shutdownTimeoutMs`.
+ */
+async function shutdown(d: LifecycleDeps, loops: readonly Promise<void>[]): Promise<void> {
+  const { writer } = d.write;
+  const { keeper, settler } = d.settle;
   // Most of the budget for the writes in flight, the rest for releasing what is left.
   const releaseMs = Math.min(2_000, d.config.shutdownTimeoutMs / 2);
   const drainMs = d.config.shutdownTimeoutMs - releaseMs;
   try {
     const drained = (async () => {
-      await Promise.all(r.loops);
-      await r.writer.drain();
-      await r.settler.flush();
+      await Promise.all(loops);
+      await writer.drain();
+      await settler.sendPending();
     })();
     if ((await withDeadline(drained, drainMs)) === "timeout") {
       d.logger.warn(
@@ -82,22 +122,22 @@ export async function shutdown(d: LifecycleDeps, r: Running): Promise<void> {
       );
     }
     // Everything still held (not written, or written past the deadline) goes back to the queue.
-    const held = r.keeper.all();
-    r.buffer.clear();
+    const held = keeper.all();
+    d.buffer.clear();
     // Settled messages still waiting for their delete (a write finished past the deadline).
-    const settling = r.settler.flush();
+    const sending = settler.sendPending();
     if (held.length > 0) {
-      const released = await withDeadline(r.keeper.release(held, 0), releaseMs);
+      const released = await withDeadline(keeper.release(held, 0), releaseMs);
       if (released !== "timeout") d.metrics.messagesReleased.inc(released);
       d.logger.info({ released, held: held.length }, "released messages in hand");
     }
-    await withDeadline(settling, releaseMs);
+    await withDeadline(sending, releaseMs);
   } finally {
-    // Released last, after the writes: the others take this share only once it is unused.
-    if (d.fleet !== undefined && (await withDeadline(d.fleet.stop(), releaseMs)) === "timeout") {
+    // Left last, after the writes: the others share out this part only once it is unused.
+    if (d.fleet !== undefined && (await withDeadline(d.fleet.leave(), releaseMs)) === "timeout") {
       d.logger.warn({ deadlineMs: releaseMs }, "fleet lease not released in time; it lapses");
     }
-    await r.keeper.stop();
+    await keeper.stop();
     if (d.ownsMongo) {
       try {
         await d.mongo.close(true);

@@ -14,15 +14,15 @@ export class Wakeup {
   wait(signal: AbortSignal, timeoutMs?: number): Promise<void> {
     if (signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
-      const done = () => {
+      const wake = () => {
         if (timer !== undefined) clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        this.waiters.delete(done);
+        signal.removeEventListener("abort", wake);
+        this.waiters.delete(wake);
         resolve();
       };
-      const timer = timeoutMs === undefined ? undefined : setTimeout(done, Math.max(0, timeoutMs));
-      this.waiters.add(done);
-      signal.addEventListener("abort", done, { once: true });
+      const timer = timeoutMs === undefined ? undefined : setTimeout(wake, Math.max(0, timeoutMs));
+      this.waiters.add(wake);
+      signal.addEventListener("abort", wake, { once: true });
     });
   }
 }

@@ -1,11 +1,12 @@
-// The auditq-sidecar command's settings: environment variables and flags, derived from the option
-// table, read once into createSidecar's options, with errors naming variable, flag and expectation.
+// The auditq-sidecar command's settings: env variables and flags, derived from the option table.
+// Read once into createSidecar's options, with errors naming variable, flag and expectation.
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { ConfigError } from "../../shared/util/errors.js";
 import type { OptionRow } from "../../shared/util/option-table.js";
 import type { TextKind } from "../../shared/util/validate.js";
 import { CLI_OPTIONS, SIDECAR_OPTIONS } from "../config/option-table.js";
-import { resolveOptions, type SidecarOptions } from "../config/options.js";
+import type { SidecarOptions } from "../config/options.js";
+import { resolveOptions } from "../config/resolve.js";
 
 /** One setting the command reads: an option of the table that has a text form. */
 export interface Setting {

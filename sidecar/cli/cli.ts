@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// The auditq-sidecar command's entry: checks that the sidecar's own dependencies are installed
-// (they are optional peer dependencies, so a web app that only uses the middleware does not get
-// them), says what to install when they are not, and then runs the command (cli-main.ts).
+// The auditq-sidecar command's entry: checks that the sidecar's own dependencies are installed.
+// They are optional peer dependencies, so a web app that only uses the middleware does not get
+// them; it says what to install when they are not, and then runs the command (main.ts).
 import { createRequire } from "node:module";
 
 /** Packages the sidecar needs besides auditq's own dependencies. */

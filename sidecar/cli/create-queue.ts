@@ -1,6 +1,6 @@
-// `auditq-sidecar create-queue`: the audit queue and its dead-letter queue, with attributes that
-// suit auditq. Idempotent: run again with the same settings, it finds the queues and resets
-// their attributes to these values.
+// `auditq-sidecar create-queue`: creates the audit queue and its dead-letter queue for auditq.
+// Idempotent: run again with the same settings, it finds the queues and resets their attributes
+// to these values.
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
@@ -37,7 +37,7 @@ export interface CreatedQueues {
   dlqArn: string;
 }
 
-export const CREATE_QUEUE_DEFAULTS = {
+const CREATE_QUEUE_DEFAULTS = {
   maxReceiveCount: 100,
   retentionSeconds: 1_209_600,
   /** Matches the middleware's default maxMessageBytes. */

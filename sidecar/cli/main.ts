@@ -1,12 +1,12 @@
-// The auditq-sidecar command, once cli.ts found its dependencies: reads env and flags once,
-// starts the sidecar and its ops server, wires signals. Only bad configuration stops it at
-// start; unreachable services are retried.
+// The auditq-sidecar command: reads env and flags once, runs the sidecar and its ops server.
+// Run by cli.ts once it has found the dependencies; wires signals. Only bad configuration stops
+// it at start; unreachable services are retried.
 import { existsSync, readFileSync } from "node:fs";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { pino } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { ConfigError } from "../../shared/util/errors.js";
-import { DEFAULTS } from "../config/options.js";
+import { DEFAULTS } from "../config/resolve.js";
 import { startOpsServer } from "../http.js";
 import { createSidecar } from "../sidecar.js";
 import { type CliConfig, EXIT_GRACE_MS, helpText, readConfig } from "./args.js";

@@ -1,5 +1,5 @@
-// The one place the sidecar builds what it talks through: MongoDB and SQS clients, the registry,
-// the logger. Building connects nothing: `start()` does.
+// Builds what the sidecar talks through: MongoDB and SQS clients, the registry, the logger.
+// The one place they are built; building connects nothing: `start()` does.
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { MongoClient } from "mongodb";
 import { Registry } from "prom-client";
@@ -7,7 +7,7 @@ import { consoleLogger, type Logger } from "../../shared/util/logger.js";
 import { isSqsClient } from "../../shared/util/sqs-client.js";
 import { SLOW_READ_PERIODS } from "../write/deadline.js";
 import { isMongoClient } from "./mongo-shape.js";
-import type { Config } from "./options.js";
+import type { Config } from "./resolve.js";
 
 /** How long the driver looks for a server before an operation fails (and is retried). */
 const SERVER_SELECTION_TIMEOUT_MS = 5_000;

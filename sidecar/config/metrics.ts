@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { registerBuildInfo } from "../../shared/util/build-info.js";
 
 /** Stages of `auditq_sidecar_errors_total`; each starts at zero so `increase()` sees the first. */
-export const ERROR_STAGES = [
+const ERROR_STAGES = [
   "receive",
   "write",
   "quarantine",
@@ -12,10 +12,9 @@ export const ERROR_STAGES = [
   "bootstrap",
   "lease",
 ] as const;
-export type ErrorStage = (typeof ERROR_STAGES)[number];
 
 /** Every SQS operation the sidecar calls. */
-export const SQS_OPERATIONS = [
+const SQS_OPERATIONS = [
   "ReceiveMessage",
   "DeleteMessageBatch",
   "ChangeMessageVisibilityBatch",
@@ -166,7 +165,7 @@ export function createSidecarMetrics(registry: Registry, probeDepth: QueueDepthP
       help: "insertMany calls in flight.",
       registers,
     }),
-    recordsInHand: new Gauge({
+    recordsHeld: new Gauge({
       name: "auditq_sidecar_records_in_hand",
       help: "Records received from SQS and not yet settled.",
       registers,

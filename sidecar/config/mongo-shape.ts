@@ -1,6 +1,6 @@
-// Recognises the MongoDB driver's client and errors by shape, not by `instanceof`: a MongoClient
-// from another copy of the driver (mongoose pins its own) is used as given, and the errors it
-// throws are understood.
+// Recognises the MongoDB driver's client and errors by shape, not by `instanceof`.
+// A MongoClient from another copy of the driver (mongoose pins its own) is used as given, and the
+// errors it throws are understood.
 import type { MongoBulkWriteError, MongoClient, MongoServerError } from "mongodb";
 
 /** Whether `value` is a MongoClient (anything with the driver client's `db`, `connect`, `close`). */

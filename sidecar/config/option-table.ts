@@ -1,5 +1,5 @@
-// The sidecar's options, one row each: rule (type, range), default, one-line doc. The same rows
-// give the CLI its environment variables and flags (cli-args.ts) and its --help.
+// The sidecar's options, one row each: rule (type, range), default, one-line doc.
+// The same rows give the CLI its environment variables and flags (cli/args.ts) and its --help.
 //
 // To add an option: add its property (with TSDoc) to `SidecarOptions` in options.ts, add one
 // row here, and add the same row to the README's "Sidecar settings" table (the README test
@@ -175,7 +175,7 @@ export const SIDECAR_OPTIONS = {
 } satisfies Record<keyof SidecarOptions, OptionRow<unknown>>;
 
 /** Levels the CLI's pino logger takes. */
-export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 
 /**
  * Port of /metrics, /healthz and /readyz. Not 9464: that is the OpenTelemetry Prometheus

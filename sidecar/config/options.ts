@@ -1,12 +1,8 @@
-// The sidecar's public options type, and their resolution into a Config: validated against the
-// option table (option-table.ts, where every default is), no I/O, no clients built.
+// The sidecar's public options type: what `createSidecar(options)` accepts (resolve.ts checks it).
 import type { SQSClient, SQSClientConfig } from "@aws-sdk/client-sqs";
 import type { IndexDirection, MongoClient, WriteConcernSettings } from "mongodb";
 import type { Registry } from "prom-client";
 import type { Logger } from "../../shared/util/logger.js";
-import { defaultsOf, type Resolved, resolveTable } from "../../shared/util/option-table.js";
-import { invalid } from "../../shared/util/validate.js";
-import { SIDECAR_OPTIONS } from "./option-table.js";
 
 /** Keys of a secondary index, e.g. `{ "actor.id": 1, ts: -1 }`. */
 export type IndexKeys = Record<string, IndexDirection>;
@@ -84,25 +80,4 @@ export interface SidecarOptions {
   registry?: Registry | undefined;
   /** A pino-compatible logger. Default: warnings and errors to the console. */
   logger?: Logger | undefined;
-}
-
-/**
- * The fully resolved, read-only settings the sidecar runs with. The clients (`mongo`, `sqs`,
- * `registry`) are as given: clients.ts builds the missing ones.
- */
-export type Config = Resolved<typeof SIDECAR_OPTIONS> & {
-  /** The `signingSecret` option as a list; empty when messages are not checked. */
-  readonly signingSecrets: readonly string[];
-};
-
-/** Every default of the sidecar's options, frozen (read from the option table). */
-export const DEFAULTS = defaultsOf(SIDECAR_OPTIONS);
-
-/** Validates `options` and fills in defaults. Never mutates `options`. Throws ConfigError. */
-export function resolveOptions(options: SidecarOptions): Config {
-  if (typeof options !== "object" || options === null) {
-    invalid("options", "an object", options);
-  }
-  const resolved = resolveTable(SIDECAR_OPTIONS, options, "", "sidecar option");
-  return Object.freeze({ ...resolved, signingSecrets: resolved.signingSecret ?? [] });
 }

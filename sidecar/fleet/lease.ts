@@ -1,5 +1,6 @@
-// Membership of the fleet of sidecars writing to one collection: each holds a lease document,
-// renews it, and reads the others' to compute its share of the fleet's write budget.
+// Membership of the fleet of sidecars writing to one collection, through lease documents.
+// Each member holds a lease, renews it, and reads the others' to compute its share of the fleet's
+// write budget.
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Collection } from "mongodb";
@@ -43,12 +44,12 @@ export class FleetMembership {
   readonly id = `${hostname()}-${process.pid}-${randomBytes(4).toString("hex")}`;
   /** The claim published last, and when (server clock) it was last raised. */
   private asked: { claim: Claim; at: number } = { claim: 0, at: 0 };
-  /** The claim this sidecar takes its share by: what the others have all seen, or lower. */
+  /** The claim this sidecar computes its share by: what the others have all seen, or lower. */
   private granted: Claim = 0;
   private members = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private renewing: Promise<void> | undefined;
-  private stopped = false;
+  private leaving = false;
   private renewals = 0;
 
   constructor(private readonly d: FleetDeps) {}
@@ -65,7 +66,7 @@ export class FleetMembership {
     const { leases, deadline } = this.d;
     const measured = this.d.demand();
     // A sidecar that just started claims everything: it is usually started for load, and its
-    // claim is only taken at its next renewal anyway (below), which is then "within one renewal".
+    // claim is only applied at its next renewal anyway (below), which is then "within one renewal".
     const claim = this.renewals++ === 0 ? null : measured;
     const mine = await deadline(
       "lease renewal",
@@ -89,9 +90,9 @@ export class FleetMembership {
     const now = mine.renewedAt.getTime();
     const all = await deadline("lease read", leases.find({ scope: this.d.scope }).toArray());
     const live = all.filter((l) => l._id === this.id || l.renewedAt.getTime() + l.lifetimeMs > now);
-    // A raised claim is taken only once every other live member has renewed since it was
+    // A raised claim is applied only once every other live member has renewed since it was
     // published (by the server's clock), so has seen it and made room: normally at the next
-    // renewal. A lowered claim is taken at once. So a raise never makes the fleet overshoot.
+    // renewal. A lowered claim is applied at once. So a raise never makes the fleet overshoot.
     this.asked = { claim, at: looser(claim, this.asked.claim) ? now : this.asked.at };
     const seen = live.every((l) => l._id === this.id || l.renewedAt.getTime() > this.asked.at);
     this.granted = seen || !looser(claim, this.granted) ? claim : this.granted;
@@ -122,10 +123,10 @@ export class FleetMembership {
     );
   }
 
-  /** Renews every third of the lifetime until stop(); failures keep the last share. */
+  /** Renews every third of the lifetime until leave(); failures keep the last share. */
   start(): void {
     const tick = () => {
-      if (this.stopped) return;
+      if (this.leaving) return;
       this.renewing = this.renew()
         .catch((err: unknown) => {
           this.d.metrics.errors.inc({ stage: "lease" });
@@ -133,7 +134,7 @@ export class FleetMembership {
         })
         .finally(() => {
           this.renewing = undefined;
-          if (!this.stopped) {
+          if (!this.leaving) {
             this.timer = setTimeout(tick, this.renewEveryMs);
             this.timer.unref();
           }
@@ -143,9 +144,9 @@ export class FleetMembership {
     this.timer.unref();
   }
 
-  /** Stops renewing and deletes the lease, so that the others take its share at their next renewal. */
-  async stop(): Promise<void> {
-    this.stopped = true;
+  /** Leaves the fleet: stops renewing and deletes the lease, so that the others share its part at their next renewal. */
+  async leave(): Promise<void> {
+    this.leaving = true;
     clearTimeout(this.timer);
     await this.renewing;
     try {

@@ -26,10 +26,10 @@ export function looser(a: Claim, b: Claim): boolean {
   return b !== null && (a === null || a > b);
 }
 
-/** Claim of a member that took `taken` records in `seconds`, and waited for tokens or not. */
-export function claimOf(taken: number, seconds: number, throttled: boolean): Claim {
+/** Claim of a member that spent tokens for `spent` records in `seconds`, and waited for them or not. */
+export function claimOf(spent: number, seconds: number, throttled: boolean): Claim {
   if (throttled) return null;
-  return seconds > 0 ? (taken / seconds) * DEMAND_HEADROOM : 0;
+  return seconds > 0 ? (spent / seconds) * DEMAND_HEADROOM : 0;
 }
 
 /**

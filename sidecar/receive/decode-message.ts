@@ -1,35 +1,35 @@
-// Turns one received message into records in hand, within the decode limits and the in-hand limits.
+// Turns one received message into held records, within the decode limits and the held limits.
 import type { Message } from "@aws-sdk/client-sqs";
 import type { Document } from "bson";
 import { decodeMeasured, type MeasuredBody, measureMessage } from "../../shared/wire/decoder.js";
 import type { DecodeLimits } from "../../shared/wire/json-bounds.js";
 import { signatureProblem } from "../../shared/wire/signature.js";
-import { fitsInHand, type InHandAmount } from "./held-budget.js";
+import { fitsBesideHeld, type HeldAmount } from "./held-budget.js";
 import { withDeterministicIds } from "./record-id.js";
 
-export interface TakeInDeps {
+export interface DecodeMessageDeps {
   /** Secrets a message must be signed with (any one of them); empty: not checked. */
   signingSecrets: readonly string[];
   limits: DecodeLimits;
-  /** Records one message may hold at most whatever else is in hand (`maxBufferedRecords`). */
+  /** Records one message may hold at most, whatever else is held (`maxBufferedRecords`). */
   maxMessageRecords: number;
-  /** Records and decoded bytes in hand at most. */
-  maxInHand: InHandAmount;
-  /** Records and decoded bytes in hand now. */
-  inHand(): InHandAmount;
-  /** Resolves when what is in hand may have shrunk, or `signal` aborted. */
+  /** Records and decoded bytes held at most. */
+  maxHeld: HeldAmount;
+  /** Records and decoded bytes held now. */
+  held(): HeldAmount;
+  /** Resolves when what is held may have shrunk, or `signal` aborted. */
   waitForRoom(signal: AbortSignal): Promise<void>;
-  /** Takes the decoded records in hand. Called synchronously after the room check. */
+  /** Holds the decoded records. Called synchronously after the room check. */
   hold(docs: Document[], decodedBytes: number): void;
   signal: AbortSignal;
 }
 
-export type TakeInResult =
-  /** Its records are in hand (none when the envelope was empty). */
-  | { kind: "taken"; records: number }
+export type DecodeOutcome =
+  /** Its records are held (none when the envelope was empty). */
+  | { kind: "held"; records: number }
   /** Never writable as records: quarantine the message with `reason`. */
   | { kind: "rejected"; reason: string }
-  /** Stopping: the message was not taken in. */
+  /** Stopping: the message was not decoded. */
   | { kind: "aborted" };
 
 function reasonOf(err: unknown): string {
@@ -38,11 +38,14 @@ function reasonOf(err: unknown): string {
 
 /**
  * Checks the signature when signing is on, measures the message (bytes, records, values) before
- * parsing it, waits for room in hand, then
- * parses it and hands its records to `hold` in the same turn of the event loop as the room
- * check, so that two pollers cannot both take the last room.
+ * parsing it, waits for room among the held records, then parses it and hands its records to
+ * `hold` in the same turn of the event loop as the room check, so that two pollers cannot both
+ * fill the last room.
  */
-export async function takeIn(message: Message, d: TakeInDeps): Promise<TakeInResult> {
+export async function decodeMessage(
+  message: Message,
+  d: DecodeMessageDeps,
+): Promise<DecodeOutcome> {
   if (d.signingSecrets.length > 0) {
     // Before anything else: an unsigned sender costs one HMAC, never a decompression.
     const problem = signatureProblem(
@@ -65,7 +68,7 @@ export async function takeIn(message: Message, d: TakeInDeps): Promise<TakeInRes
       reason: `message holds ${ask.records} records, more than maxBufferedRecords (${d.maxMessageRecords})`,
     };
   }
-  while (!fitsInHand(d.inHand(), ask, d.maxInHand)) {
+  while (!fitsBesideHeld(d.held(), ask, d.maxHeld)) {
     if (d.signal.aborted) return { kind: "aborted" };
     await d.waitForRoom(d.signal);
   }
@@ -77,5 +80,5 @@ export async function takeIn(message: Message, d: TakeInDeps): Promise<TakeInRes
     return { kind: "rejected", reason: reasonOf(err) };
   }
   if (docs.length > 0) d.hold(docs, ask.bytes);
-  return { kind: "taken", records: docs.length };
+  return { kind: "held", records: docs.length };
 }

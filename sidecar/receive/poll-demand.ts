@@ -1,5 +1,5 @@
-// How many long polls are open at once: one while the queue is light, every poller while
-// receives come back full.
+// How many long polls are open at once: one while the queue is light, all while it is not.
+// Every poller polls while receives come back full.
 //
 // A long poll returns as soon as any message is there. With two polls always open, each
 // SendMessageBatch of a light producer (one call per lingerMs, a few messages) is split

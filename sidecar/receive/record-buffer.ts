@@ -1,22 +1,22 @@
-// Records received and decoded but not yet handed to a write, and the count of all records in hand.
+// Records received and decoded but not yet handed to a write, and the count of all held records.
 import type { Document } from "mongodb";
-import type { InHand } from "../settle/visibility.js";
+import type { HeldMessage } from "./held-message.js";
 
 /** One decoded record waiting for a bulk, with the message it came from. */
 export interface PendingDoc {
   doc: Document;
-  owner: InHand;
+  owner: HeldMessage;
   index: number;
 }
 
 export class RecordBuffer {
   private pending: PendingDoc[] = [];
   private since = 0;
-  private inHand = 0;
+  private records = 0;
   private bytes = 0;
 
-  /** `onInHandChange` hears every change of the in-hand count (gauge, wakeups). */
-  constructor(private readonly onInHandChange: (inHand: number, delta: number) => void) {}
+  /** `onHeldChange` hears every change of the held records' count (gauge, wakeups). */
+  constructor(private readonly onHeldChange: (held: number, delta: number) => void) {}
 
   /** Records waiting for a bulk. */
   get length(): number {
@@ -24,12 +24,12 @@ export class RecordBuffer {
   }
 
   /** Records received and not yet settled: waiting, or in a write in flight. */
-  get recordsInHand(): number {
-    return this.inHand;
+  get heldRecords(): number {
+    return this.records;
   }
 
-  /** Decoded bytes of the messages whose records are in hand. */
-  get bytesInHand(): number {
+  /** Decoded bytes of the messages whose records are held. */
+  get heldBytes(): number {
     return this.bytes;
   }
 
@@ -39,10 +39,10 @@ export class RecordBuffer {
   }
 
   /**
-   * Queues a message's records for writing; they count as in hand until settled, and so do its
+   * Queues a message's records for writing; they count as held until settled, and so do its
    * decoded bytes (`owner.decodedBytes`) until its last record is settled.
    */
-  add(owner: InHand, docs: readonly Document[]): void {
+  add(owner: HeldMessage, docs: readonly Document[]): void {
     if (this.pending.length === 0) this.since = Date.now();
     this.bytes += owner.decodedBytes;
     for (let index = 0; index < docs.length; index++) {
@@ -63,10 +63,10 @@ export class RecordBuffer {
   }
 
   /**
-   * `n` records are settled (stored, quarantined or released): no longer in hand; nor are the
-   * `bytes` of the messages they completed.
+   * `n` records are settled (stored, quarantined or their message released): no longer held;
+   * nor are the `bytes` of the messages they completed.
    */
-  settled(n: number, bytes = 0): void {
+  free(n: number, bytes = 0): void {
     this.bytes -= bytes;
     this.adjust(-n);
   }
@@ -84,7 +84,7 @@ export class RecordBuffer {
   }
 
   private adjust(delta: number): void {
-    this.inHand += delta;
-    this.onInHandChange(this.inHand, delta);
+    this.records += delta;
+    this.onHeldChange(this.records, delta);
   }
 }

@@ -105,7 +105,7 @@ export class SqsOps {
       entries: { Id: string; ReceiptHandle: string | undefined }[],
     ) => Promise<{ Failed?: { Id?: string; Code?: string; Message?: string }[] | undefined }>,
   ): Promise<number> {
-    let done = 0;
+    let succeeded = 0;
     for (const chunk of chunks(messages)) {
       let pending = chunk;
       for (let attempt = 1; pending.length > 0 && attempt <= ATTEMPTS; attempt++) {
@@ -143,7 +143,7 @@ export class SqsOps {
             retry.push(message);
           }
         }
-        done += pending.length - failed.length;
+        succeeded += pending.length - failed.length;
         if (retry.length > 0) {
           this.metrics.errors.inc({
             stage: operation === "DeleteMessageBatch" ? "delete" : "visibility",
@@ -156,7 +156,7 @@ export class SqsOps {
         pending = retry;
       }
     }
-    return done;
+    return succeeded;
   }
 
   /** Queue depth for the gauges; undefined when SQS cannot be asked. */

@@ -4,7 +4,7 @@ import type { Logger } from "../../shared/util/logger.js";
 import { SQS_MAX_BATCH_ENTRIES } from "../../shared/wire/sqs-limits.js";
 
 /** The two SQS batch calls settling needs (SqsOps); each resolves with how many succeeded. */
-export interface SettleCalls {
+interface SettleCalls {
   deleteMessages(messages: readonly Message[]): Promise<number>;
   changeVisibility(messages: readonly Message[], seconds: number): Promise<number>;
 }
@@ -33,7 +33,7 @@ export function settleMaxWaitMs(visibilityTimeoutSeconds: number): number {
 
 /**
  * Collects messages to delete, and messages to release with a given delay, and sends each kind
- * as soon as 10 are waiting, when `flush()` is called (shutdown), or `maxWaitMs` after the first
+ * as soon as 10 are waiting, when `sendPending()` is called (shutdown), or `maxWaitMs` after the first
  * one waited. One DeleteMessageBatch then settles up to 10 messages
  * from different bulks instead of one call per bulk: a message of 800 records settles in the
  * bulk that writes its last record, usually alone.
@@ -69,8 +69,8 @@ export class SettleBatcher {
     else this.arm();
   }
 
-  /** Sends everything waiting; resolves when every call started so far has finished. */
-  async flush(): Promise<void> {
+  /** Sends everything waiting; resolves when every call begun so far has finished. */
+  async sendPending(): Promise<void> {
     this.disarm();
     if (this.toDelete.length > 0) this.sendDeletes();
     for (const delay of [...this.toRelease.keys()]) this.sendReleases(delay);
@@ -81,9 +81,9 @@ export class SettleBatcher {
     if (this.timer !== undefined) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.flush();
+      void this.sendPending();
     }, this.deps.maxWaitMs);
-    // Idle timers never hold a process open; stop() flushes explicitly.
+    // Idle timers never hold a process open; stop() sends what is pending explicitly.
     this.timer.unref();
   }
 

@@ -1,9 +1,11 @@
-// Settles written bulks: a message whose records are all stored is deleted, one with a record of
-// unknown outcome is released to come back later; the calls are shared across bulks.
+// Settles written bulks: deletes each message whose records are all stored, else releases it.
+// A message with a record of unknown outcome is released to come back later; the calls are shared
+// across bulks.
 import type { Message } from "@aws-sdk/client-sqs";
+import type { HeldMessage } from "../receive/held-message.js";
 import type { PendingDoc, RecordBuffer } from "../receive/record-buffer.js";
 import type { SettleBatcher } from "./settle-batcher.js";
-import type { InHand, VisibilityKeeper } from "./visibility.js";
+import type { VisibilityKeeper } from "./visibility.js";
 
 export class Settler {
   constructor(
@@ -19,17 +21,17 @@ export class Settler {
    * released message comes back after `releaseDelaySeconds` (default: the backoff delay).
    */
   settle(bulk: readonly PendingDoc[], releaseDelaySeconds = this.releaseDelaySeconds()): void {
-    const done = new Set<InHand>();
+    const complete = new Set<HeldMessage>();
     let freedBytes = 0;
     for (const p of bulk) {
       p.owner.pending--;
       if (p.owner.pending === 0) {
-        done.add(p.owner);
+        complete.add(p.owner);
         freedBytes += p.owner.decodedBytes;
       }
     }
-    this.buffer.settled(bulk.length, freedBytes);
-    for (const owner of done) {
+    this.buffer.free(bulk.length, freedBytes);
+    for (const owner of complete) {
       this.keeper.remove(owner);
       if (owner.failed) this.batcher.release(owner.message, releaseDelaySeconds);
       else this.batcher.delete(owner.message);
@@ -42,7 +44,7 @@ export class Settler {
   }
 
   /** Sends every call still waiting; resolves when they are done (stop() calls it). */
-  flush(): Promise<void> {
-    return this.batcher.flush();
+  sendPending(): Promise<void> {
+    return this.batcher.sendPending();
   }
 }

@@ -1,28 +1,13 @@
 // Keeps received messages hidden while they are being written (heartbeat), and releases them.
-import type { Message } from "@aws-sdk/client-sqs";
 import type { Logger } from "../../shared/util/logger.js";
+import type { HeldMessage } from "../receive/held-message.js";
 import type { SqsOps } from "../receive/sqs-ops.js";
 
-/** A message received and not yet deleted or released. */
-export interface InHand {
-  message: Message;
-  messageId: string;
-  receiveCount: number;
-  /** Its records not yet settled (written, duplicate or quarantined). */
-  pending: number;
-  /** A write of one of its records had an unknown outcome: it must not be deleted. */
-  failed: boolean;
-  /** When its visibility timeout was last (re)started. */
-  extendedAt: number;
-  /** Decoded bytes of its body, held in the in-hand budget until the message is settled. */
-  decodedBytes: number;
-}
-
 /** Extends a held message's visibility once this fraction of the timeout has passed. */
-export const HEARTBEAT_FRACTION = 0.5;
+const HEARTBEAT_FRACTION = 0.5;
 
 export class VisibilityKeeper {
-  private readonly held = new Set<InHand>();
+  private readonly held = new Set<HeldMessage>();
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
 
@@ -32,16 +17,16 @@ export class VisibilityKeeper {
     private readonly logger: Logger,
   ) {}
 
-  add(h: InHand): void {
+  add(h: HeldMessage): void {
     this.held.add(h);
   }
 
-  remove(h: InHand): void {
+  remove(h: HeldMessage): void {
     this.held.delete(h);
   }
 
   /** Everything still held, for the release at shutdown. */
-  all(): InHand[] {
+  all(): HeldMessage[] {
     return [...this.held];
   }
 
@@ -75,7 +60,7 @@ export class VisibilityKeeper {
   }
 
   /** Makes `held` visible again after `delaySeconds` (0 = now) and stops tracking them. */
-  async release(held: readonly InHand[], delaySeconds: number): Promise<number> {
+  async release(held: readonly HeldMessage[], delaySeconds: number): Promise<number> {
     for (const h of held) this.held.delete(h);
     if (held.length === 0) return 0;
     return this.ops.changeVisibility(

@@ -1,5 +1,6 @@
-// How large a bulk is under a write rate: small enough that the rate is smooth over a few seconds
-// (what the fleet's budget is measured on), large enough that slow writes do not hold it back.
+// How large a bulk is under a write rate: as small as a smooth rate needs, no smaller.
+// Small enough that the rate is smooth over a few seconds (what the fleet's budget is measured
+// on), large enough that slow writes do not hold it back.
 
 /**
  * Seconds of writing at the share that the token bucket holds (a bulk is half of it when MongoDB
@@ -7,7 +8,7 @@
  * (at start, or after a pause): with 1-second bulks, a 5 s window could see 6 seconds of writing,
  * 20 % over the budget. A quarter second bounds that to 5 %.
  */
-export const BULK_INTERVAL_SECONDS = 0.25;
+const BULK_INTERVAL_SECONDS = 0.25;
 
 /** Head room on the latency-bound size: the slots in flight carry a little more than the share. */
 const LATENCY_HEADROOM = 1.25;
@@ -33,11 +34,11 @@ export interface PacingState {
 
 /**
  * Records in the next bulk, at most `bulkSize`. Without a rate, `bulkSize`. With one, half the
- * bucket's capacity: a bulk as large as the bucket would be taken the moment the bucket is full,
+ * bucket's capacity: a bulk as large as the bucket would be let through the moment the bucket is full,
  * so every millisecond the writer wakes late (a busy event loop) would be lost rate; with half,
  * it may be an eighth of a second late for nothing. Larger only when MongoDB is so slow that
  * `concurrency` bulks in flight could not carry the rate: then the size that can (rate × latency
- * / concurrency, with head room). A bulk above the capacity takes its tokens in debt, so the
+ * / concurrency, with head room). A bulk above the capacity spends its tokens in debt, so the
  * long-run rate stays exact; its writes are then spread by their latency.
  */
 export function bulkLimit(bulkSize: number, s: PacingState): number {

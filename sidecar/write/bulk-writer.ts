@@ -1,14 +1,14 @@
-// Writes the buffered records into MongoDB in bulks, within the rate and concurrency limits, and
-// hands each written bulk to the settler.
+// Writes the buffered records into MongoDB in bulks, within the rate and concurrency limits.
+// Each written bulk goes to the settler.
 import type { Collection } from "mongodb";
 import type { BackoffPolicy } from "../../shared/util/backoff.js";
 import type { Logger } from "../../shared/util/logger.js";
 import type { SidecarMetrics } from "../config/metrics.js";
-import type { Config } from "../config/options.js";
+import type { Config } from "../config/resolve.js";
 import type { Health } from "../health.js";
+import type { HeldMessage } from "../receive/held-message.js";
 import type { PendingDoc, RecordBuffer } from "../receive/record-buffer.js";
 import type { Settler } from "../settle/settler.js";
-import type { InHand } from "../settle/visibility.js";
 import type { Wakeup } from "../wakeup.js";
 import { bulkLimit } from "./bulk-pacing.js";
 import type { ConcurrencyLimiter } from "./concurrency-limiter.js";
@@ -44,7 +44,7 @@ export class BulkWriter {
 
   constructor(private readonly d: BulkWriterDeps) {}
 
-  /** Settles once every write started so far has settled. */
+  /** Resolves once every write begun so far has finished. */
   async drain(): Promise<void> {
     await Promise.all([...this.inflight]);
   }
@@ -78,7 +78,7 @@ export class BulkWriter {
       }
       if (!(await this.d.concurrency.acquire(signal))) return;
       const bulk = buffer.peek(bulkSize);
-      if (!(await rate.take(bulk.length, signal))) {
+      if (!(await rate.spend(bulk.length, signal))) {
         this.d.concurrency.cancel();
         return;
       }
@@ -107,7 +107,7 @@ export class BulkWriter {
     const { metrics, concurrency, logger } = this.d;
     metrics.bulkSize.observe(bulk.length);
     metrics.writesInflight.inc();
-    const started = performance.now();
+    const begunAt = performance.now();
     let outcomes: RecordOutcome[];
     try {
       const docs = bulk.map((p) => p.doc);
@@ -122,7 +122,7 @@ export class BulkWriter {
     } catch (err) {
       // Unknown outcome: delete nothing. SQS redelivers and the duplicate _id makes it harmless.
       metrics.writesInflight.dec();
-      concurrency.release(undefined);
+      concurrency.done(undefined);
       metrics.errors.inc({ stage: "write" });
       logger.warn(
         { err, records: bulk.length },
@@ -133,9 +133,9 @@ export class BulkWriter {
       this.d.settler.settle(bulk);
       return;
     }
-    const latencyMs = performance.now() - started;
+    const latencyMs = performance.now() - begunAt;
     metrics.writesInflight.dec();
-    concurrency.release(latencyMs);
+    concurrency.done(latencyMs);
     metrics.writeSeconds.observe(latencyMs / 1000);
     metrics.lastWrite.setToCurrentTime();
     this.d.health.writeSucceeded();
@@ -148,7 +148,7 @@ export class BulkWriter {
     const { metrics, logger } = this.d;
     const now = Date.now();
     const refused: QuarantineEntry[] = [];
-    const refusedOwners: InHand[] = [];
+    const refusedOwners: HeldMessage[] = [];
     // Counted once per bulk: an inc() per record cost ~1.7 µs each in the drain profile.
     let written = 0;
     let duplicate = 0;

@@ -44,7 +44,7 @@ export class ConcurrencyLimiter {
     return this.baselineMs;
   }
 
-  /** Resolves once a slot is free; false (no slot taken) if `signal` aborts first. */
+  /** Resolves once a slot is free; false (no slot granted) if `signal` aborts first. */
   acquire(signal?: AbortSignal): Promise<boolean> {
     if (signal?.aborted) return Promise.resolve(false);
     if (this.inflight < this.limit && this.waiters.length === 0) {
@@ -72,8 +72,8 @@ export class ConcurrencyLimiter {
     this.wakeWaiters();
   }
 
-  /** Gives the slot back, with the write's latency, or `undefined` when the write failed. */
-  release(latencyMs: number | undefined): void {
+  /** A write is done: gives its slot back, with its latency, or `undefined` when it failed. */
+  done(latencyMs: number | undefined): void {
     this.inflight--;
     if (this.options.adaptive) this.adapt(latencyMs);
     this.wakeWaiters();

@@ -1,4 +1,4 @@
-// Tells a redelivered record (same `_id`, same content) from a conflicting one (same `_id`, other content).
+// Tells a redelivered record (same `_id`, same content) from a conflicting one (other content).
 import { createHash } from "node:crypto";
 import { type Document, EJSON } from "bson";
 import type { Collection } from "mongodb";
@@ -21,7 +21,7 @@ function sortedKeys(value: unknown): unknown {
  * of the record with its keys sorted. A record read back from MongoDB hashes like the record
  * that was inserted.
  */
-export function contentHash(doc: Document): string {
+function contentHash(doc: Document): string {
   const text = EJSON.stringify(sortedKeys(doc) as Document, { relaxed: false });
   return createHash("sha256").update(text).digest("hex");
 }

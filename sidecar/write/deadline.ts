@@ -1,5 +1,6 @@
-// A deadline on each MongoDB operation: the driver's own timeoutMS is a no-op in mongodb 7, and a
-// hung server must not hold a write (and its messages) for hours.
+// A deadline on each MongoDB operation, so that a hung server never holds a write for hours.
+// The driver's own timeoutMS is a no-op in mongodb 7; a write held that long would hold its
+// messages too.
 import { AuditqError } from "../../shared/util/errors.js";
 import type { Logger } from "../../shared/util/logger.js";
 import { withDeadline } from "../../shared/util/timers.js";
@@ -67,14 +68,14 @@ export function createPatientDeadline(
   return async (operation, work) => {
     // Rejections propagate through the awaits below; the wrapper keeps a value of `undefined`
     // apart from the deadline's "timeout".
-    const settled = work.then((value) => ({ value }));
+    const finished = work.then((value) => ({ value }));
     for (let period = 1; ; period++) {
-      const outcome = await withDeadline(settled, ms);
+      const outcome = await withDeadline(finished, ms);
       if (outcome !== "timeout") return outcome.value;
       const alive = period < maxPeriods && (await withDeadline(answers(), ms)) === true;
       if (!alive) {
         metrics.mongoTimeouts.inc({ operation });
-        settled.catch((late: unknown) =>
+        finished.catch((late: unknown) =>
           logger.debug({ err: late, operation }, "MongoDB operation failed after its deadline"),
         );
         throw new MongoTimeoutError(operation, ms * period);

@@ -6,7 +6,7 @@ import { isMongoOutage } from "./mongo-errors.js";
 import { insertRecords, type RecordOutcome } from "./mongo-sink.js";
 
 /** MongoDB's (and FerretDB's) largest document: the driver refuses a bulk holding a larger one. */
-export const MAX_BSON_DOCUMENT_BYTES = 16 * 1024 * 1024;
+const MAX_BSON_DOCUMENT_BYTES = 16 * 1024 * 1024;
 
 /** Why `doc` can never be written, or undefined when its size is fine. */
 function sizeProblem(doc: Document): string | undefined {

@@ -1,4 +1,4 @@
-// Decides whether a failed write means "MongoDB is unreachable or failing" or may be one record's fault.
+// Decides whether a failed write means "MongoDB is failing" or may be one record's fault.
 import {
   MongoBulkWriteError,
   MongoClientClosedError,

@@ -3,7 +3,7 @@ import type { Collection, Document, WriteConcernSettings } from "mongodb";
 import { isBulkWriteError } from "../config/mongo-shape.js";
 
 /** MongoDB's duplicate key error: the record is already stored, which is what we want. */
-export const DUPLICATE_KEY = 11000;
+const DUPLICATE_KEY = 11000;
 
 /** One shared object for the usual outcome: a bulk of 500 allocates no 500 of them. */
 const WRITTEN: RecordOutcome = Object.freeze({ kind: "written" });

@@ -1,4 +1,5 @@
-// Stores what cannot be written (a refused record, an undecodable message, a conflict) with the reason.
+// Stores what cannot be written (a refused record, an undecodable message, a conflict).
+// Each entry keeps the reason.
 import { createHash } from "node:crypto";
 import type { Message } from "@aws-sdk/client-sqs";
 import { EJSON } from "bson";
@@ -33,7 +34,7 @@ export interface QuarantineEntry {
  * Most bytes of a message body a reduced entry keeps (as base64, about 5.4 MiB): a body SQS
  * delivers (1 MiB at most) always fits whole; a longer one is cut, with its length and hash kept.
  */
-export const REDUCED_BODY_MAX_BYTES = 4 * 1024 * 1024;
+const REDUCED_BODY_MAX_BYTES = 4 * 1024 * 1024;
 const REASON_MAX_CHARS = 4096;
 
 /** What was stored: entries in full, and entries MongoDB refused whole and took reduced. */
@@ -43,7 +44,7 @@ export interface QuarantineResult {
 }
 
 /** Thrown when an entry was refused even reduced: its message must stay on the queue. */
-export class QuarantineRefusedError extends Error {
+class QuarantineRefusedError extends Error {
   override name = "QuarantineRefusedError";
 }
 

@@ -2,14 +2,14 @@
 
 /** What the bucket saw since the last `usage()` call: the fleet's measure of this sidecar's demand. */
 export interface RateUsage {
-  /** Records taken. */
-  taken: number;
-  /** Whether any take had to wait for tokens: the sidecar wanted more than its rate. */
+  /** Tokens spent: records let through. */
+  spent: number;
+  /** Whether any spend had to wait for tokens: the sidecar wanted more than its rate. */
   throttled: boolean;
 }
 
 /**
- * Tokens refill at `ratePerSecond` up to `capacity`. `take(n)` waits until the bucket holds
+ * Tokens refill at `ratePerSecond` up to `capacity`. `spend(n)` waits until the bucket holds
  * `min(n, capacity)` tokens and then removes `n`, going into debt for a bulk larger than the
  * bucket, so that the long-run rate is exact whatever the bulk sizes. Waiters are served in
  * order. A rate of 0 means no limit. `setRate` changes both at once (the fleet's share moves)
@@ -20,7 +20,7 @@ export class RateLimiter {
   private last: number;
   private tail: Promise<boolean> = Promise.resolve(true);
   private wakeWaiter: (() => void) | undefined;
-  private taken = 0;
+  private spent = 0;
   private throttled = false;
 
   /** `initialTokens`: a bucket that starts full lets its capacity through at once. */
@@ -50,10 +50,10 @@ export class RateLimiter {
     this.wakeWaiter?.();
   }
 
-  /** Records taken and whether any take waited, since the last call. */
+  /** Tokens spent and whether any spend waited, since the last call. */
   usage(): RateUsage {
-    const out = { taken: this.taken, throttled: this.throttled };
-    this.taken = 0;
+    const out = { spent: this.spent, throttled: this.throttled };
+    this.spent = 0;
     this.throttled = false;
     return out;
   }
@@ -64,7 +64,7 @@ export class RateLimiter {
     this.last = now;
   }
 
-  /** Milliseconds until `n` tokens could be taken (0 = now). */
+  /** Milliseconds until `n` tokens could be spent (0 = now). */
   delayFor(n: number): number {
     if (this.rate <= 0) return 0;
     this.refill();
@@ -72,33 +72,33 @@ export class RateLimiter {
     return need <= 0 ? 0 : Math.ceil((need / this.rate) * 1000);
   }
 
-  /** Resolves true once `n` tokens are taken, or false (taking none) if `signal` aborts first. */
-  take(n: number, signal?: AbortSignal): Promise<boolean> {
-    const turn = this.tail.then(() => this.waitAndTake(n, signal));
+  /** Resolves true once `n` tokens are spent, or false (spending none) if `signal` aborts first. */
+  spend(n: number, signal?: AbortSignal): Promise<boolean> {
+    const turn = this.tail.then(() => this.waitAndSpend(n, signal));
     this.tail = turn;
     return turn;
   }
 
-  private async waitAndTake(n: number, signal?: AbortSignal): Promise<boolean> {
+  private async waitAndSpend(n: number, signal?: AbortSignal): Promise<boolean> {
     for (;;) {
       if (signal?.aborted) return false;
       const delay = this.delayFor(n);
       if (delay === 0) {
         if (this.rate > 0) this.tokens -= n;
-        this.taken += n;
+        this.spent += n;
         return true;
       }
       this.throttled = true;
       await new Promise<void>((resolve) => {
-        const done = () => {
+        const wake = () => {
           clearTimeout(timer);
-          signal?.removeEventListener("abort", done);
+          signal?.removeEventListener("abort", wake);
           this.wakeWaiter = undefined;
           resolve();
         };
-        const timer = setTimeout(done, delay);
-        this.wakeWaiter = done;
-        signal?.addEventListener("abort", done, { once: true });
+        const timer = setTimeout(wake, delay);
+        this.wakeWaiter = wake;
+        signal?.addEventListener("abort", wake, { once: true });
       });
     }
   }

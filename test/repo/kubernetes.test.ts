@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
 import { resolveOptions as resolveMiddlewareOptions } from "../../middleware/config/options.js";
 import { EXIT_GRACE_MS, readConfig, SETTINGS } from "../../sidecar/cli/args.js";
-import { DEFAULTS } from "../../sidecar/config/options.js";
+import { DEFAULTS } from "../../sidecar/config/resolve.js";
 import { startOpsServer } from "../../sidecar/http.js";
 
 const run = promisify(execFile);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../../../shared/util/errors.js";
 import { envName, flagName, helpText, readConfig, SETTINGS } from "../../../../sidecar/cli/args.js";
-import { DEFAULTS, resolveOptions } from "../../../../sidecar/config/options.js";
+import { DEFAULTS, resolveOptions } from "../../../../sidecar/config/resolve.js";
 
 const base = {
   AUDITQ_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/audit",

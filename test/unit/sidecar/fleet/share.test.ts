@@ -68,7 +68,7 @@ describe("splitBudget (the fleet's max-min fair split)", () => {
 });
 
 describe("claimOf", () => {
-  it("is unbounded when the bucket made a take wait, else the measured rate with head room", () => {
+  it("is unbounded when the bucket made a spend wait, else the measured rate with head room", () => {
     expect(claimOf(500, 5, true)).toBeNull();
     expect(claimOf(500, 5, false)).toBe(100 * DEMAND_HEADROOM);
     expect(claimOf(0, 3, false)).toBe(0);

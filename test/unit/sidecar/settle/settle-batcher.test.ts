@@ -66,18 +66,18 @@ describe("SettleBatcher", () => {
     await vi.advanceTimersByTimeAsync(999);
     expect(calls).toHaveLength(2);
     await vi.advanceTimersByTimeAsync(1);
-    await batcher.flush();
+    await batcher.sendPending();
     expect(calls.map((c) => c.ids.length)).toEqual([10, 10, 5]);
     expect(calls.flatMap((c) => c.ids)).toEqual(Array.from({ length: 25 }, (_, i) => `m${i}`));
     expect(counts.deleted).toBe(25);
     expect(batcher.waiting).toBe(0);
   });
 
-  it("sends at once on flush, and flush waits for the calls in flight", async () => {
+  it("sends at once on sendPending, which waits for the calls in flight", async () => {
     const { batcher, calls, counts } = setup();
     batcher.delete(message(1));
     batcher.delete(message(2));
-    await batcher.flush();
+    await batcher.sendPending();
     expect(calls).toEqual([{ kind: "delete", ids: ["m1", "m2"] }]);
     expect(counts.deleted).toBe(2);
     // Nothing waits any more: the timer is gone, so no second call comes later.
@@ -89,7 +89,7 @@ describe("SettleBatcher", () => {
     const { batcher, calls, counts } = setup();
     for (let i = 0; i < 12; i++) batcher.release(message(i), i % 2 === 0 ? 0 : 5);
     batcher.delete(message(99));
-    await batcher.flush();
+    await batcher.sendPending();
     expect(calls).toEqual([
       { kind: "delete", ids: ["m99"] },
       { kind: "visibility", ids: ["m0", "m2", "m4", "m6", "m8", "m10"], seconds: 0 },
@@ -98,10 +98,10 @@ describe("SettleBatcher", () => {
     expect(counts.released).toBe(12);
   });
 
-  it("logs a call that throws instead of failing the flush", async () => {
+  it("logs a call that throws instead of failing sendPending", async () => {
     const { batcher, errors } = setup(true);
     batcher.delete(message(1));
-    await batcher.flush();
+    await batcher.sendPending();
     expect(errors).toEqual(["settling failed"]);
   });
 

@@ -46,16 +46,16 @@ describe("bulk pacing", () => {
       const capacity = bucketCapacity(500, rate);
       const limiter = new RateLimiter(rate, capacity, capacity);
       const bulk = bulkLimit(500, { ratePerSecond: rate, capacity, ...fast });
-      let taken = 0;
+      let spent = 0;
       for (;;) {
         const wait = limiter.delayFor(bulk);
         if (Date.now() + wait > 5_000) break;
         vi.setSystemTime(Date.now() + wait);
-        expect(await limiter.take(bulk)).toBe(true);
-        taken += bulk;
+        expect(await limiter.spend(bulk)).toBe(true);
+        spent += bulk;
       }
-      expect(taken).toBeLessThanOrEqual(rate * 5 * 1.05);
-      expect(taken).toBeGreaterThanOrEqual(rate * 5 * 0.95);
+      expect(spent).toBeLessThanOrEqual(rate * 5 * 1.05);
+      expect(spent).toBeGreaterThanOrEqual(rate * 5 * 0.95);
     } finally {
       vi.useRealTimers();
     }
@@ -71,16 +71,16 @@ describe("bulk pacing", () => {
       const capacity = bucketCapacity(500, rate);
       const limiter = new RateLimiter(rate, capacity, 0);
       const bulk = bulkLimit(500, { ratePerSecond: rate, capacity, ...fast });
-      let taken = 0;
+      let spent = 0;
       for (;;) {
         const wait = limiter.delayFor(bulk);
         const at = Date.now() + (wait > 0 ? wait + 100 : 0);
         if (at > 10_000) break;
         vi.setSystemTime(at);
-        expect(await limiter.take(bulk)).toBe(true);
-        taken += bulk;
+        expect(await limiter.spend(bulk)).toBe(true);
+        spent += bulk;
       }
-      expect(taken).toBeGreaterThanOrEqual(rate * 10 * 0.95);
+      expect(spent).toBeGreaterThanOrEqual(rate * 10 * 0.95);
     } finally {
       vi.useRealTimers();
     }

@@ -12,37 +12,37 @@ describe("RateLimiter (token bucket)", () => {
 
   it("lets the first bucketful through, then holds the long-run rate exactly", async () => {
     const limiter = new RateLimiter(100, 10);
-    const taken: number[] = [];
-    const start = Date.now();
+    const spentAt: number[] = [];
+    const begunAt = Date.now();
     const all = Array.from({ length: 101 }, () =>
-      limiter.take(10).then(() => taken.push(Date.now() - start)),
+      limiter.spend(10).then(() => spentAt.push(Date.now() - begunAt)),
     );
     await vi.advanceTimersByTimeAsync(0);
-    expect(taken).toEqual([0]); // the full bucket
+    expect(spentAt).toEqual([0]); // the full bucket
     await vi.advanceTimersByTimeAsync(10_000);
     await Promise.all(all);
     // 100 more bulks of 10 at 100/s: the last one at 10 s, none early.
-    expect(taken).toHaveLength(101);
-    expect(taken.at(-1)).toBe(10_000);
-    for (const [i, t] of taken.entries()) expect(t).toBeGreaterThanOrEqual(i * 100);
+    expect(spentAt).toHaveLength(101);
+    expect(spentAt.at(-1)).toBe(10_000);
+    for (const [i, t] of spentAt.entries()) expect(t).toBeGreaterThanOrEqual(i * 100);
   });
 
   it("lets a bulk larger than the bucket through and pays the debt afterwards", async () => {
     const limiter = new RateLimiter(10, 5);
     const times: number[] = [];
-    const start = Date.now();
-    void limiter.take(50).then(() => times.push(Date.now() - start));
-    void limiter.take(5).then(() => times.push(Date.now() - start));
+    const begunAt = Date.now();
+    void limiter.spend(50).then(() => times.push(Date.now() - begunAt));
+    void limiter.spend(5).then(() => times.push(Date.now() - begunAt));
     await vi.advanceTimersByTimeAsync(10_000);
-    // 50 taken at once (bucket 5 → debt 45); the next 5 need the debt and 5 more: 5 s.
+    // 50 spent at once (bucket 5 → debt 45); the next 5 need the debt and 5 more: 5 s.
     expect(times).toEqual([0, 5_000]);
   });
 
-  it("gives up without taking tokens when aborted", async () => {
+  it("gives up without spending tokens when aborted", async () => {
     const limiter = new RateLimiter(1, 1);
-    await limiter.take(1);
+    await limiter.spend(1);
     const abort = new AbortController();
-    const waiting = limiter.take(1, abort.signal);
+    const waiting = limiter.spend(1, abort.signal);
     abort.abort();
     expect(await waiting).toBe(false);
     expect(limiter.delayFor(1)).toBe(1000);
@@ -50,27 +50,27 @@ describe("RateLimiter (token bucket)", () => {
 
   it("wakes a waiter at a new rate at once and reports whether anyone waited", async () => {
     const limiter = new RateLimiter(1, 10);
-    await limiter.take(10);
-    expect(limiter.usage()).toEqual({ taken: 10, throttled: false });
-    const start = Date.now();
-    let tookAt = -1;
-    void limiter.take(10).then(() => {
-      tookAt = Date.now() - start;
+    await limiter.spend(10);
+    expect(limiter.usage()).toEqual({ spent: 10, throttled: false });
+    const begunAt = Date.now();
+    let spentAfter = -1;
+    void limiter.spend(10).then(() => {
+      spentAfter = Date.now() - begunAt;
     });
     await vi.advanceTimersByTimeAsync(1_000);
-    expect(tookAt).toBe(-1); // at 1/s, 10 s to go
+    expect(spentAfter).toBe(-1); // at 1/s, 10 s to go
     limiter.setRate(100, 10);
     await vi.advanceTimersByTimeAsync(100);
     // 1 token earned at the old rate, 9 more at 100/s: 90 ms after the change.
-    expect(tookAt).toBeGreaterThanOrEqual(1_090);
-    expect(tookAt).toBeLessThanOrEqual(1_100);
-    expect(limiter.usage()).toEqual({ taken: 10, throttled: true });
-    expect(limiter.usage()).toEqual({ taken: 0, throttled: false });
+    expect(spentAfter).toBeGreaterThanOrEqual(1_090);
+    expect(spentAfter).toBeLessThanOrEqual(1_100);
+    expect(limiter.usage()).toEqual({ spent: 10, throttled: true });
+    expect(limiter.usage()).toEqual({ spent: 0, throttled: false });
   });
 
   it("never waits with rate 0 (no limit)", async () => {
     const limiter = new RateLimiter(0, 1);
-    expect(await limiter.take(1_000_000)).toBe(true);
+    expect(await limiter.spend(1_000_000)).toBe(true);
     expect(limiter.delayFor(1_000_000)).toBe(0);
   });
 });
@@ -86,7 +86,7 @@ describe("ConcurrencyLimiter", () => {
     });
     await Promise.resolve();
     expect(third).toBe(false);
-    limiter.release(10);
+    limiter.done(10);
     await waiting;
     expect(third).toBe(true);
     expect(limiter.running).toBe(2);
@@ -101,7 +101,7 @@ describe("ConcurrencyLimiter", () => {
     });
     const write = (latency: number | undefined) => {
       void limiter.acquire();
-      limiter.release(latency);
+      limiter.done(latency);
     };
     for (let i = 0; i < 20; i++) write(10);
     expect(limiter.limit).toBe(8);
@@ -118,14 +118,14 @@ describe("ConcurrencyLimiter", () => {
   it("treats a failed write as congestion", () => {
     const limiter = new ConcurrencyLimiter({ max: 4, adaptive: true });
     void limiter.acquire();
-    limiter.release(undefined);
+    limiter.done(undefined);
     expect(limiter.limit).toBe(3);
   });
 
   it("keeps the limit at max when not adaptive", () => {
     const limiter = new ConcurrencyLimiter({ max: 4, adaptive: false });
     void limiter.acquire();
-    limiter.release(1_000_000);
+    limiter.done(1_000_000);
     expect(limiter.limit).toBe(4);
   });
 });

@@ -1,0 +1,17 @@
+// A received message the sidecar holds (hidden from other consumers) until its fate is settled.
+import type { Message } from "@aws-sdk/client-sqs";
+
+/** A message received and not yet deleted or released. */
+export interface HeldMessage {
+  message: Message;
+  messageId: string;
+  receiveCount: number;
+  /** Its records not yet settled (written, duplicate or quarantined). */
+  pending: number;
+  /** A write of one of its records had an unknown outcome: it must not be deleted. */
+  failed: boolean;
+  /** When its visibility timeout was last (re)set. */
+  extendedAt: number;
+  /** Decoded bytes of its body, counted in the held budget until the message is settled. */
+  decodedBytes: number;
+}
