@@ -225,7 +225,7 @@ async function load(port: number, setting: Setting, seconds: number): Promise<Sa
  */
 async function micro(): Promise<string[]> {
   const { default: express } = await import("express");
-  const { resolveOptions } = await import("../middleware/config/options.js");
+  const { resolveOptions } = await import("../middleware/config/resolve.js");
   const capture = await import("../middleware/capture/build.js");
   const { trackRoute } = await import("../middleware/capture/route.js");
   const { RequestView } = await import("../middleware/capture/request-view.js");

@@ -30,7 +30,8 @@ import {
   createMiddlewareMetrics,
   type SkipReason,
 } from "./config/metrics.js";
-import { isRead, type Options, resolveOptions } from "./config/options.js";
+import type { Options } from "./config/options.js";
+import { isRead, resolveOptions } from "./config/resolve.js";
 
 /** The middleware, plus the controls an app needs around it. */
 export interface AuditqMiddleware extends RequestHandler {

@@ -27,5 +27,5 @@ export {
   SECRET_KEY_WORDS,
 } from "./capture/redact/secret-keys.js";
 export { escapeKey, unescapeKey } from "./capture/sanitize.js";
+export { DEFAULT_HEADERS } from "./config/option-table.js";
 export type { ActorResult, Options, RedactOptions, SpoolOptions } from "./config/options.js";
-export { DEFAULT_HEADERS } from "./config/options.js";

@@ -7,16 +7,15 @@ import { MAX_RECORDS_PER_MESSAGE } from "../../shared/wire/envelope.js";
 import { serializeRecord } from "../../shared/wire/record-json.js";
 import { utf8Bytes } from "../../shared/wire/sqs-limits.js";
 import { MIDDLEWARE_OPTIONS } from "../config/option-table.js";
-import { bodyEncodingOf } from "../config/options.js";
+import { bodyEncodingOf } from "../config/resolve.js";
 import { type Item, Packer } from "../message/packer.js";
 import { sqsSafeJson } from "../message/sqs-text.js";
 import type { BatcherConfig } from "./config.js";
-import { type DropReason, DropReporter } from "./drop-reporter.js";
+import { DropReporter } from "./drop-reporter.js";
 import { KeepAlive } from "./keep-alive.js";
 import { SendLoop } from "./send-loop.js";
 
-export type { BatcherConfig, SpoolConfig } from "./config.js";
-export type { DropReason };
+export type { BatcherConfig } from "./config.js";
 
 /** What `close()` achieved. */
 export interface CloseReport {

@@ -10,7 +10,8 @@ import {
   RECORD_VERSION,
 } from "../../shared/wire/record.js";
 import { utf8Bytes } from "../../shared/wire/sqs-limits.js";
-import type { ActorResult, Config } from "../config/options.js";
+import type { ActorResult } from "../config/options.js";
+import type { Config } from "../config/resolve.js";
 import { AuditContext } from "./context.js";
 import { headersOf, MAX_HEADER_CHARS } from "./headers.js";
 import { asText, field } from "./read.js";

@@ -3,7 +3,7 @@ import { SQSClient, type SQSClientConfig } from "@aws-sdk/client-sqs";
 import { type Registry, register } from "prom-client";
 import type { Logger } from "../../shared/util/logger.js";
 import { isSqsClient } from "../../shared/util/sqs-client.js";
-import type { Config } from "./options.js";
+import type { Config } from "./resolve.js";
 
 export interface MiddlewareClients {
   readonly sqs: SQSClient;
