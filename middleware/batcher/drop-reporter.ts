@@ -17,7 +17,7 @@ export interface DropReporterConfig {
 }
 
 /** Drops for lack of room are reported to onError at most once per this interval, per reason. */
-export const DROP_REPORT_INTERVAL_MS = 10_000;
+const DROP_REPORT_INTERVAL_MS = 10_000;
 
 export class DropReporter {
   private readonly config: DropReporterConfig;

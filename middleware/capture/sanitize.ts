@@ -15,7 +15,7 @@ export function bounded(text: string, max: number): string {
 export const TRUNCATED_KEY = "[auditq: truncated]";
 
 /** Key of the object that holds an array found directly inside an array. */
-export const NESTED_ARRAY_KEY = "[auditq: array]";
+const NESTED_ARRAY_KEY = "[auditq: array]";
 
 // Keys that would be read as operators or paths by MongoDB, as types by Extended JSON/BSON
 // (`$oid`, `_bsontype`), or as prototypes by JavaScript code that copies records.

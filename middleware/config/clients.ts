@@ -23,7 +23,7 @@ const CONNECTION_TIMEOUT_MS = 5000;
  * by shape, so one from another copy of the SDK is used as given too (rebuilding it would lose
  * its region, endpoint and middleware).
  */
-export function sqsClientOf(
+function sqsClientOf(
   sqs: SQSClient | SQSClientConfig | undefined,
   sendTimeoutMs: number,
   logger?: Logger,

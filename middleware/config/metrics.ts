@@ -11,11 +11,11 @@ import {
 import { registerBuildInfo } from "../../shared/util/build-info.js";
 
 /** Why a request was left out: `methods`, `sampleRate`, `skip`, or `req.audit.skip()`. */
-export const SKIP_REASONS = ["method", "sample", "skip", "app", "nested"] as const;
+const SKIP_REASONS = ["method", "sample", "skip", "app", "nested"] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
 /** Where inside auditq a capture failed (app hooks included). */
-export const CAPTURE_ERROR_KINDS = [
+const CAPTURE_ERROR_KINDS = [
   "actor",
   "skip",
   "build",
@@ -28,7 +28,7 @@ export const CAPTURE_ERROR_KINDS = [
 export type CaptureErrorKind = (typeof CAPTURE_ERROR_KINDS)[number];
 
 /** Every reason a record can be dropped for; the metrics start each at zero. */
-export const DROP_REASONS = [
+const DROP_REASONS = [
   "too_large",
   "buffer_full",
   "spool_full",

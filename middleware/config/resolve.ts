@@ -75,7 +75,7 @@ export interface Config {
  * home directory: services often run with none, or a read-only one. Outliving a new container
  * takes a `spool.dir` on a persistent volume in any case.
  */
-export function defaultSpoolDir(queueUrl: string): string {
+function defaultSpoolDir(queueUrl: string): string {
   const hash = createHash("sha256").update(queueUrl).digest("hex").slice(0, 16);
   const uid = process.getuid?.();
   return join(tmpdir(), uid === undefined ? "auditq-spool" : `auditq-spool-${uid}`, hash);

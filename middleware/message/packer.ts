@@ -52,17 +52,17 @@ export interface PackerLimits {
 }
 
 /** EncodedMessage text smaller than this goes uncompressed: base64 and the attribute eat the gain. */
-export const COMPRESS_MIN_BYTES = 1024;
+const COMPRESS_MIN_BYTES = 1024;
 
 /**
  * Most raw bytes one compressed message may take. Joining and copying the envelope text runs on
  * the event loop; 512 KiB keeps that well under a millisecond, and billing does not suffer:
  * SQS bills the call's total payload, and a call carries several such messages.
  */
-export const MAX_RAW_MESSAGE_BYTES = 512 * 1024;
+const MAX_RAW_MESSAGE_BYTES = 512 * 1024;
 
 /** A single record larger than this is refused at once, compressed or not. */
-export const MAX_RECORD_BYTES = 4 * 1024 * 1024;
+const MAX_RECORD_BYTES = 4 * 1024 * 1024;
 
 const SAFETY = 0.92;
 const RATIO_WEIGHT = 0.3;

@@ -18,7 +18,7 @@ import {
 } from "./segments.js";
 import { SegmentWriter } from "./writer.js";
 
-export type { RecoveryReport, SpoolEntry, SpoolLoss, SpoolOpenOptions } from "./segments.js";
+export type { RecoveryReport, SpoolEntry, SpoolOpenOptions } from "./segments.js";
 export { SEGMENT_RE };
 
 import { markReleased, takeLock } from "./lock.js";
