@@ -227,6 +227,7 @@ async function micro(): Promise<string[]> {
   const { default: express } = await import("express");
   const { resolveOptions } = await import("../middleware/config/resolve.js");
   const capture = await import("../middleware/capture/build.js");
+  const facts = await import("../middleware/capture/request-facts.js");
   const { trackRoute } = await import("../middleware/capture/route.js");
   const { RequestView } = await import("../middleware/capture/request-view.js");
   const { serializeRecord } = await import("../shared/wire/record-json.js");
@@ -244,8 +245,8 @@ async function micro(): Promise<string[]> {
     socket: { remoteAddress: "127.0.0.1" },
   });
   const res = { statusCode: 200, writableFinished: true };
-  const start = capture.startCapture();
-  const ctx = capture.createContext(start, req);
+  const start = facts.startCapture();
+  const ctx = facts.createContext(start, req);
   const seen = { template: "/hello/:name", params: { name: "world" } };
   const build = () =>
     capture.buildRecord(
@@ -264,7 +265,7 @@ async function micro(): Promise<string[]> {
     );
   const record = build().record;
   const steps: Array<[string, () => unknown]> = [
-    ["start: ObjectId, Date, req.audit", () => capture.createContext(capture.startCapture(), req)],
+    ["start: ObjectId, Date, req.audit", () => facts.createContext(facts.startCapture(), req)],
     [
       "route tracking (accessors on req)",
       () => {

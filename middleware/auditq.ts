@@ -10,18 +10,18 @@ import type { AuditRecord } from "../shared/wire/record.js";
 import { SIGNATURE_ATTRIBUTE_BYTES } from "../shared/wire/signature.js";
 import { SQS_MAX_BATCH_ENTRIES } from "../shared/wire/sqs-limits.js";
 import { Batcher, type CloseReport } from "./batcher/batcher.js";
-import {
-  buildRecord,
-  createContext,
-  type RequestEnd,
-  type RequestStart,
-  startCapture,
-} from "./capture/build.js";
+import { buildRecord } from "./capture/build.js";
 import { capturedRecordJson } from "./capture/captured-json.js";
 import { type AuditContext, isAuditContext } from "./capture/context.js";
 import { isHealthCheck, isHealthCheckView } from "./capture/health-check.js";
 import { minimalRecord } from "./capture/minimal-record.js";
 import { asText, field } from "./capture/read.js";
+import {
+  createContext,
+  type RequestEnd,
+  type RequestStart,
+  startCapture,
+} from "./capture/request-facts.js";
 import { RequestView } from "./capture/request-view.js";
 import { type RouteSeen, trackRoute } from "./capture/route.js";
 import { createClients } from "./config/clients.js";

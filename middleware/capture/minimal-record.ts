@@ -1,17 +1,17 @@
 // The record stored when building the full one failed: a request is never left without one.
 import { type AuditRecord, RECORD_VERSION } from "../../shared/wire/record.js";
+import { asText, field, requestPath } from "./read.js";
 import {
-  bounded,
   errorMessage,
   MAX_PATH_CHARS,
   paramsOf,
-  type RequestEnd,
   secretValues,
   statusOf,
   UNKNOWN,
-} from "./build.js";
-import { asText, field, requestPath } from "./read.js";
+} from "./record-fields.js";
 import { censorPathValues, scrubText } from "./redact/censor.js";
+import type { RequestEnd } from "./request-facts.js";
+import { bounded } from "./sanitize.js";
 
 /**
  * `_id`, `ts`, method, path (redacted params censored), status, and in `captureError` why the
