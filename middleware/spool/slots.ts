@@ -5,7 +5,8 @@ import type { Logger } from "../../shared/util/logger.js";
 import { checkPrivateDir, privateDir } from "./files.js";
 import { syncDir } from "./io.js";
 import { holdsLock, markHeld, markReleased, tryLock } from "./lock.js";
-import { SEGMENT_RE, Spool, type SpoolOpenOptions } from "./spool.js";
+import { SEGMENT_RE, type SpoolOpenOptions } from "./segments.js";
+import { Spool } from "./spool.js";
 
 /** How many slot directories a base directory has: one per process sharing it. */
 export const SPOOL_SLOTS = 64;
