@@ -1,6 +1,7 @@
 // Buffers captured records in process memory and ships them to SQS in packed batch calls,
 // through the on-disk spool when SQS fails for long or memory runs short. This file is the
-// public face (add, flush, close); send-loop.ts is the engine.
+// public face (add, flush, close) and where the parts are put together; send-loop.ts is the
+// engine.
 import type { Document } from "bson";
 import { AuditqError } from "../../shared/util/errors.js";
 import { MAX_RECORDS_PER_MESSAGE } from "../../shared/wire/envelope.js";
@@ -8,12 +9,18 @@ import { serializeRecord } from "../../shared/wire/record-json.js";
 import { utf8Bytes } from "../../shared/wire/sqs-limits.js";
 import { MIDDLEWARE_OPTIONS } from "../config/option-table.js";
 import { bodyEncodingOf } from "../config/resolve.js";
-import { type Item, Packer } from "../message/packer.js";
+import { Encoder } from "../message/encoder.js";
+import { type EncodedMessage, type Item, Packer } from "../message/packer.js";
 import { sqsSafeJson } from "../message/sqs-text.js";
+import { ByteQueue } from "./byte-queue.js";
 import type { BatcherConfig } from "./config.js";
 import { DropReporter } from "./drop-reporter.js";
+import { SendFailures } from "./failures.js";
 import { KeepAlive } from "./keep-alive.js";
-import { SendLoop } from "./send-loop.js";
+import { SendLoop, type SendLoopParts } from "./send-loop.js";
+import { BatchSender } from "./sender.js";
+import { DiskFirst } from "./sources/disk-first.js";
+import { SpoolSource } from "./sources/spool.js";
 
 export type { BatcherConfig } from "./config.js";
 
@@ -57,12 +64,7 @@ export class Batcher {
       binaryPayload: config.binaryPayload ?? MIDDLEWARE_OPTIONS.binaryPayload.default,
       maxRecordsPerMessage,
     });
-    this.loop = new SendLoop(config, {
-      drops: this.drops,
-      packer: this.packer,
-      maxRecordsPerMessage,
-      abort: this.abort.signal,
-    });
+    this.loop = new SendLoop(config, this.parts(maxRecordsPerMessage));
     const spool = this.loop.spool;
     this.spoolOpening = spool
       ? spool.open().then((opened) => {
@@ -71,6 +73,53 @@ export class Batcher {
           this.loop.pump();
         })
       : Promise.resolve();
+  }
+
+  /**
+   * The send loop's parts, wired to one another and to the loop: a job that ends, a backoff
+   * that is over and records captured in disk-first mode all call `pump()`.
+   */
+  private parts(maxRecordsPerMessage: number): SendLoopParts {
+    const { config, drops, packer } = this;
+    const pump = () => this.loop.pump();
+    const ready = new ByteQueue<EncodedMessage>();
+    const failures = new SendFailures({
+      retry: config.retry,
+      logger: config.logger,
+      drops,
+      onRetryDue: pump,
+    });
+    const encoder = new Encoder({
+      packer,
+      ready,
+      drops,
+      maxMessageBytes: config.maxMessageBytes,
+      onSettled: pump,
+    });
+    const sender = new BatchSender({
+      ...config,
+      sendTimeoutMs: config.sendTimeoutMs ?? MIDDLEWARE_OPTIONS.sendTimeoutMs.default,
+      drops,
+      failures,
+      encoder,
+      abortSignal: this.abort.signal,
+      closing: () => ({ closing: this.loop.closed, draining: this.loop.draining }),
+    });
+    const spool = config.spool
+      ? new SpoolSource({ spool: config.spool, logger: config.logger, drops, ready })
+      : undefined;
+    const disk =
+      spool && config.durability === "disk"
+        ? new DiskFirst({
+            source: spool,
+            packer,
+            drops,
+            ready,
+            lingerMs: config.lingerMs,
+            onCaptured: pump,
+          })
+        : undefined;
+    return { packer, maxRecordsPerMessage, ready, encoder, sender, failures, spool, disk };
   }
 
   /** Records waiting in memory, not yet packed. */
@@ -175,7 +224,7 @@ export class Batcher {
         await Promise.race([
           loop.until(
             () =>
-              loop.inflight.count === 0 &&
+              loop.sender.inflight.count === 0 &&
               loop.encoder.jobs.count === 0 &&
               (loop.memoryBytes() === 0 || spool === undefined),
           ),

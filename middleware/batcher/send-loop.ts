@@ -10,16 +10,29 @@ import {
   type Packer,
   totalBytes,
 } from "../message/packer.js";
-import { ByteQueue, ByteTally } from "./byte-queue.js";
+import { ByteQueue } from "./byte-queue.js";
 import type { BatcherConfig } from "./config.js";
 import type { SendFailures } from "./failures.js";
 import { Linger } from "./linger.js";
-import { buildParts, type SendLoopDeps, sendFrom, setGauges } from "./send-loop-parts.js";
 import type { BatchSender } from "./sender.js";
 import type { DiskFirst } from "./sources/disk-first.js";
-import { MemorySource, type OutgoingBatch } from "./sources/source.js";
+import { MemorySource } from "./sources/memory.js";
+import type { OutgoingBatch } from "./sources/source.js";
 import type { SpoolSource } from "./sources/spool.js";
 import { Waiters } from "./waiters.js";
+
+/** What the loop drives, built and wired to it by the Batcher. */
+export interface SendLoopParts {
+  packer: Packer;
+  maxRecordsPerMessage: number;
+  /** Encoded messages waiting to be sent, shared with the encoder and the spool's sources. */
+  ready: ByteQueue<EncodedMessage>;
+  encoder: Encoder;
+  sender: BatchSender;
+  failures: SendFailures;
+  spool: SpoolSource | undefined;
+  disk: DiskFirst | undefined;
+}
 
 export class SendLoop {
   private readonly config: BatcherConfig;
@@ -28,9 +41,7 @@ export class SendLoop {
   /** Records serialized by add(), not yet encoded. */
   readonly buffer = new ByteQueue<Item>();
   /** Encoded messages waiting to be sent: new ones at the tail, retries at the head. */
-  readonly ready = new ByteQueue<EncodedMessage>();
-  /** SendMessageBatch calls in flight (or reading from the spool first), with their bytes. */
-  readonly inflight = new ByteTally();
+  readonly ready: ByteQueue<EncodedMessage>;
   readonly encoder: Encoder;
   readonly sender: BatchSender;
   readonly failures: SendFailures;
@@ -47,22 +58,22 @@ export class SendLoop {
   private pumpScheduled = false;
   private readonly waiters = new Waiters();
 
-  constructor(config: BatcherConfig, deps: SendLoopDeps) {
+  constructor(config: BatcherConfig, parts: SendLoopParts) {
     this.config = config;
-    this.packer = deps.packer;
-    this.maxRecordsPerMessage = deps.maxRecordsPerMessage;
-    const pump = () => this.pump();
-    this.linger = new Linger(config.lingerMs, () => this.buffer.length, pump);
-    this.memory = new MemorySource(this.ready);
-    const parts = buildParts(config, deps, this.ready, pump, () => ({
-      closing: this.closed,
-      draining: this.draining,
-    }));
-    this.failures = parts.failures;
+    this.packer = parts.packer;
+    this.maxRecordsPerMessage = parts.maxRecordsPerMessage;
+    this.ready = parts.ready;
     this.encoder = parts.encoder;
     this.sender = parts.sender;
+    this.failures = parts.failures;
     this.spool = parts.spool;
     this.disk = parts.disk;
+    this.linger = new Linger(
+      config.lingerMs,
+      () => this.buffer.length,
+      () => this.pump(),
+    );
+    this.memory = new MemorySource(this.ready);
   }
 
   /** Bytes held in memory: unpacked records, messages being encoded, waiting or in flight. */
@@ -72,7 +83,7 @@ export class SendLoop {
       this.buffer.bytes +
       this.encoder.jobs.bytes +
       this.ready.bytes +
-      this.inflight.bytes +
+      this.sender.inflight.bytes +
       (this.spool?.spilling.bytes ?? 0)
     );
   }
@@ -145,7 +156,7 @@ export class SendLoop {
       this.buffer.length === 0 &&
       this.ready.length === 0 &&
       this.encoder.jobs.count === 0 &&
-      this.inflight.count === 0 &&
+      this.sender.inflight.count === 0 &&
       (this.spool?.spilling.count ?? 0) === 0
     );
   }
@@ -163,16 +174,23 @@ export class SendLoop {
   }
 
   updateGauges(): void {
-    setGauges(this.config.metrics, this.buffer.length, this.memoryBytes(), this.spool?.spool);
+    const { metrics } = this.config;
+    metrics.bufferRecords.set(this.buffer.length);
+    metrics.bufferBytes.set(this.memoryBytes());
+    const spool = this.spool?.spool;
+    if (spool) {
+      metrics.spoolRecords.set(spool.records);
+      metrics.spoolBytes.set(spool.bytes);
+    }
   }
 
-  /** One call from a source (see sendFrom). */
+  /** One call from a source (see BatchSender.sendFrom); `settled` once it is over. */
   private dispatch(
     reserve: number,
     next: Promise<OutgoingBatch | undefined>,
     settled?: () => void,
   ): void {
-    sendFrom(this.inflight, this.sender, reserve, next, () => {
+    void this.sender.sendFrom(reserve, next).finally(() => {
       settled?.();
       this.pump();
     });
@@ -195,7 +213,9 @@ export class SendLoop {
    * by one. Under load there is always a message on its way, and eighths fill calls best.
    */
   private trickling(): boolean {
-    return this.ready.length === 0 && this.inflight.count === 0 && this.encoder.jobs.count === 0;
+    return (
+      this.ready.length === 0 && this.sender.inflight.count === 0 && this.encoder.jobs.count === 0
+    );
   }
 
   private fullMessageBuffered(): boolean {
@@ -271,9 +291,9 @@ export class SendLoop {
   private canSend(): boolean {
     return (
       !this.failures.pausing &&
-      this.inflight.count < this.config.maxInflight &&
+      this.sender.inflight.count < this.config.maxInflight &&
       // While SQS fails, one probe at a time.
-      (!this.failures.failing || this.inflight.count === 0)
+      (!this.failures.failing || this.sender.inflight.count === 0)
     );
   }
 }

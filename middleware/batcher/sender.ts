@@ -5,6 +5,7 @@ import { billedRequests } from "../../shared/wire/sqs-limits.js";
 import type { MiddlewareMetrics } from "../config/metrics.js";
 import type { Encoder } from "../message/encoder.js";
 import { type EncodedMessage, totalBytes } from "../message/packer.js";
+import { ByteTally } from "./byte-queue.js";
 import type { DropReporter } from "./drop-reporter.js";
 import type { SendFailures } from "./failures.js";
 import type { OutgoingBatch } from "./sources/source.js";
@@ -32,6 +33,8 @@ export class BatchSender {
   private readonly config: BatchSenderConfig;
   private sent = 0;
   private callBytesLimit: number;
+  /** SendMessageBatch calls in flight (or reading their batch from the spool first), with their bytes. */
+  readonly inflight = new ByteTally();
 
   constructor(config: BatchSenderConfig) {
     this.config = config;
@@ -46,6 +49,21 @@ export class BatchSender {
   /** maxBatchBytes, lowered when SQS says a call was too long (a queue below the option). */
   get maxCallBytes(): number {
     return this.callBytesLimit;
+  }
+
+  /**
+   * One call with the batch a source gives: `reserve` bytes are counted in flight from now (so
+   * add() cannot fill that room meanwhile), the batch's real size once it is known.
+   */
+  async sendFrom(reserve: number, next: Promise<OutgoingBatch | undefined>): Promise<void> {
+    const job = this.inflight.start(reserve);
+    try {
+      const batch = await next;
+      job.resize(batch ? totalBytes(batch.messages) : 0);
+      if (batch) await this.send(batch);
+    } finally {
+      job.end();
+    }
   }
 
   async send(batch: OutgoingBatch): Promise<void> {
