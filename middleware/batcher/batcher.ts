@@ -141,7 +141,7 @@ export class Batcher {
    * Queues one record. Returns false (and reports why) when the record was dropped. `toJson`
    * writes it as relaxed Extended JSON; capture passes one made for the records it builds.
    */
-  add(record: Document, toJson: (record: Document) => string = serializeRecord): boolean {
+  add<R extends Document>(record: R, toJson: (record: R) => string = serializeRecord): boolean {
     try {
       if (this.loop.closed) return this.drops.drop("closed", 1, "auditq is closed; record dropped");
       const json = sqsSafeJson(toJson(record));

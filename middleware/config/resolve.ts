@@ -94,13 +94,6 @@ function resolveSpool(value: SpoolOptions | false | undefined, queueUrl: string)
   return Object.freeze({ ...resolveTable(SPOOL_OPTIONS, value, "spool."), defaultDir: false });
 }
 
-const READS = new Set(["GET", "HEAD", "OPTIONS"]);
-
-/** Whether `method` is a read, the only kind `sampleRate` thins out. */
-export function isRead(method: string): boolean {
-  return READS.has(method);
-}
-
 function idOf(value: unknown): string | number | null {
   if (typeof value === "string" || typeof value === "number") return value;
   // An ObjectId (Mongoose, the MongoDB driver) as `req.user._id`.
