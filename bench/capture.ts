@@ -245,14 +245,14 @@ async function micro(): Promise<string[]> {
     socket: { remoteAddress: "127.0.0.1" },
   });
   const res = { statusCode: 200, writableFinished: true };
-  const start = facts.startCapture();
-  const ctx = facts.createContext(start, req);
+  const begin = facts.beginCapture();
+  const ctx = facts.createContext(begin, req);
   const seen = { template: "/hello/:name", params: { name: "world" } };
   const build = () =>
     capture.buildRecord(
       {
         config,
-        start,
+        begin,
         ctx,
         seen,
         req,
@@ -265,7 +265,7 @@ async function micro(): Promise<string[]> {
     );
   const record = build().record;
   const steps: Array<[string, () => unknown]> = [
-    ["start: ObjectId, Date, req.audit", () => facts.createContext(facts.startCapture(), req)],
+    ["start: ObjectId, Date, req.audit", () => facts.createContext(facts.beginCapture(), req)],
     [
       "route tracking (accessors on req)",
       () => {

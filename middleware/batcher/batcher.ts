@@ -36,7 +36,7 @@ export interface CloseReport {
 
 /**
  * The per-process batcher. `add()` never blocks, never throws and never awaits: it serializes
- * one record and appends it to a buffer. Everything else happens on the flush path: records are
+ * one record and appends it to a buffer. Everything else happens on the send path: records are
  * packed into messages (compressed off the event loop), messages into SendMessageBatch calls of
  * at most 10, sent with at most `maxInflight` calls at once, and retried with capped exponential
  * backoff. When SQS has failed for `spool.afterMs`, or memory is half full, encoded messages go
@@ -94,7 +94,7 @@ export class Batcher {
       ready,
       drops,
       maxMessageBytes: config.maxMessageBytes,
-      onSettled: pump,
+      onJobEnded: pump,
     });
     const sender = new BatchSender({
       ...config,
@@ -153,12 +153,12 @@ export class Batcher {
           `record of ${item.bytes} bytes does not fit in one SQS message (maxMessageBytes ${this.config.maxMessageBytes})`,
         );
       }
-      const held = this.loop.memoryBytes();
-      if (held + item.bytes > this.config.maxBufferBytes) {
+      const used = this.loop.memoryBytes();
+      if (used + item.bytes > this.config.maxBufferBytes) {
         return this.drops.drop(
           "buffer_full",
           1,
-          `memory holds ${held} bytes (maxBufferBytes ${this.config.maxBufferBytes})`,
+          `memory holds ${used} bytes (maxBufferBytes ${this.config.maxBufferBytes})`,
         );
       }
       this.loop.push(item);
@@ -196,7 +196,7 @@ export class Batcher {
   }
 
   private async closeNow(timeoutMs: number): Promise<CloseReport> {
-    const started = Date.now();
+    const closeBegan = Date.now();
     const loop = this.loop;
     // Whether a spool opened decides the reserve: one configured but unusable (no free slot, a
     // read-only tmpdir) leaves the batcher memory-only, and then sending may use all the time.
@@ -228,7 +228,7 @@ export class Batcher {
               loop.encoder.jobs.count === 0 &&
               (loop.memoryBytes() === 0 || spool === undefined),
           ),
-          deadline(timeoutMs - (Date.now() - started)),
+          deadline(timeoutMs - (Date.now() - closeBegan)),
         ]);
         clearTimeout(timer);
         this.dropInMemory();

@@ -1,5 +1,5 @@
 // The batcher's engine: records wait in a byte-bounded buffer, are encoded into messages, and
-// the messages are sent from memory or the spool, or spilled to the spool. `pump()` starts
+// the messages are sent from memory or the spool, or spilled to the spool. `pump()` begins
 // whatever work is due and never waits; every job calls it again when it ends.
 import { SQS_MAX_BATCH_ENTRIES } from "../../shared/wire/sqs-limits.js";
 import type { Encoder } from "../message/encoder.js";
@@ -99,7 +99,7 @@ export class SendLoop {
     else this.linger.arm();
   }
 
-  /** Starts whatever work is due: encoding, spilling to the spool, sending. Never waits. */
+  /** Begins whatever work is due: encoding, spilling to the spool, sending. Never waits. */
   pump(): void {
     const { maxInflight } = this.config;
     if (this.disk && !this.disk.idle) this.log(this.disk);
@@ -108,7 +108,7 @@ export class SendLoop {
       this.encoder.jobs.count < maxInflight &&
       (this.forced() || this.linger.recordsOwed > 0 || this.fullMessageBuffered())
     ) {
-      this.startEncode();
+      this.encodeNext();
     }
     if (this.ready.length > 0 && this.shouldSpill()) this.spill();
     while (this.canSend()) {
@@ -135,7 +135,7 @@ export class SendLoop {
       }
     }
     // Everything buffered when the linger timer fired is encoded and sent or in flight now.
-    this.linger.settle(this.encoder.jobs.count);
+    this.linger.clearDue(this.encoder.jobs.count);
     // A part-filled call waits for more messages, at most lingerMs.
     if (
       (this.ready.length > 0 || this.buffer.length > 0) &&
@@ -184,14 +184,14 @@ export class SendLoop {
     }
   }
 
-  /** One call from a source (see BatchSender.sendFrom); `settled` once it is over. */
+  /** One call from a source (see BatchSender.sendFrom); `ended` runs once it is over. */
   private dispatch(
     reserve: number,
     next: Promise<OutgoingBatch | undefined>,
-    settled?: () => void,
+    ended?: () => void,
   ): void {
     void this.sender.sendFrom(reserve, next).finally(() => {
-      settled?.();
+      ended?.();
       this.pump();
     });
   }
@@ -241,8 +241,8 @@ export class SendLoop {
    * past its bound while add() fills it.
    */
   private roomToReplay(): boolean {
-    const held = this.memoryBytes();
-    return held === 0 || held + this.sender.maxCallBytes <= this.config.maxBufferBytes;
+    const used = this.memoryBytes();
+    return used === 0 || used + this.sender.maxCallBytes <= this.config.maxBufferBytes;
   }
 
   /** flush() or close() wants everything out now. */
@@ -250,7 +250,7 @@ export class SendLoop {
     return this.flushing > 0 || this.closed;
   }
 
-  private startEncode(): void {
+  private encodeNext(): void {
     // Records the linger timer (or flush/close) sends before a message's worth gathered, or
     // that trickled in: one message for all of them, not several eighths of a call.
     const whole = this.trickling() || !this.fullMessageBuffered();

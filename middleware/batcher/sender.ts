@@ -56,7 +56,7 @@ export class BatchSender {
    * add() cannot fill that room meanwhile), the batch's real size once it is known.
    */
   async sendFrom(reserve: number, next: Promise<OutgoingBatch | undefined>): Promise<void> {
-    const job = this.inflight.start(reserve);
+    const job = this.inflight.begin(reserve);
     try {
       const batch = await next;
       job.resize(batch ? totalBytes(batch.messages) : 0);
@@ -100,7 +100,7 @@ export class BatchSender {
     // SQS has answered: from here on nothing may put the entries it stored back to be sent.
     // A failure in the bookkeeping below (the app's logger throwing, the spool's disk) used to
     // send the whole call again, and count its records again, each time it failed.
-    await this.settle(batch, outcome).catch((err: unknown) =>
+    await this.applyVerdicts(batch, outcome).catch((err: unknown) =>
       this.config.drops.report(
         "ERR_AUDITQ_SQS",
         "bookkeeping after a SendMessageBatch failed",
@@ -110,7 +110,7 @@ export class BatchSender {
   }
 
   /** Acts on SQS's verdict per entry: counts what it stored, re-packs, retries the rest. */
-  private async settle(batch: OutgoingBatch, outcome: SendOutcome): Promise<void> {
+  private async applyVerdicts(batch: OutgoingBatch, outcome: SendOutcome): Promise<void> {
     const { metrics, encoder } = this.config;
     const messages = batch.messages;
     metrics.sqsRequests.inc({ operation: "SendMessageBatch", outcome: "ok" });
@@ -135,13 +135,13 @@ export class BatchSender {
     if (outcome.rejected.length > 0) {
       forgotten.push(batch.reject(outcome.rejected.map((r) => r.index)));
     }
-    const settled = await Promise.allSettled(forgotten);
+    const results = await Promise.allSettled(forgotten);
     if (outcome.retry.length > 0) {
       this.failed(new Error(`SQS failed ${outcome.retry.length} entries on its side`));
     } else {
       this.config.failures.succeeded();
     }
-    for (const s of settled) if (s.status === "rejected") throw s.reason;
+    for (const r of results) if (r.status === "rejected") throw r.reason;
   }
 
   /** Runs bookkeeping that calls the app's logger; a throw is reported, never propagated. */

@@ -130,7 +130,7 @@ function cleaned(
 }
 
 export function buildRecord(end: RequestEnd, report: Report): Built {
-  const { config, start, ctx, seen, req, res, aborted, now, view } = end;
+  const { config, begin, ctx, seen, req, res, aborted, now, view } = end;
   const rules = rulesOf(config);
   const states: SanitizeState[] = [];
 
@@ -171,7 +171,7 @@ export function buildRecord(end: RequestEnd, report: Report): Built {
 
   const outcome: AuditOutcome = {
     status: aborted ? 499 : statusOf(res),
-    durationMs: Math.round((now - start.startedAt) * 1000) / 1000,
+    durationMs: Math.round((now - begin.beganAt) * 1000) / 1000,
   };
   if (aborted) outcome.aborted = true;
   if (ctx.hasError) {
@@ -184,9 +184,9 @@ export function buildRecord(end: RequestEnd, report: Report): Built {
   }
 
   const record: AuditRecord = {
-    _id: start.id,
+    _id: begin.id,
     v: RECORD_VERSION,
-    ts: start.ts,
+    ts: begin.ts,
     actor: resolveActor(end, report),
     action: bounded(ctx.actionName ?? `${method} ${route ?? path}`, MAX_PATH_CHARS + 64),
     request,

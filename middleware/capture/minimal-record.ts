@@ -19,7 +19,7 @@ import { bounded } from "./sanitize.js";
  * censored is not kept.
  */
 export function minimalRecord(end: RequestEnd, cause: unknown): AuditRecord {
-  const { config, start, ctx, seen, req, res, aborted, now } = end;
+  const { config, begin, ctx, seen, req, res, aborted, now } = end;
   const method = bounded(asText(field(req, "method")) ?? UNKNOWN, 256);
   let path: string;
   try {
@@ -33,15 +33,15 @@ export function minimalRecord(end: RequestEnd, cause: unknown): AuditRecord {
     path = UNKNOWN;
   }
   return {
-    _id: start.id,
+    _id: begin.id,
     v: RECORD_VERSION,
-    ts: start.ts,
+    ts: begin.ts,
     actor: { id: null },
     action: `${method} ${path}`,
     request: { method, path, route: null, requestId: ctx.requestId },
     outcome: {
       status: aborted ? 499 : statusOf(res),
-      durationMs: Math.round((now - start.startedAt) * 1000) / 1000,
+      durationMs: Math.round((now - begin.beganAt) * 1000) / 1000,
       ...(aborted ? { aborted: true } : {}),
     },
     service: config.service,

@@ -11,14 +11,16 @@ import type { RequestView } from "./request-view.js";
 import type { RouteSeen } from "./route.js";
 
 /** Facts taken when the request arrives; the rest is read when it ends. */
-export interface RequestStart {
+export interface RequestBegin {
   id: ObjectId;
   ts: Date;
-  startedAt: number;
+  /** `performance.now()` when the request arrived. */
+  beganAt: number;
 }
 
-export function startCapture(now: () => number = performance.now.bind(performance)): RequestStart {
-  return { id: new ObjectId(), ts: new Date(), startedAt: now() };
+/** The facts of a request that arrives now. */
+export function beginCapture(now: () => number = performance.now.bind(performance)): RequestBegin {
+  return { id: new ObjectId(), ts: new Date(), beganAt: now() };
 }
 
 /**
@@ -27,7 +29,7 @@ export function startCapture(now: () => number = performance.now.bind(performanc
  */
 export interface RequestEnd {
   readonly config: Config;
-  readonly start: RequestStart;
+  readonly begin: RequestBegin;
   readonly ctx: AuditContext;
   readonly seen: RouteSeen;
   readonly req: Request;
@@ -41,9 +43,9 @@ export interface RequestEnd {
 }
 
 /** The `req.audit` of a request. */
-export function createContext(start: RequestStart, req: Request): AuditContext {
+export function createContext(begin: RequestBegin, req: Request): AuditContext {
   return new AuditContext(
-    start.id,
+    begin.id,
     // Not the `_id`: its hex would tell every client the process's ObjectId prefix and
     // counter, and so the `_id`s of records still to come.
     requestIdOf(field(req, "headers"), randomUUID),

@@ -12,10 +12,10 @@ import { isHealthCheck, isHealthCheckView } from "./health-check.js";
 import { minimalRecord } from "./minimal-record.js";
 import { asText, field } from "./read.js";
 import {
+  beginCapture,
   createContext,
+  type RequestBegin,
   type RequestEnd,
-  type RequestStart,
-  startCapture,
 } from "./request-facts.js";
 import { RequestView } from "./request-view.js";
 import { type RouteSeen, trackRoute } from "./route.js";
@@ -27,7 +27,7 @@ type PendingSlot = Response & { [PENDING]?: PendingCapture };
 class PendingCapture {
   ended = false;
   constructor(
-    readonly start: RequestStart,
+    readonly begin: RequestBegin,
     readonly ctx: AuditContext,
     readonly seen: RouteSeen,
     readonly req: Request,
@@ -70,7 +70,7 @@ export class RequestPath {
   readonly handle = (req: Request, res: Response, next: NextFunction): void => {
     if (!this.ownedByAnother(req)) {
       try {
-        this.begin(req, res);
+        this.capture(req, res);
       } catch (err) {
         this.report("start", err);
       }
@@ -123,9 +123,9 @@ export class RequestPath {
   }
 
   /** Gives the request its `req.audit` and, unless it is left out, awaits its response's end. */
-  private begin(req: Request, res: Response): void {
-    const start = startCapture();
-    const ctx = createContext(start, req);
+  private capture(req: Request, res: Response): void {
+    const begin = beginCapture();
+    const ctx = createContext(begin, req);
     try {
       req.audit = ctx;
     } catch (err) {
@@ -137,7 +137,7 @@ export class RequestPath {
       this.skipped(leftOut);
       return;
     }
-    this.awaitEnd(res, new PendingCapture(start, ctx, this.routeOf(req), req));
+    this.awaitEnd(res, new PendingCapture(begin, ctx, this.routeOf(req), req));
   }
 
   /** `methods` and `sampleRate` decide when the request arrives; the rest when it ends. */
@@ -201,7 +201,7 @@ export class RequestPath {
   private recordOf(p: PendingCapture, res: Response, view: RequestView): AuditRecord {
     const record = this.build({
       config: this.config,
-      start: p.start,
+      begin: p.begin,
       ctx: p.ctx,
       seen: p.seen,
       req: p.req,

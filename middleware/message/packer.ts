@@ -115,8 +115,9 @@ export class Packer {
   }
 
   /**
-   * Raw envelope bytes worth one full message: the "bytes reached" flush trigger. `whole`: the
-   * budget of a message that goes out alone, as large as a message may be.
+   * Raw envelope bytes worth one full message: once buffered, a message is encoded without
+   * waiting for lingerMs. `whole`: the budget of a message that goes out alone, as large as a
+   * message may be.
    */
   rawBudget(whole = false): number {
     const { maxMessageBytes, compression } = this.limits;
@@ -139,15 +140,15 @@ export class Packer {
   }
 
   /**
-   * Number of records from `items[start]` on that go into the next message (at least 1);
+   * Number of records from `items[from]` on that go into the next message (at least 1);
    * `whole` as in {@link rawBudget}.
    */
-  groupSize(items: readonly Item[], start: number, whole = false): number {
+  groupSize(items: readonly Item[], from: number, whole = false): number {
     const budget = this.rawBudget(whole);
     const exact = this.limits.compression === "identity";
     let raw = 0;
     let n = 0;
-    for (let i = start; i < items.length && n < this.limits.maxRecordsPerMessage; i++) {
+    for (let i = from; i < items.length && n < this.limits.maxRecordsPerMessage; i++) {
       const next = raw + (items[i] as Item).bytes;
       // Without compression the limit is exact; the envelope overhead grows with the count.
       const size = exact ? next + envelopeOverheadBytes(n + 1) : next;

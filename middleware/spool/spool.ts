@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { EncodedMessage } from "../message/packer.js";
 import { isRefusal, privateDir } from "./files.js";
 import { frame } from "./frames.js";
-import { markReleased, takeLock } from "./lock.js";
+import { acquireLock, markUnlocked } from "./lock.js";
 import { EntryReader, pickPending, type TakenEntry } from "./reader.js";
 import {
   type RecoveryReport,
@@ -59,7 +59,7 @@ export class Spool {
     });
   }
 
-  /** Opens (creating) the spool directory, takes its lock and scans what a previous process left. */
+  /** Opens (creating) the spool directory, acquires its lock and scans what a previous process left. */
   static async open(options: SpoolOpenOptions): Promise<Spool> {
     const full: Required<SpoolOpenOptions> = {
       segmentBytes: 1024 * 1024,
@@ -67,7 +67,7 @@ export class Spool {
       ...options,
     };
     await privateDir(full.dir);
-    takeLock(join(full.dir, "LOCK"));
+    acquireLock(join(full.dir, "LOCK"));
     const recovered: RecoveryReport = {
       segments: 0,
       entries: 0,
@@ -148,8 +148,8 @@ export class Spool {
     const frames = envelopes.map(frame);
     const size = frames.reduce((n, f) => n + f.length, 0);
     if (this.totalBytes + size > this.options.maxBytes) return false;
-    const { segment, offset: start } = this.writer.writeNow(Buffer.concat(frames));
-    let offset = start;
+    const { segment, offset: from } = this.writer.writeNow(Buffer.concat(frames));
+    let offset = from;
     for (const [i, f] of frames.entries()) {
       const env = envelopes[i] as EncodedMessage;
       segment.entries.push({
@@ -177,7 +177,7 @@ export class Spool {
    * Takes the oldest pending entries, at most `maxEntries` and `maxBytes` of message size in
    * total (at least one), and reads their messages back, each checked again (length and CRC).
    * An entry that no longer checks out is given up and reported through `onLoss`. Mark the
-   * others `done()` or `release()` them.
+   * others `done()` or `putBack()` them.
    */
   take(maxEntries: number, maxBytes: number): Promise<TakenEntry[]> {
     return this.serial(async () => {
@@ -194,7 +194,7 @@ export class Spool {
         } catch (err) {
           if (!isRefusal(err) && (err as NodeJS.ErrnoException).code !== undefined) {
             // An I/O error, not bad content: everything picked stays for a later attempt.
-            this.release(picked);
+            this.putBack(picked);
             throw err;
           }
           lost.push(entry);
@@ -213,7 +213,7 @@ export class Spool {
   }
 
   /** Puts taken entries back, to be taken again (in their original order). */
-  release(entries: readonly SpoolEntry[]): void {
+  putBack(entries: readonly SpoolEntry[]): void {
     for (const e of entries) {
       if (e.state !== "taken") continue;
       e.state = "pending";
@@ -241,12 +241,12 @@ export class Spool {
     }
   }
 
-  /** Commits and closes the segments and releases the lock. Entries not done stay for the next open. */
+  /** Commits and closes the segments and removes the lock. Entries not done stay for the next open. */
   close(): Promise<void> {
     return this.serial(async () => {
       await this.writer.close();
       await this.deleteFinished();
-      markReleased(this.lockPath);
+      markUnlocked(this.lockPath);
       try {
         await unlink(this.lockPath);
       } catch (err) {
