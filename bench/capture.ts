@@ -231,7 +231,7 @@ async function micro(): Promise<string[]> {
   const { trackRoute } = await import("../middleware/capture/route.js");
   const { RequestView } = await import("../middleware/capture/request-view.js");
   const { serializeRecord } = await import("../shared/wire/record-json.js");
-  const { capturedRecordJson } = await import("../middleware/capture/captured-json.js");
+  const { capturedRecordJson } = await import("../middleware/capture/known-shape-json.js");
   const config = resolveOptions({ queueUrl: "http://127.0.0.1:1/000000000000/micro" });
   const app = express();
   const req = Object.assign(Object.create(app.request), {

@@ -7,7 +7,7 @@ import { RETRY_POLICIES } from "../shared/util/backoff.js";
 import { SIGNATURE_ATTRIBUTE_BYTES } from "../shared/wire/signature.js";
 import { SQS_MAX_BATCH_ENTRIES } from "../shared/wire/sqs-limits.js";
 import { Batcher, type BatcherConfig, type CloseReport } from "./batcher/batcher.js";
-import { capturedRecordJson } from "./capture/captured-json.js";
+import { capturedRecordJson } from "./capture/known-shape-json.js";
 import { RequestPath } from "./capture/request-path.js";
 import { createClients } from "./config/clients.js";
 import { createMiddlewareMetrics, type MiddlewareMetrics } from "./config/metrics.js";

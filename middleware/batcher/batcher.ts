@@ -14,11 +14,11 @@ import { type EncodedMessage, type Item, Packer } from "../message/packer.js";
 import { sqsSafeJson } from "../message/sqs-text.js";
 import { ByteQueue } from "./byte-queue.js";
 import type { BatcherConfig } from "./config.js";
+import { BatchSender } from "./delivery.js";
 import { DropReporter } from "./drop-reporter.js";
 import { SendFailures } from "./failures.js";
 import { KeepAlive } from "./keep-alive.js";
 import { SendLoop, type SendLoopParts } from "./send-loop.js";
-import { BatchSender } from "./sender.js";
 import { DiskFirst } from "./sources/disk-first.js";
 import { SpoolSource } from "./sources/spool.js";
 

@@ -12,9 +12,9 @@ import {
 } from "../message/packer.js";
 import { ByteQueue } from "./byte-queue.js";
 import type { BatcherConfig } from "./config.js";
+import type { BatchSender } from "./delivery.js";
 import type { SendFailures } from "./failures.js";
 import { Linger } from "./linger.js";
-import type { BatchSender } from "./sender.js";
 import type { DiskFirst } from "./sources/disk-first.js";
 import { MemorySource } from "./sources/memory.js";
 import type { OutgoingBatch } from "./sources/source.js";

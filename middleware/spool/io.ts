@@ -38,7 +38,7 @@ export async function readRange(path: string, offset: number, length: number): P
   }
 }
 
-/** One entry's frame out of `data`, read from offset `from` of its segment; throws (no errno) when short. */
+/** One entry's frame out of `data`, read from `from` of its segment; throws (no errno) when short. */
 export function frameOf(
   data: Buffer,
   from: number,

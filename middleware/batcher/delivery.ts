@@ -1,5 +1,6 @@
-// One SendMessageBatch call for a batch from any message source, and what each verdict means:
-// sent (ack), failed on SQS's side (retry with backoff) or refused as ours (reject, re-pack).
+// Delivers a batch from any message source: the call (sqs-call.ts), then what SQS's verdict on
+// each entry means for the source: sent (ack), failed on SQS's side (retry with backoff) or
+// refused as ours (reject, re-pack). Also the counts and metrics of every call.
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { billedRequests } from "../../shared/wire/sqs-limits.js";
 import type { MiddlewareMetrics } from "../config/metrics.js";
@@ -10,7 +11,7 @@ import type { DropReporter } from "./drop-reporter.js";
 import type { SendFailures } from "./failures.js";
 import type { OutgoingBatch } from "./sources/source.js";
 import { pick } from "./sources/source.js";
-import { type SendOutcome, sendBatchWithin } from "./sqs-call.js";
+import { type CallVerdicts, sendBatchWithin } from "./sqs-call.js";
 
 export interface BatchSenderConfig {
   sqs: SQSClient;
@@ -33,7 +34,7 @@ export class BatchSender {
   private readonly config: BatchSenderConfig;
   private sent = 0;
   private callBytesLimit: number;
-  /** SendMessageBatch calls in flight (or reading their batch from the spool first), with their bytes. */
+  /** Calls in flight (or reading their batch from the spool first), with their bytes. */
   readonly inflight = new ByteTally();
 
   constructor(config: BatchSenderConfig) {
@@ -70,9 +71,9 @@ export class BatchSender {
     const { metrics } = this.config;
     const messages = batch.messages;
     const stopTimer = metrics.sendSeconds.startTimer();
-    let outcome: SendOutcome;
+    let verdicts: CallVerdicts;
     try {
-      outcome = await sendBatchWithin(
+      verdicts = await sendBatchWithin(
         this.config.sqs,
         this.config.queueUrl,
         messages,
@@ -100,7 +101,7 @@ export class BatchSender {
     // SQS has answered: from here on nothing may put the entries it stored back to be sent.
     // A failure in the bookkeeping below (the app's logger throwing, the spool's disk) used to
     // send the whole call again, and count its records again, each time it failed.
-    await this.applyVerdicts(batch, outcome).catch((err: unknown) =>
+    await this.applyVerdicts(batch, verdicts).catch((err: unknown) =>
       this.config.drops.report(
         "ERR_AUDITQ_SQS",
         "bookkeeping after a SendMessageBatch failed",
@@ -110,7 +111,7 @@ export class BatchSender {
   }
 
   /** Acts on SQS's verdict per entry: counts what it stored, re-packs, retries the rest. */
-  private async applyVerdicts(batch: OutgoingBatch, outcome: SendOutcome): Promise<void> {
+  private async applyVerdicts(batch: OutgoingBatch, verdicts: CallVerdicts): Promise<void> {
     const { metrics, encoder } = this.config;
     const messages = batch.messages;
     metrics.sqsRequests.inc({ operation: "SendMessageBatch", outcome: "ok" });
@@ -119,25 +120,25 @@ export class BatchSender {
       billedRequests(totalBytes(messages)),
     );
     metrics.messagesPerCall.observe(messages.length);
-    for (const i of outcome.sent) {
+    for (const i of verdicts.sent) {
       const env = messages[i] as EncodedMessage;
       this.sent += env.records;
       metrics.recordsSent.inc(env.records);
       metrics.sentBytes.inc(env.bytes);
       metrics.recordsPerMessage.observe(env.records);
     }
-    if (outcome.retry.length > 0) this.retry(batch, outcome.retry);
-    for (const r of outcome.rejected) {
+    if (verdicts.retry.length > 0) this.retry(batch, verdicts.retry);
+    for (const r of verdicts.rejected) {
       encoder.repack(messages[r.index] as EncodedMessage, `${r.code} ${r.message}`);
     }
     const forgotten: Promise<void>[] = [];
-    if (outcome.sent.length > 0) forgotten.push(batch.ack(outcome.sent));
-    if (outcome.rejected.length > 0) {
-      forgotten.push(batch.reject(outcome.rejected.map((r) => r.index)));
+    if (verdicts.sent.length > 0) forgotten.push(batch.ack(verdicts.sent));
+    if (verdicts.rejected.length > 0) {
+      forgotten.push(batch.reject(verdicts.rejected.map((r) => r.index)));
     }
     const results = await Promise.allSettled(forgotten);
-    if (outcome.retry.length > 0) {
-      this.failed(new Error(`SQS failed ${outcome.retry.length} entries on its side`));
+    if (verdicts.retry.length > 0) {
+      this.failed(new Error(`SQS failed ${verdicts.retry.length} entries on its side`));
     } else {
       this.config.failures.succeeded();
     }
