@@ -1,3 +1,4 @@
+// The package entry: auditq(), its types, and the defaults and helpers an app may build on.
 import "./capture/express-types.js";
 
 export {
