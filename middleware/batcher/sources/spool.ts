@@ -5,7 +5,7 @@ import { SQS_MAX_BATCH_ENTRIES } from "../../../shared/wire/sqs-limits.js";
 import type { EncodedMessage } from "../../message/packer.js";
 import { isRefusal } from "../../spool/files.js";
 import { openSlot, type SlotOpen, SPOOL_SLOTS } from "../../spool/slots.js";
-import type { Spool, SpoolEntry } from "../../spool/spool.js";
+import type { Spool, TakenEntry } from "../../spool/spool.js";
 import type { ByteQueue } from "../byte-queue.js";
 import { ByteTally } from "../byte-queue.js";
 import type { SpoolConfig } from "../config.js";
@@ -188,10 +188,7 @@ export class SpoolSource {
   }
 
   /** Spooled messages sent as they are: each entry is done when its message is. */
-  batchOf(
-    spool: Spool,
-    taken: ReadonlyArray<{ entry: SpoolEntry; envelope: EncodedMessage }>,
-  ): OutgoingBatch {
+  batchOf(spool: Spool, taken: readonly TakenEntry[]): OutgoingBatch {
     const entries = taken.map((t) => t.entry);
     const forget = (indices: readonly number[]) =>
       spool.done(pick(entries, indices)).catch((err: unknown) => {
