@@ -225,12 +225,13 @@ async function load(port: number, setting: Setting, seconds: number): Promise<Sa
  */
 async function micro(): Promise<string[]> {
   const { default: express } = await import("express");
-  const { resolveOptions } = await import("../middleware/config/options.js");
+  const { resolveOptions } = await import("../middleware/config/resolve.js");
   const capture = await import("../middleware/capture/build.js");
+  const facts = await import("../middleware/capture/request-facts.js");
   const { trackRoute } = await import("../middleware/capture/route.js");
   const { RequestView } = await import("../middleware/capture/request-view.js");
   const { serializeRecord } = await import("../shared/wire/record-json.js");
-  const { capturedRecordJson } = await import("../middleware/capture/captured-json.js");
+  const { capturedRecordJson } = await import("../middleware/capture/known-shape-json.js");
   const config = resolveOptions({ queueUrl: "http://127.0.0.1:1/000000000000/micro" });
   const app = express();
   const req = Object.assign(Object.create(app.request), {
@@ -244,14 +245,14 @@ async function micro(): Promise<string[]> {
     socket: { remoteAddress: "127.0.0.1" },
   });
   const res = { statusCode: 200, writableFinished: true };
-  const start = capture.startCapture();
-  const ctx = capture.createContext(start, req);
+  const begin = facts.beginCapture();
+  const ctx = facts.createContext(begin, req);
   const seen = { template: "/hello/:name", params: { name: "world" } };
   const build = () =>
     capture.buildRecord(
       {
         config,
-        start,
+        begin,
         ctx,
         seen,
         req,
@@ -264,7 +265,7 @@ async function micro(): Promise<string[]> {
     );
   const record = build().record;
   const steps: Array<[string, () => unknown]> = [
-    ["start: ObjectId, Date, req.audit", () => capture.createContext(capture.startCapture(), req)],
+    ["start: ObjectId, Date, req.audit", () => facts.createContext(facts.beginCapture(), req)],
     [
       "route tracking (accessors on req)",
       () => {

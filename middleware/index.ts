@@ -1,3 +1,4 @@
+// The package entry: auditq(), its types, and the defaults and helpers an app may build on.
 import "./capture/express-types.js";
 
 export {
@@ -27,5 +28,5 @@ export {
   SECRET_KEY_WORDS,
 } from "./capture/redact/secret-keys.js";
 export { escapeKey, unescapeKey } from "./capture/sanitize.js";
+export { DEFAULT_HEADERS } from "./config/option-table.js";
 export type { ActorResult, Options, RedactOptions, SpoolOptions } from "./config/options.js";
-export { DEFAULT_HEADERS } from "./config/options.js";

@@ -1,22 +1,28 @@
 // Buffers captured records in process memory and ships them to SQS in packed batch calls,
 // through the on-disk spool when SQS fails for long or memory runs short. This file is the
-// public face (add, flush, close); send-loop.ts is the engine.
+// public face (add, flush, close) and where the parts are put together; send-loop.ts is the
+// engine.
 import type { Document } from "bson";
 import { AuditqError } from "../../shared/util/errors.js";
 import { MAX_RECORDS_PER_MESSAGE } from "../../shared/wire/envelope.js";
 import { serializeRecord } from "../../shared/wire/record-json.js";
 import { utf8Bytes } from "../../shared/wire/sqs-limits.js";
 import { MIDDLEWARE_OPTIONS } from "../config/option-table.js";
-import { bodyEncodingOf } from "../config/options.js";
-import { type Item, Packer } from "../message/packer.js";
+import { bodyEncodingOf } from "../config/resolve.js";
+import { Encoder } from "../message/encoder.js";
+import { type EncodedMessage, type Item, Packer } from "../message/packer.js";
 import { sqsSafeJson } from "../message/sqs-text.js";
+import { ByteQueue } from "./byte-queue.js";
 import type { BatcherConfig } from "./config.js";
-import { type DropReason, DropReporter } from "./drop-reporter.js";
+import { BatchSender } from "./delivery.js";
+import { DropReporter } from "./drop-reporter.js";
+import { SendFailures } from "./failures.js";
 import { KeepAlive } from "./keep-alive.js";
-import { SendLoop } from "./send-loop.js";
+import { SendLoop, type SendLoopParts } from "./send-loop.js";
+import { DiskFirst } from "./sources/disk-first.js";
+import { SpoolSource } from "./sources/spool.js";
 
-export type { BatcherConfig, SpoolConfig } from "./config.js";
-export type { DropReason };
+export type { BatcherConfig } from "./config.js";
 
 /** What `close()` achieved. */
 export interface CloseReport {
@@ -30,7 +36,7 @@ export interface CloseReport {
 
 /**
  * The per-process batcher. `add()` never blocks, never throws and never awaits: it serializes
- * one record and appends it to a buffer. Everything else happens on the flush path: records are
+ * one record and appends it to a buffer. Everything else happens on the send path: records are
  * packed into messages (compressed off the event loop), messages into SendMessageBatch calls of
  * at most 10, sent with at most `maxInflight` calls at once, and retried with capped exponential
  * backoff. When SQS has failed for `spool.afterMs`, or memory is half full, encoded messages go
@@ -58,12 +64,7 @@ export class Batcher {
       binaryPayload: config.binaryPayload ?? MIDDLEWARE_OPTIONS.binaryPayload.default,
       maxRecordsPerMessage,
     });
-    this.loop = new SendLoop(config, {
-      drops: this.drops,
-      packer: this.packer,
-      maxRecordsPerMessage,
-      abort: this.abort.signal,
-    });
+    this.loop = new SendLoop(config, this.parts(maxRecordsPerMessage));
     const spool = this.loop.spool;
     this.spoolOpening = spool
       ? spool.open().then((opened) => {
@@ -72,6 +73,53 @@ export class Batcher {
           this.loop.pump();
         })
       : Promise.resolve();
+  }
+
+  /**
+   * The send loop's parts, wired to one another and to the loop: a job that ends, a backoff
+   * that is over and records captured in disk-first mode all call `pump()`.
+   */
+  private parts(maxRecordsPerMessage: number): SendLoopParts {
+    const { config, drops, packer } = this;
+    const pump = () => this.loop.pump();
+    const ready = new ByteQueue<EncodedMessage>();
+    const failures = new SendFailures({
+      retry: config.retry,
+      logger: config.logger,
+      drops,
+      onRetryDue: pump,
+    });
+    const encoder = new Encoder({
+      packer,
+      ready,
+      drops,
+      maxMessageBytes: config.maxMessageBytes,
+      onJobEnded: pump,
+    });
+    const sender = new BatchSender({
+      ...config,
+      sendTimeoutMs: config.sendTimeoutMs ?? MIDDLEWARE_OPTIONS.sendTimeoutMs.default,
+      drops,
+      failures,
+      encoder,
+      abortSignal: this.abort.signal,
+      closing: () => ({ closing: this.loop.closed, draining: this.loop.draining }),
+    });
+    const spool = config.spool
+      ? new SpoolSource({ spool: config.spool, logger: config.logger, drops, ready })
+      : undefined;
+    const disk =
+      spool && config.durability === "disk"
+        ? new DiskFirst({
+            source: spool,
+            packer,
+            drops,
+            ready,
+            lingerMs: config.lingerMs,
+            onCaptured: pump,
+          })
+        : undefined;
+    return { packer, maxRecordsPerMessage, ready, encoder, sender, failures, spool, disk };
   }
 
   /** Records waiting in memory, not yet packed. */
@@ -93,7 +141,7 @@ export class Batcher {
    * Queues one record. Returns false (and reports why) when the record was dropped. `toJson`
    * writes it as relaxed Extended JSON; capture passes one made for the records it builds.
    */
-  add(record: Document, toJson: (record: Document) => string = serializeRecord): boolean {
+  add<R extends Document>(record: R, toJson: (record: R) => string = serializeRecord): boolean {
     try {
       if (this.loop.closed) return this.drops.drop("closed", 1, "auditq is closed; record dropped");
       const json = sqsSafeJson(toJson(record));
@@ -105,12 +153,12 @@ export class Batcher {
           `record of ${item.bytes} bytes does not fit in one SQS message (maxMessageBytes ${this.config.maxMessageBytes})`,
         );
       }
-      const held = this.loop.memoryBytes();
-      if (held + item.bytes > this.config.maxBufferBytes) {
+      const used = this.loop.memoryBytes();
+      if (used + item.bytes > this.config.maxBufferBytes) {
         return this.drops.drop(
           "buffer_full",
           1,
-          `memory holds ${held} bytes (maxBufferBytes ${this.config.maxBufferBytes})`,
+          `memory holds ${used} bytes (maxBufferBytes ${this.config.maxBufferBytes})`,
         );
       }
       this.loop.push(item);
@@ -148,7 +196,7 @@ export class Batcher {
   }
 
   private async closeNow(timeoutMs: number): Promise<CloseReport> {
-    const started = Date.now();
+    const closeBegan = Date.now();
     const loop = this.loop;
     // Whether a spool opened decides the reserve: one configured but unusable (no free slot, a
     // read-only tmpdir) leaves the batcher memory-only, and then sending may use all the time.
@@ -176,11 +224,11 @@ export class Batcher {
         await Promise.race([
           loop.until(
             () =>
-              loop.inflight.count === 0 &&
+              loop.sender.inflight.count === 0 &&
               loop.encoder.jobs.count === 0 &&
               (loop.memoryBytes() === 0 || spool === undefined),
           ),
-          deadline(timeoutMs - (Date.now() - started)),
+          deadline(timeoutMs - (Date.now() - closeBegan)),
         ]);
         clearTimeout(timer);
         this.dropInMemory();

@@ -49,33 +49,33 @@ export class ByteQueue<T extends { readonly bytes: number }> {
 /** Jobs in progress and the bytes they hold in memory. */
 export class ByteTally {
   private jobs = 0;
-  private held = 0;
+  private total = 0;
 
   get count(): number {
     return this.jobs;
   }
 
   get bytes(): number {
-    return this.held;
+    return this.total;
   }
 
-  /** Starts one job holding `bytes`; the returned handle resizes and ends exactly that job. */
-  start(bytes: number): TallyJob {
+  /** Begins one job holding `bytes`; the returned handle resizes and ends exactly that job. */
+  begin(bytes: number): TallyJob {
     this.jobs++;
-    this.held += bytes;
+    this.total += bytes;
     let current = bytes;
     let ended = false;
     return {
       resize: (next: number) => {
         if (ended) return;
-        this.held += next - current;
+        this.total += next - current;
         current = next;
       },
       end: () => {
         if (ended) return;
         ended = true;
         this.jobs--;
-        this.held -= current;
+        this.total -= current;
       },
     };
   }

@@ -4,20 +4,7 @@
 import { AuditqError } from "../../shared/util/errors.js";
 import { callHook } from "../../shared/util/hooks.js";
 import type { Logger } from "../../shared/util/logger.js";
-import type { MiddlewareMetrics } from "../config/metrics.js";
-
-/** Every reason a record can be dropped for; the metrics start each at zero. */
-export const DROP_REASONS = [
-  "too_large",
-  "buffer_full",
-  "spool_full",
-  "closed",
-  "rejected",
-  "invalid",
-  "corrupt",
-] as const;
-
-export type DropReason = (typeof DROP_REASONS)[number];
+import type { DropReason, MiddlewareMetrics } from "../config/metrics.js";
 
 /** Drops reported at most once per interval, with the count since the last report. */
 const THROTTLED: ReadonlySet<DropReason> = new Set(["buffer_full", "spool_full"]);
@@ -30,7 +17,7 @@ export interface DropReporterConfig {
 }
 
 /** Drops for lack of room are reported to onError at most once per this interval, per reason. */
-export const DROP_REPORT_INTERVAL_MS = 10_000;
+const DROP_REPORT_INTERVAL_MS = 10_000;
 
 export class DropReporter {
   private readonly config: DropReporterConfig;

@@ -3,7 +3,7 @@
 // auditq's background timers (linger, retry backoff, send deadline) are unref'd so an idle
 // library never holds a process open. But once an app awaits close() on SIGTERM, those timers
 // are all that is left to run: without a ref'd handle Node exits in the middle, the records are
-// neither sent nor spooled, and the awaited promise never settles.
+// neither sent nor spooled, and the awaited promise never resolves.
 
 /** A ref'd timer that long has no effect beyond holding the event loop open. */
 const HOLD_INTERVAL_MS = 60 * 60 * 1000;
@@ -12,7 +12,7 @@ export class KeepAlive {
   private holders = 0;
   private timer: NodeJS.Timeout | undefined;
 
-  /** Holds the process open until `fn` settles. */
+  /** Keeps the process alive until the promise of `fn` resolves or rejects. */
   async during<T>(fn: () => Promise<T>): Promise<T> {
     this.holders++;
     this.timer ??= setInterval(() => undefined, HOLD_INTERVAL_MS);

@@ -39,7 +39,7 @@ export class Linger {
   }
 
   /** Everything owed is encoded and no encoding job runs: the next part-filled call waits again. */
-  settle(encodingJobs: number): void {
+  clearDue(encodingJobs: number): void {
     if (this.due && this.owed === 0 && encodingJobs === 0) this.due = false;
   }
 

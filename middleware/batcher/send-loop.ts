@@ -1,5 +1,5 @@
 // The batcher's engine: records wait in a byte-bounded buffer, are encoded into messages, and
-// the messages are sent from memory or the spool, or spilled to the spool. `pump()` starts
+// the messages are sent from memory or the spool, or spilled to the spool. `pump()` begins
 // whatever work is due and never waits; every job calls it again when it ends.
 import { SQS_MAX_BATCH_ENTRIES } from "../../shared/wire/sqs-limits.js";
 import type { Encoder } from "../message/encoder.js";
@@ -10,16 +10,29 @@ import {
   type Packer,
   totalBytes,
 } from "../message/packer.js";
-import { ByteQueue, ByteTally } from "./byte-queue.js";
+import { ByteQueue } from "./byte-queue.js";
 import type { BatcherConfig } from "./config.js";
+import type { BatchSender } from "./delivery.js";
 import type { SendFailures } from "./failures.js";
 import { Linger } from "./linger.js";
-import { buildParts, type SendLoopDeps, sendFrom, setGauges } from "./send-loop-parts.js";
-import type { BatchSender } from "./sender.js";
 import type { DiskFirst } from "./sources/disk-first.js";
-import { MemorySource, type OutgoingBatch } from "./sources/source.js";
+import { MemorySource } from "./sources/memory.js";
+import type { OutgoingBatch } from "./sources/source.js";
 import type { SpoolSource } from "./sources/spool.js";
 import { Waiters } from "./waiters.js";
+
+/** What the loop drives, built and wired to it by the Batcher. */
+export interface SendLoopParts {
+  packer: Packer;
+  maxRecordsPerMessage: number;
+  /** Encoded messages waiting to be sent, shared with the encoder and the spool's sources. */
+  ready: ByteQueue<EncodedMessage>;
+  encoder: Encoder;
+  sender: BatchSender;
+  failures: SendFailures;
+  spool: SpoolSource | undefined;
+  disk: DiskFirst | undefined;
+}
 
 export class SendLoop {
   private readonly config: BatcherConfig;
@@ -28,9 +41,7 @@ export class SendLoop {
   /** Records serialized by add(), not yet encoded. */
   readonly buffer = new ByteQueue<Item>();
   /** Encoded messages waiting to be sent: new ones at the tail, retries at the head. */
-  readonly ready = new ByteQueue<EncodedMessage>();
-  /** SendMessageBatch calls in flight (or reading from the spool first), with their bytes. */
-  readonly inflight = new ByteTally();
+  readonly ready: ByteQueue<EncodedMessage>;
   readonly encoder: Encoder;
   readonly sender: BatchSender;
   readonly failures: SendFailures;
@@ -47,22 +58,22 @@ export class SendLoop {
   private pumpScheduled = false;
   private readonly waiters = new Waiters();
 
-  constructor(config: BatcherConfig, deps: SendLoopDeps) {
+  constructor(config: BatcherConfig, parts: SendLoopParts) {
     this.config = config;
-    this.packer = deps.packer;
-    this.maxRecordsPerMessage = deps.maxRecordsPerMessage;
-    const pump = () => this.pump();
-    this.linger = new Linger(config.lingerMs, () => this.buffer.length, pump);
-    this.memory = new MemorySource(this.ready);
-    const parts = buildParts(config, deps, this.ready, pump, () => ({
-      closing: this.closed,
-      draining: this.draining,
-    }));
-    this.failures = parts.failures;
+    this.packer = parts.packer;
+    this.maxRecordsPerMessage = parts.maxRecordsPerMessage;
+    this.ready = parts.ready;
     this.encoder = parts.encoder;
     this.sender = parts.sender;
+    this.failures = parts.failures;
     this.spool = parts.spool;
     this.disk = parts.disk;
+    this.linger = new Linger(
+      config.lingerMs,
+      () => this.buffer.length,
+      () => this.pump(),
+    );
+    this.memory = new MemorySource(this.ready);
   }
 
   /** Bytes held in memory: unpacked records, messages being encoded, waiting or in flight. */
@@ -72,7 +83,7 @@ export class SendLoop {
       this.buffer.bytes +
       this.encoder.jobs.bytes +
       this.ready.bytes +
-      this.inflight.bytes +
+      this.sender.inflight.bytes +
       (this.spool?.spilling.bytes ?? 0)
     );
   }
@@ -88,7 +99,7 @@ export class SendLoop {
     else this.linger.arm();
   }
 
-  /** Starts whatever work is due: encoding, spilling to the spool, sending. Never waits. */
+  /** Begins whatever work is due: encoding, spilling to the spool, sending. Never waits. */
   pump(): void {
     const { maxInflight } = this.config;
     if (this.disk && !this.disk.idle) this.log(this.disk);
@@ -97,7 +108,7 @@ export class SendLoop {
       this.encoder.jobs.count < maxInflight &&
       (this.forced() || this.linger.recordsOwed > 0 || this.fullMessageBuffered())
     ) {
-      this.startEncode();
+      this.encodeNext();
     }
     if (this.ready.length > 0 && this.shouldSpill()) this.spill();
     while (this.canSend()) {
@@ -124,7 +135,7 @@ export class SendLoop {
       }
     }
     // Everything buffered when the linger timer fired is encoded and sent or in flight now.
-    this.linger.settle(this.encoder.jobs.count);
+    this.linger.clearDue(this.encoder.jobs.count);
     // A part-filled call waits for more messages, at most lingerMs.
     if (
       (this.ready.length > 0 || this.buffer.length > 0) &&
@@ -145,7 +156,7 @@ export class SendLoop {
       this.buffer.length === 0 &&
       this.ready.length === 0 &&
       this.encoder.jobs.count === 0 &&
-      this.inflight.count === 0 &&
+      this.sender.inflight.count === 0 &&
       (this.spool?.spilling.count ?? 0) === 0
     );
   }
@@ -163,17 +174,24 @@ export class SendLoop {
   }
 
   updateGauges(): void {
-    setGauges(this.config.metrics, this.buffer.length, this.memoryBytes(), this.spool?.spool);
+    const { metrics } = this.config;
+    metrics.bufferRecords.set(this.buffer.length);
+    metrics.bufferBytes.set(this.memoryBytes());
+    const spool = this.spool?.spool;
+    if (spool) {
+      metrics.spoolRecords.set(spool.records);
+      metrics.spoolBytes.set(spool.bytes);
+    }
   }
 
-  /** One call from a source (see sendFrom). */
+  /** One call from a source (see BatchSender.sendFrom); `ended` runs once it is over. */
   private dispatch(
     reserve: number,
     next: Promise<OutgoingBatch | undefined>,
-    settled?: () => void,
+    ended?: () => void,
   ): void {
-    sendFrom(this.inflight, this.sender, reserve, next, () => {
-      settled?.();
+    void this.sender.sendFrom(reserve, next).finally(() => {
+      ended?.();
       this.pump();
     });
   }
@@ -195,7 +213,9 @@ export class SendLoop {
    * by one. Under load there is always a message on its way, and eighths fill calls best.
    */
   private trickling(): boolean {
-    return this.ready.length === 0 && this.inflight.count === 0 && this.encoder.jobs.count === 0;
+    return (
+      this.ready.length === 0 && this.sender.inflight.count === 0 && this.encoder.jobs.count === 0
+    );
   }
 
   private fullMessageBuffered(): boolean {
@@ -221,8 +241,8 @@ export class SendLoop {
    * past its bound while add() fills it.
    */
   private roomToReplay(): boolean {
-    const held = this.memoryBytes();
-    return held === 0 || held + this.sender.maxCallBytes <= this.config.maxBufferBytes;
+    const used = this.memoryBytes();
+    return used === 0 || used + this.sender.maxCallBytes <= this.config.maxBufferBytes;
   }
 
   /** flush() or close() wants everything out now. */
@@ -230,7 +250,7 @@ export class SendLoop {
     return this.flushing > 0 || this.closed;
   }
 
-  private startEncode(): void {
+  private encodeNext(): void {
     // Records the linger timer (or flush/close) sends before a message's worth gathered, or
     // that trickled in: one message for all of them, not several eighths of a call.
     const whole = this.trickling() || !this.fullMessageBuffered();
@@ -271,9 +291,9 @@ export class SendLoop {
   private canSend(): boolean {
     return (
       !this.failures.pausing &&
-      this.inflight.count < this.config.maxInflight &&
+      this.sender.inflight.count < this.config.maxInflight &&
       // While SQS fails, one probe at a time.
-      (!this.failures.failing || this.inflight.count === 0)
+      (!this.failures.failing || this.sender.inflight.count === 0)
     );
   }
 }

@@ -1,4 +1,5 @@
-// One SendMessageBatch call for encoded messages, and the per-entry verdict SQS gave on it.
+// The raw SendMessageBatch call: encoded messages in, SQS's verdict on each entry out, within a
+// deadline; what a verdict means is delivery.ts's business.
 import {
   type MessageAttributeValue,
   SendMessageBatchCommand,
@@ -14,7 +15,7 @@ import { ATTR_SIGNATURE, signMessage } from "../../shared/wire/signature.js";
 import type { EncodedMessage } from "../message/packer.js";
 
 /** What became of each message of one call, by its index in the call. */
-export interface SendOutcome {
+export interface CallVerdicts {
   /** SQS stored these. */
   sent: number[];
   /** SQS failed these on its side (not the sender's fault): send them again. */
@@ -33,7 +34,7 @@ export async function sendBatch(
   messages: readonly EncodedMessage[],
   abortSignal?: AbortSignal,
   signingSecret?: string,
-): Promise<SendOutcome> {
+): Promise<CallVerdicts> {
   const out = await sqs.send(
     new SendMessageBatchCommand({
       QueueUrl: queueUrl,
@@ -45,13 +46,13 @@ export async function sendBatch(
     }),
     abortSignal === undefined ? undefined : { abortSignal },
   );
-  const outcome: SendOutcome = { sent: [], retry: [], rejected: [] };
+  const verdicts: CallVerdicts = { sent: [], retry: [], rejected: [] };
   const seen = new Set<number>();
   for (const ok of out.Successful ?? []) {
     const index = Number(ok.Id);
     if (index >= 0 && index < messages.length && !seen.has(index)) {
       seen.add(index);
-      outcome.sent.push(index);
+      verdicts.sent.push(index);
     }
   }
   for (const failed of out.Failed ?? []) {
@@ -59,18 +60,18 @@ export async function sendBatch(
     if (!(index >= 0 && index < messages.length) || seen.has(index)) continue;
     seen.add(index);
     if (failed.SenderFault) {
-      outcome.rejected.push({
+      verdicts.rejected.push({
         index,
         code: failed.Code ?? "unknown",
         message: failed.Message ?? "",
       });
     } else {
-      outcome.retry.push(index);
+      verdicts.retry.push(index);
     }
   }
   // An entry SQS did not mention at all was not stored: send it again rather than lose it.
-  for (let i = 0; i < messages.length; i++) if (!seen.has(i)) outcome.retry.push(i);
-  return outcome;
+  for (let i = 0; i < messages.length; i++) if (!seen.has(i)) verdicts.retry.push(i);
+  return verdicts;
 }
 
 /**
@@ -86,7 +87,7 @@ export async function sendBatchWithin(
   timeoutMs: number,
   stop: AbortSignal,
   signingSecret?: string,
-): Promise<SendOutcome> {
+): Promise<CallVerdicts> {
   const call = new AbortController();
   const onStop = () => call.abort(stop.reason);
   stop.addEventListener("abort", onStop, { once: true });

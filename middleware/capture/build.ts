@@ -1,7 +1,5 @@
-// Builds the audit record of one request from what Express knows when the response ends.
-import { randomUUID } from "node:crypto";
-import { EJSON, ObjectId } from "bson";
-import type { Request, Response } from "express";
+// Builds the full audit record of one request from what Express knows when the response ends.
+import type { Request } from "express";
 import {
   type AuditActor,
   type AuditOutcome,
@@ -9,15 +7,20 @@ import {
   type AuditRequest,
   RECORD_VERSION,
 } from "../../shared/wire/record.js";
-import { utf8Bytes } from "../../shared/wire/sqs-limits.js";
-import type { ActorResult, Config } from "../config/options.js";
-import { AuditContext } from "./context.js";
+import type { ActorResult } from "../config/options.js";
+import type { Config } from "../config/resolve.js";
 import { headersOf, MAX_HEADER_CHARS } from "./headers.js";
 import { asText, field } from "./read.js";
+import {
+  errorMessage,
+  MAX_PATH_CHARS,
+  paramsOf,
+  secretValues,
+  statusOf,
+  UNKNOWN,
+} from "./record-fields.js";
 import { censorPathValues, redactPaths, scrubText } from "./redact/censor.js";
-import { requestIdOf } from "./request-id.js";
-import type { RequestView } from "./request-view.js";
-import type { RouteSeen } from "./route.js";
+import type { RequestEnd } from "./request-facts.js";
 import {
   bounded,
   MARKER_PREFIX,
@@ -26,12 +29,8 @@ import {
   type SanitizeState,
   sanitize,
 } from "./sanitize.js";
+import { trimToFit } from "./trim.js";
 
-/** What a field that cannot be read as text is recorded as. */
-export const UNKNOWN = `${MARKER_PREFIX}unknown]`;
-
-/** Longest raw path kept in `request.path` and in a default `action`. */
-export const MAX_PATH_CHARS = 1024;
 const MAX_SHORT_CHARS = 256;
 const MAX_DEPTH = 32;
 // Fields that are bounded whatever the request: ids, status, service, short strings.
@@ -39,48 +38,6 @@ const FIXED_BYTES = 1024;
 // JSON escapes make a string at most 6 times its UTF-8 size (`\u0001`); below this share of
 // maxRecordBytes, a record cannot be too large and is not measured exactly.
 const ESCAPE_FACTOR = 6;
-
-/** Facts taken when the request arrives; the rest is read when it ends. */
-export interface RequestStart {
-  id: ObjectId;
-  ts: Date;
-  startedAt: number;
-}
-
-export function startCapture(now: () => number = performance.now.bind(performance)): RequestStart {
-  return { id: new ObjectId(), ts: new Date(), startedAt: now() };
-}
-
-/**
- * One request as capture sees it when its response ends: what {@link buildRecord} and
- * `minimalRecord` build from.
- */
-export interface RequestEnd {
-  readonly config: Config;
-  readonly start: RequestStart;
-  readonly ctx: AuditContext;
-  readonly seen: RouteSeen;
-  readonly req: Request;
-  readonly res: Response;
-  /** The client went away before the response finished. */
-  readonly aborted: boolean;
-  /** `performance.now()` when the response ended. */
-  readonly now: number;
-  /** The request's method, URL and headers, read once. */
-  readonly view: RequestView;
-}
-
-/** The `req.audit` of a request. */
-export function createContext(start: RequestStart, req: Request): AuditContext {
-  return new AuditContext(
-    start.id,
-    // Not the `_id`: its hex would tell every client the process's ObjectId prefix and
-    // counter, and so the `_id`s of records still to come.
-    requestIdOf(field(req, "headers"), randomUUID),
-  );
-}
-
-export { bounded };
 
 function isEmptyPlainObject(value: unknown): boolean {
   if (typeof value !== "object" || value === null) return false;
@@ -141,55 +98,6 @@ function mergeMeta(parts: object[]): Record<string, unknown> {
   return merged;
 }
 
-export function errorMessage(err: unknown): string {
-  try {
-    if (err instanceof Error) return bounded(String(err.message), MAX_HEADER_CHARS);
-    if (typeof err === "object" && err !== null && typeof (err as Error).message === "string") {
-      return bounded((err as Error).message, MAX_HEADER_CHARS);
-    }
-    return bounded(String(err), MAX_HEADER_CHARS);
-  } catch {
-    // String() on an object whose toString throws: say so rather than fail the record.
-    return `${MARKER_PREFIX}unreadable error]`;
-  }
-}
-
-/**
- * The params the matched route saw (or Express's own at finish when none matched), after those
- * of the routers it was mounted through.
- */
-export function paramsOf(seen: RouteSeen, req: Request): unknown {
-  const own = seen.template !== null ? seen.params : field(req, "params");
-  if (seen.mountParams === undefined) return own;
-  if (typeof own !== "object" || own === null) return seen.mountParams;
-  try {
-    return { ...seen.mountParams, ...own };
-  } catch {
-    // Own params behind a Proxy that throws: the caller treats them as unreadable.
-    return own;
-  }
-}
-
-/**
- * Values of the params whose names the redaction rules censor; null when the params cannot be
- * listed (a Proxy that throws), so the caller cannot tell secrets in the path apart.
- */
-export function secretValues(config: Config, params: unknown): string[] | null {
-  const secrets: string[] = [];
-  if (typeof params !== "object" || params === null) return secrets;
-  let keys: string[];
-  try {
-    keys = Object.keys(params);
-  } catch {
-    return null;
-  }
-  for (const key of keys) {
-    const value = field(params, key);
-    if (typeof value === "string" && config.redactKeys?.test(key)) secrets.push(value);
-  }
-  return secrets;
-}
-
 /** How a record came out of {@link buildRecord}. */
 export interface Built {
   record: AuditRecord;
@@ -222,7 +130,7 @@ function cleaned(
 }
 
 export function buildRecord(end: RequestEnd, report: Report): Built {
-  const { config, start, ctx, seen, req, res, aborted, now, view } = end;
+  const { config, begin, ctx, seen, req, res, aborted, now, view } = end;
   const rules = rulesOf(config);
   const states: SanitizeState[] = [];
 
@@ -263,7 +171,7 @@ export function buildRecord(end: RequestEnd, report: Report): Built {
 
   const outcome: AuditOutcome = {
     status: aborted ? 499 : statusOf(res),
-    durationMs: Math.round((now - start.startedAt) * 1000) / 1000,
+    durationMs: Math.round((now - begin.beganAt) * 1000) / 1000,
   };
   if (aborted) outcome.aborted = true;
   if (ctx.hasError) {
@@ -276,9 +184,9 @@ export function buildRecord(end: RequestEnd, report: Report): Built {
   }
 
   const record: AuditRecord = {
-    _id: start.id,
+    _id: begin.id,
     v: RECORD_VERSION,
-    ts: start.ts,
+    ts: begin.ts,
     actor: resolveActor(end, report),
     action: bounded(ctx.actionName ?? `${method} ${route ?? path}`, MAX_PATH_CHARS + 64),
     request,
@@ -315,50 +223,4 @@ function routeTemplate(req: Request): string | null {
   const path = field(field(req, "route"), "path");
   if (typeof path !== "string") return null;
   return `${asText(field(req, "baseUrl")) ?? ""}${path}`;
-}
-
-/** The response status, or 0 when the app left something that is not one. */
-export function statusOf(res: Response): number {
-  const status = field(res, "statusCode");
-  return typeof status === "number" && Number.isInteger(status) ? status : 0;
-}
-
-function jsonBytes(value: unknown): number {
-  return utf8Bytes(EJSON.stringify([value], { relaxed: true })) - 2;
-}
-
-type Slot = { path: string; get(): unknown; set(value: string): void };
-
-/**
- * Replaces the record's largest variable fields by a marker, one at a time, until its
- * serialized size is within `maxBytes`. Returns the record paths it replaced, and lists them
- * in `record.trimmed`.
- */
-export function trimToFit(record: AuditRecord, maxBytes: number): string[] {
-  let total = jsonBytes(record);
-  if (total <= maxBytes) return [];
-  const r = record.request;
-  const o = record.outcome;
-  const slots: Slot[] = [
-    { path: "request.body", get: () => r.body, set: (v) => (r.body = v) },
-    { path: "meta", get: () => record.meta, set: (v) => (record.meta = { trimmed: v }) },
-    { path: "request.query", get: () => r.query, set: (v) => (r.query = { trimmed: v }) },
-    { path: "request.params", get: () => r.params, set: (v) => (r.params = { trimmed: v }) },
-    { path: "request.headers", get: () => r.headers, set: (v) => (r.headers = { trimmed: v }) },
-    { path: "outcome.errorStack", get: () => o.errorStack, set: (v) => (o.errorStack = v) },
-    { path: "outcome.error", get: () => o.error, set: (v) => (o.error = v) },
-  ];
-  const sized = slots
-    .filter((slot) => slot.get() !== undefined)
-    .map((slot) => ({ slot, bytes: jsonBytes(slot.get()) }))
-    .sort((a, b) => b.bytes - a.bytes);
-  const done: string[] = [];
-  for (const { slot, bytes } of sized) {
-    if (total <= maxBytes) break;
-    slot.set(`${MARKER_PREFIX}trimmed ${bytes} bytes]`);
-    done.push(slot.path);
-    record.trimmed = done;
-    total = jsonBytes(record);
-  }
-  return done;
 }

@@ -1,5 +1,5 @@
 // The request headers a record keeps: the configured allow-list, censored and bounded.
-import type { Config } from "../config/options.js";
+import type { Config } from "../config/resolve.js";
 import { headerText } from "./read.js";
 import { censorUrl, URL_HEADERS } from "./redact/censor.js";
 import { bounded, escapeKey } from "./sanitize.js";

@@ -1,17 +1,17 @@
 // The record stored when building the full one failed: a request is never left without one.
 import { type AuditRecord, RECORD_VERSION } from "../../shared/wire/record.js";
+import { asText, field, requestPath } from "./read.js";
 import {
-  bounded,
   errorMessage,
   MAX_PATH_CHARS,
   paramsOf,
-  type RequestEnd,
   secretValues,
   statusOf,
   UNKNOWN,
-} from "./build.js";
-import { asText, field, requestPath } from "./read.js";
+} from "./record-fields.js";
 import { censorPathValues, scrubText } from "./redact/censor.js";
+import type { RequestEnd } from "./request-facts.js";
+import { bounded } from "./sanitize.js";
 
 /**
  * `_id`, `ts`, method, path (redacted params censored), status, and in `captureError` why the
@@ -19,7 +19,7 @@ import { censorPathValues, scrubText } from "./redact/censor.js";
  * censored is not kept.
  */
 export function minimalRecord(end: RequestEnd, cause: unknown): AuditRecord {
-  const { config, start, ctx, seen, req, res, aborted, now } = end;
+  const { config, begin, ctx, seen, req, res, aborted, now } = end;
   const method = bounded(asText(field(req, "method")) ?? UNKNOWN, 256);
   let path: string;
   try {
@@ -33,15 +33,15 @@ export function minimalRecord(end: RequestEnd, cause: unknown): AuditRecord {
     path = UNKNOWN;
   }
   return {
-    _id: start.id,
+    _id: begin.id,
     v: RECORD_VERSION,
-    ts: start.ts,
+    ts: begin.ts,
     actor: { id: null },
     action: `${method} ${path}`,
     request: { method, path, route: null, requestId: ctx.requestId },
     outcome: {
       status: aborted ? 499 : statusOf(res),
-      durationMs: Math.round((now - start.startedAt) * 1000) / 1000,
+      durationMs: Math.round((now - begin.beganAt) * 1000) / 1000,
       ...(aborted ? { aborted: true } : {}),
     },
     service: config.service,

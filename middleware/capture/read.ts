@@ -44,25 +44,9 @@ export function headerText(value: unknown): string | string[] | undefined {
   return out.length === 0 ? undefined : out;
 }
 
-/** `req.headers[name]` as text, whatever `req.headers` has become. */
-export function header(req: unknown, name: string): string | string[] | undefined {
-  return headerText(field(field(req, "headers"), name));
-}
-
-/** The first value of a header, as text. */
-export function firstHeader(req: unknown, name: string): string | undefined {
-  const value = header(req, name);
-  return Array.isArray(value) ? value[0] : value;
-}
-
 /** Path of the request as the client sent it, without the query string. */
 export function requestPath(req: unknown): string {
   const url = asText(field(req, "originalUrl")) ?? asText(field(req, "url")) ?? "/";
   const q = url.indexOf("?");
   return q === -1 ? url : url.slice(0, q);
-}
-
-/** Whether the request URL carried a query string. */
-export function hasQuery(req: unknown): boolean {
-  return (asText(field(req, "originalUrl")) ?? asText(field(req, "url")) ?? "").includes("?");
 }

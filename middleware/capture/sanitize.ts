@@ -15,7 +15,7 @@ export function bounded(text: string, max: number): string {
 export const TRUNCATED_KEY = "[auditq: truncated]";
 
 /** Key of the object that holds an array found directly inside an array. */
-export const NESTED_ARRAY_KEY = "[auditq: array]";
+const NESTED_ARRAY_KEY = "[auditq: array]";
 
 // Keys that would be read as operators or paths by MongoDB, as types by Extended JSON/BSON
 // (`$oid`, `_bsontype`), or as prototypes by JavaScript code that copies records.
@@ -89,7 +89,7 @@ export function sanitize(value: unknown, rules: SanitizeRules, state: SanitizeSt
   return walk(value, rules, state, 0, []);
 }
 
-function take(state: SanitizeState, bytes: number): void {
+function spend(state: SanitizeState, bytes: number): void {
   state.used += bytes;
 }
 
@@ -100,7 +100,7 @@ function left(state: SanitizeState): number {
 function str(text: string, state: SanitizeState): string {
   const bytes = Buffer.byteLength(text, "utf8") + 2;
   if (bytes <= left(state)) {
-    take(state, bytes);
+    spend(state, bytes);
     return text;
   }
   state.truncated = true;
@@ -111,13 +111,13 @@ function str(text: string, state: SanitizeState): string {
     if (code >= 0xd800 && code <= 0xdbff) keep -= 1;
   }
   const out = text.slice(0, keep) + TRUNCATED_KEY;
-  take(state, Buffer.byteLength(out, "utf8") + 2);
+  spend(state, Buffer.byteLength(out, "utf8") + 2);
   return out;
 }
 
 function marker(text: string, state: SanitizeState): string {
   const out = `${MARKER_PREFIX}${text}]`;
-  take(state, out.length + 2);
+  spend(state, out.length + 2);
   return out;
 }
 
@@ -134,13 +134,13 @@ function walk(
     case "number":
       // NaN and ±Infinity: MongoDB keeps them, FerretDB's SQLite storage rejects the document.
       if (!Number.isFinite(value)) return str(String(value), state);
-      take(state, 8);
+      spend(state, 8);
       return value;
     case "boolean":
-      take(state, 5);
+      spend(state, 5);
       return value;
     case "undefined":
-      take(state, 4);
+      spend(state, 4);
       return null;
     case "bigint":
       return str(value.toString(), state);
@@ -150,17 +150,17 @@ function walk(
       return marker("function", state);
   }
   if (value === null) {
-    take(state, 4);
+    spend(state, 4);
     return null;
   }
   const obj = value as object;
   try {
     if (obj instanceof Date) {
-      take(state, 32);
+      spend(state, 32);
       return Number.isNaN(obj.getTime()) ? marker("invalid date", state) : new Date(obj.getTime());
     }
     if (isBsonObjectId(obj)) {
-      take(state, 36);
+      spend(state, 36);
       return new ObjectId(obj.toHexString());
     }
     if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) {
@@ -197,7 +197,7 @@ function walkObject(
 ): unknown {
   ancestors.push(obj);
   try {
-    take(state, 2);
+    spend(state, 2);
     if (Array.isArray(obj)) {
       const out: unknown[] = [];
       for (let i = 0; i < obj.length; i++) {
@@ -206,7 +206,7 @@ function walkObject(
           out.push(`${TRUNCATED_KEY} ${obj.length - i} more items`);
           break;
         }
-        take(state, 1);
+        spend(state, 1);
         const item = walk(obj[i], rules, state, depth + 1, ancestors);
         // FerretDB (and other MongoDB-compatible stores) reject an array directly inside an
         // array; one key of wrapping keeps the record storable everywhere.
@@ -224,7 +224,7 @@ function walkObject(
         break;
       }
       const safeKey = escapeKey(key);
-      take(state, Buffer.byteLength(safeKey, "utf8") + 4);
+      spend(state, Buffer.byteLength(safeKey, "utf8") + 4);
       if (rules.redactKeys?.test(key)) {
         state.redacted = true;
         out[safeKey] = str(rules.censor, state);

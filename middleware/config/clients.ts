@@ -3,7 +3,7 @@ import { SQSClient, type SQSClientConfig } from "@aws-sdk/client-sqs";
 import { type Registry, register } from "prom-client";
 import type { Logger } from "../../shared/util/logger.js";
 import { isSqsClient } from "../../shared/util/sqs-client.js";
-import type { Config } from "./options.js";
+import type { Config } from "./resolve.js";
 
 export interface MiddlewareClients {
   readonly sqs: SQSClient;
@@ -23,7 +23,7 @@ const CONNECTION_TIMEOUT_MS = 5000;
  * by shape, so one from another copy of the SDK is used as given too (rebuilding it would lose
  * its region, endpoint and middleware).
  */
-export function sqsClientOf(
+function sqsClientOf(
   sqs: SQSClient | SQSClientConfig | undefined,
   sendTimeoutMs: number,
   logger?: Logger,

@@ -9,14 +9,13 @@ import {
   type Registry,
 } from "prom-client";
 import { registerBuildInfo } from "../../shared/util/build-info.js";
-import { DROP_REASONS } from "../batcher/drop-reporter.js";
 
 /** Why a request was left out: `methods`, `sampleRate`, `skip`, or `req.audit.skip()`. */
-export const SKIP_REASONS = ["method", "sample", "skip", "app", "nested"] as const;
+const SKIP_REASONS = ["method", "sample", "skip", "app", "nested"] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
 /** Where inside auditq a capture failed (app hooks included). */
-export const CAPTURE_ERROR_KINDS = [
+const CAPTURE_ERROR_KINDS = [
   "actor",
   "skip",
   "build",
@@ -27,6 +26,19 @@ export const CAPTURE_ERROR_KINDS = [
   "route",
 ] as const;
 export type CaptureErrorKind = (typeof CAPTURE_ERROR_KINDS)[number];
+
+/** Every reason a record can be dropped for; the metrics start each at zero. */
+const DROP_REASONS = [
+  "too_large",
+  "buffer_full",
+  "spool_full",
+  "closed",
+  "rejected",
+  "invalid",
+  "corrupt",
+] as const;
+
+export type DropReason = (typeof DROP_REASONS)[number];
 
 const SQS_OUTCOMES = ["ok", "error"] as const;
 

@@ -11,7 +11,7 @@ export interface EncoderConfig {
   drops: DropReporter;
   maxMessageBytes: number;
   /** Called when a job ends, whatever its outcome. */
-  onSettled: () => void;
+  onJobEnded: () => void;
 }
 
 export class Encoder {
@@ -28,7 +28,7 @@ export class Encoder {
     const { packer, ready, drops, maxMessageBytes } = this.config;
     let bytes = 0;
     for (const item of items) bytes += item.bytes;
-    const job = this.jobs.start(bytes);
+    const job = this.jobs.begin(bytes);
     packer
       .encode(items)
       .then(
@@ -44,7 +44,7 @@ export class Encoder {
         },
         (err) => drops.drop("invalid", items.length, "records could not be encoded", err),
       )
-      .finally(() => this.settle(job.end));
+      .finally(() => this.endJob(job.end));
   }
 
   /**
@@ -54,7 +54,7 @@ export class Encoder {
    */
   repack(env: EncodedMessage, why: string): void {
     const { packer, ready, drops } = this.config;
-    const job = this.jobs.start(env.bytes);
+    const job = this.jobs.begin(env.bytes);
     unpackItems(env)
       .then(async (items) => {
         if (items.length === 1) {
@@ -82,11 +82,11 @@ export class Encoder {
           err,
         ),
       )
-      .finally(() => this.settle(job.end));
+      .finally(() => this.endJob(job.end));
   }
 
-  private settle(end: () => void): void {
+  private endJob(end: () => void): void {
     end();
-    this.config.onSettled();
+    this.config.onJobEnded();
   }
 }

@@ -52,17 +52,17 @@ export interface PackerLimits {
 }
 
 /** EncodedMessage text smaller than this goes uncompressed: base64 and the attribute eat the gain. */
-export const COMPRESS_MIN_BYTES = 1024;
+const COMPRESS_MIN_BYTES = 1024;
 
 /**
  * Most raw bytes one compressed message may take. Joining and copying the envelope text runs on
  * the event loop; 512 KiB keeps that well under a millisecond, and billing does not suffer:
  * SQS bills the call's total payload, and a call carries several such messages.
  */
-export const MAX_RAW_MESSAGE_BYTES = 512 * 1024;
+const MAX_RAW_MESSAGE_BYTES = 512 * 1024;
 
 /** A single record larger than this is refused at once, compressed or not. */
-export const MAX_RECORD_BYTES = 4 * 1024 * 1024;
+const MAX_RECORD_BYTES = 4 * 1024 * 1024;
 
 const SAFETY = 0.92;
 const RATIO_WEIGHT = 0.3;
@@ -115,8 +115,9 @@ export class Packer {
   }
 
   /**
-   * Raw envelope bytes worth one full message: the "bytes reached" flush trigger. `whole`: the
-   * budget of a message that goes out alone, as large as a message may be.
+   * Raw envelope bytes worth one full message: once buffered, a message is encoded without
+   * waiting for lingerMs. `whole`: the budget of a message that goes out alone, as large as a
+   * message may be.
    */
   rawBudget(whole = false): number {
     const { maxMessageBytes, compression } = this.limits;
@@ -139,15 +140,15 @@ export class Packer {
   }
 
   /**
-   * Number of records from `items[start]` on that go into the next message (at least 1);
+   * Number of records from `items[from]` on that go into the next message (at least 1);
    * `whole` as in {@link rawBudget}.
    */
-  groupSize(items: readonly Item[], start: number, whole = false): number {
+  groupSize(items: readonly Item[], from: number, whole = false): number {
     const budget = this.rawBudget(whole);
     const exact = this.limits.compression === "identity";
     let raw = 0;
     let n = 0;
-    for (let i = start; i < items.length && n < this.limits.maxRecordsPerMessage; i++) {
+    for (let i = from; i < items.length && n < this.limits.maxRecordsPerMessage; i++) {
       const next = raw + (items[i] as Item).bytes;
       // Without compression the limit is exact; the envelope overhead grows with the count.
       const size = exact ? next + envelopeOverheadBytes(n + 1) : next;

@@ -10,7 +10,7 @@ import { sqsSafeJson } from "./sqs-text.js";
 const brotliDecompressAsync = promisify(brotliDecompress);
 const gunzipAsync = promisify(gunzip);
 
-const RECORDS_START = /^\{"auditq":1,"n":\d+,"records":\[/;
+const RECORDS_OPENING = /^\{"auditq":1,"n":\d+,"records":\[/;
 
 /** The envelope text of a message, decompressed. */
 async function envelopeText(env: EncodedMessage): Promise<string> {
@@ -32,13 +32,13 @@ async function envelopeText(env: EncodedMessage): Promise<string> {
  */
 export async function unpackItems(env: EncodedMessage): Promise<Item[]> {
   const text = await envelopeText(env);
-  const start = RECORDS_START.exec(text);
-  if (!start || !text.endsWith("]}")) throw new Error("not an auditq envelope");
+  const opening = RECORDS_OPENING.exec(text);
+  if (!opening || !text.endsWith("]}")) throw new Error("not an auditq envelope");
   const items: Item[] = [];
   const end = text.length - 2;
   let depth = 0;
   let inString = false;
-  let from = start[0].length;
+  let from = opening[0].length;
   for (let i = from; i < end; i++) {
     const c = text.charCodeAt(i);
     if (inString) {

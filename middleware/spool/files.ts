@@ -21,12 +21,12 @@ export const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O
 /** Create or truncate a file of this process's (the LOCK's temp file), not through a symlink. */
 export const REWRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | NOFOLLOW;
 export const FILE_MODE = 0o600;
-export const DIR_MODE = 0o700;
+const DIR_MODE = 0o700;
 
 const uid = process.getuid?.();
 
 /** A spool path that is not safe to use; `details.path` names it. */
-export function refusal(path: string, why: string): AuditqError {
+function refusal(path: string, why: string): AuditqError {
   return new AuditqError("ERR_AUDITQ_SPOOL", `refusing spool path ${path}: ${why}`, {
     details: { path, unsafe: true },
   });

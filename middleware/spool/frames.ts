@@ -111,12 +111,12 @@ export function scanFrames(data: Buffer): { frames: FoundFrame[]; skipped: Skipp
       offset += found.length;
       continue;
     }
-    const start = offset;
-    const records = claimedRecords(data, start);
-    let next = data.indexOf("AQS1", start + 1, "latin1");
+    const from = offset;
+    const records = claimedRecords(data, from);
+    let next = data.indexOf("AQS1", from + 1, "latin1");
     while (next >= 0 && !validFrameAt(data, next)) next = data.indexOf("AQS1", next + 1, "latin1");
     offset = next >= 0 ? next : data.length;
-    skipped.push({ offset: start, bytes: offset - start, records });
+    skipped.push({ offset: from, bytes: offset - from, records });
   }
   return { frames, skipped };
 }

@@ -38,13 +38,13 @@ export async function readRange(path: string, offset: number, length: number): P
   }
 }
 
-/** One entry's frame out of `data`, read from `start` of its segment; throws (no errno) when short. */
+/** One entry's frame out of `data`, read from `from` of its segment; throws (no errno) when short. */
 export function frameOf(
   data: Buffer,
-  start: number,
+  from: number,
   entry: { readonly offset: number; readonly length: number },
 ): Buffer {
-  const buf = data.subarray(entry.offset - start, entry.offset - start + entry.length);
+  const buf = data.subarray(entry.offset - from, entry.offset - from + entry.length);
   if (buf.length < HEADER_BYTES || buf.length !== entry.length) {
     throw new Error(`read ${buf.length} of the frame's ${entry.length} bytes`);
   }

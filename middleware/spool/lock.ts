@@ -16,27 +16,27 @@ export function markHeld(path: string): void {
   heldLocks.add(resolve(path));
 }
 
-export function markReleased(path: string): void {
+export function markUnlocked(path: string): void {
   heldLocks.delete(resolve(path));
 }
 
-/** One process per spool directory: a LOCK file with the owner's pid; a dead owner's is taken over. */
-export function takeLock(path: string): void {
-  const taken = tryLock(path);
-  if (taken !== true) {
+/** One process per spool directory: a LOCK file with the owner's pid; a dead owner's is acquired. */
+export function acquireLock(path: string): void {
+  const holder = tryLock(path);
+  if (holder !== true) {
     throw new AuditqError(
       "ERR_AUDITQ_SPOOL",
-      `spool directory is in use by process ${taken}; give each process its own spool.dir`,
-      { details: { lock: path, pid: taken } },
+      `spool directory is in use by process ${holder}; give each process its own spool.dir`,
+      { details: { lock: path, pid: holder } },
     );
   }
   markHeld(path);
 }
 
 /**
- * Takes the LOCK at `path` when it is missing, held by a dead pid (or unreadable as a pid), or
+ * Acquires the LOCK at `path` when it is missing, held by a dead pid (or unreadable as a pid), or
  * already this process's. Returns true, or the pid of the live process that holds it (0 when
- * other processes kept taking it while this one tried). The file is created with its content
+ * other processes kept acquiring it while this one tried). The file is created with its content
  * in one step (a hard link of a written temp file), so another process never reads it empty.
  * A LOCK that is a symlink, a FIFO or another user's file is refused (throws).
  */

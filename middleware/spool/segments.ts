@@ -9,7 +9,7 @@ import { readWhole } from "./io.js";
 export const SEGMENT_RE = /^seg-(\d{16})\.aqs$/;
 
 /** Why spooled records were lost: a torn or corrupt frame found by a scan, or by a read. */
-export type SpoolLoss = "corrupt";
+type SpoolLoss = "corrupt";
 
 export interface SpoolOpenOptions {
   dir: string;

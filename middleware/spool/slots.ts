@@ -4,8 +4,9 @@ import { join } from "node:path";
 import type { Logger } from "../../shared/util/logger.js";
 import { checkPrivateDir, privateDir } from "./files.js";
 import { syncDir } from "./io.js";
-import { holdsLock, markHeld, markReleased, tryLock } from "./lock.js";
-import { SEGMENT_RE, Spool, type SpoolOpenOptions } from "./spool.js";
+import { holdsLock, markHeld, markUnlocked, tryLock } from "./lock.js";
+import { SEGMENT_RE, type SpoolOpenOptions } from "./segments.js";
+import { Spool } from "./spool.js";
 
 /** How many slot directories a base directory has: one per process sharing it. */
 export const SPOOL_SLOTS = 64;
@@ -50,7 +51,7 @@ export async function openSlot(options: SpoolOpenOptions): Promise<SlotOpen | un
     const spool = await Spool.open({ ...options, dir });
     return { spool, slot, dir, adopted };
   } catch (err) {
-    markReleased(join(dir, "LOCK"));
+    markUnlocked(join(dir, "LOCK"));
     await unlink(join(dir, "LOCK")).catch((unlinkErr: unknown) =>
       options.logger.warn({ err: unlinkErr }, "auditq spool: could not remove its lock file"),
     );
@@ -98,13 +99,13 @@ async function adoptOrphans(
       await syncDir(source);
       await unlink(lock);
     } catch (err) {
-      // What was moved is in `own` and what was not is still in `source`: release it as is.
+      // What was moved is in `own` and what was not is still in `source`: unlock it as is.
       await unlink(lock).catch((unlinkErr: unknown) =>
         logger.warn({ err: unlinkErr, lock }, "auditq spool: could not remove a lock file"),
       );
       throw err;
     } finally {
-      markReleased(lock);
+      markUnlocked(lock);
     }
     if (locked.length > 0) {
       result.slots++;

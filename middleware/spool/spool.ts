@@ -1,13 +1,14 @@
 // The crash-safe on-disk spool: encoded messages in append-only segment files with checksums
-// (format in spool-frames.ts). A process only ever appends to a segment it created; on open it
+// (format in frames.ts). A process only ever appends to a segment it created; on open it
 // starts a new one, so a torn frame left by `kill -9` is only ever at the tail of an old
 // segment. A scan skips torn or corrupt frames and resynchronises on the next valid one.
 import { readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { EncodedMessage } from "../message/packer.js";
 import { isRefusal, privateDir } from "./files.js";
-import { frame, unframe } from "./frames.js";
-import { frameOf, readRange } from "./io.js";
+import { frame } from "./frames.js";
+import { acquireLock, markUnlocked } from "./lock.js";
+import { EntryReader, pickPending, type TakenEntry } from "./reader.js";
 import {
   type RecoveryReport,
   SEGMENT_RE,
@@ -18,15 +19,13 @@ import {
 } from "./segments.js";
 import { SegmentWriter } from "./writer.js";
 
-export type { RecoveryReport, SpoolEntry, SpoolLoss, SpoolOpenOptions } from "./segments.js";
-export { SEGMENT_RE };
-
-import { markReleased, takeLock } from "./lock.js";
+export type { TakenEntry } from "./reader.js";
+export type { RecoveryReport, SpoolEntry, SpoolOpenOptions } from "./segments.js";
 
 /**
  * Appends are durable when they resolve: the frames are written in full and `fdatasync`ed (and
  * the directory fsynced when a segment is created); `appendNow` writes at once and leaves the
- * sync to a group commit (spool-writer.ts). Progress through a segment is kept in memory
+ * sync to a group commit (writer.ts). Progress through a segment is kept in memory
  * only; a segment file is deleted once every entry in it was sent, so a crash re-sends at most
  * the sent part of the oldest segments, which the sidecar's dedup by `_id` absorbs.
  */
@@ -60,7 +59,7 @@ export class Spool {
     });
   }
 
-  /** Opens (creating) the spool directory, takes its lock and scans what a previous process left. */
+  /** Opens (creating) the spool directory, acquires its lock and scans what a previous process left. */
   static async open(options: SpoolOpenOptions): Promise<Spool> {
     const full: Required<SpoolOpenOptions> = {
       segmentBytes: 1024 * 1024,
@@ -68,7 +67,7 @@ export class Spool {
       ...options,
     };
     await privateDir(full.dir);
-    takeLock(join(full.dir, "LOCK"));
+    acquireLock(join(full.dir, "LOCK"));
     const recovered: RecoveryReport = {
       segments: 0,
       entries: 0,
@@ -149,8 +148,8 @@ export class Spool {
     const frames = envelopes.map(frame);
     const size = frames.reduce((n, f) => n + f.length, 0);
     if (this.totalBytes + size > this.options.maxBytes) return false;
-    const { segment, offset: start } = this.writer.writeNow(Buffer.concat(frames));
-    let offset = start;
+    const { segment, offset: from } = this.writer.writeNow(Buffer.concat(frames));
+    let offset = from;
     for (const [i, f] of frames.entries()) {
       const env = envelopes[i] as EncodedMessage;
       segment.entries.push({
@@ -178,47 +177,24 @@ export class Spool {
    * Takes the oldest pending entries, at most `maxEntries` and `maxBytes` of message size in
    * total (at least one), and reads their messages back, each checked again (length and CRC).
    * An entry that no longer checks out is given up and reported through `onLoss`. Mark the
-   * others `done()` or `release()` them.
+   * others `done()` or `putBack()` them.
    */
-  take(
-    maxEntries: number,
-    maxBytes: number,
-  ): Promise<Array<{ entry: SpoolEntry; envelope: EncodedMessage }>> {
+  take(maxEntries: number, maxBytes: number): Promise<TakenEntry[]> {
     return this.serial(async () => {
-      const picked: SpoolEntry[] = [];
-      let bytes = 0;
-      outer: for (const segment of this.segments) {
-        for (const e of segment.entries) {
-          if (e.state !== "pending") continue;
-          if (picked.length === maxEntries || (picked.length > 0 && bytes + e.bytes > maxBytes)) {
-            break outer;
-          }
-          picked.push(e);
-          bytes += e.bytes;
-        }
-      }
-      const out: Array<{ entry: SpoolEntry; envelope: EncodedMessage }> = [];
+      const picked = pickPending(this.segments, maxEntries, maxBytes);
+      const reader = new EntryReader(picked);
+      const out: TakenEntry[] = [];
       const lost: SpoolEntry[] = [];
-      // One read per segment for all its picked entries (disk-first logs many small ones).
-      const reads = new Map<Segment, Promise<{ start: number; data: Buffer }>>();
       for (const entry of picked) {
         entry.state = "taken";
         this.pendingEntries--;
         this.waitingBytes -= entry.bytes;
         try {
-          let read = reads.get(entry.segment);
-          if (!read) {
-            read = readSpan(picked, entry.segment);
-            // Awaited below, entry by entry; a failure is handled there.
-            read.catch(() => undefined);
-            reads.set(entry.segment, read);
-          }
-          const { start, data } = await read;
-          out.push({ entry, envelope: unframe(frameOf(data, start, entry)) });
+          out.push({ entry, envelope: await reader.message(entry) });
         } catch (err) {
           if (!isRefusal(err) && (err as NodeJS.ErrnoException).code !== undefined) {
             // An I/O error, not bad content: everything picked stays for a later attempt.
-            this.release(picked);
+            this.putBack(picked);
             throw err;
           }
           lost.push(entry);
@@ -237,7 +213,7 @@ export class Spool {
   }
 
   /** Puts taken entries back, to be taken again (in their original order). */
-  release(entries: readonly SpoolEntry[]): void {
+  putBack(entries: readonly SpoolEntry[]): void {
     for (const e of entries) {
       if (e.state !== "taken") continue;
       e.state = "pending";
@@ -265,12 +241,12 @@ export class Spool {
     }
   }
 
-  /** Commits and closes the segments and releases the lock. Entries not done stay for the next open. */
+  /** Commits and closes the segments and removes the lock. Entries not done stay for the next open. */
   close(): Promise<void> {
     return this.serial(async () => {
       await this.writer.close();
       await this.deleteFinished();
-      markReleased(this.lockPath);
+      markUnlocked(this.lockPath);
       try {
         await unlink(this.lockPath);
       } catch (err) {
@@ -300,19 +276,4 @@ export class Spool {
     );
     return run;
   }
-}
-
-/** The bytes of a segment that hold the picked entries in it. */
-async function readSpan(
-  picked: readonly SpoolEntry[],
-  segment: Segment,
-): Promise<{ start: number; data: Buffer }> {
-  let start = Number.POSITIVE_INFINITY;
-  let end = 0;
-  for (const e of picked) {
-    if (e.segment !== segment) continue;
-    start = Math.min(start, e.offset);
-    end = Math.max(end, e.offset + e.length);
-  }
-  return { start, data: await readRange(segment.path, start, end - start) };
 }

@@ -6,8 +6,7 @@ import { Gauge, type Registry } from "prom-client";
 declare const __AUDITQ_VERSION__: string | undefined;
 
 /** The auditq version this code was built as. */
-export const AUDITQ_VERSION: string =
-  typeof __AUDITQ_VERSION__ === "string" ? __AUDITQ_VERSION__ : "dev";
+const AUDITQ_VERSION: string = typeof __AUDITQ_VERSION__ === "string" ? __AUDITQ_VERSION__ : "dev";
 
 /**
  * Sets `auditq_build_info{component, version, node_version} 1` on `registry`. The gauge is

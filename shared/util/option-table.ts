@@ -50,12 +50,12 @@ interface RowExtras {
 }
 
 /** How a default value shows in the README and --help: `` `200` ``, `` `"br"` ``, `` `/x/i` ``. */
-export function showValue(value: unknown): string {
+function showValue(value: unknown): string {
   return `\`${value instanceof RegExp ? String(value) : JSON.stringify(value)}\``;
 }
 
 /** Freezes `value` and everything in it, so that an exported default cannot be changed. */
-export function deepFreeze<T>(value: T): T {
+function deepFreeze<T>(value: T): T {
   if (typeof value === "object" && value !== null && !(value instanceof RegExp)) {
     for (const item of Object.values(value)) deepFreeze(item);
     Object.freeze(value);
@@ -96,12 +96,7 @@ export function optional<T>(
 }
 
 /** Rejects keys of `given` that are not in `table`, as "Unknown option `prefix.key`". */
-export function rejectUnknownKeys(
-  table: object,
-  given: object,
-  prefix = "",
-  label = "option",
-): void {
+function rejectUnknownKeys(table: object, given: object, prefix = "", label = "option"): void {
   for (const key of Object.keys(given)) {
     if (!Object.hasOwn(table, key)) {
       throw new ConfigError(`Unknown ${label} \`${prefix}${key}\``, { option: prefix + key });

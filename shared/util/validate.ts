@@ -5,7 +5,7 @@ import { ConfigError } from "./errors.js";
 import type { Logger } from "./logger.js";
 
 /** `` `"x"` (string) ``: a value as messages show it. */
-export function describeValue(value: unknown): string {
+function describeValue(value: unknown): string {
   let text: string;
   if (typeof value === "string") text = JSON.stringify(value);
   else if (typeof value === "object" && value !== null && !(value instanceof RegExp)) {

@@ -13,7 +13,7 @@ const gzipAsync = promisify(gzip);
  * Brotli quality used for bodies. Quality 5 gave 13% fewer bytes than gzip level 6 on
  * realistic records at about 1.3x its CPU time (see BENCHMARKS.md); 9+ costs 5x for 2% more.
  */
-export const BROTLI_QUALITY = 5;
+const BROTLI_QUALITY = 5;
 
 /**
  * Decompressed size above which a body is refused, so a hostile message cannot exhaust memory.

@@ -45,7 +45,7 @@ export function scanJson(bytes: Uint8Array, limits: DecodeLimits): JsonShape {
   let values = 1;
   let records = 0;
   let inString = false;
-  let keyStart = -1;
+  let keyOffset = -1;
   /** The depth-1 key just read was "records" and its value has not started yet. */
   let recordsKeyRead = false;
   /** Depth of the records array while inside it, else -1. */
@@ -60,9 +60,9 @@ export function scanJson(bytes: Uint8Array, limits: DecodeLimits): JsonShape {
       i = closingQuote(bytes, i);
       if (i < 0) break; // unterminated: the parser reports it
       inString = false;
-      if (keyStart >= 0) {
-        recordsKeyRead = bytesEqual(bytes, keyStart, i + 1, RECORDS_KEY);
-        keyStart = -1;
+      if (keyOffset >= 0) {
+        recordsKeyRead = bytesEqual(bytes, keyOffset, i + 1, RECORDS_KEY);
+        keyOffset = -1;
       }
       continue;
     }
@@ -78,7 +78,7 @@ export function scanJson(bytes: Uint8Array, limits: DecodeLimits): JsonShape {
       case QUOTE:
         inString = true;
         // A string at depth 1 that follows `{` or `,` is a key of the top-level object.
-        if (depth === 1 && (before === OPEN_BRACE || before === COMMA)) keyStart = i;
+        if (depth === 1 && (before === OPEN_BRACE || before === COMMA)) keyOffset = i;
         else recordsKeyRead = false;
         break;
       case OPEN_BRACE:
@@ -120,10 +120,10 @@ export function scanJson(bytes: Uint8Array, limits: DecodeLimits): JsonShape {
   return { records, values };
 }
 
-function bytesEqual(bytes: Uint8Array, start: number, end: number, expected: Buffer): boolean {
-  if (end - start !== expected.length) return false;
+function bytesEqual(bytes: Uint8Array, from: number, to: number, expected: Buffer): boolean {
+  if (to - from !== expected.length) return false;
   for (let j = 0; j < expected.length; j++) {
-    if (bytes[start + j] !== expected[j]) return false;
+    if (bytes[from + j] !== expected[j]) return false;
   }
   return true;
 }

@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Batcher } from "../../middleware/batcher/batcher.js";
 import { createClients } from "../../middleware/config/clients.js";
 import { createMiddlewareMetrics } from "../../middleware/config/metrics.js";
-import { resolveOptions } from "../../middleware/config/options.js";
+import { resolveOptions } from "../../middleware/config/resolve.js";
 import type { AuditqError } from "../../shared/util/errors.js";
 import { silentLogger } from "../helpers/logger.js";
 import {

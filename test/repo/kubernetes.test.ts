@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
-import { resolveOptions as resolveMiddlewareOptions } from "../../middleware/config/options.js";
+import { resolveOptions as resolveMiddlewareOptions } from "../../middleware/config/resolve.js";
 import { EXIT_GRACE_MS, readConfig, SETTINGS } from "../../sidecar/cli/args.js";
 import { DEFAULTS } from "../../sidecar/config/resolve.js";
 import { startOpsServer } from "../../sidecar/http.js";

@@ -125,7 +125,7 @@ export class DiskFirst {
   /**
    * Takes the oldest logged records, about one message's worth, and packs them (compressed)
    * for one call. Their entries are done once every message is sent or refused (the records
-   * of a refused message are re-packed in memory); a retry releases them all, so the ones
+   * of a refused message are re-packed in memory); a retry puts them all back, so the ones
    * already sent go again (the sidecar's dedup by `_id` absorbs that). Messages spooled
    * already packed (spilled, or by a memory-mode process) go as they are.
    */
@@ -133,13 +133,13 @@ export class DiskFirst {
     const { source, packer, drops } = this.config;
     const spool = source.spool;
     if (!spool) return undefined;
-    source.replayStarted();
+    source.replayBegan();
     this.lastTakeAt = Date.now();
-    let held: SpoolEntry[] = [];
+    let toPutBack: SpoolEntry[] = [];
     try {
       // A whole message's worth of raw records: about a call's worth once compressed.
       const taken = await spool.take(MAX_LOG_ENTRIES_PER_CALL, packer.rawBudget(true));
-      held = taken.map((t) => t.entry);
+      toPutBack = taken.map((t) => t.entry);
       const first = taken[0];
       if (!first) return undefined;
       const plain = first.envelope.encoding === "identity";
@@ -149,11 +149,11 @@ export class DiskFirst {
         const envelopes = taken.map((t) => t.envelope);
         run = Math.min(run, batchSize(envelopes.slice(0, run), maxCallBytes));
       }
-      spool.release(held.slice(run));
+      spool.putBack(toPutBack.slice(run));
       const group = taken.slice(0, run);
-      held = held.slice(0, run);
+      toPutBack = toPutBack.slice(0, run);
       if (!plain) {
-        held = [];
+        toPutBack = [];
         return source.batchOf(spool, group);
       }
       const items = (await Promise.all(group.map((t) => unpackItems(t.envelope)))).flat();
@@ -161,8 +161,8 @@ export class DiskFirst {
       for (const item of tooLarge) {
         drops.drop("too_large", 1, `record of ${item.bytes} bytes does not fit in a message`);
       }
-      const entries = held;
-      held = [];
+      const entries = toPutBack;
+      toPutBack = [];
       const fits = batchSize(envelopes, maxCallBytes);
       // Only when one group packs into more than a call (a misjudged ratio): the rest is sent
       // from memory.
@@ -171,18 +171,18 @@ export class DiskFirst {
         await spool.done(entries);
         return undefined;
       }
-      return this.settledTogether(spool, entries, envelopes.slice(0, fits));
+      return this.repackedBatchOf(spool, entries, envelopes.slice(0, fits));
     } catch (err) {
-      spool.release(held);
+      spool.putBack(toPutBack);
       source.rest("could not read from the spool", err);
       return undefined;
     }
   }
 
   /**
-   * Less than a call's worth goes as one message (what the sidecar receives in one call, as a
-   * linger flush in memory mode); a call's worth as messages of an eighth of a call each, which
-   * fill the call best (see Packer.rawBudget).
+   * Less than a call's worth goes as one message (what the sidecar receives in one call, as
+   * what lingerMs sends in memory mode); a call's worth as messages of an eighth of a call
+   * each, which fill the call best (see Packer.rawBudget).
    */
   private async pack(
     items: readonly Item[],
@@ -205,27 +205,27 @@ export class DiskFirst {
   }
 
   /** One call of messages packed from many entries: the entries are done when all are. */
-  private settledTogether(
+  private repackedBatchOf(
     spool: Spool,
     entries: SpoolEntry[],
     messages: EncodedMessage[],
   ): OutgoingBatch {
     let open = messages.length;
-    let released = false;
-    const settle = (indices: readonly number[]) => {
+    let retried = false;
+    const messagesDone = (indices: readonly number[]) => {
       open -= indices.length;
-      if (open > 0 || released) return Promise.resolve();
+      if (open > 0 || retried) return Promise.resolve();
       return spool.done(entries).catch((err: unknown) => {
         this.config.drops.report("ERR_AUDITQ_SPOOL", "could not delete sent spool segments", err);
       });
     };
     return {
       messages,
-      ack: settle,
-      reject: settle,
+      ack: messagesDone,
+      reject: messagesDone,
       retry: () => {
-        released = true;
-        spool.release(entries);
+        retried = true;
+        spool.putBack(entries);
       },
     };
   }

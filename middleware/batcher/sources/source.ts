@@ -2,8 +2,6 @@
 // mean for it; the sender only ever calls these three, whatever the source.
 
 import type { EncodedMessage } from "../../message/packer.js";
-import { batchSize } from "../../message/packer.js";
-import type { ByteQueue } from "../byte-queue.js";
 
 /** Messages taken from a source for one SendMessageBatch call. */
 export interface OutgoingBatch {
@@ -19,25 +17,4 @@ export interface OutgoingBatch {
 /** The messages at indices `indices` of `list`. */
 export function pick<T>(list: readonly T[], indices: readonly number[]): T[] {
   return indices.map((i) => list[i] as T);
-}
-
-/** Encoded messages held in memory: taking one removes it, a retry puts it back at the head. */
-export class MemorySource {
-  private readonly ready: ByteQueue<EncodedMessage>;
-
-  constructor(ready: ByteQueue<EncodedMessage>) {
-    this.ready = ready;
-  }
-
-  /** The oldest messages that fit in one call of at most `maxBatchBytes`. */
-  take(maxBatchBytes: number): OutgoingBatch {
-    const messages = this.ready.takeFront(batchSize(this.ready.view, maxBatchBytes));
-    const forget = () => Promise.resolve();
-    return {
-      messages,
-      ack: forget,
-      reject: forget,
-      retry: (indices) => this.ready.pushFront(pick(messages, indices)),
-    };
-  }
 }

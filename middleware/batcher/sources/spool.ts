@@ -1,11 +1,11 @@
 // The batcher's side of the spool: opening it, spilling messages from memory into it, and
-// taking them back out as batches to send (ack marks them done, retry releases them).
+// taking them back out as batches to send (ack marks them done, retry puts them back).
 import type { Logger } from "../../../shared/util/logger.js";
 import { SQS_MAX_BATCH_ENTRIES } from "../../../shared/wire/sqs-limits.js";
 import type { EncodedMessage } from "../../message/packer.js";
 import { isRefusal } from "../../spool/files.js";
 import { openSlot, type SlotOpen, SPOOL_SLOTS } from "../../spool/slots.js";
-import type { Spool, SpoolEntry } from "../../spool/spool.js";
+import type { Spool, TakenEntry } from "../../spool/spool.js";
 import type { ByteQueue } from "../byte-queue.js";
 import { ByteTally } from "../byte-queue.js";
 import type { SpoolConfig } from "../config.js";
@@ -123,7 +123,7 @@ export class SpoolSource {
   }
 
   /**
-   * Moves messages to the spool in one durable append (one at a time). Resolves once settled:
+   * Moves messages to the spool in one durable append (one at a time). Resolves once they are
    * stored, dropped as `spool_full`, or put back into memory when the write failed.
    */
   async spill(messages: EncodedMessage[]): Promise<void> {
@@ -134,7 +134,7 @@ export class SpoolSource {
     }
     let bytes = 0;
     for (const m of messages) bytes += m.bytes;
-    const job = this.spilling.start(bytes);
+    const job = this.spilling.begin(bytes);
     try {
       const stored = await spool.append(messages);
       if (!stored) {
@@ -156,7 +156,7 @@ export class SpoolSource {
   /**
    * Takes the oldest spooled messages, at most one call's worth, as a batch. Undefined when
    * there were none or the read failed (reported; the disk then rests). Call `replayEnded()`
-   * once the batch is settled.
+   * once the batch's call is over.
    */
   async take(maxCallBytes: number): Promise<OutgoingBatch | undefined> {
     const spool = this.opened;
@@ -172,8 +172,8 @@ export class SpoolSource {
     }
   }
 
-  /** A replay starts: one at a time keeps the spool's order. */
-  replayStarted(): void {
+  /** A replay begins: one at a time keeps the spool's order. */
+  replayBegan(): void {
     this.replaying = true;
   }
 
@@ -188,10 +188,7 @@ export class SpoolSource {
   }
 
   /** Spooled messages sent as they are: each entry is done when its message is. */
-  batchOf(
-    spool: Spool,
-    taken: ReadonlyArray<{ entry: SpoolEntry; envelope: EncodedMessage }>,
-  ): OutgoingBatch {
+  batchOf(spool: Spool, taken: readonly TakenEntry[]): OutgoingBatch {
     const entries = taken.map((t) => t.entry);
     const forget = (indices: readonly number[]) =>
       spool.done(pick(entries, indices)).catch((err: unknown) => {
@@ -201,7 +198,7 @@ export class SpoolSource {
       messages: taken.map((t) => t.envelope),
       ack: forget,
       reject: forget,
-      retry: (indices) => spool.release(pick(entries, indices)),
+      retry: (indices) => spool.putBack(pick(entries, indices)),
     };
   }
 

@@ -98,13 +98,13 @@ export function scrubText(text: string, keys: KeyMatcher | null, censor: string)
   let done = 0;
   KEY_SEP.lastIndex = 0;
   for (let m = KEY_SEP.exec(out); m !== null; m = KEY_SEP.exec(out)) {
-    const valueStart = m.index + m[0].length;
+    const valueOffset = m.index + m[0].length;
     if (!keys.test(m[1] as string)) continue;
-    VALUE.lastIndex = valueStart;
+    VALUE.lastIndex = valueOffset;
     const value = VALUE.exec(out)?.[0];
     if (value === undefined) continue;
-    result += out.slice(done, valueStart) + (value.startsWith('"') ? `"${censor}"` : censor);
-    done = valueStart + value.length;
+    result += out.slice(done, valueOffset) + (value.startsWith('"') ? `"${censor}"` : censor);
+    done = valueOffset + value.length;
     KEY_SEP.lastIndex = done;
   }
   return result + out.slice(done);

@@ -7,7 +7,8 @@ import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { createClients } from "../../../../middleware/config/clients.js";
 import { createMiddlewareMetrics } from "../../../../middleware/config/metrics.js";
-import { type Options, resolveOptions } from "../../../../middleware/config/options.js";
+import type { Options } from "../../../../middleware/config/options.js";
+import { resolveOptions } from "../../../../middleware/config/resolve.js";
 import { ConfigError } from "../../../../shared/util/errors.js";
 
 const queueUrl = "http://127.0.0.1:9324/000000000000/q";

@@ -1,7 +1,6 @@
 // Request ids, path censoring, path redaction and trimming to maxRecordBytes (pure logic).
 import { ObjectId } from "bson";
 import { describe, expect, it } from "vitest";
-import { trimToFit } from "../../../../middleware/capture/build.js";
 import {
   censorPathValues,
   censorUrl,
@@ -10,6 +9,7 @@ import {
 } from "../../../../middleware/capture/redact/censor.js";
 import { DEFAULT_REDACT_KEYS } from "../../../../middleware/capture/redact/secret-keys.js";
 import { requestIdOf } from "../../../../middleware/capture/request-id.js";
+import { trimToFit } from "../../../../middleware/capture/trim.js";
 import { type AuditRecord, RECORD_VERSION } from "../../../../shared/wire/record.js";
 import { serializeRecord } from "../../../../shared/wire/record-json.js";
 import { utf8Bytes } from "../../../../shared/wire/sqs-limits.js";

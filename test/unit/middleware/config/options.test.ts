@@ -1,7 +1,8 @@
 // Resolution and validation of the capture options.
 import { describe, expect, it } from "vitest";
 import { isHealthCheck } from "../../../../middleware/capture/health-check.js";
-import { DEFAULT_HEADERS, resolveOptions } from "../../../../middleware/config/options.js";
+import { DEFAULT_HEADERS } from "../../../../middleware/config/option-table.js";
+import { resolveOptions } from "../../../../middleware/config/resolve.js";
 import { ConfigError } from "../../../../shared/util/errors.js";
 
 const queueUrl = "http://127.0.0.1:9324/000000000000/q";

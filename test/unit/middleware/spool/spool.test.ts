@@ -55,7 +55,7 @@ describe("Spool", () => {
     const a = await second.take(2, 1 << 20);
     expect(a.map((t) => t.envelope.body)).toEqual(["m0-é", "m1-é"]);
     expect(a[0]?.envelope.bytes).toBe(messageBytes("m0-é", envelopeAttributes("identity")));
-    second.release(a.slice(1).map((t) => t.entry));
+    second.putBack(a.slice(1).map((t) => t.entry));
     await second.done(a.slice(0, 1).map((t) => t.entry));
     const b = await second.take(10, 1 << 20);
     expect(b.map((t) => t.envelope.body)).toEqual(["m1-é", "m2-é", "m3-é", "m4-é"]);
@@ -91,7 +91,7 @@ describe("Spool", () => {
     expect(taken.map((t) => t.envelope.body)).toEqual(["first", "second"]);
     // New appends go to a new segment, never after the torn bytes.
     await again.append([envelope("fourth")]);
-    again.release(taken.map((t) => t.entry));
+    again.putBack(taken.map((t) => t.entry));
     const all = await again.take(10, 1 << 20);
     expect(all.map((t) => t.envelope.body)).toEqual(["first", "second", "fourth"]);
     await again.close();

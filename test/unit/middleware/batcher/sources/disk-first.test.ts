@@ -7,7 +7,7 @@ import type { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { ObjectId } from "bson";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Batcher } from "../../../../../middleware/batcher/batcher.js";
-import { resolveOptions } from "../../../../../middleware/config/options.js";
+import { resolveOptions } from "../../../../../middleware/config/resolve.js";
 import { scanFrames } from "../../../../../middleware/spool/frames.js";
 import { ConfigError } from "../../../../../shared/util/errors.js";
 import { decodeMessage } from "../../../../../shared/wire/decoder.js";

@@ -1,15 +1,17 @@
-// One SendMessageBatch call for a batch from any message source, and what each verdict means:
-// sent (ack), failed on SQS's side (retry with backoff) or refused as ours (reject, re-pack).
+// Delivers a batch from any message source: the call (sqs-call.ts), then what SQS's verdict on
+// each entry means for the source: sent (ack), failed on SQS's side (retry with backoff) or
+// refused as ours (reject, re-pack). Also the counts and metrics of every call.
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { billedRequests } from "../../shared/wire/sqs-limits.js";
 import type { MiddlewareMetrics } from "../config/metrics.js";
 import type { Encoder } from "../message/encoder.js";
 import { type EncodedMessage, totalBytes } from "../message/packer.js";
+import { ByteTally } from "./byte-queue.js";
 import type { DropReporter } from "./drop-reporter.js";
 import type { SendFailures } from "./failures.js";
 import type { OutgoingBatch } from "./sources/source.js";
 import { pick } from "./sources/source.js";
-import { type SendOutcome, sendBatchWithin } from "./sqs-call.js";
+import { type CallVerdicts, sendBatchWithin } from "./sqs-call.js";
 
 export interface BatchSenderConfig {
   sqs: SQSClient;
@@ -32,6 +34,8 @@ export class BatchSender {
   private readonly config: BatchSenderConfig;
   private sent = 0;
   private callBytesLimit: number;
+  /** Calls in flight (or reading their batch from the spool first), with their bytes. */
+  readonly inflight = new ByteTally();
 
   constructor(config: BatchSenderConfig) {
     this.config = config;
@@ -48,13 +52,28 @@ export class BatchSender {
     return this.callBytesLimit;
   }
 
+  /**
+   * One call with the batch a source gives: `reserve` bytes are counted in flight from now (so
+   * add() cannot fill that room meanwhile), the batch's real size once it is known.
+   */
+  async sendFrom(reserve: number, next: Promise<OutgoingBatch | undefined>): Promise<void> {
+    const job = this.inflight.begin(reserve);
+    try {
+      const batch = await next;
+      job.resize(batch ? totalBytes(batch.messages) : 0);
+      if (batch) await this.send(batch);
+    } finally {
+      job.end();
+    }
+  }
+
   async send(batch: OutgoingBatch): Promise<void> {
     const { metrics } = this.config;
     const messages = batch.messages;
     const stopTimer = metrics.sendSeconds.startTimer();
-    let outcome: SendOutcome;
+    let verdicts: CallVerdicts;
     try {
-      outcome = await sendBatchWithin(
+      verdicts = await sendBatchWithin(
         this.config.sqs,
         this.config.queueUrl,
         messages,
@@ -82,7 +101,7 @@ export class BatchSender {
     // SQS has answered: from here on nothing may put the entries it stored back to be sent.
     // A failure in the bookkeeping below (the app's logger throwing, the spool's disk) used to
     // send the whole call again, and count its records again, each time it failed.
-    await this.settle(batch, outcome).catch((err: unknown) =>
+    await this.applyVerdicts(batch, verdicts).catch((err: unknown) =>
       this.config.drops.report(
         "ERR_AUDITQ_SQS",
         "bookkeeping after a SendMessageBatch failed",
@@ -92,7 +111,7 @@ export class BatchSender {
   }
 
   /** Acts on SQS's verdict per entry: counts what it stored, re-packs, retries the rest. */
-  private async settle(batch: OutgoingBatch, outcome: SendOutcome): Promise<void> {
+  private async applyVerdicts(batch: OutgoingBatch, verdicts: CallVerdicts): Promise<void> {
     const { metrics, encoder } = this.config;
     const messages = batch.messages;
     metrics.sqsRequests.inc({ operation: "SendMessageBatch", outcome: "ok" });
@@ -101,29 +120,29 @@ export class BatchSender {
       billedRequests(totalBytes(messages)),
     );
     metrics.messagesPerCall.observe(messages.length);
-    for (const i of outcome.sent) {
+    for (const i of verdicts.sent) {
       const env = messages[i] as EncodedMessage;
       this.sent += env.records;
       metrics.recordsSent.inc(env.records);
       metrics.sentBytes.inc(env.bytes);
       metrics.recordsPerMessage.observe(env.records);
     }
-    if (outcome.retry.length > 0) this.retry(batch, outcome.retry);
-    for (const r of outcome.rejected) {
+    if (verdicts.retry.length > 0) this.retry(batch, verdicts.retry);
+    for (const r of verdicts.rejected) {
       encoder.repack(messages[r.index] as EncodedMessage, `${r.code} ${r.message}`);
     }
     const forgotten: Promise<void>[] = [];
-    if (outcome.sent.length > 0) forgotten.push(batch.ack(outcome.sent));
-    if (outcome.rejected.length > 0) {
-      forgotten.push(batch.reject(outcome.rejected.map((r) => r.index)));
+    if (verdicts.sent.length > 0) forgotten.push(batch.ack(verdicts.sent));
+    if (verdicts.rejected.length > 0) {
+      forgotten.push(batch.reject(verdicts.rejected.map((r) => r.index)));
     }
-    const settled = await Promise.allSettled(forgotten);
-    if (outcome.retry.length > 0) {
-      this.failed(new Error(`SQS failed ${outcome.retry.length} entries on its side`));
+    const results = await Promise.allSettled(forgotten);
+    if (verdicts.retry.length > 0) {
+      this.failed(new Error(`SQS failed ${verdicts.retry.length} entries on its side`));
     } else {
       this.config.failures.succeeded();
     }
-    for (const s of settled) if (s.status === "rejected") throw s.reason;
+    for (const r of results) if (r.status === "rejected") throw r.reason;
   }
 
   /** Runs bookkeeping that calls the app's logger; a throw is reported, never propagated. */

@@ -1,7 +1,7 @@
 import { EJSON, Int32, Long, ObjectId } from "bson";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { capturedRecordJson } from "../../../../middleware/capture/captured-json.js";
+import { capturedRecordJson } from "../../../../middleware/capture/known-shape-json.js";
 import type { AuditRecord } from "../../../../shared/wire/record.js";
 
 /** What capturedRecordJson must always equal: EJSON's text, or the error EJSON throws. */

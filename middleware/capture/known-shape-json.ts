@@ -1,12 +1,12 @@
 // A captured record as Extended JSON text, written directly for the shape capture builds.
 //
-// The generic serializer (shared/wire/record-json.ts) walks the whole record to find its ObjectId and
-// Dates, copies the top level to replace them, then has JSON.stringify walk it all again. A
-// captured record's top two levels are auditq's own (ids, timestamps, short strings, numbers),
-// so they are written here as text in one pass; what the app or the client controls (query,
-// params, headers, body, meta, anything unexpected) keeps the generic walk and its EJSON
-// fallback. Whatever the record holds, the text is byte for byte what
-// `EJSON.stringify(record, { relaxed: true })` writes (test/unit/middleware/capture/captured-json.test.ts).
+// The generic serializer of any record (shared/wire/record-json.ts) walks the whole record to
+// find its ObjectId and Dates, copies the top level to replace them, then has JSON.stringify
+// walk it all again. A captured record's top two levels are auditq's own (ids, timestamps, short
+// strings, numbers), so they are written here as text in one pass; what the app or the client
+// controls (query, params, headers, body, meta, anything unexpected) keeps the generic walk and
+// its EJSON fallback. Whatever the record holds, the text is byte for byte what
+// `EJSON.stringify(record, { relaxed: true })` writes (known-shape-json.test.ts checks it).
 import { EJSON, ObjectId } from "bson";
 import type { AuditRecord } from "../../shared/wire/record.js";
 import { isoDateJson, serializeRecord, valueJson } from "../../shared/wire/record-json.js";
