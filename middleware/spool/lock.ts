@@ -4,20 +4,20 @@ import { resolve } from "node:path";
 import { AuditqError } from "../../shared/util/errors.js";
 import { CREATE_FLAGS, FILE_MODE, REWRITE_FLAGS, readSmallFileSync } from "./files.js";
 
-/** LOCK files held by open spools of this process: busy to other instances in it. */
-const heldLocks = new Set<string>();
+/** LOCK files owned by open spools of this process: busy to other instances in it. */
+const ownLocks = new Set<string>();
 
-/** Whether this process holds the LOCK at `path` already. */
-export function holdsLock(path: string): boolean {
-  return heldLocks.has(resolve(path));
+/** Whether this process owns the LOCK at `path` already. */
+export function ownsLock(path: string): boolean {
+  return ownLocks.has(resolve(path));
 }
 
-export function markHeld(path: string): void {
-  heldLocks.add(resolve(path));
+export function markLocked(path: string): void {
+  ownLocks.add(resolve(path));
 }
 
 export function markUnlocked(path: string): void {
-  heldLocks.delete(resolve(path));
+  ownLocks.delete(resolve(path));
 }
 
 /** One process per spool directory: a LOCK file with the owner's pid; a dead owner's is acquired. */
@@ -30,7 +30,7 @@ export function acquireLock(path: string): void {
       { details: { lock: path, pid: holder } },
     );
   }
-  markHeld(path);
+  markLocked(path);
 }
 
 /**

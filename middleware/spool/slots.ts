@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Logger } from "../../shared/util/logger.js";
 import { checkPrivateDir, privateDir } from "./files.js";
 import { syncDir } from "./io.js";
-import { holdsLock, markHeld, markUnlocked, tryLock } from "./lock.js";
+import { ownsLock, markLocked, markUnlocked, tryLock } from "./lock.js";
 import { SEGMENT_RE, type SpoolOpenOptions } from "./segments.js";
 import { Spool } from "./spool.js";
 
@@ -39,8 +39,8 @@ export async function openSlot(options: SpoolOpenOptions): Promise<SlotOpen | un
     const dir = join(base, `slot-${n}`);
     await privateDir(dir);
     const lock = join(dir, "LOCK");
-    if (!holdsLock(lock) && tryLock(lock) === true) {
-      markHeld(lock);
+    if (!ownsLock(lock) && tryLock(lock) === true) {
+      markLocked(lock);
       slot = n;
     }
   }
@@ -85,8 +85,8 @@ async function adoptOrphans(
     // A slot without segments is left alone: its LOCK, if any, is the next owner's business.
     if (names.length === 0) continue;
     const lock = join(source, "LOCK");
-    if (holdsLock(lock) || tryLock(lock) !== true) continue;
-    markHeld(lock);
+    if (ownsLock(lock) || tryLock(lock) !== true) continue;
+    markLocked(lock);
     let locked: string[];
     try {
       // Listed again under the lock: the previous owner may have left more since.
