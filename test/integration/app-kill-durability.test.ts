@@ -20,7 +20,7 @@ import {
   type TestQueue,
   waitFor,
 } from "../helpers/services.js";
-import { testSidecar } from "../helpers/sidecar.js";
+import { testSidecar } from "../helpers/sidecar-rig.js";
 
 const APP = fileURLToPath(new URL("../helpers/killable-app.ts", import.meta.url));
 const KILLS = 3;

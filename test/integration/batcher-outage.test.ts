@@ -20,7 +20,7 @@ import {
   type TestQueue,
   waitFor,
 } from "../helpers/services.js";
-import { testSidecar } from "../helpers/sidecar.js";
+import { testSidecar } from "../helpers/sidecar-rig.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
 
 const OUTAGE_MS = 20_000;

@@ -17,9 +17,10 @@ import { ATTR_SIGNATURE, signMessage } from "../../shared/wire/signature.js";
 import { messageBytes } from "../../shared/wire/sqs-limits.js";
 import { createApp } from "../helpers/app.js";
 import { silentLogger } from "../helpers/logger.js";
+import { metricValue } from "../helpers/metric-value.js";
+import { makeRecord, sendRecords } from "../helpers/queue-records.js";
 import { createTestQueue, sqsClient, sqsTargets, waitFor } from "../helpers/services.js";
 import { useSidecarRig } from "../helpers/sidecar-rig.js";
-import { makeRecord, metricValue, sendRecords } from "./sidecar-fixtures.js";
 
 const secret = () => randomBytes(24).toString("base64");
 

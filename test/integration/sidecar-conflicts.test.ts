@@ -2,9 +2,10 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { ENVELOPE_ATTRIBUTES, envelopeBody } from "../../shared/wire/envelope.js";
 import { serializeRecord } from "../../shared/wire/record-json.js";
+import { metricValue } from "../helpers/metric-value.js";
+import { makeRecord, sendBodies } from "../helpers/queue-records.js";
 import { type SqsTarget, sqsTargets, waitFor } from "../helpers/services.js";
 import { useSidecarRig } from "../helpers/sidecar-rig.js";
-import { makeRecord, metricValue, sendBodies } from "./sidecar-fixtures.js";
 
 const target = sqsTargets()[0] as SqsTarget;
 

@@ -2,7 +2,9 @@ import { MongoClient } from "mongodb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createSidecar, type Sidecar } from "../../sidecar/index.js";
 import { silentLogger } from "../helpers/logger.js";
+import { metricValue } from "../helpers/metric-value.js";
 import { privateFerretDB, type ServiceProcess } from "../helpers/processes.js";
+import { sendRecords } from "../helpers/queue-records.js";
 import {
   createTestQueue,
   type SqsTarget,
@@ -12,7 +14,6 @@ import {
   uniqueName,
   waitFor,
 } from "../helpers/services.js";
-import { metricValue, sendRecords } from "./sidecar-fixtures.js";
 
 const target = sqsTargets()[0] as SqsTarget;
 

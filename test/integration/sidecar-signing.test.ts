@@ -8,9 +8,10 @@ import { serializeRecord } from "../../shared/wire/record-json.js";
 import { ATTR_SIGNATURE, signMessage } from "../../shared/wire/signature.js";
 import { createApp } from "../helpers/app.js";
 import { silentLogger } from "../helpers/logger.js";
+import { metricValue } from "../helpers/metric-value.js";
+import { makeRecord, sendBodies } from "../helpers/queue-records.js";
 import { type SqsTarget, sqsClient, sqsTargets, waitFor } from "../helpers/services.js";
 import { useSidecarRig } from "../helpers/sidecar-rig.js";
-import { makeRecord, metricValue, sendBodies } from "./sidecar-fixtures.js";
 
 const target = sqsTargets()[0] as SqsTarget;
 const secret = () => randomBytes(24).toString("base64");
