@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ObjectId } from "bson";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Sidecar } from "../../sidecar/index.js";
-import { FULL_CALL, testBatcher } from "../helpers/batcher-config.js";
+import type { Sidecar } from "../../../sidecar/index.js";
+import { FULL_CALL, testBatcher } from "../../helpers/batcher-config.js";
 import {
   createTestDb,
   createTestQueue,
@@ -15,9 +15,9 @@ import {
   type TestDb,
   type TestQueue,
   waitFor,
-} from "../helpers/services.js";
-import { testSidecar } from "../helpers/sidecar-rig.js";
-import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
+} from "../../helpers/services.js";
+import { testSidecar } from "../../helpers/sidecar-rig.js";
+import { startTcpProxy, type TcpProxy } from "../../helpers/tcp-proxy.js";
 
 const OUTAGE_MS = 20_000;
 
