@@ -42,7 +42,7 @@ export const number = fc.oneof(
 );
 
 /** BSON values other than ObjectId and Date, and a RegExp (which EJSON writes as one). */
-export const otherBson = fc.oneof(
+const otherBson = fc.oneof(
   fc.integer().map((n) => new Int32(n)),
   fc.constant(Long.fromNumber(7)),
   fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map((n) => Long.fromBigInt(n)),
@@ -55,7 +55,7 @@ export const otherBson = fc.oneof(
 const hexChar = fc.constantFrom(..."0123456789abcdefABCDEFxg".split(""));
 
 /** Objects EJSON looks at twice: near-misses of the forms the fast path converts, and others. */
-export const dollarObject = fc.oneof(
+const dollarObject = fc.oneof(
   fc.array(hexChar, { minLength: 22, maxLength: 26 }).map((c) => ({ $oid: c.join("") })),
   fc.record({ $oid: fc.string(), x: fc.integer() }),
   fc.record({ $date: fc.oneof(fc.string(), fc.integer(), fc.constant(null), fc.constant({})) }),

@@ -12,7 +12,7 @@ export interface Sample {
 }
 
 /** Records MongoDB took from one sidecar so far, from its /metrics text. */
-export function recordsTaken(metrics: string): number {
+function recordsTaken(metrics: string): number {
   return (
     metricValue(metrics, "auditq_sidecar_records_written_total") +
     metricValue(metrics, "auditq_sidecar_records_duplicate_total")
