@@ -6,14 +6,11 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { MongoClient } from "mongodb";
+import { FleetWatch, type Sample } from "../test/helpers/fleet-watch.js";
+import { metricValue } from "../test/helpers/metric-value.js";
 import { freePort } from "../test/helpers/processes.js";
-import { FleetWatch, type Sample } from "../test/integration/fleet-fixtures.js";
-import {
-  type CliProcess,
-  metricValue,
-  sendRecords,
-  spawnCli,
-} from "../test/integration/sidecar-fixtures.js";
+import { sendRecords } from "../test/helpers/queue-records.js";
+import { type CliProcess, spawnCli } from "../test/helpers/sidecar-cli.js";
 
 const BUDGET = Number(process.env.BENCH_FLEET_BUDGET ?? 400);
 const SIZES = (process.env.BENCH_FLEET_SIZES ?? "1,2,4,8").split(",").map(Number);

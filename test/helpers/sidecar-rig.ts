@@ -1,18 +1,39 @@
-// The setup most sidecar integration tests share: a fresh queue and database for each test,
-// sidecars (in-process or as CLI children) on them, and everything disposed after the test.
+// How the sidecar's integration tests run a sidecar: in process on a test queue and database,
+// polling briskly (`testSidecar`), and the per-test rig that makes a fresh queue and database,
+// starts sidecars on them (in process or as CLI children) and disposes of everything after.
 import { afterEach, beforeEach } from "vitest";
-import type { Sidecar, SidecarOptions } from "../../sidecar/index.js";
-import { type CliProcess, metricValue, spawnCli } from "../integration/sidecar-fixtures.js";
+import { createSidecar, type Sidecar, type SidecarOptions } from "../../sidecar/index.js";
+import { silentLogger } from "./logger.js";
+import { metricValue } from "./metric-value.js";
 import { freePort } from "./processes.js";
 import {
   createTestDb,
   createTestQueue,
   mongoUri,
   type SqsTarget,
+  sqsClient,
   type TestDb,
   type TestQueue,
 } from "./services.js";
-import { testSidecar } from "./sidecar.js";
+import { type CliProcess, spawnCli } from "./sidecar-cli.js";
+
+/** A sidecar on `queue` and `mongo`, polling briskly and logging nothing; not started. */
+export function testSidecar(
+  target: SqsTarget,
+  queue: TestQueue,
+  mongo: TestDb,
+  options: Partial<SidecarOptions> = {},
+): Sidecar {
+  return createSidecar({
+    queueUrl: queue.queueUrl,
+    mongo: mongoUri(),
+    database: mongo.name,
+    sqs: sqsClient(target),
+    waitTimeSeconds: 1,
+    logger: silentLogger,
+    ...options,
+  });
+}
 
 export interface SidecarRig {
   /** This test's queue. */

@@ -21,13 +21,13 @@ export const expressVersions = [
   { name: "Express 5", express: express5, major: 5 },
 ];
 
-export interface Sink {
+interface Sink {
   sqs: SQSClient;
   records: Document[];
 }
 
 /** An SQSClient whose `send` accepts every SendMessageBatch and keeps the records. */
-export function stubSqs(): Sink {
+function stubSqs(): Sink {
   const records: Document[] = [];
   const sqs = new SQSClient({
     region: "us-east-1",

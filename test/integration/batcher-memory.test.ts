@@ -12,9 +12,8 @@ import { runInNewContext } from "node:vm";
 import { ObjectId } from "bson";
 import { Registry } from "prom-client";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { Batcher } from "../../middleware/batcher/batcher.js";
 import { createMiddlewareMetrics } from "../../middleware/config/metrics.js";
-import { silentLogger } from "../helpers/logger.js";
+import { FULL_CALL, testBatcher } from "../helpers/batcher-config.js";
 import { freePort } from "../helpers/processes.js";
 import { sqsClient } from "../helpers/services.js";
 
@@ -51,18 +50,17 @@ it(
     const down = `http://127.0.0.1:${await freePort()}`;
     const registry = new Registry();
     const metrics = createMiddlewareMetrics(registry);
-    const batcher = new Batcher({
-      sqs: sqsClient({ name: "down", endpoint: down }),
+    const { batcher } = testBatcher(sqsClient({ name: "down", endpoint: down }), {
+      ...FULL_CALL,
       queueUrl: `${down}/000000000000/q`,
-      lingerMs: 200,
-      maxMessageBytes: 262_144,
-      maxBatchBytes: 262_144,
       maxBufferBytes: MAX_BUFFER,
       maxInflight: 4,
       retry: { baseMs: 100, maxMs: 2000 },
-      logger: silentLogger,
       metrics,
+      // Nothing kept: the errors would be heap the measurement counts.
       onError: () => undefined,
+      // The option's default, as an app runs it (testBatcher's is "identity").
+      compression: undefined,
       spool: { dir: spoolDir, maxBytes: MAX_SPOOL, afterMs: 1000 },
     });
     // Random text: compression cannot shrink it, so the spool fills as it would in a long outage.

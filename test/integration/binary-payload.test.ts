@@ -17,9 +17,11 @@ import { ATTR_SIGNATURE, signMessage } from "../../shared/wire/signature.js";
 import { messageBytes } from "../../shared/wire/sqs-limits.js";
 import { createApp } from "../helpers/app.js";
 import { silentLogger } from "../helpers/logger.js";
-import { createTestQueue, sqsClient, sqsTargets, waitFor } from "../helpers/services.js";
+import { metricValue } from "../helpers/metric-value.js";
+import { makeRecord, sendRecords } from "../helpers/queue-records.js";
+import { createTestQueue, sqsClient, sqsTargets } from "../helpers/services.js";
 import { useSidecarRig } from "../helpers/sidecar-rig.js";
-import { makeRecord, metricValue, sendRecords } from "./sidecar-fixtures.js";
+import { untilStored } from "../helpers/until-stored.js";
 
 const secret = () => randomBytes(24).toString("base64");
 
@@ -50,20 +52,6 @@ describe.each(sqsTargets())("binary payload on $name", (target) => {
     await audit.close();
     return audit;
   }
-
-  const settled = (records: number, quarantined: number) =>
-    waitFor(
-      `${records} records stored, ${quarantined} messages quarantined, an empty queue`,
-      async () => ({
-        records: await rig.mongo.db.collection("records").countDocuments(),
-        quarantined: await rig.mongo.db.collection("records_quarantine").countDocuments(),
-        queue: await rig.queue.depth(),
-      }),
-      (s) =>
-        s.records === records &&
-        s.quarantined === quarantined &&
-        s.queue.visible + s.queue.inflight === 0,
-    );
 
   async function receiveAll(): Promise<Message[]> {
     const out = await rig.queue.sqs.send(
@@ -109,7 +97,7 @@ describe.each(sqsTargets())("binary payload on $name", (target) => {
     );
     expect(billed).toBeGreaterThanOrEqual(Math.ceil(bytes / 65_536));
     await rig.start();
-    await settled(n, 0);
+    await untilStored(rig, { records: n, quarantined: 0 });
   });
 
   it("stores every record once from binary-payload and base64 messages on one queue, signed", async () => {
@@ -130,7 +118,7 @@ describe.each(sqsTargets())("binary payload on $name", (target) => {
     await old.close();
     await produce(250, { signingSecret: key });
     const sidecar = await rig.start({ signingSecret: key });
-    await settled(400, 0);
+    await untilStored(rig, { records: 400, quarantined: 0 });
     const received = metricValue(
       await sidecar.registry.metrics(),
       'auditq_sidecar_sqs_billed_requests_total\\{operation="ReceiveMessage"\\}',
@@ -218,7 +206,7 @@ describe.each(sqsTargets())("binary payload on $name", (target) => {
       }),
     );
     await rig.start({ signingSecret: key });
-    await settled(0, 1);
+    await untilStored(rig, { records: 0, quarantined: 1 });
     const [entry] = await rig.mongo.db.collection("records_quarantine").find().toArray();
     expect(entry?.error.message).toMatch(/does not match any signing secret/);
     expect(Buffer.from(entry?.payload.buffer).equals(tampered)).toBe(true);
@@ -234,7 +222,7 @@ describe.each(sqsTargets())("binary payload on $name", (target) => {
       }),
     );
     await rig.start();
-    await settled(1, 1);
+    await untilStored(rig, { records: 1, quarantined: 1 });
     const [entry] = await rig.mongo.db.collection("records_quarantine").find().toArray();
     expect(entry?.error.message).toMatch(/records in the auditq-payload message attribute/);
   });

@@ -22,7 +22,7 @@ import {
   type TestQueue,
   waitFor,
 } from "../helpers/services.js";
-import { testSidecar } from "../helpers/sidecar.js";
+import { testSidecar } from "../helpers/sidecar-rig.js";
 
 describe.each(sqsTargets())("pipeline on $name", (target) => {
   let queue: TestQueue;

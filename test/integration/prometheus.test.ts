@@ -21,7 +21,7 @@ import {
   type TestQueue,
   waitFor,
 } from "../helpers/services.js";
-import { type CliProcess, spawnCli } from "./sidecar-fixtures.js";
+import { type CliProcess, spawnCli } from "../helpers/sidecar-cli.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const RULES = `${ROOT}deploy/prometheus/auditq-alerts.yml`;

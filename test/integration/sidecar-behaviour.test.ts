@@ -3,27 +3,22 @@ import { ObjectId } from "mongodb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ENVELOPE_ATTRIBUTES, envelopeBody } from "../../shared/wire/envelope.js";
 import { serializeRecord } from "../../shared/wire/record-json.js";
-import { createSidecar, type Sidecar, type SidecarOptions } from "../../sidecar/index.js";
-import { silentLogger } from "../helpers/logger.js";
+import type { Sidecar, SidecarOptions } from "../../sidecar/index.js";
+import { metricValue } from "../helpers/metric-value.js";
+import { makeRecord, sendBodies, sendRecords } from "../helpers/queue-records.js";
 import {
   createTestDb,
   createTestQueue,
-  mongoUri,
   type SqsTarget,
-  sqsClient,
   sqsTargets,
   type TestDb,
   type TestQueue,
   waitFor,
 } from "../helpers/services.js";
-import { makeRecord, sendBodies, sendRecords } from "./sidecar-fixtures.js";
+import { testSidecar } from "../helpers/sidecar-rig.js";
 
-function metric(sidecar: Sidecar, name: string, labels = ""): Promise<number> {
-  return sidecar.registry.metrics().then((text) => {
-    const escaped = `${name}${labels}`.replace(/[{}]/g, "\\$&");
-    const match = new RegExp(`^${escaped} (\\S+)$`, "m").exec(text);
-    return match ? Number(match[1]) : 0;
-  });
+async function metric(sidecar: Sidecar, name: string, labels = ""): Promise<number> {
+  return metricValue(await sidecar.registry.metrics(), `${name}${labels}`.replace(/[{}]/g, "\\$&"));
 }
 
 describe.each(sqsTargets())("sidecar on $name", (target: SqsTarget) => {
@@ -43,15 +38,7 @@ describe.each(sqsTargets())("sidecar on $name", (target: SqsTarget) => {
   });
 
   function startSidecar(options: Partial<SidecarOptions> = {}): Promise<Sidecar> {
-    const sidecar = createSidecar({
-      queueUrl: queue.queueUrl,
-      mongo: mongoUri(),
-      database: mongo.name,
-      sqs: sqsClient(target),
-      waitTimeSeconds: 1,
-      logger: silentLogger,
-      ...options,
-    });
+    const sidecar = testSidecar(target, queue, mongo, options);
     sidecars.push(sidecar);
     return sidecar.start().then(() => sidecar);
   }
@@ -164,17 +151,11 @@ describe("sidecar write rate", () => {
     const rate = 200;
     // 30 s of backlog: more than the window and more than the sidecar may hold.
     await sendRecords(queue.sqs, queue.queueUrl, rate * 30, 50);
-    sidecar = createSidecar({
-      queueUrl: queue.queueUrl,
-      mongo: mongoUri(),
-      database: mongo.name,
-      sqs: sqsClient(target),
-      waitTimeSeconds: 1,
+    sidecar = testSidecar(target, queue, mongo, {
       maxWriteRate: rate,
       bulkSize: 50,
       // In hand at most: half a visibility timeout of writing at the cap (1,500 records).
       visibilityTimeoutSeconds: 10,
-      logger: silentLogger,
     });
     await sidecar.start();
     // Documents MongoDB acknowledged, read at the instant of each end of the window (a

@@ -2,9 +2,11 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { ENVELOPE_ATTRIBUTES, envelopeBody } from "../../shared/wire/envelope.js";
 import { serializeRecord } from "../../shared/wire/record-json.js";
-import { type SqsTarget, sqsTargets, waitFor } from "../helpers/services.js";
+import { metricValue } from "../helpers/metric-value.js";
+import { makeRecord, sendBodies } from "../helpers/queue-records.js";
+import { type SqsTarget, sqsTargets } from "../helpers/services.js";
 import { useSidecarRig } from "../helpers/sidecar-rig.js";
-import { makeRecord, metricValue, sendBodies } from "./sidecar-fixtures.js";
+import { untilStored } from "../helpers/until-stored.js";
 
 const target = sqsTargets()[0] as SqsTarget;
 
@@ -18,28 +20,18 @@ describe(`conflicting records (${target.name})`, () => {
   const metric = async (name: string) => metricValue(await rig.sidecar.registry.metrics(), name);
   const send = (bodies: string[]) =>
     sendBodies(rig.queue.sqs, rig.queue.queueUrl, bodies, ENVELOPE_ATTRIBUTES);
-  const settled = (what: string, records: number, quarantined: number) =>
-    waitFor(
-      what,
-      async () => ({
-        records: await rig.mongo.db.collection("records").countDocuments(),
-        quarantined: await rig.mongo.db.collection("records_quarantine").countDocuments(),
-        queue: await rig.queue.depth(),
-      }),
-      (s) =>
-        s.records === records &&
-        s.quarantined === quarantined &&
-        s.queue.visible + s.queue.inflight === 0,
-    );
-
   it("quarantines real records whose _id a forged message took first, and counts them", async () => {
     const real = Array.from({ length: 20 }, (_, i) => makeRecord(i));
     // Forged records carrying the real records' (predictable, future) ObjectIds.
     const forged = real.map((r) => ({ ...r, action: "forged", actor: { id: "mallory" } }));
     await send([envelopeBody(forged.map(serializeRecord))]);
-    await settled("the forged records stored", 20, 0);
+    await untilStored(rig, { records: 20, quarantined: 0 }, "the forged records stored");
     await send([envelopeBody(real.map(serializeRecord))]);
-    await settled("the real records quarantined as conflicts", 20, 20);
+    await untilStored(
+      rig,
+      { records: 20, quarantined: 20 },
+      "the real records quarantined as conflicts",
+    );
     const entries = await rig.mongo.db.collection("records_quarantine").find().toArray();
     for (const e of entries) {
       expect(e).toMatchObject({
@@ -58,18 +50,18 @@ describe(`conflicting records (${target.name})`, () => {
     const b = makeRecord(2);
     const c = makeRecord(3);
     await send([envelopeBody([a, b].map(serializeRecord))]);
-    await settled("two records", 2, 0);
+    await untilStored(rig, { records: 2, quarantined: 0 }, "two records");
     // Redelivery (same content), the same _id twice with the same content, and twice with other.
     const bodies = [
       envelopeBody([a, b].map(serializeRecord)),
       envelopeBody([c, c].map(serializeRecord)),
     ];
     await send(bodies);
-    await settled("three records, no conflict", 3, 0);
+    await untilStored(rig, { records: 3, quarantined: 0 }, "three records, no conflict");
     expect(await metric("auditq_sidecar_records_duplicate_total")).toBe(3);
     const d = makeRecord(4);
     await send([envelopeBody([d, { ...d, action: "other" }].map(serializeRecord))]);
-    await settled("four records, one conflict", 4, 1);
+    await untilStored(rig, { records: 4, quarantined: 1 }, "four records, one conflict");
     const entry = await rig.mongo.db.collection("records_quarantine").findOne();
     expect(entry).toMatchObject({ kind: "conflict", index: 1 });
     expect(await metric("auditq_sidecar_records_conflict_total")).toBe(1);

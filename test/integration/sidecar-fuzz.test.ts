@@ -11,9 +11,10 @@ import {
   envelopeBody,
 } from "../../shared/wire/envelope.js";
 import { serializeRecord } from "../../shared/wire/record-json.js";
+import { sendBodies } from "../helpers/queue-records.js";
 import { type SqsTarget, sqsTargets, waitFor } from "../helpers/services.js";
+import { ops } from "../helpers/sidecar-cli.js";
 import { useSidecarRig } from "../helpers/sidecar-rig.js";
-import { ops, sendBodies } from "./sidecar-fixtures.js";
 
 const target = sqsTargets()[0] as SqsTarget;
 /** Fixed: the same cases on every run, so that a failure can be replayed. */

@@ -3,9 +3,10 @@ import { promisify } from "node:util";
 import { brotliCompress, constants } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { envelopeAttributes } from "../../shared/wire/envelope.js";
+import { sendBodies, sendRecords } from "../helpers/queue-records.js";
 import { type SqsTarget, sqsTargets, waitFor } from "../helpers/services.js";
+import { ops } from "../helpers/sidecar-cli.js";
 import { useSidecarRig } from "../helpers/sidecar-rig.js";
-import { ops, sendBodies, sendRecords } from "./sidecar-fixtures.js";
 
 const target = sqsTargets()[0] as SqsTarget;
 const brotli = promisify(brotliCompress);

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startOpsServer } from "../../sidecar/http.js";
 import type { Sidecar } from "../../sidecar/index.js";
 import { DEPTH_MAX_AGE_MS } from "../../sidecar/receive/depth-cache.js";
+import { metricValue } from "../helpers/metric-value.js";
 import {
   createTestDb,
   createTestQueue,
@@ -15,8 +16,7 @@ import {
   type TestQueue,
   waitFor,
 } from "../helpers/services.js";
-import { testSidecar } from "../helpers/sidecar.js";
-import { metricValue } from "./sidecar-fixtures.js";
+import { testSidecar } from "../helpers/sidecar-rig.js";
 
 const target = sqsTargets()[0] as SqsTarget;
 const DEPTH_CALLS =

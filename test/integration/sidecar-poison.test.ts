@@ -11,9 +11,10 @@ import {
 } from "../../shared/wire/envelope.js";
 import { ATTR_PAYLOAD, payloadBody } from "../../shared/wire/payload-attribute.js";
 import { serializeRecord } from "../../shared/wire/record-json.js";
+import { metricValue } from "../helpers/metric-value.js";
+import { makeRecord, sendBodies } from "../helpers/queue-records.js";
 import { type SqsTarget, sqsTargets, waitFor } from "../helpers/services.js";
 import { useSidecarRig } from "../helpers/sidecar-rig.js";
-import { makeRecord, metricValue, sendBodies } from "./sidecar-fixtures.js";
 
 const target = sqsTargets()[0] as SqsTarget;
 const brotli = promisify(brotliCompress);

@@ -2,6 +2,8 @@
 // the wire, and nothing is lost or written twice.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Sidecar } from "../../sidecar/index.js";
+import { metricValue } from "../helpers/metric-value.js";
+import { sendRecords } from "../helpers/queue-records.js";
 import {
   createTestDb,
   createTestQueue,
@@ -11,9 +13,8 @@ import {
   type TestQueue,
   waitFor,
 } from "../helpers/services.js";
-import { testSidecar } from "../helpers/sidecar.js";
+import { testSidecar } from "../helpers/sidecar-rig.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
-import { metricValue, sendRecords } from "./sidecar-fixtures.js";
 
 const MESSAGES = 20;
 const PER_MESSAGE = 300;

@@ -3,7 +3,9 @@ import { CreateQueueCommand } from "@aws-sdk/client-sqs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createSidecar } from "../../sidecar/index.js";
 import { silentLogger } from "../helpers/logger.js";
+import { metricValue } from "../helpers/metric-value.js";
 import { freePort, privateElasticMQ } from "../helpers/processes.js";
+import { sendRecords } from "../helpers/queue-records.js";
 import {
   createTestDb,
   createTestQueue,
@@ -16,8 +18,8 @@ import {
   uniqueName,
   waitFor,
 } from "../helpers/services.js";
-import { testSidecar } from "../helpers/sidecar.js";
-import { type CliProcess, metricValue, ops, sendRecords, spawnCli } from "./sidecar-fixtures.js";
+import { type CliProcess, ops, spawnCli } from "../helpers/sidecar-cli.js";
+import { testSidecar } from "../helpers/sidecar-rig.js";
 
 const target = sqsTargets()[0] as SqsTarget;
 

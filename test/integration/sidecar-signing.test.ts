@@ -8,9 +8,11 @@ import { serializeRecord } from "../../shared/wire/record-json.js";
 import { ATTR_SIGNATURE, signMessage } from "../../shared/wire/signature.js";
 import { createApp } from "../helpers/app.js";
 import { silentLogger } from "../helpers/logger.js";
-import { type SqsTarget, sqsClient, sqsTargets, waitFor } from "../helpers/services.js";
+import { metricValue } from "../helpers/metric-value.js";
+import { makeRecord, sendBodies } from "../helpers/queue-records.js";
+import { type SqsTarget, sqsClient, sqsTargets } from "../helpers/services.js";
 import { useSidecarRig } from "../helpers/sidecar-rig.js";
-import { makeRecord, metricValue, sendBodies } from "./sidecar-fixtures.js";
+import { untilStored } from "../helpers/until-stored.js";
 
 const target = sqsTargets()[0] as SqsTarget;
 const secret = () => randomBytes(24).toString("base64");
@@ -35,20 +37,6 @@ describe(`message signing (${target.name})`, () => {
     }
   }
 
-  const settled = (what: string, records: number, quarantined: number) =>
-    waitFor(
-      what,
-      async () => ({
-        records: await rig.mongo.db.collection("records").countDocuments(),
-        quarantined: await rig.mongo.db.collection("records_quarantine").countDocuments(),
-        queue: await rig.queue.depth(),
-      }),
-      (s) =>
-        s.records === records &&
-        s.quarantined === quarantined &&
-        s.queue.visible + s.queue.inflight === 0,
-    );
-
   it("lets no forged record reach the collection: unsigned and badly signed go to quarantine", async () => {
     const key = secret();
     const real = Array.from({ length: 20 }, (_, i) => makeRecord(i));
@@ -58,7 +46,11 @@ describe(`message signing (${target.name})`, () => {
     await sendSigned([envelopeBody(forged.slice(10).map(serializeRecord))], secret());
     await sendSigned([envelopeBody(real.map(serializeRecord))], key);
     await rig.start({ signingSecret: key });
-    await settled("the real records stored, two forged messages quarantined", 20, 2);
+    await untilStored(
+      rig,
+      { records: 20, quarantined: 2 },
+      "the real records stored, two forged messages quarantined",
+    );
     const stored = await rig.mongo.db.collection("records").find().toArray();
     expect(stored.filter((r) => r.action === "forged")).toEqual([]);
     const reasons = (await rig.mongo.db.collection("records_quarantine").find().toArray())
@@ -87,6 +79,6 @@ describe(`message signing (${target.name})`, () => {
     for (let i = 0; i < 30; i++) await request(app).get(`/orders/${i}`).expect(200);
     await audit.close();
     await rig.start({ signingSecret: [newKey, oldKey] });
-    await settled("every signed record", 32, 0);
+    await untilStored(rig, { records: 32, quarantined: 0 }, "every signed record");
   });
 });

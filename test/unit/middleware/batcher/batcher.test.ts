@@ -6,7 +6,6 @@ import type { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { ObjectId } from "bson";
 import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { Batcher } from "../../../../middleware/batcher/batcher.js";
 import { createMiddlewareMetrics } from "../../../../middleware/config/metrics.js";
 import { sqsSafeJson } from "../../../../middleware/message/sqs-text.js";
 import { decodeBody, decodeMessage } from "../../../../shared/wire/decoder.js";
@@ -41,13 +40,6 @@ function stubSqs(reply: (entries: Entry[]) => Reply | Error) {
 
 const allOk = (entries: Entry[]): Reply => ({ Successful: entries.map((e) => ({ Id: e.Id })) });
 
-function makeBatcher(
-  sqs: SQSClient,
-  overrides: Partial<ConstructorParameters<typeof Batcher>[0]> = {},
-) {
-  return testBatcher(sqs, overrides);
-}
-
 const record = (pad = 0) => ({ _id: new ObjectId(), ts: new Date(), pad: "x".repeat(pad) });
 
 describe("Batcher", () => {
@@ -60,7 +52,7 @@ describe("Batcher", () => {
 
   it("waits lingerMs, then sends everything buffered in one call", async () => {
     const { client, calls } = stubSqs(allOk);
-    const { batcher } = makeBatcher(client);
+    const { batcher } = testBatcher(client);
     for (let i = 0; i < 5; i++) batcher.add(record());
     await vi.advanceTimersByTimeAsync(199);
     expect(calls).toHaveLength(0);
@@ -73,7 +65,7 @@ describe("Batcher", () => {
 
   it("never exceeds 10 entries nor the message and batch byte limits", async () => {
     const { client, calls } = stubSqs(allOk);
-    const { batcher } = makeBatcher(client, { maxMessageBytes: 1024, maxBatchBytes: 8192 });
+    const { batcher } = testBatcher(client, { maxMessageBytes: 1024, maxBatchBytes: 8192 });
     for (let i = 0; i < 200; i++) batcher.add(record(100 + (i % 50)));
     await batcher.flush();
     let total = 0;
@@ -103,7 +95,7 @@ describe("Batcher", () => {
       [exact - 1, 2],
     ] as const) {
       const { client, calls } = stubSqs(allOk);
-      const { batcher } = makeBatcher(client, { maxMessageBytes: limit, maxBatchBytes: 100_000 });
+      const { batcher } = testBatcher(client, { maxMessageBytes: limit, maxBatchBytes: 100_000 });
       for (const r of records) batcher.add(r);
       await batcher.flush();
       expect(calls).toHaveLength(1);
@@ -125,7 +117,7 @@ describe("Batcher", () => {
       ENVELOPE_ATTRIBUTES,
     );
     const { client, calls } = stubSqs(allOk);
-    const { batcher } = makeBatcher(client, { maxMessageBytes: exact - 1, maxBatchBytes: 100_000 });
+    const { batcher } = testBatcher(client, { maxMessageBytes: exact - 1, maxBatchBytes: 100_000 });
     for (const r of records) batcher.add(r);
     await batcher.flush();
     expect(calls[0]).toHaveLength(2);
@@ -133,7 +125,7 @@ describe("Batcher", () => {
 
   it("drops a record larger than a message with reason too_large, without retrying", async () => {
     const { client, calls } = stubSqs(allOk);
-    const { batcher, errors } = makeBatcher(client, { maxMessageBytes: 1024 });
+    const { batcher, errors } = testBatcher(client, { maxMessageBytes: 1024 });
     expect(batcher.add(record(2000))).toBe(false);
     await batcher.flush();
     expect(calls).toHaveLength(0);
@@ -153,7 +145,7 @@ describe("Batcher", () => {
       delivered.push(...entries.flatMap((e) => decodeBody(e.MessageBody)));
       return allOk(entries);
     });
-    const { batcher } = makeBatcher(client, { maxMessageBytes: 600, maxBatchBytes: 600 });
+    const { batcher } = testBatcher(client, { maxMessageBytes: 600, maxBatchBytes: 600 });
     for (let i = 0; i < 3; i++) batcher.add(record(100));
     const flushed = batcher.flush();
     await vi.advanceTimersByTimeAsync(5_000);
@@ -173,7 +165,7 @@ describe("Batcher", () => {
       };
     });
     const one = messageBytes(envelopeBody([serializeRecord(record(300))]), ENVELOPE_ATTRIBUTES);
-    const { batcher } = makeBatcher(client, { maxMessageBytes: one, maxBatchBytes: 1 << 20 });
+    const { batcher } = testBatcher(client, { maxMessageBytes: one, maxBatchBytes: 1 << 20 });
     for (let i = 0; i < 3; i++) batcher.add(record(300));
     const flushed = batcher.flush();
     await vi.advanceTimersByTimeAsync(1000);
@@ -191,7 +183,7 @@ describe("Batcher", () => {
       return allOk(entries);
     });
     const one = messageBytes(envelopeBody([serializeRecord(record(300))]), ENVELOPE_ATTRIBUTES);
-    const { batcher, errors } = makeBatcher(client, {
+    const { batcher, errors } = testBatcher(client, {
       maxMessageBytes: one,
       maxBatchBytes: 1 << 20,
     });
@@ -203,7 +195,7 @@ describe("Batcher", () => {
     const lone = stubSqs(() =>
       Object.assign(new Error("too long"), { name: "BatchRequestTooLong" }),
     );
-    const second = makeBatcher(lone.client);
+    const second = testBatcher(lone.client);
     second.batcher.add(record());
     await second.batcher.flush();
     expect(lone.calls).toHaveLength(1);
@@ -220,7 +212,7 @@ describe("Batcher", () => {
         .map((e) => ({ Id: e.Id, SenderFault: true, Code: "InvalidMessageContents" })),
     }));
     const metrics = createMiddlewareMetrics(new Registry());
-    const { batcher, errors } = makeBatcher(client, { compression: "identity", metrics });
+    const { batcher, errors } = testBatcher(client, { compression: "identity", metrics });
     const records = Array.from({ length: 7 }, (_, i) => ({ ...record(), i }));
     const poison = { ...record(), text: "poison" };
     for (const r of [...records.slice(0, 3), poison, ...records.slice(3)]) batcher.add(r);
@@ -243,7 +235,7 @@ describe("Batcher", () => {
     const { client } = stubSqs((entries) => ({
       Failed: entries.map((e) => ({ Id: e.Id, SenderFault: true, Code: "InvalidMessageContents" })),
     }));
-    const { batcher, errors } = makeBatcher(client);
+    const { batcher, errors } = testBatcher(client);
     batcher.add(record());
     await batcher.flush();
     expect(errors.map((e) => e.details.reason)).toEqual(["rejected"]);
@@ -252,7 +244,7 @@ describe("Batcher", () => {
   it("drops what does not fit in maxBufferBytes, counts each, reports once per interval", async () => {
     const { client } = stubSqs(() => new Error("down"));
     const metrics = createMiddlewareMetrics(new Registry());
-    const { batcher, errors } = makeBatcher(client, {
+    const { batcher, errors } = testBatcher(client, {
       maxBufferBytes: 2000,
       lingerMs: 60_000,
       metrics,
@@ -275,7 +267,7 @@ describe("Batcher", () => {
 
   it("compresses with brotli when that pays, and the sidecar's decoder reads it back", async () => {
     const { client, calls } = stubSqs(allOk);
-    const { batcher } = makeBatcher(client, {
+    const { batcher } = testBatcher(client, {
       compression: "br",
       maxMessageBytes: 262_144,
       maxBatchBytes: 262_144,
@@ -304,7 +296,7 @@ describe("Batcher", () => {
 
   it("sends a tiny batch uncompressed", async () => {
     const { client, calls } = stubSqs(allOk);
-    const { batcher } = makeBatcher(client, { compression: "br" });
+    const { batcher } = testBatcher(client, { compression: "br" });
     batcher.add(record());
     await batcher.flush();
     expect(calls[0]?.[0]?.MessageAttributes["auditq-encoding"]).toBeUndefined();
@@ -312,7 +304,7 @@ describe("Batcher", () => {
 
   it("splits compressed messages that come out over the limit, none over it", async () => {
     const { client, calls } = stubSqs(allOk);
-    const { batcher } = makeBatcher(client, {
+    const { batcher } = testBatcher(client, {
       compression: "br",
       maxMessageBytes: 4096,
       maxBatchBytes: 16_384,
@@ -345,7 +337,7 @@ describe("Batcher", () => {
 
   it("drops a record too large even compressed with reason too_large, once", async () => {
     const { client, calls } = stubSqs(allOk);
-    const { batcher, errors } = makeBatcher(client, { compression: "br", maxMessageBytes: 1024 });
+    const { batcher, errors } = testBatcher(client, { compression: "br", maxMessageBytes: 1024 });
     batcher.add({ ...record(), noise: randomBytes(3000).toString("base64") });
     batcher.add(record());
     await batcher.flush();
@@ -356,7 +348,7 @@ describe("Batcher", () => {
   it("sends at exactly 10 entries per call and starts an 11th message in a new call", async () => {
     const { client, calls } = stubSqs(allOk);
     const one = messageBytes(envelopeBody([serializeRecord(record(300))]), ENVELOPE_ATTRIBUTES);
-    const { batcher } = makeBatcher(client, { maxMessageBytes: one, maxBatchBytes: 1 << 20 });
+    const { batcher } = testBatcher(client, { maxMessageBytes: one, maxBatchBytes: 1 << 20 });
     for (let i = 0; i < 11; i++) batcher.add(record(300));
     await batcher.flush();
     expect(calls.map((c) => c.length)).toEqual([10, 1]);
@@ -368,7 +360,7 @@ describe("Batcher", () => {
       times.push(Date.now());
       return new Error("connect ECONNREFUSED");
     });
-    const { batcher } = makeBatcher(client, {
+    const { batcher } = testBatcher(client, {
       retry: { baseMs: 100, maxMs: 800 },
       maxInflight: 4,
     });

@@ -1,7 +1,8 @@
-import { Binary, Decimal128, EJSON, Int32, Long, ObjectId, Timestamp } from "bson";
+import { EJSON, ObjectId } from "bson";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { serializeRecord } from "../../../../shared/wire/record-json.js";
+import { anything, recordLike } from "../../../helpers/bson-values.js";
 
 /** What serializeRecord must always equal: the text, or the error EJSON throws. */
 function viaEjson(value: unknown): string | { threw: string } {
@@ -19,59 +20,6 @@ function viaSerializeRecord(value: unknown): string | { threw: string } {
     return { threw: String(err) };
   }
 }
-
-const objectId = fc
-  .uint8Array({ minLength: 12, maxLength: 12 })
-  .map((bytes) => new ObjectId(bytes));
-// Around the edges EJSON relaxed cares about: before 1970, 1970 itself, year 10000, invalid.
-const date = fc.oneof(
-  fc.date({ noInvalidDate: false }),
-  fc.integer({ min: -5, max: 5 }).map((ms) => new Date(ms)),
-  fc.integer({ min: -5, max: 5 }).map((ms) => new Date(253402300800000 + ms)),
-  fc.integer({ min: 0, max: 253402300799 }).map((s) => new Date(s * 1000)),
-);
-const otherBson = fc.oneof(
-  fc.integer().map((n) => new Int32(n)),
-  fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map((n) => Long.fromBigInt(n)),
-  fc.constant(Decimal128.fromString("1.5")),
-  fc.uint8Array({ maxLength: 8 }).map((b) => new Binary(b)),
-  fc.constant(new Timestamp({ t: 1, i: 2 })),
-);
-const leaf = fc.oneof(
-  objectId,
-  date,
-  otherBson,
-  fc.double(),
-  fc.constantFrom(-0, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, -(2 ** 31) - 1),
-  fc.string({ unit: "binary" }),
-);
-const key = fc.oneof(
-  fc.string({ unit: "binary", maxLength: 6 }),
-  fc.constantFrom("__proto__", "_bsontype", "toJSON", "$oid", "$date", "0", "10", "constructor"),
-);
-const anything = fc.anything({
-  key,
-  values: [leaf],
-  maxDepth: 4,
-  withBoxedValues: true,
-  withMap: true,
-  withSet: true,
-  withNullPrototype: true,
-  withBigInt: true,
-  withDate: true,
-  withTypedArray: true,
-  withSparseArray: true,
-  withObjectString: true,
-});
-/** Shaped like an audit record: ObjectId and Date on top, app data below. */
-const recordLike = fc.record({
-  _id: objectId,
-  v: fc.constant(1),
-  ts: date,
-  actor: fc.record({ id: fc.option(fc.string()), ip: fc.string() }, { requiredKeys: ["id"] }),
-  action: fc.string(),
-  meta: fc.dictionary(key, anything, { noNullPrototype: false }),
-});
 
 describe("serializeRecord", () => {
   it("writes exactly what EJSON.stringify relaxed writes, for any value", () => {

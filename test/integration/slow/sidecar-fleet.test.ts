@@ -3,10 +3,11 @@
 // 2 SIGKILLed leave it to the other 2, and every record is stored exactly once. The rate is what
 // MongoDB took, from each member's own records_written_total, sampled every 200 ms.
 import { describe, expect, it } from "vitest";
-import { type SqsTarget, sqsTargets, waitFor } from "../helpers/services.js";
-import { useSidecarRig } from "../helpers/sidecar-rig.js";
-import { Backlog, FleetWatch } from "./fleet-fixtures.js";
-import { metricValue } from "./sidecar-fixtures.js";
+import { FleetWatch } from "../../helpers/fleet-watch.js";
+import { metricValue } from "../../helpers/metric-value.js";
+import { Backlog } from "../../helpers/queue-records.js";
+import { type SqsTarget, sqsTargets, waitFor } from "../../helpers/services.js";
+import { useSidecarRig } from "../../helpers/sidecar-rig.js";
 
 const target = sqsTargets()[0] as SqsTarget;
 /**

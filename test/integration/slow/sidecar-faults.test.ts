@@ -1,8 +1,10 @@
 import { MongoClient } from "mongodb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createSidecar, type Sidecar } from "../../sidecar/index.js";
-import { silentLogger } from "../helpers/logger.js";
-import { privateFerretDB, type ServiceProcess } from "../helpers/processes.js";
+import { createSidecar, type Sidecar } from "../../../sidecar/index.js";
+import { silentLogger } from "../../helpers/logger.js";
+import { metricValue } from "../../helpers/metric-value.js";
+import { privateFerretDB, type ServiceProcess } from "../../helpers/processes.js";
+import { sendRecords } from "../../helpers/queue-records.js";
 import {
   createTestQueue,
   type SqsTarget,
@@ -11,8 +13,7 @@ import {
   type TestQueue,
   uniqueName,
   waitFor,
-} from "../helpers/services.js";
-import { metricValue, sendRecords } from "./sidecar-fixtures.js";
+} from "../../helpers/services.js";
 
 const target = sqsTargets()[0] as SqsTarget;
 

@@ -3,7 +3,9 @@
 
 import { MongoClient } from "mongodb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { freePort, privateFerretDB, type ServiceProcess } from "../helpers/processes.js";
+import { metricValue } from "../../helpers/metric-value.js";
+import { freePort, privateFerretDB, type ServiceProcess } from "../../helpers/processes.js";
+import { sendRecords } from "../../helpers/queue-records.js";
 import {
   createTestQueue,
   type SqsTarget,
@@ -11,8 +13,8 @@ import {
   type TestQueue,
   uniqueName,
   waitFor,
-} from "../helpers/services.js";
-import { type CliProcess, metricValue, ops, sendRecords, spawnCli } from "./sidecar-fixtures.js";
+} from "../../helpers/services.js";
+import { type CliProcess, ops, spawnCli } from "../../helpers/sidecar-cli.js";
 
 const target = sqsTargets()[0] as SqsTarget;
 const TIMEOUT_MS = 3_000;

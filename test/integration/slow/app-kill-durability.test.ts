@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Sidecar } from "../../sidecar/index.js";
-import { killAll, killHard, startScript } from "../helpers/script-child.js";
+import type { Sidecar } from "../../../sidecar/index.js";
+import { killAll, killHard, startScript } from "../../helpers/script-child.js";
 import {
   createTestDb,
   createTestQueue,
@@ -19,10 +19,10 @@ import {
   type TestDb,
   type TestQueue,
   waitFor,
-} from "../helpers/services.js";
-import { testSidecar } from "../helpers/sidecar.js";
+} from "../../helpers/services.js";
+import { testSidecar } from "../../helpers/sidecar-rig.js";
 
-const APP = fileURLToPath(new URL("../helpers/killable-app.ts", import.meta.url));
+const APP = fileURLToPath(new URL("../../helpers/killable-app.ts", import.meta.url));
 const KILLS = 3;
 /** Requests answered at least this long before a kill must have their document. */
 const MARGIN_MS = 50;

@@ -4,13 +4,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ObjectId } from "bson";
-import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Batcher } from "../../middleware/batcher/batcher.js";
-import { createMiddlewareMetrics } from "../../middleware/config/metrics.js";
-import type { AuditqError } from "../../shared/util/errors.js";
-import type { Sidecar } from "../../sidecar/index.js";
-import { silentLogger } from "../helpers/logger.js";
+import type { Sidecar } from "../../../sidecar/index.js";
+import { FULL_CALL, testBatcher } from "../../helpers/batcher-config.js";
 import {
   createTestDb,
   createTestQueue,
@@ -19,9 +15,9 @@ import {
   type TestDb,
   type TestQueue,
   waitFor,
-} from "../helpers/services.js";
-import { testSidecar } from "../helpers/sidecar.js";
-import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
+} from "../../helpers/services.js";
+import { testSidecar } from "../../helpers/sidecar-rig.js";
+import { startTcpProxy, type TcpProxy } from "../../helpers/tcp-proxy.js";
 
 const OUTAGE_MS = 20_000;
 
@@ -50,19 +46,14 @@ describe.each(sqsTargets())("batcher through an SQS outage on $name", (target) =
   it(
     "delivers every record exactly once after SQS comes back",
     async () => {
-      const errors: AuditqError[] = [];
-      const batcher = new Batcher({
-        sqs: sqsClient({ name: "proxy", endpoint: proxy.url }),
+      const { batcher, errors } = testBatcher(sqsClient({ name: "proxy", endpoint: proxy.url }), {
+        ...FULL_CALL,
         queueUrl: queue.queueUrl,
-        lingerMs: 200,
-        maxMessageBytes: 262_144,
-        maxBatchBytes: 262_144,
         maxBufferBytes: 4 * 1024 * 1024,
         maxInflight: 4,
         retry: { baseMs: 100, maxMs: 2000 },
-        logger: silentLogger,
-        metrics: createMiddlewareMetrics(new Registry()),
-        onError: (err) => errors.push(err),
+        // The option's default, as an app runs it (testBatcher's is "identity").
+        compression: undefined,
         sendTimeoutMs: 5000,
         spool: { dir: spoolDir, maxBytes: 256 * 1024 * 1024, afterMs: 2000 },
       });

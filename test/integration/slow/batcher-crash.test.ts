@@ -9,9 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Sidecar } from "../../sidecar/index.js";
-import { freePort } from "../helpers/processes.js";
-import { killAll, killHard, startScript } from "../helpers/script-child.js";
+import type { Sidecar } from "../../../sidecar/index.js";
+import { freePort } from "../../helpers/processes.js";
+import { killAll, killHard, startScript } from "../../helpers/script-child.js";
 import {
   createTestDb,
   createTestQueue,
@@ -19,11 +19,11 @@ import {
   type TestDb,
   type TestQueue,
   waitFor,
-} from "../helpers/services.js";
-import { testSidecar } from "../helpers/sidecar.js";
-import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
+} from "../../helpers/services.js";
+import { testSidecar } from "../../helpers/sidecar-rig.js";
+import { startTcpProxy, type TcpProxy } from "../../helpers/tcp-proxy.js";
 
-const PRODUCER = fileURLToPath(new URL("../helpers/batcher-producer.ts", import.meta.url));
+const PRODUCER = fileURLToPath(new URL("../../helpers/batcher-producer.ts", import.meta.url));
 
 const producer = (env: Record<string, string>) => startScript(PRODUCER, env);
 

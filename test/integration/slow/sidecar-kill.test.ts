@@ -1,8 +1,9 @@
 // kill -9 of the sidecar process at random moments of a 20,000-record stream: nothing lost or doubled.
 import { describe, expect, it } from "vitest";
-import { type SqsTarget, sqsTargets, waitFor } from "../helpers/services.js";
-import { useSidecarRig } from "../helpers/sidecar-rig.js";
-import { ops, sendRecords } from "./sidecar-fixtures.js";
+import { sendRecords } from "../../helpers/queue-records.js";
+import { type SqsTarget, sqsTargets, waitFor } from "../../helpers/services.js";
+import { ops } from "../../helpers/sidecar-cli.js";
+import { useSidecarRig } from "../../helpers/sidecar-rig.js";
 
 const target = sqsTargets()[0] as SqsTarget;
 

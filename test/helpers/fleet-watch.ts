@@ -1,8 +1,7 @@
 // For tests of a fleet of sidecar processes: a watch on their combined write count over time
-// (each one's /metrics, sampled every 200 ms) and gauges, and a backlog that never runs dry.
-import type { ObjectId } from "bson";
-import type { TestQueue } from "../helpers/services.js";
-import { metricValue, ops, sendRecords } from "./sidecar-fixtures.js";
+// (each one's /metrics, sampled every 200 ms) and gauges.
+import { metricValue } from "./metric-value.js";
+import { ops } from "./sidecar-cli.js";
 
 export interface Sample {
   t: number;
@@ -13,7 +12,7 @@ export interface Sample {
 }
 
 /** Records MongoDB took from one sidecar so far, from its /metrics text. */
-export function recordsTaken(metrics: string): number {
+function recordsTaken(metrics: string): number {
   return (
     metricValue(metrics, "auditq_sidecar_records_written_total") +
     metricValue(metrics, "auditq_sidecar_records_duplicate_total")
@@ -103,43 +102,5 @@ export class FleetWatch {
     let best = this.samples[0] as Sample;
     for (const s of this.samples) if (Math.abs(s.t - t) < Math.abs(best.t - t)) best = s;
     return best;
-  }
-}
-
-/**
- * Keeps a queue's backlog above `low` records while a test runs, so that a fleet writing at its
- * budget never runs dry, without sending the whole run's records up front (which the final drain
- * would then have to write). Every record sent is in `ids`.
- */
-export class Backlog {
-  readonly ids: ObjectId[] = [];
-  private running: Promise<void> | undefined;
-  private stopped = false;
-
-  constructor(
-    private readonly queue: TestQueue,
-    private readonly low: number,
-    private readonly perMessage = 50,
-  ) {}
-
-  /** Sends the first `n` records and starts topping up. */
-  async start(n: number): Promise<void> {
-    await this.send(n);
-    this.running = (async () => {
-      while (!this.stopped) {
-        const { visible } = await this.queue.depth();
-        if (visible * this.perMessage < this.low) await this.send(this.low);
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
-    })();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.running;
-  }
-
-  private async send(n: number): Promise<void> {
-    this.ids.push(...(await sendRecords(this.queue.sqs, this.queue.queueUrl, n, this.perMessage)));
   }
 }
