@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Logger } from "../../shared/util/logger.js";
 import { checkPrivateDir, privateDir } from "./files.js";
 import { syncDir } from "./io.js";
-import { ownsLock, markLocked, markUnlocked, tryLock } from "./lock.js";
+import { markLocked, markUnlocked, ownsLock, tryLock } from "./lock.js";
 import { SEGMENT_RE, type SpoolOpenOptions } from "./segments.js";
 import { Spool } from "./spool.js";
 
