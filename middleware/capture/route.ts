@@ -8,7 +8,7 @@
 // Where the accessors live decides what they cost. Redefining `baseUrl`, an own data property
 // the router already set, as an accessor on the request makes V8 turn the request object into
 // a slow dictionary-mode object, and every later property access on it, by the router, Express
-// and the app, pays for that (BENCHMARKS.md). So the accessors are installed once on the
+// and the app, pays for that (docs/benchmarks.md). So the accessors are installed once on the
 // request prototype of the app that runs auditq (`app.request`, which Express 5 gives each
 // request before its router runs, and which the requests of sub-apps mounted in it inherit):
 // the router's writes then go through the setter into one state object, and the request keeps

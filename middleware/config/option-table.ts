@@ -1,8 +1,8 @@
 // The middleware's options, one row each: rule (type, range), default, one-line doc.
 //
 // To add an option: add its property (with TSDoc) to `Options` in options.ts, add one row here,
-// and add the same row to the README's "Middleware options" table (the README test compares
-// them cell by cell and prints the row it expects). TypeScript refuses a table that misses an
+// and run `npm run docs` to regenerate docs/options.md (test/repo/options-doc.test.ts fails
+// while the page is stale). TypeScript refuses a table that misses an
 // option of `Options`. Read the value from the resolved Config; never write its default anywhere
 // else.
 import type { SQSClientConfig } from "@aws-sdk/client-sqs";

@@ -6,7 +6,7 @@
 //   u8 layout (0 identity, 1 br, 2 gzip: message body as UTF-8; 3 br, 4 gzip: the compressed
 //   bytes of a binary-payload message) | u32 record count | body or bytes.
 // All integers are big-endian. Versions before the binary payload (layouts 3 and 4) skip such
-// frames as corrupt and count their records lost: see the README's upgrade notes.
+// frames as corrupt and count their records lost: see docs/operations.md, "Binary payload".
 import { crc32 } from "node:zlib";
 import { type BodyEncoding, envelopeAttributes } from "../../shared/wire/envelope.js";
 import type { PayloadEncoding } from "../../shared/wire/payload-attribute.js";

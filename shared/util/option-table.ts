@@ -1,13 +1,13 @@
 // Option tables: one row per option (rule, default, one-line doc) that drives validation, the
-// defaults, the CLI's variables and flags, --help, and the README check. Both sides use it.
+// defaults, the CLI's variables and flags, --help, and docs/options.md (scripts/docs.ts). Both sides use it.
 import { ConfigError } from "./errors.js";
 import { invalid, type Rule } from "./validate.js";
 
 interface RowBase<T> {
   readonly rule: Rule<T>;
-  /** One line: what the option does. The README's "meaning" column says the same. */
+  /** One line: what the option does. docs/options.md shows it as the meaning. */
   readonly doc: string;
-  /** The default as the README shows it (Markdown; --help drops the backticks). */
+  /** The default as docs/options.md shows it (Markdown; --help drops the backticks). */
   readonly shown: string;
   /**
    * The name the CLI derives its variable and flag from, when not the option's own
@@ -45,11 +45,11 @@ export type Resolved<Table> = {
 
 interface RowExtras {
   readonly cliKey?: string;
-  /** How the README and --help show the default, when the value itself does not say it well. */
+  /** How docs/options.md and --help show the default, when the value itself does not say it well. */
   readonly shown?: string;
 }
 
-/** How a default value shows in the README and --help: `` `200` ``, `` `"br"` ``, `` `/x/i` ``. */
+/** How a default value shows in docs/options.md and --help: `` `200` ``, `` `"br"` ``, `` `/x/i` ``. */
 function showValue(value: unknown): string {
   return `\`${value instanceof RegExp ? String(value) : JSON.stringify(value)}\``;
 }

@@ -36,9 +36,9 @@ export type TextKind = "string" | "int" | "number" | "bool" | "json" | "list";
 
 /** What one option accepts: its type, range, and a check of a given value. */
 export interface Rule<T> {
-  /** The type as the README's options table shows it (`integer`, `boolean`, `string[]`...). */
+  /** The type as docs/options.md shows it (`integer`, `boolean`, `string[]`...). */
   readonly type: string;
-  /** The allowed range as the README shows it (`1–100`), when there is one. */
+  /** The allowed range as docs/options.md shows it (`1–100`), when there is one. */
   readonly range?: string | undefined;
   /** What a valid value is, for messages: "an integer from 1 to 100". */
   readonly expects: string;
@@ -109,7 +109,7 @@ export function oneOf<T extends string>(allowed: readonly T[]): Rule<T> {
   );
 }
 
-/** A function; `type` is its signature as the README shows it. */
+/** A function; `type` is its signature as docs/options.md shows it. */
 export function fn<T>(type: string): Rule<T> {
   return rule(type, "a function", (v) => typeof v === "function");
 }

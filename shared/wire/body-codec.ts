@@ -11,7 +11,7 @@ const gzipAsync = promisify(gzip);
 
 /**
  * Brotli quality used for bodies. Quality 5 gave 13% fewer bytes than gzip level 6 on
- * realistic records at about 1.3x its CPU time (see BENCHMARKS.md); 9+ costs 5x for 2% more.
+ * realistic records at about 1.3x its CPU time (see docs/benchmarks.md); 9+ costs 5x for 2% more.
  */
 const BROTLI_QUALITY = 5;
 
@@ -48,7 +48,7 @@ const MAX_DECOMPRESS_CHUNK_BYTES = 1024 * 1024;
  * Output chunk of the decompression of `compressedBytes`. With zlib's default of 16 KiB, a
  * 330 KiB envelope took 21 round trips between the threadpool and the main thread, a buffer
  * each, then a copy of them all: decompression and bound scan cost 3.2-3.7 µs of CPU per record
- * instead of 2.1-2.3 (see BENCHMARKS.md). Eight times the compressed size (JSON records compress
+ * instead of 2.1-2.3 (see docs/benchmarks.md). Eight times the compressed size (JSON records compress
  * about that much) makes it one or two; bounded so that no message reserves more than 1 MiB.
  */
 function decompressChunkBytes(compressedBytes: number): number {

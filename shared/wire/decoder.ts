@@ -17,7 +17,7 @@ import type { MessageAttributeLike } from "./sqs-limits.js";
 /**
  * Limits of {@link decodeMessage} when none are given. 10,000 records is the producer's own
  * per-message maximum; half a million values bounds what parsing one message allocates (see the
- * README's memory bound) while real envelopes hold far fewer (about 25 values per record).
+ * docs/sidecar.md, "Memory bound for any message") while real envelopes hold far fewer (about 25 values per record).
  */
 export const DEFAULT_DECODE_LIMITS: Readonly<DecodeLimits> = Object.freeze({
   maxRecords: MAX_RECORDS_PER_MESSAGE,

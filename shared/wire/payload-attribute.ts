@@ -12,7 +12,7 @@
 // AWS documents no other billing unit than "each 64 KB chunk of payload": we bill the bytes as
 // the size limit counts them. fauxqs counts the base64 text instead and refuses a message near
 // the limit; the producer then re-packs its records in two, as for any refused message. See
-// BENCHMARKS.md ("Binary payload").
+// docs/benchmarks.md ("SQS requests end to end").
 import { ENVELOPE_VERSION } from "./envelope.js";
 
 /** Message attribute carrying the compressed envelope as raw bytes. */

@@ -2,8 +2,8 @@
 // The same rows give the CLI its environment variables and flags (cli/args.ts) and its --help.
 //
 // To add an option: add its property (with TSDoc) to `SidecarOptions` in options.ts, add one
-// row here, and add the same row to the README's "Sidecar settings" table (the README test
-// compares them cell by cell and prints the row it expects). TypeScript refuses a table that
+// row here, and run `npm run docs` to regenerate docs/options.md (test/repo/options-doc.test.ts
+// fails while the page is stale). TypeScript refuses a table that
 // misses an option of `SidecarOptions`. A rule with a text form (integer, number, boolean,
 // string, JSON) is read from `AUDITQ_<NAME>` and `--<name>` too, with no further code; one
 // without (a client, a registry) is library-only. Read the value from the resolved Config; never
