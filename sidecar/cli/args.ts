@@ -60,6 +60,11 @@ export interface CliConfig {
   options: SidecarOptions & { mongo: string };
   metricsPort: number;
   metricsHost: string;
+  /**
+   * Connections the ops server keeps at once; past it, a new one is closed at once. Default
+   * `64` (`CLI_OPTIONS.metricsMaxConnections`).
+   */
+  metricsMaxConnections: number;
   logLevel: string;
   /** Things worth a warning that do not stop the start: a misspelled `AUDITQ_*` variable. */
   warnings: string[];
@@ -219,7 +224,7 @@ export function readConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = [])
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
   }
-  const { metricsPort, metricsHost, logLevel, ...options } = values;
+  const { metricsPort, metricsHost, metricsMaxConnections, logLevel, ...options } = values;
   try {
     resolveOptions(options as unknown as SidecarOptions);
   } catch (err) {
@@ -235,6 +240,8 @@ export function readConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = [])
     options: options as unknown as CliConfig["options"],
     metricsPort: (metricsPort as number | undefined) ?? CLI_OPTIONS.metricsPort.default,
     metricsHost: (metricsHost as string | undefined) ?? CLI_OPTIONS.metricsHost.default,
+    metricsMaxConnections:
+      (metricsMaxConnections as number | undefined) ?? CLI_OPTIONS.metricsMaxConnections.default,
     logLevel: (logLevel as string | undefined) ?? CLI_OPTIONS.logLevel.default,
     warnings: misspelledVariables(env),
   };

@@ -75,12 +75,11 @@ async function main(): Promise<number> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const sidecar = createSidecar({ ...config.options, registry, logger });
-  const server = await startOpsServer(
-    config.metricsPort,
-    registry,
-    () => sidecar.isReady(),
-    config.metricsHost,
-  );
+  const server = await startOpsServer(registry, () => sidecar.isReady(), {
+    port: config.metricsPort,
+    host: config.metricsHost,
+    maxConnections: config.metricsMaxConnections,
+  });
   logger.info({ host: config.metricsHost, port: config.metricsPort }, "ops server listening");
 
   const shutdownMs = config.options.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs;

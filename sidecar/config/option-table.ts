@@ -197,5 +197,19 @@ export const CLI_OPTIONS = {
     DEFAULT_METRICS_HOST,
     "address the ops server binds: all interfaces, as probes and scrapes from outside a container need; `127.0.0.1` to keep it local (CLI only)",
   ),
+  /**
+   * Connections the ops server keeps at once; a connection past it is closed at once. Its honest
+   * clients are a few probes and one or two Prometheus servers, one short GET each. The cap keeps
+   * slow clients from taking the file descriptors that SQS and MongoDB need: with the lowest
+   * common limit, 1,024 (Node raises the soft limit to the hard one at start; containers usually
+   * have far more), the SQS client's 50 sockets, MongoDB's pool of 100 plus 2 monitors for each
+   * of 3 servers (306), Node's own and the logs' (about 30) and 64 here leave more than half free.
+   * Default `64`.
+   */
+  metricsMaxConnections: withDefault(
+    rules.integer(1, 1_000),
+    64,
+    "connections the ops server keeps at once; one past it is closed at once, so that slow clients cannot take the file descriptors SQS and MongoDB need (CLI only)",
+  ),
   logLevel: withDefault(rules.oneOf(LOG_LEVELS), "info", "pino level (CLI only)"),
 } satisfies Record<string, OptionRow<unknown>>;

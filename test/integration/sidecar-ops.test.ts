@@ -36,7 +36,12 @@ describe(`ops server (${target.name})`, () => {
     mongo = await createTestDb();
     sidecar = testSidecar(target, queue, mongo);
     await sidecar.start();
-    server = await startOpsServer(0, sidecar.registry, () => sidecar.isReady(), "127.0.0.1");
+    // 300 concurrent scrapes below: a cap above them.
+    server = await startOpsServer(sidecar.registry, () => sidecar.isReady(), {
+      port: 0,
+      host: "127.0.0.1",
+      maxConnections: 1_000,
+    });
     port = (server.address() as AddressInfo).port;
     await waitFor(
       "ready",

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
 import { resolveOptions as resolveMiddlewareOptions } from "../../middleware/config/resolve.js";
 import { EXIT_GRACE_MS, readConfig, SETTINGS } from "../../sidecar/cli/args.js";
+import { CLI_OPTIONS } from "../../sidecar/config/option-table.js";
 import { DEFAULTS } from "../../sidecar/config/resolve.js";
 import { startOpsServer } from "../../sidecar/http.js";
 
@@ -77,7 +78,11 @@ const TOPOLOGIES = ["base", "overlays/standalone-sidecar", "overlays/standalone-
 
 beforeAll(async () => {
   // The real ops server: probe paths must answer 200 on it (ready, as a healthy sidecar is).
-  ops = await startOpsServer(0, new Registry(), () => true, "127.0.0.1");
+  ops = await startOpsServer(new Registry(), () => true, {
+    port: 0,
+    host: "127.0.0.1",
+    maxConnections: CLI_OPTIONS.metricsMaxConnections.default,
+  });
   opsPort = (ops.address() as AddressInfo).port;
   // The first run builds kustomize (a few minutes on a busy machine); later runs reuse it.
   for (const dir of TOPOLOGIES) rendered.set(dir, await render(dir));

@@ -20,6 +20,7 @@ describe("sidecar settings", () => {
       options: { queueUrl: base.AUDITQ_QUEUE_URL, mongo: base.AUDITQ_MONGODB_URI },
       metricsPort: 8466,
       metricsHost: "0.0.0.0",
+      metricsMaxConnections: 64,
       logLevel: "info",
       warnings: [],
     });
