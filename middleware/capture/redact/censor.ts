@@ -12,7 +12,7 @@ export const DEFAULT_REDACT_HEADERS: readonly string[] = Object.freeze([
 ]);
 
 /** Request headers whose value is a URL: its query, fragment and user info are censored. */
-export const URL_HEADERS: ReadonlySet<string> = new Set(["referer"]);
+export const URL_HEADERS: ReadonlySet<string> = new Set(["referer", "origin"]);
 
 /** What censored values are replaced by. */
 export const DEFAULT_CENSOR = "[REDACTED]";
@@ -69,15 +69,27 @@ export function censorPathValues(path: string, values: readonly string[], censor
   return hit(decoded(out)) || hit(out) ? censor : out;
 }
 
+// The user info of a URL's authority: `scheme://` or a protocol-relative `//`, then everything up
+// to the last `@` before the path, as WHATWG URL parsers read it (`\` counts as `/` there).
+const USERINFO = /^((?:[a-z][a-z\d+.-]*:)?[/\\]{2})[^/\\?#]*@/i;
+
 /**
- * A URL header (`Referer`) without what may hold secrets: user info, query and fragment become
- * `censor` (`https://[REDACTED]@shop.example/reset?[REDACTED]`).
+ * A URL with its user info censored, the rest kept: `http://user:pw@host/p` →
+ * `http://[REDACTED]@host/p`, also `//user:pw@host/p` and `postgres://app:pw@db/main`.
+ */
+export function censorUserinfo(url: string, censor: string): string {
+  return url.includes("@") ? url.replace(USERINFO, `$1${censor}@`) : url;
+}
+
+/**
+ * A URL header (`Referer`, `Origin`) without what may hold secrets: user info, query and
+ * fragment become `censor` (`https://[REDACTED]@shop.example/reset?[REDACTED]`).
  */
 export function censorUrl(value: string, censor: string): string {
   let out = value;
   const cut = out.search(/[?#]/);
   if (cut !== -1) out = `${out.slice(0, cut)}?${censor}`;
-  return out.replace(/^([a-z][a-z\d+.-]*:\/\/)[^/?#]*@/i, `$1${censor}@`);
+  return censorUserinfo(out, censor);
 }
 
 // `key=value`, `key: value`, `"key": "value"` in free text, where the key is one word. The value
