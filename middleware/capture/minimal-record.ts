@@ -9,7 +9,8 @@ import {
   statusOf,
   UNKNOWN,
 } from "./record-fields.js";
-import { censorPathValues, censorUserinfo, scrubText } from "./redact/censor.js";
+import { censorPathValues, scrubText } from "./redact/censor.js";
+import { censorUserinfo } from "./redact/url-credentials.js";
 import type { RequestEnd } from "./request-facts.js";
 import { bounded } from "./sanitize.js";
 

@@ -1,6 +1,7 @@
 // What auditq censors by default, and censoring by exact record path.
 import { escapeKey } from "../sanitize.js";
 import type { KeyMatcher } from "./secret-keys.js";
+import { censorUrlCredentials, censorUserinfo } from "./url-credentials.js";
 
 /** Request headers censored by default (compared lowercase). */
 export const DEFAULT_REDACT_HEADERS: readonly string[] = Object.freeze([
@@ -18,7 +19,7 @@ export const URL_HEADERS: ReadonlySet<string> = new Set(["referer", "origin"]);
 export const DEFAULT_CENSOR = "[REDACTED]";
 
 /**
- * Replaces the value at each dot-separated record path (`request.body.card.number`,
+ * Replaces the value at each dot-separated record path (`request.body.customer.birthDate`,
  * `meta.*.ssn`; `*` matches any key or array index) with `censor`, where the path exists.
  * Path segments are the app's own key names; they are escaped here as the record's keys are.
  */
@@ -69,18 +70,6 @@ export function censorPathValues(path: string, values: readonly string[], censor
   return hit(decoded(out)) || hit(out) ? censor : out;
 }
 
-// The user info of a URL's authority: `scheme://` or a protocol-relative `//`, then everything up
-// to the last `@` before the path, as WHATWG URL parsers read it (`\` counts as `/` there).
-const USERINFO = /^((?:[a-z][a-z\d+.-]*:)?[/\\]{2})[^/\\?#]*@/i;
-
-/**
- * A URL with its user info censored, the rest kept: `http://user:pw@host/p` →
- * `http://[REDACTED]@host/p`, also `//user:pw@host/p` and `postgres://app:pw@db/main`.
- */
-export function censorUserinfo(url: string, censor: string): string {
-  return url.includes("@") ? url.replace(USERINFO, `$1${censor}@`) : url;
-}
-
 /**
  * A URL header (`Referer`, `Origin`) without what may hold secrets: user info, query and
  * fragment become `censor` (`https://[REDACTED]@shop.example/reset?[REDACTED]`).
@@ -94,17 +83,20 @@ export function censorUrl(value: string, censor: string): string {
 
 // `key=value`, `key: value`, `"key": "value"` in free text, where the key is one word. The value
 // is matched separately, so that a value may itself hold a pair (`failed: password=…`).
-const KEY_SEP = /(?<![\w.[\]-])([\w.[\]-]+)(["']?\s*[=:]\s*)/g;
+// Keys in any script (look-alike letters, marks, invisible characters), for the key rule to judge.
+const KEY_SEP =
+  /(?<![\p{L}\p{N}\p{M}\p{Cf}_.[\]-])([\p{L}\p{N}\p{M}\p{Cf}_.[\]-]+)(["']?\s*[=:]\s*)/gu;
 const VALUE = /"[^"]*"|'[^']*'|[^\s&,;"'}]+/y;
 const BEARER = /\b(bearer|basic)(\s+)[\w~+/.=-]+/gi;
 
 /**
  * Censors secrets in free text such as an error message: the value of every `key=value` or
  * `key: value` pair whose key `keys` matches (`password=hunter2`, `?access_token=…`,
- * `"apiKey":"…"`), up to a space, quote, `&`, `,`, `;` or `}`; and `Bearer`/`Basic` credentials.
+ * `"apiKey":"…"`), up to a space, quote, `&`, `,`, `;` or `}`; `Bearer`/`Basic` credentials; and
+ * the user info of URLs (`postgres://app:pw@db`).
  */
 export function scrubText(text: string, keys: KeyMatcher | null, censor: string): string {
-  const out = text.replace(BEARER, `$1$2${censor}`);
+  const out = censorUrlCredentials(text, censor).replace(BEARER, `$1$2${censor}`);
   if (keys === null) return out;
   let result = "";
   let done = 0;
