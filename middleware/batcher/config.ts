@@ -14,6 +14,11 @@ export interface SpoolConfig {
    * logged (instead of an error reported to onError) and the batcher runs memory-only.
    */
   defaultDir?: boolean | undefined;
+  /**
+   * The top `dir` hangs from (the OS temp dir, for the default): every level below it is
+   * created and checked as private (middleware/spool/dir-chain.ts).
+   */
+  top?: string | undefined;
   maxBytes: number;
   /** SQS failing for this long sends new messages to the spool instead of retrying in memory. */
   afterMs: number;

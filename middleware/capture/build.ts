@@ -20,6 +20,7 @@ import {
   UNKNOWN,
 } from "./record-fields.js";
 import { censorPathValues, redactPaths, scrubText } from "./redact/censor.js";
+import { censorUrlCredentials, censorUserinfo } from "./redact/url-credentials.js";
 import type { RequestEnd } from "./request-facts.js";
 import {
   bounded,
@@ -135,7 +136,11 @@ export function buildRecord(end: RequestEnd, report: Report): Built {
   const states: SanitizeState[] = [];
 
   const method = bounded(view.method ?? UNKNOWN, MAX_SHORT_CHARS);
-  let path = bounded(view.path, MAX_PATH_CHARS);
+  // Censored before it is bounded: a cut inside the user info would leave its start behind.
+  let path = bounded(
+    censorUrlCredentials(censorUserinfo(view.path, config.censor), config.censor),
+    MAX_PATH_CHARS,
+  );
   const route = seen.template ?? routeTemplate(req);
   const request: AuditRequest = { method, path, route, requestId: ctx.requestId };
 

@@ -2,6 +2,7 @@
 import type { Config } from "../config/resolve.js";
 import { headerText } from "./read.js";
 import { censorUrl, URL_HEADERS } from "./redact/censor.js";
+import { censorUrlCredentials } from "./redact/url-credentials.js";
 import { bounded, escapeKey } from "./sanitize.js";
 
 /** Longest header value kept (also the bound of an error message). */
@@ -39,8 +40,9 @@ function headerRulesOf(config: Config): HeaderRule[] {
 }
 
 function keepHeader(value: string, rule: HeaderRule, censor: string): string {
-  const text = bounded(value, MAX_HEADER_CHARS);
-  return rule.url ? censorUrl(text, censor) : text;
+  // Censored before bounding: a cut inside a URL's user info would keep its start.
+  const text = censorUrlCredentials(value, censor);
+  return bounded(rule.url ? censorUrl(text, censor) : text, MAX_HEADER_CHARS);
 }
 
 /** The allow-listed headers of a request, or undefined when it sent none of them. */

@@ -10,6 +10,7 @@ import {
   UNKNOWN,
 } from "./record-fields.js";
 import { censorPathValues, scrubText } from "./redact/censor.js";
+import { censorUserinfo } from "./redact/url-credentials.js";
 import type { RequestEnd } from "./request-facts.js";
 import { bounded } from "./sanitize.js";
 
@@ -27,7 +28,11 @@ export function minimalRecord(end: RequestEnd, cause: unknown): AuditRecord {
     path =
       secrets === null
         ? UNKNOWN
-        : censorPathValues(bounded(requestPath(req), MAX_PATH_CHARS), secrets, config.censor);
+        : censorPathValues(
+            bounded(censorUserinfo(requestPath(req), config.censor), MAX_PATH_CHARS),
+            secrets,
+            config.censor,
+          );
   } catch {
     // Without the params' names, a token in the path could not be told apart: leave it out.
     path = UNKNOWN;

@@ -2,6 +2,7 @@
 // keys, censored secrets, markers for what JSON cannot hold, and a size budget.
 import { ObjectId } from "bson";
 import type { KeyMatcher } from "./redact/secret-keys.js";
+import { censorUrlCredentials } from "./redact/url-credentials.js";
 
 /** Prefix of every marker auditq puts in place of a value it did not keep. */
 export const MARKER_PREFIX = "[auditq: ";
@@ -130,7 +131,8 @@ function walk(
 ): unknown {
   switch (typeof value) {
     case "string":
-      return str(value, state);
+      // A connection string in any value: its credentials go, the rest of it stays.
+      return str(censorUrlCredentials(value, rules.censor), state);
     case "number":
       // NaN and ±Infinity: MongoDB keeps them, FerretDB's SQLite storage rejects the document.
       if (!Number.isFinite(value)) return str(String(value), state);

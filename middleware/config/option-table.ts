@@ -208,7 +208,7 @@ export const REDACT_OPTIONS = {
   paths: optional(
     strings,
     "none",
-    'record paths censored too: `"request.body.card.number"`, `"meta.*.ssn"`',
+    'record paths censored too: `"request.body.customer.birthDate"`, `"meta.*.ssn"`',
   ),
   censor: withDefault(text(256), DEFAULT_CENSOR, "what censored values become"),
 } satisfies Record<keyof RedactOptions, OptionRow<unknown>>;

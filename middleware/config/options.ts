@@ -154,7 +154,7 @@ export interface RedactOptions {
    * {@link DEFAULT_REDACT_KEYS}. `[]` turns key matching off.
    */
   keys?: RegExp | readonly string[] | KeyMatcher | undefined;
-  /** Exact record paths censored too: `"request.body.card.number"`, `"meta.*.ssn"`. */
+  /** Exact record paths censored too: `"request.body.customer.birthDate"`, `"meta.*.ssn"`. */
   paths?: readonly string[] | undefined;
   /** What censored values become. Default `"[REDACTED]"`. */
   censor?: string | undefined;

@@ -58,6 +58,8 @@ export interface Config {
         readonly afterMs: number;
         /** `dir` is the default one: if unusable, a warning and memory-only. */
         readonly defaultDir: boolean;
+        /** The default's top, the OS temp dir: see middleware/spool/dir-chain.ts. */
+        readonly top: string | undefined;
       }
     | undefined;
   readonly durability: "memory" | "disk";
@@ -68,30 +70,38 @@ export interface Config {
 
 /**
  * The default spool directory of a queue: `<tmpdir>/auditq-spool-<uid>/<hash of queueUrl>`.
- * One directory per user, created 0700 and checked to be this user's on every open, so another
- * local user can neither read it nor pre-create it for us (that is refused, loudly). Not
+ * One directory per user, created 0700 and checked to be this user's on every open, as is every
+ * level below the temp dir (which must be root's or ours, and sticky if others may write in it:
+ * middleware/spool/dir-chain.ts), so another local user can neither read it, nor pre-create
+ * or swap it for us (that is refused, loudly). Not
  * $XDG_RUNTIME_DIR: it is a RAM-backed tmpfs with a small size cap, cleared at logout, so a
  * spool there would take the app's memory during an outage and vanish with the session. Not the
  * home directory: services often run with none, or a read-only one. Outliving a new container
  * takes a `spool.dir` on a persistent volume in any case.
  */
-function defaultSpoolDir(queueUrl: string): string {
+function defaultSpoolDir(queueUrl: string, top: string): string {
   const hash = createHash("sha256").update(queueUrl).digest("hex").slice(0, 16);
   const uid = process.getuid?.();
-  return join(tmpdir(), uid === undefined ? "auditq-spool" : `auditq-spool-${uid}`, hash);
+  return join(top, uid === undefined ? "auditq-spool" : `auditq-spool-${uid}`, hash);
 }
 
 function resolveSpool(value: SpoolOptions | false | undefined, queueUrl: string): Config["spool"] {
   if (value === false) return undefined;
   if (value === undefined) {
+    const top = tmpdir();
     return Object.freeze({
-      dir: defaultSpoolDir(queueUrl),
+      dir: defaultSpoolDir(queueUrl, top),
       maxBytes: SPOOL_OPTIONS.maxBytes.default,
       afterMs: SPOOL_OPTIONS.afterMs.default,
       defaultDir: true,
+      top,
     });
   }
-  return Object.freeze({ ...resolveTable(SPOOL_OPTIONS, value, "spool."), defaultDir: false });
+  return Object.freeze({
+    ...resolveTable(SPOOL_OPTIONS, value, "spool."),
+    defaultDir: false,
+    top: undefined,
+  });
 }
 
 function idOf(value: unknown): string | number | null {

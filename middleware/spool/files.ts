@@ -10,7 +10,6 @@
 // file-type check applies.
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from "node:fs";
 import { chmod, type FileHandle, lstat, mkdir, open } from "node:fs/promises";
-import { dirname } from "node:path";
 import { AuditqError } from "../../shared/util/errors.js";
 
 const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
@@ -26,7 +25,7 @@ const DIR_MODE = 0o700;
 const uid = process.getuid?.();
 
 /** A spool path that is not safe to use; `details.path` names it. */
-function refusal(path: string, why: string): AuditqError {
+export function refusal(path: string, why: string): AuditqError {
   return new AuditqError("ERR_AUDITQ_SPOOL", `refusing spool path ${path}: ${why}`, {
     details: { path, unsafe: true },
   });
@@ -44,11 +43,11 @@ function checkOwner(path: string, stats: Stats): void {
 }
 
 /**
- * Creates `path` (and missing parents) with mode 0700, then checks it: a directory, not a
- * symlink, owned by this user; group or other permissions on it are removed.
+ * Creates `path` with mode 0700 (its parent must exist: dir-chain.ts creates and checks each
+ * level), then checks it: a directory, not a symlink, owned by this user; group or other
+ * permissions on it are removed.
  */
 export async function privateDir(path: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: DIR_MODE });
   try {
     await mkdir(path, { mode: DIR_MODE });
   } catch (err) {

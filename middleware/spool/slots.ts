@@ -2,6 +2,7 @@
 import { readdir, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../../shared/util/logger.js";
+import { privateChain } from "./dir-chain.js";
 import { checkPrivateDir, privateDir } from "./files.js";
 import { syncDir } from "./io.js";
 import { markLocked, markUnlocked, ownsLock, tryLock } from "./lock.js";
@@ -11,6 +12,15 @@ import { Spool } from "./spool.js";
 /** How many slot directories a base directory has: one per process sharing it. */
 export const SPOOL_SLOTS = 64;
 const SLOT_RE = /^slot-(\d+)$/;
+
+export interface SlotOpenOptions extends SpoolOpenOptions {
+  /**
+   * The top the base directory hangs from (the OS temp dir, for the default spool): it is
+   * checked by the sticky rule and every level below it is created and checked as private
+   * (dir-chain.ts). Without it, the existing parents of `dir` are the operator's.
+   */
+  top?: string | undefined;
+}
 
 /** What opening a slot of a shared base directory found. */
 export interface SlotOpen {
@@ -28,12 +38,13 @@ export interface SlotOpen {
  * free when its LOCK is missing or held by a dead pid. Then the segment files of every other
  * slot whose process is gone (and of a pre-slot spool right in `base`) are moved into this
  * slot, behind its own, so no slot is orphaned when fewer processes start. Resolves to
- * undefined when all slots are held by live processes. The base and slot directories must be
- * private to this user (see spool-files.ts): anything else is refused with an error.
+ * undefined when all slots are held by live processes. The base and slot directories, and every
+ * level between `top` and the base, must be private to this user (files.ts, dir-chain.ts):
+ * anything else is refused with an error.
  */
-export async function openSlot(options: SpoolOpenOptions): Promise<SlotOpen | undefined> {
-  const base = options.dir;
-  await privateDir(base);
+export async function openSlot(opening: SlotOpenOptions): Promise<SlotOpen | undefined> {
+  const { top, ...given } = opening;
+  const base = await privateChain(given.dir, top);
   let slot = -1;
   for (let n = 0; n < SPOOL_SLOTS && slot < 0; n++) {
     const dir = join(base, `slot-${n}`);
@@ -47,13 +58,13 @@ export async function openSlot(options: SpoolOpenOptions): Promise<SlotOpen | un
   if (slot < 0) return undefined;
   const dir = join(base, `slot-${slot}`);
   try {
-    const adopted = await adoptOrphans(base, dir, options.logger);
-    const spool = await Spool.open({ ...options, dir });
+    const adopted = await adoptOrphans(base, dir, given.logger);
+    const spool = await Spool.open({ ...given, dir });
     return { spool, slot, dir, adopted };
   } catch (err) {
     markUnlocked(join(dir, "LOCK"));
     await unlink(join(dir, "LOCK")).catch((unlinkErr: unknown) =>
-      options.logger.warn({ err: unlinkErr }, "auditq spool: could not remove its lock file"),
+      given.logger.warn({ err: unlinkErr }, "auditq spool: could not remove its lock file"),
     );
     throw err;
   }

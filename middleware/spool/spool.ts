@@ -5,7 +5,8 @@
 import { readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { EncodedMessage } from "../message/packer.js";
-import { isRefusal, privateDir } from "./files.js";
+import { privateChain } from "./dir-chain.js";
+import { isRefusal } from "./files.js";
 import { frame } from "./frames.js";
 import { acquireLock, markUnlocked } from "./lock.js";
 import { EntryReader, pickPending, type TakenEntry } from "./reader.js";
@@ -66,7 +67,7 @@ export class Spool {
       onLoss: () => undefined,
       ...options,
     };
-    await privateDir(full.dir);
+    await privateChain(full.dir);
     acquireLock(join(full.dir, "LOCK"));
     const recovered: RecoveryReport = {
       segments: 0,

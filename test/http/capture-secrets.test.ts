@@ -1,7 +1,8 @@
 // Property test of the default redaction: a secret placed anywhere the defaults claim to cover
 // (redacted headers, Referer's query and user info, secret-named keys in query, body, meta and
 // header names, route params of the route and of mounted routers in any percent-encoding, and
-// key=value pairs in an error message) never appears in any stored byte of the record.
+// key=value pairs in an error message) never appears in any stored byte of the record; nor does
+// the user info of a connection string in any value.
 import type { Document } from "bson";
 import { EJSON } from "bson";
 import type { NextFunction, Request, Response } from "express";
@@ -56,6 +57,25 @@ const SECRET_KEYS = [
   "jwt",
   "signature",
   "connectionString",
+  // Payment cards (PCI DSS: the PAN, security codes, track data, PIN blocks), passcodes,
+  // social security numbers, API keys, and keys spelled with look-alike letters.
+  "card[number]",
+  "card.number",
+  "card_number",
+  "cvv2",
+  "cvc2",
+  "cid",
+  "csc",
+  "securityCode",
+  "track2",
+  "pinBlock",
+  "passcode",
+  "social_security_number",
+  "key",
+  "api_key",
+  "pаsswоrd",
+  "paſſword",
+  "ｐａｓｓｗｏｒｄ",
 ];
 
 // Secrets without the characters that end a value in free text (space, quotes, `&`, `,`, `;`).
@@ -165,7 +185,7 @@ describe("default redaction", () => {
             .set(p.header, `Bearer ${value}`)
             .set(
               "referer",
-              `https://u:${encodeURIComponent(value)}@shop.example/p?${p.queryKey}=${encodeURIComponent(value)}#${value}`,
+              `https://u:${encodeURIComponent(value)}@shop.example/p?${encodeURIComponent(p.queryKey)}=${encodeURIComponent(value)}#${value}`,
             )
             .send({ profile: { [p.bodyKey]: value, name: "Ann" } })
             .expect(400);
@@ -187,4 +207,54 @@ describe("default redaction", () => {
     );
     await h.audit.close();
   });
+});
+
+describe("connection strings and ordinary keys", () => {
+  it.each(expressVersions)(
+    "on $name: a URL's credentials are censored in any value; ordinary keys are kept",
+    async ({ express }) => {
+      const h = harness({ captureBody: true });
+      const app = express();
+      app.use(h.audit);
+      app.use(express.json());
+      app.post("/settings", (req, _res, next) => {
+        req.audit.set({ note: "moved to postgres://app:m3ta-pw@db.internal/main" });
+        next(new Error("connect failed: mongodb+srv://admin:3rr-pw@cluster0.example.net/x"));
+      });
+      app.use(h.audit.captureErrors);
+      app.use((_err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+        res.status(500).send("no");
+      });
+      await request(app)
+        .post("/settings?dsn=redis://:q-pw@cache:6379/0")
+        .send({
+          database: { url: "postgres://app:b0dy-pw@db.internal:5432/main" },
+          list: ["amqps://user:l1st-pw@mq.example"],
+          keyboard: "qwerty",
+          monkey: "see",
+          turkey: "gobble",
+          primaryKey: "id",
+        })
+        .expect(500);
+      const [record] = (await h.records(1)) as Document[];
+      const stored = EJSON.stringify(record);
+      for (const secret of ["m3ta-pw", "3rr-pw", "q-pw", "b0dy-pw", "l1st-pw"]) {
+        expect(stored).not.toContain(secret);
+      }
+      expect(record?.request.body).toEqual({
+        database: { url: "postgres://[REDACTED]@db.internal:5432/main" },
+        list: ["amqps://[REDACTED]@mq.example"],
+        keyboard: "qwerty",
+        monkey: "see",
+        turkey: "gobble",
+        primaryKey: "id",
+      });
+      expect(record?.request.query).toEqual({ dsn: "redis://[REDACTED]@cache:6379/0" });
+      expect(record?.meta).toEqual({ note: "moved to postgres://[REDACTED]@db.internal/main" });
+      expect(record?.outcome.error).toBe(
+        "connect failed: mongodb+srv://[REDACTED]@cluster0.example.net/x",
+      );
+      await h.audit.close();
+    },
+  );
 });

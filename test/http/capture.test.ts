@@ -97,12 +97,16 @@ describe.each(expressVersions)("capture on $name", ({ express, major }) => {
     const app = setup({ captureBody: true, maxBodyBytes: 200 });
     await request(app)
       .post("/shops/1/orders")
-      .send({ item: "book", card: { "credit-card": "4111111111111111" }, notes: "n".repeat(500) })
+      .send({
+        item: "book",
+        payment: { "credit-card": "4111111111111111" },
+        notes: "n".repeat(500),
+      })
       .expect(201);
     const [doc] = await h.records(1);
     expect(doc?.request.body).toMatchObject({
       item: "book",
-      card: { "credit-card": "[REDACTED]" },
+      payment: { "credit-card": "[REDACTED]" },
       notes: expect.stringMatching(/^n+\[auditq: truncated\]$/),
     });
     expect(JSON.stringify(doc)).not.toContain("4111");
@@ -268,16 +272,19 @@ describe.each(expressVersions)("capture on $name", ({ express, major }) => {
     const app = setup({
       captureBody: true,
       actor: () => ({ id: 7, type: "service" }),
-      redact: { paths: ["request.body.card.number", "request.body.items.*.sku"] },
+      redact: { paths: ["request.body.customer.birthDate", "request.body.items.*.sku"] },
     });
     await request(app)
       .post("/shops/1/orders")
-      .send({ card: { number: "4111", holder: "A" }, items: [{ sku: "a" }, { sku: "b", n: 1 }] })
+      .send({
+        customer: { birthDate: "1970-01-01", name: "A" },
+        items: [{ sku: "a" }, { sku: "b", n: 1 }],
+      })
       .expect(201);
     const [doc] = await h.records(1);
     expect(doc?.actor).toMatchObject({ id: "7", type: "service" });
     expect(doc?.request.body).toEqual({
-      card: { number: "[REDACTED]", holder: "A" },
+      customer: { birthDate: "[REDACTED]", name: "A" },
       items: [{ sku: "[REDACTED]" }, { sku: "[REDACTED]", n: 1 }],
     });
   });

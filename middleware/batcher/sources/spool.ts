@@ -73,6 +73,7 @@ export class SpoolSource {
     try {
       opened = await openSlot({
         dir: options.dir,
+        top: options.top,
         maxBytes: options.maxBytes,
         logger,
         onLoss: (records, reason, detail) =>

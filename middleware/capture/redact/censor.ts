@@ -1,6 +1,7 @@
 // What auditq censors by default, and censoring by exact record path.
 import { escapeKey } from "../sanitize.js";
 import type { KeyMatcher } from "./secret-keys.js";
+import { censorUrlCredentials, censorUserinfo } from "./url-credentials.js";
 
 /** Request headers censored by default (compared lowercase). */
 export const DEFAULT_REDACT_HEADERS: readonly string[] = Object.freeze([
@@ -12,13 +13,13 @@ export const DEFAULT_REDACT_HEADERS: readonly string[] = Object.freeze([
 ]);
 
 /** Request headers whose value is a URL: its query, fragment and user info are censored. */
-export const URL_HEADERS: ReadonlySet<string> = new Set(["referer"]);
+export const URL_HEADERS: ReadonlySet<string> = new Set(["referer", "origin"]);
 
 /** What censored values are replaced by. */
 export const DEFAULT_CENSOR = "[REDACTED]";
 
 /**
- * Replaces the value at each dot-separated record path (`request.body.card.number`,
+ * Replaces the value at each dot-separated record path (`request.body.customer.birthDate`,
  * `meta.*.ssn`; `*` matches any key or array index) with `censor`, where the path exists.
  * Path segments are the app's own key names; they are escaped here as the record's keys are.
  */
@@ -70,29 +71,32 @@ export function censorPathValues(path: string, values: readonly string[], censor
 }
 
 /**
- * A URL header (`Referer`) without what may hold secrets: user info, query and fragment become
- * `censor` (`https://[REDACTED]@shop.example/reset?[REDACTED]`).
+ * A URL header (`Referer`, `Origin`) without what may hold secrets: user info, query and
+ * fragment become `censor` (`https://[REDACTED]@shop.example/reset?[REDACTED]`).
  */
 export function censorUrl(value: string, censor: string): string {
   let out = value;
   const cut = out.search(/[?#]/);
   if (cut !== -1) out = `${out.slice(0, cut)}?${censor}`;
-  return out.replace(/^([a-z][a-z\d+.-]*:\/\/)[^/?#]*@/i, `$1${censor}@`);
+  return censorUserinfo(out, censor);
 }
 
 // `key=value`, `key: value`, `"key": "value"` in free text, where the key is one word. The value
 // is matched separately, so that a value may itself hold a pair (`failed: password=…`).
-const KEY_SEP = /(?<![\w.[\]-])([\w.[\]-]+)(["']?\s*[=:]\s*)/g;
+// Keys in any script (look-alike letters, marks, invisible characters), for the key rule to judge.
+const KEY_SEP =
+  /(?<![\p{L}\p{N}\p{M}\p{Cf}_.[\]-])([\p{L}\p{N}\p{M}\p{Cf}_.[\]-]+)(["']?\s*[=:]\s*)/gu;
 const VALUE = /"[^"]*"|'[^']*'|[^\s&,;"'}]+/y;
 const BEARER = /\b(bearer|basic)(\s+)[\w~+/.=-]+/gi;
 
 /**
  * Censors secrets in free text such as an error message: the value of every `key=value` or
  * `key: value` pair whose key `keys` matches (`password=hunter2`, `?access_token=…`,
- * `"apiKey":"…"`), up to a space, quote, `&`, `,`, `;` or `}`; and `Bearer`/`Basic` credentials.
+ * `"apiKey":"…"`), up to a space, quote, `&`, `,`, `;` or `}`; `Bearer`/`Basic` credentials; and
+ * the user info of URLs (`postgres://app:pw@db`).
  */
 export function scrubText(text: string, keys: KeyMatcher | null, censor: string): string {
-  const out = text.replace(BEARER, `$1$2${censor}`);
+  const out = censorUrlCredentials(text, censor).replace(BEARER, `$1$2${censor}`);
   if (keys === null) return out;
   let result = "";
   let done = 0;

@@ -1,8 +1,12 @@
 // The default rule for which keys hold secrets, in body, query, params, meta and header names.
-// Drawn from what pino/fast-redact users list in their redact paths and from OWASP's Logging
-// Cheat Sheet (passwords, session ids, access tokens, keys, payment card and bank data, national
-// ids), matched so that short words (`pin`, `pass`, `auth`) do not censor `shipping`, `compass`
-// or `author`.
+// Drawn from what pino/fast-redact users list in their redact paths, OWASP's Logging Cheat Sheet
+// (passwords, session ids, access tokens, keys, payment card and bank data, national ids), the
+// default field lists of Elastic APM agents and Sentry's SDKs, and PCI DSS's sensitive
+// authentication data (full track data, card verification codes, PINs and PIN blocks), matched
+// so that short words (`pin`, `pass`, `auth`, `key`) do not censor `shipping`, `compass`,
+// `author` or `monkey`. Keys are compared after look-alike letters are made plain
+// (look-alikes.ts).
+import { plainKey } from "./look-alikes.js";
 
 /** What decides whether a key's value is censored: a RegExp, or any object with this shape. */
 export interface KeyMatcher {
@@ -33,8 +37,22 @@ export const SECRET_KEY_PARTS: readonly string[] = Object.freeze([
   "cardnum",
   "ccnumber",
   "ccnum",
+  "primaryaccountnumber",
   "cvv",
   "cvc",
+  "securitycode",
+  "verificationcode",
+  "verificationvalue",
+  "trackdata",
+  "track1",
+  "track2",
+  "magstripe",
+  "magneticstripe",
+  "passcode",
+  "socialsecurity",
+  "appkey",
+  "masterkey",
+  "licensekey",
   "jwt",
   "sessionid",
   "connectionstring",
@@ -42,7 +60,9 @@ export const SECRET_KEY_PARTS: readonly string[] = Object.freeze([
 
 /**
  * Censored when they are a whole word of the key (camelCase, snake_case, kebab-case, dotted or
- * bracketed): `pin`, `userPin`, `PIN_CODE`, `otp`, `auth`, `x-auth`, `ssn`, `iban`, `session`.
+ * bracketed): `pin`, `userPin`, `PIN_CODE`, `otp`, `auth`, `x-auth`, `ssn`, `iban`, `session`,
+ * and `card` (so `card[number]`, `card.cvc` and a whole `card` object: every spelling of a
+ * payment card's fields, at the price of `cardType` too).
  */
 export const SECRET_KEY_WORDS: readonly string[] = Object.freeze([
   "pass",
@@ -58,15 +78,24 @@ export const SECRET_KEY_WORDS: readonly string[] = Object.freeze([
   "sig",
   "signature",
   "pan",
+  "card",
+  "cid",
+  "csc",
+  "cvn",
+  "cav",
 ]);
 
-/** Censored when they are the whole key, any case: `code` (an OAuth authorization code). */
-export const SECRET_KEY_NAMES: readonly string[] = Object.freeze(["code"]);
+/**
+ * Censored when they are the whole key, any case: `code` (an OAuth authorization code), `key`
+ * (an API key; `primaryKey` or `sortKey` are not censored).
+ */
+export const SECRET_KEY_NAMES: readonly string[] = Object.freeze(["code", "key"]);
 
-// A part may be written with one separator between any two letters (`api_key`, `Card-Number`);
+// A part may be written with one separator between any two letters (`api_key`, `Card-Number`,
+// `api[key]`);
 // matching it so needs no copy of the key, which matters: every key of every body is tested.
 const PARTS = new RegExp(
-  SECRET_KEY_PARTS.map((part) => [...part].join("[-_.\\s]?")).join("|"),
+  SECRET_KEY_PARTS.map((part) => [...part].join("[-_.\\s[\\]]?")).join("|"),
   "i",
 );
 // Cheap first pass for the word rule: a key without these letters has none of the words.
@@ -86,7 +115,8 @@ function words(key: string): string[] {
 
 /** The default `redact.keys`. */
 export const DEFAULT_REDACT_KEYS: KeyMatcher = Object.freeze({
-  test(key: string): boolean {
+  test(raw: string): boolean {
+    const key = plainKey(raw);
     if (PARTS.test(key) || NAMES.test(key)) return true;
     if (!WORD_CANDIDATE.test(key)) return false;
     for (const word of words(key)) if (WORDS.has(word)) return true;

@@ -24,6 +24,8 @@ describe("delivery options", () => {
       maxBytes: 1024 * 1024 * 1024,
       afterMs: 5000,
       defaultDir: true,
+      // Every level below the tmpdir is created and checked by auditq (spool/dir-chain.ts).
+      top: tmpdir(),
     });
     const other = resolveOptions({ queueUrl: `${queueUrl}-2` }).spool;
     expect(other?.dir).not.toBe(config.spool?.dir);
