@@ -62,7 +62,7 @@ const COMPRESS_MIN_BYTES = 1024;
 const MAX_RAW_MESSAGE_BYTES = 512 * 1024;
 
 /** A single record larger than this is refused at once, compressed or not. */
-const MAX_RECORD_BYTES = 4 * 1024 * 1024;
+export const MAX_RECORD_BYTES = 4 * 1024 * 1024;
 
 const SAFETY = 0.92;
 const RATIO_WEIGHT = 0.3;

@@ -1,4 +1,4 @@
-// The spool's frame format, and the scan that finds the valid frames of a segment.
+// The spool's frame format: writing a frame, and checking one found in a segment.
 //
 // A segment file `seg-<16-digit sequence>.aqs` is a sequence of frames
 //   magic "AQS1" | u32 payload length | u32 CRC32 of payload | payload
@@ -8,10 +8,19 @@
 // All integers are big-endian. Versions before the binary payload (layouts 3 and 4) skip such
 // frames as corrupt and count their records lost: see docs/operations.md, "Binary payload".
 import { crc32 } from "node:zlib";
-import { type BodyEncoding, envelopeAttributes } from "../../shared/wire/envelope.js";
+import {
+  type BodyEncoding,
+  envelopeAttributes,
+  envelopeOverheadBytes,
+} from "../../shared/wire/envelope.js";
 import type { PayloadEncoding } from "../../shared/wire/payload-attribute.js";
-import { messageBytes } from "../../shared/wire/sqs-limits.js";
-import { type EncodedMessage, payloadMessage, payloadMessageBytes } from "../message/packer.js";
+import { messageBytes, SQS_MAX_MESSAGE_BYTES } from "../../shared/wire/sqs-limits.js";
+import {
+  type EncodedMessage,
+  MAX_RECORD_BYTES,
+  payloadMessage,
+  payloadMessageBytes,
+} from "../message/packer.js";
 import { sqsSafeJson } from "../message/sqs-text.js";
 
 const MAGIC = 0x41515331; // "AQS1"
@@ -21,6 +30,17 @@ const ENCODINGS: BodyEncoding[] = ["identity", "br", "gzip"];
 /** Layouts 3 and 4: the encoding of a binary-payload frame is PAYLOAD_ENCODINGS[layout - 3]. */
 const PAYLOAD_ENCODINGS: PayloadEncoding[] = ["br", "gzip"];
 const LAYOUTS = ENCODINGS.length + PAYLOAD_ENCODINGS.length;
+
+/**
+ * The longest frame, header included. A body is one SQS message at most, or (in the records
+ * `durability: "disk"` logs) one record alone in its envelope, which the batcher refuses beyond
+ * MAX_RECORD_BYTES. A header claiming more is corrupt: a scan never reads further for it.
+ */
+export const MAX_FRAME_BYTES =
+  HEADER_BYTES +
+  PAYLOAD_HEADER_BYTES +
+  Math.max(SQS_MAX_MESSAGE_BYTES, MAX_RECORD_BYTES + envelopeOverheadBytes(1));
+const MAX_PAYLOAD_BYTES = MAX_FRAME_BYTES - HEADER_BYTES;
 
 function layoutOf(env: EncodedMessage): number {
   if (env.payload === undefined) return ENCODINGS.indexOf(env.encoding);
@@ -52,6 +72,10 @@ export interface SkippedRegion {
 
 export function frame(env: EncodedMessage): Buffer {
   const body = env.payload ?? Buffer.from(env.body, "utf8");
+  if (PAYLOAD_HEADER_BYTES + body.length > MAX_PAYLOAD_BYTES) {
+    // Never written: a scan would take it for garbage.
+    throw new Error(`a message of ${body.length} bytes is longer than a spool frame may be`);
+  }
   const payload = Buffer.alloc(PAYLOAD_HEADER_BYTES + body.length);
   payload.writeUInt8(layoutOf(env), 0);
   payload.writeUInt32BE(env.records, 1);
@@ -68,7 +92,8 @@ export function validFrameAt(data: Buffer, offset: number): FoundFrame | undefin
   const rest = data.length - offset;
   if (rest < HEADER_BYTES || data.readUInt32BE(offset) !== MAGIC) return undefined;
   const length = data.readUInt32BE(offset + 4);
-  if (length < PAYLOAD_HEADER_BYTES || length > rest - HEADER_BYTES) return undefined;
+  if (length < PAYLOAD_HEADER_BYTES || length > MAX_PAYLOAD_BYTES) return undefined;
+  if (length > rest - HEADER_BYTES) return undefined;
   const payload = data.subarray(offset + HEADER_BYTES, offset + HEADER_BYTES + length);
   if (crc32(payload) !== data.readUInt32BE(offset + 8)) return undefined;
   const layout = payload.readUInt8(0);
@@ -87,38 +112,24 @@ export function validFrameAt(data: Buffer, offset: number): FoundFrame | undefin
   };
 }
 
+/**
+ * Whether `data`, which a longer read of the segment would extend, ends too soon after `offset`
+ * to tell whether a valid frame starts there (and, if none does, how many records it claims).
+ */
+export function undecidedAt(data: Buffer, offset: number): boolean {
+  const rest = data.length - offset;
+  if (rest < HEADER_BYTES + PAYLOAD_HEADER_BYTES) return true;
+  if (data.readUInt32BE(offset) !== MAGIC) return false;
+  const length = data.readUInt32BE(offset + 4);
+  return length <= MAX_PAYLOAD_BYTES && HEADER_BYTES + length > rest;
+}
+
 /** Records the frame header at `offset` claims, for counting what a corrupt region lost. */
-function claimedRecords(data: Buffer, offset: number): number {
+export function claimedRecords(data: Buffer, offset: number): number {
   if (data.length - offset < HEADER_BYTES + PAYLOAD_HEADER_BYTES) return 1;
   if (data.readUInt32BE(offset) !== MAGIC) return 1;
   const claimed = data.readUInt32BE(offset + HEADER_BYTES + 1);
   return claimed > 0 && claimed <= 1_000_000 ? claimed : 1;
-}
-
-/**
- * Every valid frame of a segment. After a torn or corrupt frame the scan resynchronises on the
- * next offset where a whole frame with a valid checksum starts, so one flipped bit costs only
- * its own frame; the bytes in between are reported as skipped regions.
- */
-export function scanFrames(data: Buffer): { frames: FoundFrame[]; skipped: SkippedRegion[] } {
-  const frames: FoundFrame[] = [];
-  const skipped: SkippedRegion[] = [];
-  let offset = 0;
-  while (offset < data.length) {
-    const found = validFrameAt(data, offset);
-    if (found) {
-      frames.push(found);
-      offset += found.length;
-      continue;
-    }
-    const from = offset;
-    const records = claimedRecords(data, from);
-    let next = data.indexOf("AQS1", from + 1, "latin1");
-    while (next >= 0 && !validFrameAt(data, next)) next = data.indexOf("AQS1", next + 1, "latin1");
-    offset = next >= 0 ? next : data.length;
-    skipped.push({ offset: from, bytes: offset - from, records });
-  }
-  return { frames, skipped };
 }
 
 /** The message of a frame read back; throws when it does not check out. */

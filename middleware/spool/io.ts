@@ -1,24 +1,21 @@
-// Whole reads and writes of spool files: byte counts checked, short transfers completed or
+// Reads of spool files at a position: byte counts checked, short transfers completed or
 // reported, never taken as done.
-import { open } from "node:fs/promises";
+import { type FileHandle, open } from "node:fs/promises";
 import { openForRead } from "./files.js";
 import { HEADER_BYTES } from "./frames.js";
 
-/** A whole segment file, opened safely; a file that shrinks meanwhile gives what is there. */
-export async function readWhole(path: string): Promise<Buffer> {
-  const { handle, size } = await openForRead(path);
-  try {
-    const buf = Buffer.alloc(size);
-    let done = 0;
-    while (done < size) {
-      const { bytesRead } = await handle.read(buf, done, size - done, done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    return buf.subarray(0, done);
-  } finally {
-    await handle.close();
+/**
+ * Fills `buf` with the file's bytes from `position`; resolves to how many it read, fewer only
+ * where the file ends.
+ */
+export async function readAt(handle: FileHandle, buf: Buffer, position: number): Promise<number> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesRead } = await handle.read(buf, done, buf.length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
   }
+  return done;
 }
 
 /** `length` bytes at `offset` of a file opened safely; fewer when the file ends first. */
@@ -26,13 +23,7 @@ export async function readRange(path: string, offset: number, length: number): P
   const { handle } = await openForRead(path);
   try {
     const buf = Buffer.alloc(length);
-    let done = 0;
-    while (done < length) {
-      const { bytesRead } = await handle.read(buf, done, length - done, offset + done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    return buf.subarray(0, done);
+    return buf.subarray(0, await readAt(handle, buf, offset));
   } finally {
     await handle.close();
   }

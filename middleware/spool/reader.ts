@@ -36,12 +36,13 @@ export function pickPending(
 }
 
 /**
- * Reads the messages of picked entries: the first entry of a segment reads the span of that
- * segment holding all its picked entries (disk-first logs many small ones), the others reuse it.
+ * Reads the messages of picked entries: the first entry of a run of adjacent picked entries in a
+ * segment reads the whole run (disk-first logs many small ones), the others reuse it. What lies
+ * between runs (entries not picked, skipped garbage of any size) is never read.
  */
 export class EntryReader {
   private readonly picked: readonly SpoolEntry[];
-  private readonly reads = new Map<Segment, Promise<{ from: number; data: Buffer }>>();
+  private readonly reads = new Map<SpoolEntry, Promise<{ from: number; data: Buffer }>>();
 
   constructor(picked: readonly SpoolEntry[]) {
     this.picked = picked;
@@ -52,29 +53,44 @@ export class EntryReader {
    * without (or a refusal) when its frame does not check out.
    */
   async message(entry: SpoolEntry): Promise<EncodedMessage> {
-    let read = this.reads.get(entry.segment);
+    let read = this.reads.get(entry);
     if (!read) {
-      read = readSpan(this.picked, entry.segment);
+      const run = runOf(this.picked, entry);
+      read = readRun(run);
       // Awaited below, entry by entry; a failure is handled there.
       read.catch(() => undefined);
-      this.reads.set(entry.segment, read);
+      for (const e of run) this.reads.set(e, read);
     }
     const { from, data } = await read;
     return unframe(frameOf(data, from, entry));
   }
 }
 
-/** The bytes of a segment that hold the picked entries in it. */
-async function readSpan(
-  picked: readonly SpoolEntry[],
-  segment: Segment,
-): Promise<{ from: number; data: Buffer }> {
-  let from = Number.POSITIVE_INFINITY;
-  let end = 0;
-  for (const e of picked) {
-    if (e.segment !== segment) continue;
-    from = Math.min(from, e.offset);
-    end = Math.max(end, e.offset + e.length);
+const endOf = (e: SpoolEntry) => e.offset + e.length;
+
+/** The picked entries of `entry`'s segment that form one stretch of bytes with it, in order. */
+function runOf(picked: readonly SpoolEntry[], entry: SpoolEntry): SpoolEntry[] {
+  const same = picked
+    .filter((e) => e.segment === entry.segment)
+    .sort((a, b) => a.offset - b.offset);
+  let first = same.indexOf(entry);
+  let last = first;
+  while (first > 0 && endOf(same[first - 1] as SpoolEntry) === (same[first] as SpoolEntry).offset) {
+    first--;
   }
-  return { from, data: await readRange(segment.path, from, end - from) };
+  while (
+    last < same.length - 1 &&
+    endOf(same[last] as SpoolEntry) === (same[last + 1] as SpoolEntry).offset
+  ) {
+    last++;
+  }
+  return same.slice(first, last + 1);
+}
+
+/** The bytes of a run of adjacent entries. */
+async function readRun(run: readonly SpoolEntry[]): Promise<{ from: number; data: Buffer }> {
+  const first = run[0] as SpoolEntry;
+  const from = first.offset;
+  const end = endOf(run[run.length - 1] as SpoolEntry);
+  return { from, data: await readRange(first.segment.path, from, end - from) };
 }

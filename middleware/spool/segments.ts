@@ -1,10 +1,10 @@
-// Segment files and what a spool holds in memory about them; the scan of a segment that a
+// Segment files and what a spool holds in memory about them; the recovery of a segment that a
 // previous process left.
 import { unlink } from "node:fs/promises";
 import type { Logger } from "../../shared/util/logger.js";
-import { isRefusal } from "./files.js";
-import { scanFrames } from "./frames.js";
-import { readWhole } from "./io.js";
+import { isRefusal, openForRead } from "./files.js";
+import { readAt } from "./io.js";
+import { type FrameScan, scanSegmentFrames } from "./scan.js";
 
 export const SEGMENT_RE = /^seg-(\d{16})\.aqs$/;
 
@@ -67,17 +67,25 @@ export async function scanSegment(
   recovered: RecoveryReport,
 ): Promise<Segment | undefined> {
   const { logger, onLoss } = options;
-  let data: Buffer;
+  let file: Awaited<ReturnType<typeof openForRead>>;
   try {
-    data = await readWhole(path);
+    file = await openForRead(path);
   } catch (err) {
     if (!isRefusal(err)) throw err;
     recovered.refused.push(path);
     logger.error({ err, path }, "auditq spool: refused an unsafe file; it is not sent");
     return undefined;
   }
-  const segment: Segment = { seq, path, size: data.length, entries: [], live: 0, writable: false };
-  const { frames, skipped } = scanFrames(data);
+  let scan: FrameScan;
+  try {
+    scan = await scanSegmentFrames(file.size, (buf, position) =>
+      readAt(file.handle, buf, position),
+    );
+  } finally {
+    await file.handle.close();
+  }
+  const { frames, skipped, size } = scan;
+  const segment: Segment = { seq, path, size, entries: [], live: 0, writable: false };
   for (const region of skipped) {
     recovered.corruptBytes += region.bytes;
     recovered.corruptRecords += region.records;

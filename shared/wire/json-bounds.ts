@@ -30,6 +30,11 @@ const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const RECORDS_KEY = Buffer.from('"records"');
+/**
+ * Longest spelling of `"records"` JSON allows: each of its 7 letters as a 6-byte `\uXXXX`
+ * escape, and the quotes.
+ */
+const RECORDS_KEY_MAX_SPELLING = 7 * 6 + 2;
 
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
@@ -37,7 +42,10 @@ function isSpace(c: number): boolean {
 
 /**
  * One linear pass over UTF-8 bytes (structural JSON characters are ASCII and never occur inside
- * a multi-byte sequence). Stops as soon as a limit is exceeded and throws DecodeError naming it,
+ * a multi-byte sequence). The `records` key is recognised in every spelling the parser accepts
+ * (escapes included), so the count is at least that of the array the parser keeps (the last
+ * one under that key). Keys read as other envelope keys (`auditq`, `n`) do not change the count: without
+ * `auditq` the message is one record, fewer than counted. Stops as soon as a limit is exceeded and throws DecodeError naming it,
  * so a bomb costs a scan of its bytes and nothing more. Malformed JSON is left to the parser.
  */
 export function scanJson(bytes: Uint8Array, limits: DecodeLimits): JsonShape {
@@ -61,7 +69,7 @@ export function scanJson(bytes: Uint8Array, limits: DecodeLimits): JsonShape {
       if (i < 0) break; // unterminated: the parser reports it
       inString = false;
       if (keyOffset >= 0) {
-        recordsKeyRead = bytesEqual(bytes, keyOffset, i + 1, RECORDS_KEY);
+        recordsKeyRead = isRecordsKey(bytes, keyOffset, i + 1);
         keyOffset = -1;
       }
       continue;
@@ -118,6 +126,25 @@ export function scanJson(bytes: Uint8Array, limits: DecodeLimits): JsonShape {
     }
   }
   return { records, values };
+}
+
+/**
+ * Whether the key `bytes[from, to)` (quotes included) is `records` as JSON.parse reads it, in any
+ * spelling: the parser takes `"r\u0065cords"` for `"records"`, so only a spelling with no escape
+ * is compared byte for byte; one with an escape is decoded (it is at most 44 bytes long).
+ */
+function isRecordsKey(bytes: Uint8Array, from: number, to: number): boolean {
+  if (bytesEqual(bytes, from, to, RECORDS_KEY)) return true;
+  if (to - from <= RECORDS_KEY.length || to - from > RECORDS_KEY_MAX_SPELLING) return false;
+  if (bytes.subarray(from, to).indexOf(BACKSLASH) < 0) return false;
+  const spelled = Buffer.from(bytes.buffer, bytes.byteOffset + from, to - from).toString("utf8");
+  let key: unknown;
+  try {
+    key = JSON.parse(spelled);
+  } catch (cause) {
+    throw new DecodeError("message body is not valid JSON (a top-level key)", { cause });
+  }
+  return key === "records";
 }
 
 function bytesEqual(bytes: Uint8Array, from: number, to: number, expected: Buffer): boolean {

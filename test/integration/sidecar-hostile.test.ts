@@ -19,6 +19,11 @@ async function recordBomb(bytes: number): Promise<string> {
   return (await brotli(text, { params })).toString("base64");
 }
 
+/** An envelope of `n` empty records whose `records` key is spelled with an escape. */
+function escapedKeyEnvelope(n: number): string {
+  return `{"auditq":1,"r\\u0065cords":[${"{},".repeat(n - 1)}{}]}`;
+}
+
 describe(`sidecar process under hostile messages (${target.name})`, () => {
   const rig = useSidecarRig(target);
 
@@ -58,5 +63,37 @@ describe(`sidecar process under hostile messages (${target.name})`, () => {
     ]);
     const metrics = (await ops(port, "/metrics")).body;
     expect(metrics).toMatch(/^auditq_sidecar_messages_quarantined_total 2$/m);
+  });
+
+  it("holds no more than maxBufferedRecords of a message whose records key is escaped", async () => {
+    // Issue 25: the bound scanned raw bytes for `"records"`, JSON.parse also reads
+    // `"r\u0065cords"`; such a message was held and written whole, whatever the bounds.
+    const issue = { [constants.BROTLI_PARAM_QUALITY]: 5 };
+    const tiny = await brotli(Buffer.from(escapedKeyEnvelope(240_000)), { params: issue });
+    expect(tiny.length).toBeLessThan(128);
+    const good = await sendRecords(rig.queue.sqs, rig.queue.queueUrl, 100, 50);
+    await sendBodies(rig.queue.sqs, rig.queue.queueUrl, [escapedKeyEnvelope(5_000)]);
+    const br = [tiny.toString("base64")];
+    await sendBodies(rig.queue.sqs, rig.queue.queueUrl, br, envelopeAttributes("br"));
+    await rig.start({ maxBufferedRecords: 1_000 });
+    const records = rig.mongo.db.collection("records");
+    const quarantine = rig.mongo.db.collection("records_quarantine");
+    await waitFor(
+      "the good records, two quarantined messages and an empty queue",
+      async () => ({
+        docs: await records.countDocuments(),
+        quarantined: await quarantine.countDocuments(),
+        queue: await rig.queue.depth(),
+      }),
+      (s) => s.quarantined === 2 && s.queue.visible + s.queue.inflight === 0,
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    expect(await records.countDocuments()).toBe(100);
+    expect(await records.countDocuments({ _id: { $in: good } })).toBe(100);
+    const reasons = (await quarantine.find().toArray()).map((e) => String(e.error?.message));
+    expect(reasons.sort()).toEqual([
+      expect.stringMatching(/message holds 5000 records, more than maxBufferedRecords \(1000\)/),
+      expect.stringMatching(/more than 10000 records/),
+    ]);
   });
 });

@@ -8,7 +8,7 @@ import { ObjectId } from "bson";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Batcher } from "../../../../../middleware/batcher/batcher.js";
 import { resolveOptions } from "../../../../../middleware/config/resolve.js";
-import { scanFrames } from "../../../../../middleware/spool/frames.js";
+import { scanFrames } from "../../../../../middleware/spool/scan.js";
 import { ConfigError } from "../../../../../shared/util/errors.js";
 import { decodeMessage } from "../../../../../shared/wire/decoder.js";
 import { FULL_CALL, testBatcher } from "../../../../helpers/batcher-config.js";
