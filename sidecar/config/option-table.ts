@@ -18,6 +18,7 @@ import {
   SQS_MAX_VISIBILITY_TIMEOUT_SECONDS,
   SQS_MAX_WAIT_TIME_SECONDS,
 } from "../../shared/wire/sqs-limits.js";
+import { LEASE_LIFETIME_MS } from "../fleet/lease-check.js";
 import { DEFAULT_METRICS_HOST } from "../http.js";
 import { isMongoClient } from "./mongo-shape.js";
 import type { IndexKeys, SidecarOptions } from "./options.js";
@@ -109,7 +110,7 @@ export const SIDECAR_OPTIONS = {
     "collection (in `database`) of the fleet's leases, used when `maxWriteRate` > 0",
   ),
   leaseLifetimeMs: withDefault(
-    rules.integer(1_000, 600_000),
+    rules.integer(LEASE_LIFETIME_MS.min, LEASE_LIFETIME_MS.max),
     6_000,
     "how long a lease counts without renewal (renewed every third of it); a sidecar that dies stops counting within this time",
   ),
