@@ -149,6 +149,10 @@ export function createSidecarMetrics(registry: Registry, probeDepth: QueueDepthP
       help: "Sidecars holding a live lease on this collection, this one included (0 without a budget).",
       registers,
     }),
+    quarantineCapped: counter(
+      "auditq_sidecar_quarantine_capped_total",
+      "Quarantine entries not written because maxQuarantineRate was reached; their messages were released with backoff, not deleted.",
+    ),
     fleetInvalidLeases: counter(
       "auditq_sidecar_fleet_invalid_leases_total",
       "Lease documents ignored at a renewal because they are malformed or stamped in the future of the server's clock (counted at each read).",

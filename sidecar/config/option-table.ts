@@ -135,6 +135,11 @@ export const SIDECAR_OPTIONS = {
     MAX_RECORDS_PER_MESSAGE,
     "records one message may hold; a message with more is quarantined from its bytes, never parsed",
   ),
+  maxQuarantineRate: withDefault(
+    rules.number(0),
+    10,
+    "quarantine entries written per second at most by this sidecar (a token bucket of one second), on top of `maxWriteRate`, which they spend from too; a message refused beyond it is released with backoff, never deleted. `0`: no cap",
+  ),
   signingSecret: optional(
     rules.secrets(MIN_SIGNING_SECRET_CHARS, 2),
     "none",
