@@ -76,6 +76,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     sqsOps,
     settle,
     rate,
+    quarantineGate: write.quarantineGate,
     signal: abort.signal,
   });
   const fleet = createFleetStage({ ...common, db, rate });

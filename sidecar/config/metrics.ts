@@ -136,7 +136,7 @@ export function createSidecarMetrics(registry: Registry, probeDepth: QueueDepthP
     }),
     fleetBudget: new Gauge({
       name: "auditq_sidecar_fleet_budget_records_per_second",
-      help: "Records per second the whole fleet may write (maxWriteRate, the smallest among live members; 0 = no limit).",
+      help: "Records per second the whole fleet may write: this sidecar's maxWriteRate (0 = no limit).",
       registers,
     }),
     writeShare: new Gauge({
@@ -149,6 +149,14 @@ export function createSidecarMetrics(registry: Registry, probeDepth: QueueDepthP
       help: "Sidecars holding a live lease on this collection, this one included (0 without a budget).",
       registers,
     }),
+    quarantineCapped: counter(
+      "auditq_sidecar_quarantine_capped_total",
+      "Quarantine entries not written because maxQuarantineRate was reached; their messages were released with backoff, not deleted.",
+    ),
+    fleetInvalidLeases: counter(
+      "auditq_sidecar_fleet_invalid_leases_total",
+      "Lease documents ignored at a renewal because they are malformed or stamped in the future of the server's clock (counted at each read).",
+    ),
     mongoTimeouts: new Counter({
       name: "auditq_sidecar_mongo_timeouts_total",
       help: "MongoDB operations that passed mongoTimeoutMs, by operation; their messages are released.",

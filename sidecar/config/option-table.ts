@@ -18,6 +18,7 @@ import {
   SQS_MAX_VISIBILITY_TIMEOUT_SECONDS,
   SQS_MAX_WAIT_TIME_SECONDS,
 } from "../../shared/wire/sqs-limits.js";
+import { LEASE_LIFETIME_MS } from "../fleet/lease-check.js";
 import { DEFAULT_METRICS_HOST } from "../http.js";
 import { isMongoClient } from "./mongo-shape.js";
 import type { IndexKeys, SidecarOptions } from "./options.js";
@@ -109,7 +110,7 @@ export const SIDECAR_OPTIONS = {
     "collection (in `database`) of the fleet's leases, used when `maxWriteRate` > 0",
   ),
   leaseLifetimeMs: withDefault(
-    rules.integer(1_000, 600_000),
+    rules.integer(LEASE_LIFETIME_MS.min, LEASE_LIFETIME_MS.max),
     6_000,
     "how long a lease counts without renewal (renewed every third of it); a sidecar that dies stops counting within this time",
   ),
@@ -133,6 +134,11 @@ export const SIDECAR_OPTIONS = {
     rules.integer(1, 1_000_000),
     MAX_RECORDS_PER_MESSAGE,
     "records one message may hold; a message with more is quarantined from its bytes, never parsed",
+  ),
+  maxQuarantineRate: withDefault(
+    rules.number(0),
+    10,
+    "quarantine entries written per second at most by this sidecar (a token bucket of one second), on top of `maxWriteRate`, which they spend from too; a message refused beyond it is released with backoff, never deleted. `0`: no cap",
   ),
   signingSecret: optional(
     rules.secrets(MIN_SIGNING_SECRET_CHARS, 2),

@@ -65,6 +65,14 @@ export interface SidecarOptions {
    */
   maxRecordsPerMessage?: number | undefined;
   /**
+   * Quarantine entries (refused records, undecodable or unsigned messages, conflicts) this
+   * sidecar writes per second at most, a token bucket of one second; they also spend from
+   * `maxWriteRate`. A message whose entry the cap refuses is released with a growing delay, never
+   * deleted, so a flood ends in the queue's dead-letter queue rather than in MongoDB. 0 = no cap.
+   * Default 10.
+   */
+  maxQuarantineRate?: number | undefined;
+  /**
    * Shared secret of message signing (the producer's `signingSecret`): messages without a valid
    * `auditq-signature` are quarantined unparsed. During a key rotation, two: `[new, old]`.
    * Default: none (messages are not checked).

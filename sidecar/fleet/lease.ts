@@ -7,24 +7,23 @@ import type { Collection } from "mongodb";
 import type { Logger } from "../../shared/util/logger.js";
 import type { SidecarMetrics } from "../config/metrics.js";
 import type { Deadline } from "../write/deadline.js";
+import { type LeaseDoc, liveLeases } from "./lease-check.js";
+import { OncePerId } from "./once-per-id.js";
 import { type Claim, looser, type Member, splitBudget } from "./share.js";
 
-/** A lease as stored. `renewedAt` is the server's clock, so hosts' clocks never matter. */
-export interface LeaseDoc {
-  _id: string;
-  /** The records' collection the fleet writes to. */
-  scope: string;
-  /** The budget this member was configured with; the fleet uses the smallest. */
-  budget: number;
-  claim: Claim;
-  lifetimeMs: number;
-  renewedAt: Date;
-  host: string;
-  pid: number;
-}
+export type { LeaseDoc } from "./lease-check.js";
 
-/** Leases dead this long are deleted by whoever renews next. */
+/**
+ * Leases renewed this long before the server's clock, or stamped this far after it, are deleted
+ * by whoever renews next.
+ */
 const GARBAGE_AFTER_MS = 60_000;
+
+/** Most lease documents one renewal reads: a collection flooded with leases costs no more. */
+const MAX_LEASES_READ = 1_000;
+
+/** How often the same lease is complained about (invalid, or another budget) in the log. */
+const COMPLAINT_EVERY_MS = 600_000;
 
 export interface FleetDeps {
   leases: Collection<LeaseDoc>;
@@ -51,6 +50,7 @@ export class FleetMembership {
   private renewing: Promise<void> | undefined;
   private leaving = false;
   private renewals = 0;
+  private readonly complaints = new OncePerId(COMPLAINT_EVERY_MS);
 
   constructor(private readonly d: FleetDeps) {}
 
@@ -86,10 +86,22 @@ export class FleetMembership {
         { upsert: true, returnDocument: "after" },
       ),
     );
-    if (mine === null) throw new Error("lease renewal returned no document");
+    if (mine === null || !(mine.renewedAt instanceof Date)) {
+      throw new Error("lease renewal returned no lease with a renewal time");
+    }
     const now = mine.renewedAt.getTime();
-    const all = await deadline("lease read", leases.find({ scope: this.d.scope }).toArray());
-    const live = all.filter((l) => l._id === this.id || l.renewedAt.getTime() + l.lifetimeMs > now);
+    // Whoever can write the collection may have written any of these: only valid leases count,
+    // and only while younger than their lifetime (or ours, if shorter) by the server's clock.
+    const all: unknown[] = await deadline(
+      "lease read",
+      leases
+        .find({ scope: this.d.scope, _id: { $ne: this.id } })
+        .limit(MAX_LEASES_READ)
+        .toArray(),
+    );
+    const { live: others, invalid } = liveLeases(all, now, this.d.lifetimeMs);
+    this.reportInvalid(invalid, now);
+    const live = [mine, ...others];
     // A raised claim is applied only once every other live member has renewed since it was
     // published (by the server's clock), so has seen it and made room: normally at the next
     // renewal. A lowered claim is applied at once. So a raise never makes the fleet overshoot.
@@ -100,7 +112,9 @@ export class FleetMembership {
       id: l._id,
       claim: l._id === this.id ? this.granted : l.claim,
     }));
-    const budget = Math.min(...live.map((l) => l.budget));
+    // The budget is this member's own: a lease's budget is someone's word (see docs/sidecar.md).
+    const budget = this.d.budget;
+    this.reportOtherBudgets(others, now);
     const share = splitBudget(budget, members).get(this.id);
     // A bucket at rate 0 has no limit: a share that is not a positive number is a bug, not a share.
     if (share === undefined || !(share > 0) || !Number.isFinite(share)) {
@@ -118,7 +132,10 @@ export class FleetMembership {
       "lease cleanup",
       leases.deleteMany({
         scope: this.d.scope,
-        renewedAt: { $lt: new Date(now - GARBAGE_AFTER_MS) },
+        $or: [
+          { renewedAt: { $lt: new Date(now - GARBAGE_AFTER_MS) } },
+          { renewedAt: { $gt: new Date(now + GARBAGE_AFTER_MS) } },
+        ],
       }),
     );
   }
@@ -155,6 +172,29 @@ export class FleetMembership {
     } catch (err) {
       this.d.metrics.errors.inc({ stage: "lease" });
       this.d.logger.warn({ err }, "cannot release the fleet lease; it lapses by itself");
+    }
+  }
+
+  /** Counts the invalid leases read, and logs each once per COMPLAINT_EVERY_MS. */
+  private reportInvalid(invalid: readonly { id: string; reason: string }[], now: number): void {
+    if (invalid.length === 0) return;
+    this.d.metrics.fleetInvalidLeases.inc(invalid.length);
+    for (const { id, reason } of invalid) {
+      if (this.complaints.due(`invalid:${id}`, now)) {
+        this.d.logger.warn({ lease: id, reason }, "ignoring an invalid fleet lease");
+      }
+    }
+  }
+
+  /** Logs, once per COMPLAINT_EVERY_MS, each live lease that was configured with another budget. */
+  private reportOtherBudgets(others: readonly LeaseDoc[], now: number): void {
+    for (const l of others) {
+      if (l.budget !== this.d.budget && this.complaints.due(`budget:${l._id}`, now)) {
+        this.d.logger.warn(
+          { lease: l._id, host: l.host, itsBudget: l.budget, budget: this.d.budget },
+          "a fleet member has another maxWriteRate; this sidecar keeps to its own",
+        );
+      }
     }
   }
 

@@ -13,6 +13,7 @@ import type { VisibilityKeeper } from "../settle/visibility.js";
 import type { Wakeup } from "../wakeup.js";
 import type { Deadline } from "../write/deadline.js";
 import { type QuarantineEntry, quarantine, quarantinedMessage } from "../write/quarantine.js";
+import { cappedReleaseSeconds, type QuarantineGate } from "../write/quarantine-gate.js";
 import { decodeMessage } from "./decode-message.js";
 import type { HeldAmount } from "./held-budget.js";
 import type { HeldMessage } from "./held-message.js";
@@ -27,6 +28,8 @@ export interface BatchIntakeDeps {
   keeper: VisibilityKeeper;
   settler: Settler;
   quarantined: Collection;
+  /** Every quarantine write passes it first: its cap, then the write budget. */
+  quarantineGate: QuarantineGate;
   deadline: Deadline;
   maxHeld: HeldAmount;
   /** Notified when records are queued; waited on for room among the held records. */
@@ -121,13 +124,21 @@ export function createBatchIntake(d: BatchIntakeDeps): (messages: Message[]) => 
 
 /**
  * Stores the undecodable messages in quarantine; true when they are stored (and may be deleted).
- * When they cannot be stored, they are released: they come again.
+ * When they cannot be stored, or the quarantine's cap refuses them, they are released: they come
+ * again (capped ones ever later, until the queue's redrive policy moves them to the DLQ).
  */
 async function quarantineUndecodable(
   d: BatchIntakeDeps,
   entries: QuarantineEntry[],
   held: HeldMessage[],
 ): Promise<boolean> {
+  const admission = await d.quarantineGate.admit(entries.length, d.signal);
+  if (admission !== "admitted") {
+    const receiveCount = Math.min(...held.map((h) => h.receiveCount));
+    const delay = admission === "capped" ? cappedReleaseSeconds(receiveCount) : 0;
+    d.metrics.messagesReleased.inc(await d.keeper.release(held, delay));
+    return false;
+  }
   try {
     const stored = await d.deadline(
       "quarantine",

@@ -11,6 +11,7 @@ import type { Health } from "../health.js";
 import type { SettleStage } from "../settle/stage.js";
 import type { Wakeup } from "../wakeup.js";
 import type { Deadline } from "../write/deadline.js";
+import type { QuarantineGate } from "../write/quarantine-gate.js";
 import type { RateLimiter } from "../write/rate-limiter.js";
 import { createBatchIntake } from "./batch-intake.js";
 import { heldLimits } from "./held-budget.js";
@@ -36,6 +37,8 @@ export interface ReceiveStageDeps {
   /** The token bucket: the held records' limit follows its rate. */
   rate: RateLimiter;
   quarantined: Collection;
+  /** Every quarantine write passes it first: its cap, then the write budget. */
+  quarantineGate: QuarantineGate;
   deadline: Deadline;
   /** Whether MongoDB answers a ping (tells a refused quarantine entry from an outage). */
   mongoAnswers(): Promise<boolean>;

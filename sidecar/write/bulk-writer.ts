@@ -17,6 +17,7 @@ import type { Deadline } from "./deadline.js";
 import { insertIsolating } from "./isolation.js";
 import type { RecordOutcome } from "./mongo-sink.js";
 import { messagePayload, type QuarantineEntry, quarantine, recordText } from "./quarantine.js";
+import { cappedReleaseSeconds, type QuarantineGate } from "./quarantine-gate.js";
 import type { RateLimiter } from "./rate-limiter.js";
 
 export interface BulkWriterDeps {
@@ -28,6 +29,8 @@ export interface BulkWriterDeps {
   quarantined: Collection;
   buffer: RecordBuffer;
   rate: RateLimiter;
+  /** Every quarantine write passes it first: its cap, then the write budget. */
+  quarantineGate: QuarantineGate;
   concurrency: ConcurrencyLimiter;
   settler: Settler;
   health: Health;
@@ -139,12 +142,19 @@ export class BulkWriter {
     metrics.writeSeconds.observe(latencyMs / 1000);
     metrics.lastWrite.setToCurrentTime();
     this.d.health.writeSucceeded();
-    await this.quarantineRefused(bulk, outcomes);
-    this.d.settler.settle(bulk);
+    const releaseDelay = await this.quarantineRefused(bulk, outcomes, signal);
+    this.d.settler.settle(bulk, releaseDelay);
   }
 
-  /** Counts the outcomes; moves records MongoDB refused to quarantine, or fails their message. */
-  private async quarantineRefused(bulk: PendingDoc[], outcomes: RecordOutcome[]): Promise<void> {
+  /**
+   * Counts the outcomes; moves records MongoDB refused to quarantine, or fails their message.
+   * Returns the release delay of messages the quarantine's cap refused (else the default).
+   */
+  private async quarantineRefused(
+    bulk: PendingDoc[],
+    outcomes: RecordOutcome[],
+    signal: AbortSignal,
+  ): Promise<number | undefined> {
     const { metrics, logger } = this.d;
     const now = Date.now();
     const refused: QuarantineEntry[] = [];
@@ -175,7 +185,13 @@ export class BulkWriter {
     }
     if (written > 0) metrics.recordsWritten.inc(written);
     if (duplicate > 0) metrics.recordsDuplicate.inc(duplicate);
-    if (refused.length === 0) return;
+    if (refused.length === 0) return undefined;
+    const admission = await this.d.quarantineGate.admit(refused.length, signal);
+    if (admission !== "admitted") {
+      for (const owner of refusedOwners) owner.failed = true;
+      if (admission === "aborted") return undefined;
+      return cappedReleaseSeconds(Math.min(...refusedOwners.map((o) => o.receiveCount)));
+    }
     try {
       const stored = await this.d.deadline(
         "quarantine",
@@ -190,6 +206,7 @@ export class BulkWriter {
       logger.warn({ err, records: refused.length }, "cannot quarantine; messages stay queued");
       for (const owner of refusedOwners) owner.failed = true;
     }
+    return undefined;
   }
 }
 

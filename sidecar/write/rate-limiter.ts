@@ -72,6 +72,17 @@ export class RateLimiter {
     return need <= 0 ? 0 : Math.ceil((need / this.rate) * 1000);
   }
 
+  /**
+   * Spends `n` tokens now if the bucket holds `min(n, capacity)` (going into debt like spend()),
+   * and says whether it did; never waits. For a cap that refuses rather than delays.
+   */
+  trySpend(n: number): boolean {
+    if (this.delayFor(n) > 0) return false;
+    if (this.rate > 0) this.tokens -= n;
+    this.spent += n;
+    return true;
+  }
+
   /** Resolves true once `n` tokens are spent, or false (spending none) if `signal` aborts first. */
   spend(n: number, signal?: AbortSignal): Promise<boolean> {
     const turn = this.tail.then(() => this.waitAndSpend(n, signal));

@@ -13,6 +13,7 @@ import { bucketCapacity } from "./bulk-pacing.js";
 import { BulkWriter } from "./bulk-writer.js";
 import { ConcurrencyLimiter } from "./concurrency-limiter.js";
 import { createPatientDeadline, type Deadline, SLOW_READ_PERIODS } from "./deadline.js";
+import { createQuarantineGate, type QuarantineGate } from "./quarantine-gate.js";
 import { RateLimiter } from "./rate-limiter.js";
 
 export interface WriteStageDeps {
@@ -25,6 +26,7 @@ export interface WriteStageDeps {
     | "maxInflightWrites"
     | "adaptiveConcurrency"
     | "mongoTimeoutMs"
+    | "maxQuarantineRate"
   >;
   records: Collection;
   quarantined: Collection;
@@ -43,6 +45,8 @@ export interface WriteStageDeps {
 export interface WriteStage {
   /** This sidecar's token bucket; the fleet sets its rate to this sidecar's share. */
   rate: RateLimiter;
+  /** What every quarantine write passes first: its cap, then the write budget. */
+  quarantineGate: QuarantineGate;
   writer: BulkWriter;
 }
 
@@ -73,6 +77,12 @@ export function createWriteStage(d: WriteStageDeps): WriteStage {
     metrics,
     logger,
   );
-  const writer = new BulkWriter({ ...d, readDeadline, rate, concurrency });
-  return { rate, writer };
+  const quarantineGate = createQuarantineGate({
+    maxQuarantineRate: config.maxQuarantineRate,
+    rate,
+    metrics,
+    logger,
+  });
+  const writer = new BulkWriter({ ...d, readDeadline, rate, concurrency, quarantineGate });
+  return { rate, quarantineGate, writer };
 }
