@@ -1,10 +1,12 @@
 // The auditq-sidecar command: reads env and flags once, runs the sidecar and its ops server.
 // Run by cli.ts once it has answered --help and found the dependencies; wires signals. Only bad
 // configuration stops it at start; unreachable services are retried.
+import { inspect } from "node:util";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { pino } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { ConfigError } from "../../shared/util/errors.js";
+import { redactCredentials } from "../../shared/util/url-credentials.js";
 import { DEFAULTS } from "../config/resolve.js";
 import { startOpsServer } from "../http.js";
 import { createSidecar } from "../sidecar.js";
@@ -20,7 +22,7 @@ async function createQueue(argv: readonly string[]): Promise<number> {
     return 0;
   } catch (err) {
     const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    console.error(`auditq-sidecar create-queue: ${message}`);
+    console.error(`auditq-sidecar create-queue: ${redactCredentials(message)}`);
     return err instanceof ConfigError ? 2 : 1;
   } finally {
     sqs.destroy();
@@ -42,7 +44,12 @@ async function main(): Promise<number> {
     }
     throw err;
   }
-  const logger = pino({ level: config.logLevel, base: { service: "auditq-sidecar" } });
+  const logger = pino({
+    level: config.logLevel,
+    base: { service: "auditq-sidecar" },
+    // A MongoDB driver error may quote the connection string: no line carries its password.
+    hooks: { streamWrite: redactCredentials },
+  });
   for (const warning of config.warnings) logger.warn({}, warning);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -94,7 +101,7 @@ main().then(
     setTimeout(() => process.exit(code), 1_000).unref();
   },
   (err: unknown) => {
-    console.error("auditq-sidecar: fatal:", err);
+    console.error(`auditq-sidecar: fatal: ${redactCredentials(inspect(err))}`);
     process.exitCode = 1;
   },
 );
