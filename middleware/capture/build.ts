@@ -1,5 +1,6 @@
 // Builds the full audit record of one request from what Express knows when the response ends.
 import type { Request } from "express";
+import { censorUrlCredentials, censorUserinfo } from "../../shared/util/url-credentials.js";
 import {
   type AuditActor,
   type AuditOutcome,
@@ -20,7 +21,6 @@ import {
   UNKNOWN,
 } from "./record-fields.js";
 import { censorPathValues, redactPaths, scrubText } from "./redact/censor.js";
-import { censorUrlCredentials, censorUserinfo } from "./redact/url-credentials.js";
 import type { RequestEnd } from "./request-facts.js";
 import {
   bounded,

@@ -1,8 +1,9 @@
 // The request headers a record keeps: the configured allow-list, censored and bounded.
+
+import { censorUrlCredentials } from "../../shared/util/url-credentials.js";
 import type { Config } from "../config/resolve.js";
 import { headerText } from "./read.js";
 import { censorUrl, URL_HEADERS } from "./redact/censor.js";
-import { censorUrlCredentials } from "./redact/url-credentials.js";
 import { bounded, escapeKey } from "./sanitize.js";
 
 /** Longest header value kept (also the bound of an error message). */

@@ -1,4 +1,6 @@
 // The record stored when building the full one failed: a request is never left without one.
+
+import { censorUserinfo } from "../../shared/util/url-credentials.js";
 import { type AuditRecord, RECORD_VERSION } from "../../shared/wire/record.js";
 import { asText, field, requestPath } from "./read.js";
 import {
@@ -10,7 +12,6 @@ import {
   UNKNOWN,
 } from "./record-fields.js";
 import { censorPathValues, scrubText } from "./redact/censor.js";
-import { censorUserinfo } from "./redact/url-credentials.js";
 import type { RequestEnd } from "./request-facts.js";
 import { bounded } from "./sanitize.js";
 

@@ -1,8 +1,8 @@
 // Turns arbitrary app data into values MongoDB and Extended JSON take as plain data: escaped
 // keys, censored secrets, markers for what JSON cannot hold, and a size budget.
 import { ObjectId } from "bson";
+import { censorUrlCredentials } from "../../shared/util/url-credentials.js";
 import type { KeyMatcher } from "./redact/secret-keys.js";
-import { censorUrlCredentials } from "./redact/url-credentials.js";
 
 /** Prefix of every marker auditq puts in place of a value it did not keep. */
 export const MARKER_PREFIX = "[auditq: ";

@@ -1,4 +1,5 @@
 // Error types both sides throw or report, and the one classifier of retryable AWS/network errors.
+import { redactCredentials } from "./url-credentials.js";
 
 export type AuditqErrorCode =
   | "ERR_AUDITQ_CONFIG"
@@ -34,13 +35,16 @@ export class AuditqError extends Error {
   }
 }
 
-/** A bad option, environment variable or flag, found at construction or start. */
+/**
+ * A bad option, environment variable or flag, found at construction or start. Its message never
+ * carries a credential: a URI's user info and secret parameters show as `[REDACTED]`.
+ */
 export class ConfigError extends AuditqError {
   override name = "ConfigError";
   /** The option at fault (`maxWriteRate`, `spool.dir`), when one is; for callers to act on. */
   readonly option: string | undefined;
   constructor(message: string, options: AuditqErrorOptions & { option?: string } = {}) {
-    super("ERR_AUDITQ_CONFIG", message, options);
+    super("ERR_AUDITQ_CONFIG", redactCredentials(message), options);
     this.option = options.option;
   }
 }

@@ -1,36 +1,20 @@
 // The auditq-sidecar command: reads env and flags once, runs the sidecar and its ops server.
-// Run by cli.ts once it has found the dependencies; wires signals. Only bad configuration stops
-// it at start; unreachable services are retried.
-import { existsSync, readFileSync } from "node:fs";
+// Run by cli.ts once it has answered --help and found the dependencies; wires signals. Only bad
+// configuration stops it at start; unreachable services are retried.
+import { inspect } from "node:util";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { pino } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { ConfigError } from "../../shared/util/errors.js";
+import { redactCredentials } from "../../shared/util/url-credentials.js";
 import { DEFAULTS } from "../config/resolve.js";
 import { startOpsServer } from "../http.js";
 import { createSidecar } from "../sidecar.js";
-import { type CliConfig, EXIT_GRACE_MS, helpText, readConfig } from "./args.js";
-import { CREATE_QUEUE_HELP, createAuditQueues, parseCreateQueueArgs } from "./create-queue.js";
-
-/**
- * The package's version, from its package.json: one level above the built dist/ files, two above
- * this source file (run from source by tsx).
- */
-function version(): string {
-  const url = [
-    new URL("../package.json", import.meta.url),
-    new URL("../../package.json", import.meta.url),
-  ].find((candidate) => existsSync(candidate));
-  if (!url) throw new Error("auditq's package.json was not found above the sidecar command");
-  return String(JSON.parse(readFileSync(url, "utf8")).version);
-}
+import { type CliConfig, EXIT_GRACE_MS, readConfig } from "./args.js";
+import { createAuditQueues, parseCreateQueueArgs } from "./create-queue.js";
 
 /** `auditq-sidecar create-queue ...`: prints the queues as JSON; 2 on bad flags, 1 on SQS errors. */
 async function createQueue(argv: readonly string[]): Promise<number> {
-  if (argv.includes("--help") || argv.includes("-h")) {
-    console.log(CREATE_QUEUE_HELP);
-    return 0;
-  }
   const sqs = new SQSClient({});
   try {
     const created = await createAuditQueues(sqs, parseCreateQueueArgs(argv));
@@ -38,7 +22,7 @@ async function createQueue(argv: readonly string[]): Promise<number> {
     return 0;
   } catch (err) {
     const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    console.error(`auditq-sidecar create-queue: ${message}`);
+    console.error(`auditq-sidecar create-queue: ${redactCredentials(message)}`);
     return err instanceof ConfigError ? 2 : 1;
   } finally {
     sqs.destroy();
@@ -48,16 +32,6 @@ async function createQueue(argv: readonly string[]): Promise<number> {
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   if (argv[0] === "create-queue") return createQueue(argv.slice(1));
-  if (argv.includes("--help") || argv.includes("-h")) {
-    console.log(
-      `${helpText()}\n\nauditq-sidecar create-queue --help: create the queue and its dead-letter queue.`,
-    );
-    return 0;
-  }
-  if (argv.includes("--version")) {
-    console.log(version());
-    return 0;
-  }
   let config: CliConfig;
   try {
     config = readConfig(process.env, argv);
@@ -70,7 +44,12 @@ async function main(): Promise<number> {
     }
     throw err;
   }
-  const logger = pino({ level: config.logLevel, base: { service: "auditq-sidecar" } });
+  const logger = pino({
+    level: config.logLevel,
+    base: { service: "auditq-sidecar" },
+    // A MongoDB driver error may quote the connection string: no line carries its password.
+    hooks: { streamWrite: redactCredentials },
+  });
   for (const warning of config.warnings) logger.warn({}, warning);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -122,7 +101,7 @@ main().then(
     setTimeout(() => process.exit(code), 1_000).unref();
   },
   (err: unknown) => {
-    console.error("auditq-sidecar: fatal:", err);
+    console.error(`auditq-sidecar: fatal: ${redactCredentials(inspect(err))}`);
     process.exitCode = 1;
   },
 );

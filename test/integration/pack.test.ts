@@ -324,6 +324,19 @@ describe("install shapes", () => {
     expect(failed?.stderr).toContain("npm install mongodb pino");
   });
 
+  it("without mongodb and pino, the sidecar command still prints its help and version", async () => {
+    const { dir } = projects.get(5) as { dir: string };
+    const bin = join(dir, "node_modules", ".bin", "auditq-sidecar");
+    for (const flag of ["--help", "-h"]) {
+      const { stdout } = await run(process.execPath, [bin, flag], { cwd: dir });
+      expect(stdout, flag).toContain("AUDITQ_MONGODB_URI");
+    }
+    const { stdout } = await run(process.execPath, [bin, "--version"], { cwd: dir });
+    expect(stdout.trim()).toBe(VERSION);
+    const queue = await run(process.execPath, [bin, "create-queue", "--help"], { cwd: dir });
+    expect(queue.stdout).toContain("--queue-name");
+  });
+
   it("the sidecar with mongodb and pino: the command runs, ESM and CommonJS load it", async () => {
     const dir = join(workdir, "sidecar");
     await mkdir(dir);

@@ -119,6 +119,17 @@ describe(`sidecar shutdown and SQS faults (${target.name})`, () => {
     expect(version.output().trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
 
+  it("exits with code 2 on a malformed MongoDB URI and never prints its password", async () => {
+    const bad = spawnCli(target.endpoint, {
+      AUDITQ_QUEUE_URL: queue.queueUrl,
+      AUDITQ_MONGODB_URI: "mongdb://admin:S3cretPassw0rd@db.example:27017/",
+    });
+    expect((await bad.exited).code).toBe(2);
+    expect(bad.output()).toContain("AUDITQ_MONGODB_URI (--mongodb-uri)");
+    expect(bad.output()).toContain("db.example:27017");
+    expect(bad.output()).not.toContain("S3cretPassw0rd");
+  });
+
   it("backs off while SQS is down, reports not ready, and resumes when it is back", async () => {
     const elasticmq = await privateElasticMQ();
     cleanups.push(() => elasticmq.dispose());

@@ -1,7 +1,8 @@
 // What auditq censors by default, and censoring by exact record path.
+
+import { censorUrlCredentials, censorUserinfo } from "../../../shared/util/url-credentials.js";
 import { escapeKey } from "../sanitize.js";
 import type { KeyMatcher } from "./secret-keys.js";
-import { censorUrlCredentials, censorUserinfo } from "./url-credentials.js";
 
 /** Request headers censored by default (compared lowercase). */
 export const DEFAULT_REDACT_HEADERS: readonly string[] = Object.freeze([

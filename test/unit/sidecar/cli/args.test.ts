@@ -174,3 +174,30 @@ describe("sidecar resolveOptions", () => {
     expect(() => resolveOptions({ ...ok, ...bad } as never)).toThrow(message);
   });
 });
+
+describe("a malformed MongoDB URI", () => {
+  const uri = "mongdb://admin:S3cretPassw0rd@db.example:27017/";
+
+  it("is named in AUDITQ_MONGODB_URI's error without its password", () => {
+    const err = (() => {
+      try {
+        readConfig({ ...base, AUDITQ_MONGODB_URI: uri });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toContain("AUDITQ_MONGODB_URI");
+    expect((err as Error).message).toContain("db.example");
+    expect((err as Error).message).not.toContain("S3cretPassw0rd");
+  });
+
+  it("is named in the `mongo` option's error without its password", () => {
+    expect(() => resolveOptions({ queueUrl: base.AUDITQ_QUEUE_URL, mongo: uri })).toThrow(
+      ConfigError,
+    );
+    expect(() => resolveOptions({ queueUrl: base.AUDITQ_QUEUE_URL, mongo: uri })).not.toThrow(
+      /S3cretPassw0rd/,
+    );
+  });
+});

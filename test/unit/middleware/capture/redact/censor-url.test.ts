@@ -1,7 +1,7 @@
 // User info in a recorded URL: censored in absolute and protocol-relative forms, the rest kept.
 import { describe, expect, it } from "vitest";
 import { censorUrl } from "../../../../../middleware/capture/redact/censor.js";
-import { censorUserinfo } from "../../../../../middleware/capture/redact/url-credentials.js";
+import { censorUserinfo } from "../../../../../shared/util/url-credentials.js";
 
 const C = "[REDACTED]";
 

@@ -1,7 +1,7 @@
 // Credentials in a URL anywhere in a value (a connection string in a body field, an error
 // message): the user info is censored, the rest of the URL and the text around it kept.
 import { describe, expect, it } from "vitest";
-import { censorUrlCredentials } from "../../../../../middleware/capture/redact/url-credentials.js";
+import { censorUrlCredentials } from "../../../../shared/util/url-credentials.js";
 
 const C = "[REDACTED]";
 
