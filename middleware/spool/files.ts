@@ -53,19 +53,20 @@ export async function privateDir(path: string): Promise<void> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
   }
-  const stats = await lstat(path);
-  if (stats.isSymbolicLink()) throw refusal(path, "it is a symbolic link");
-  if (!stats.isDirectory()) throw refusal(path, "it is not a directory");
-  checkOwner(path, stats);
+  const stats = await checkPrivateDir(path);
   if (uid !== undefined && (stats.mode & 0o077) !== 0) await chmod(path, DIR_MODE);
 }
 
-/** Checks an existing directory as {@link privateDir} does, without creating it. */
-export async function checkPrivateDir(path: string): Promise<void> {
+/**
+ * Checks an existing directory as {@link privateDir} does, without creating it: a directory,
+ * not a symlink, owned by this user. Returns what it read of it.
+ */
+export async function checkPrivateDir(path: string): Promise<Stats> {
   const stats = await lstat(path);
   if (stats.isSymbolicLink()) throw refusal(path, "it is a symbolic link");
   if (!stats.isDirectory()) throw refusal(path, "it is not a directory");
   checkOwner(path, stats);
+  return stats;
 }
 
 function checkFile(path: string, stats: Stats): void {
