@@ -4,7 +4,7 @@ import { defineConfig } from "tsup";
 const { version } = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8"));
 
 const common = {
-  target: "node20",
+  target: "node22",
   platform: "node",
   sourcemap: true,
   splitting: true,
