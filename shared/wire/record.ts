@@ -59,10 +59,39 @@ export interface AuditTarget {
   id: string;
 }
 
+/** A record's place in its producer's stream (docs/design/schema-and-bins.md). */
+export interface AuditSeq {
+  /** The stream's id: 22 characters, base64url of 16 random bytes. */
+  stream: string;
+  /** 1, 2, 3, … with no holes, given at capture before any decision to drop. */
+  n: number;
+}
+
+/** One path that `req.audit.change(before, after)` found changed. */
+export interface AuditChange {
+  /** JSON-Pointer-like path: `/address/city`. */
+  path: string;
+  op: "add" | "remove" | "replace";
+  /** The old value; absent when the path is redacted. */
+  from?: unknown;
+  /** The new value; absent when the path is redacted. */
+  to?: unknown;
+}
+
 /** One user operation. `_id` is made at capture time and is the deduplication key end to end. */
 export interface AuditRecord {
   _id: ObjectId;
   v: number;
+  /** Where it came from: a captured request, or `audit.record()`. Absent on version 1: `"http"`. */
+  source?: "http" | "record";
+  /** Its number in the producer's stream; absent on records of producers before version 2. */
+  seq?: AuditSeq;
+  /** The tenant, from the `tenant` option, `audit.record({ tenant })` or `audit.as()`. */
+  tenant?: string;
+  /** The request whose handler started this background work (`audit.as()` inside a request). */
+  causedBy?: { requestId: string; id?: ObjectId };
+  /** What `req.audit.change(before, after)` found changed; redacted paths keep only `op`. */
+  changes?: AuditChange[];
   /** When the request started. */
   ts: Date;
   actor: AuditActor;
