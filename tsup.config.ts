@@ -25,10 +25,10 @@ export default defineConfig([
     dts: { compilerOptions: { stripInternal: true } },
     clean: true,
   },
-  // The auditq-sidecar command: ESM only, as its bin runs it.
+  // The auditq-sidecar and auditq commands: ESM only, as their bins run them.
   {
     ...common,
-    entry: { cli: "sidecar/cli/cli.ts" },
+    entry: { cli: "sidecar/cli/cli.ts", auditq: "sidecar/cli/auditq.ts" },
     format: ["esm"],
     clean: false,
   },

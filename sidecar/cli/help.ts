@@ -8,7 +8,7 @@ import { CREATE_QUEUE_HELP } from "./create-queue.js";
  * The package's version, from its package.json: one level above the built dist/ files, two above
  * this source file (run from source by tsx).
  */
-function version(): string {
+export function packageVersion(): string {
   const url = [
     new URL("../package.json", import.meta.url),
     new URL("../../package.json", import.meta.url),
@@ -24,6 +24,6 @@ export function infoText(argv: readonly string[]): string | undefined {
   if (asksHelp(argv)) {
     return `${helpText()}\n\nauditq-sidecar create-queue --help: create the queue and its dead-letter queue.`;
   }
-  if (argv.includes("--version")) return version();
+  if (argv.includes("--version")) return packageVersion();
   return undefined;
 }
