@@ -52,7 +52,24 @@ function isEmptyPlainObject(value: unknown): boolean {
 }
 
 /** Reports a failure in app-supplied code (actor, skip) without losing the record. */
-export type Report = (kind: "actor" | "skip", cause: unknown) => void;
+export type Report = (kind: "actor" | "tenant" | "skip", cause: unknown) => void;
+
+/** The `tenant` option's answer as stored text, or undefined (no option, no tenant, it threw). */
+function resolveTenant(end: RequestEnd, report: Report): string | undefined {
+  const { config, req, res } = end;
+  if (config.tenant === undefined) return undefined;
+  let result: unknown;
+  try {
+    result = config.tenant(req, res);
+  } catch (err) {
+    report("tenant", err);
+    return undefined;
+  }
+  if ((typeof result === "string" && result !== "") || typeof result === "number") {
+    return bounded(String(result), MAX_SHORT_CHARS);
+  }
+  return undefined;
+}
 
 function resolveActor(end: RequestEnd, report: Report): AuditActor {
   const { config, req, res } = end;
@@ -198,6 +215,8 @@ export function buildRecord(end: RequestEnd, report: Report): Built {
     outcome,
     service: config.service,
   };
+  const tenant = resolveTenant(end, report);
+  if (tenant !== undefined) record.tenant = tenant;
   if (ctx.targetValue !== undefined) {
     record.target = {
       type: bounded(ctx.targetValue.type, MAX_SHORT_CHARS),

@@ -23,7 +23,7 @@ const OWN_OBJECTS: ReadonlySet<string> = new Set([
 /** `"key":` of the keys a captured record has, made once. */
 const KEY_TEXT = new Map<string, string>(
   [
-    ...["_id", "v", "ts", "action", "meta", "trimmed", "captureError"],
+    ...["_id", "v", "ts", "action", "tenant", "meta", "trimmed", "captureError"],
     ...OWN_OBJECTS,
     ...["id", "type", "ip", "userAgent"],
     ...["method", "path", "route", "requestId", "params", "query", "headers", "body"],
