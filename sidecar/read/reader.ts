@@ -24,6 +24,12 @@ export interface ReaderOptions {
   collection?: string | undefined;
   /** Binds the reader to one tenant: every query, cursor and export is confined to it. */
   tenant?: string | undefined;
+  /**
+   * The server's time limit for one page of `find` (MongoDB's `maxTimeMS`), so that a filter
+   * matching few records of a large trail cannot scan for ever. Default 30000; `0`: no limit.
+   * Streams and exports have none: they run as long as they are read.
+   */
+  maxTimeMs?: number | undefined;
 }
 
 /** A page's size, position and order. */
@@ -66,13 +72,15 @@ export interface Reader {
   close(): Promise<void>;
 }
 
+/** The default `maxTimeMs`. */
+const DEFAULT_MAX_TIME_MS = 30_000;
 /** Records per page when `limit` is not given. */
 export const DEFAULT_LIMIT = 50;
 /** The most records one page may ask for. */
 export const MAX_LIMIT = 1000;
 /** Records per batch a stream or export fetches: what it holds in memory at most. */
 const STREAM_BATCH = 200;
-const READER_KEYS = ["mongodbUri", "mongo", "database", "collection", "tenant"];
+const READER_KEYS = ["mongodbUri", "mongo", "database", "collection", "tenant", "maxTimeMs"];
 const MONGODB_URI = /^mongodb(\+srv)?:\/\/\S+$/;
 
 function checkOptions(options: ReaderOptions): void {
@@ -99,6 +107,18 @@ function checkOptions(options: ReaderOptions): void {
       "createReader: mongodbUri: expected a connection string (mongodb://...)",
       { option: "mongodbUri" },
     );
+  }
+  const { maxTimeMs } = options;
+  if (
+    maxTimeMs !== undefined &&
+    (typeof maxTimeMs !== "number" ||
+      !Number.isInteger(maxTimeMs) ||
+      maxTimeMs < 0 ||
+      maxTimeMs > 3_600_000)
+  ) {
+    throw new ConfigError("createReader: maxTimeMs: expected an integer from 0 to 3600000", {
+      option: "maxTimeMs",
+    });
   }
   if (mongo !== undefined && !isMongoClient(mongo)) {
     throw new ConfigError("createReader: mongo: expected a MongoClient", { option: "mongo" });
@@ -146,6 +166,8 @@ export function createReader(options: ReaderOptions): Reader {
     options.mongo ??
     new MongoClient(options.mongodbUri as string, { serverSelectionTimeoutMS: 5_000 });
   const collection: Collection<Document> = client.db(database).collection(name);
+  const maxTimeMS = options.maxTimeMs ?? DEFAULT_MAX_TIME_MS;
+  const timeLimit = maxTimeMS > 0 ? { maxTimeMS } : {};
 
   async function* iterate(query: BuiltQuery): AsyncGenerator<AuditRecord> {
     const cursor = collection.find(query.filter, { sort: query.sort, batchSize: STREAM_BATCH });
@@ -180,7 +202,7 @@ export function createReader(options: ReaderOptions): Reader {
       const query = buildQuery(normalized, pageOrder, position?.after);
       // One record more than asked says whether another page follows, without an empty page.
       const docs = await collection
-        .find(query.filter, { sort: query.sort, limit: limit + 1 })
+        .find(query.filter, { sort: query.sort, limit: limit + 1, ...timeLimit })
         .toArray();
       const more = docs.length > limit;
       const records = (more ? docs.slice(0, limit) : docs) as AuditRecord[];
