@@ -45,12 +45,13 @@ describe("buildQuery", () => {
       "actor.id": { $eq: "a" },
       "target.type": { $eq: "t" },
       "outcome.status": { $gte: 400, $lt: 500 },
+      _id: { $gte: new ObjectId("000000000000000000000000") },
     });
     expect(q.sort).toEqual({ _id: -1 });
     expect(q.shape).toEqual({
       equality: ["actor.id", "target.type"],
       sort: "_id",
-      range: ["outcome.status"],
+      range: ["outcome.status", "_id"],
     });
   });
 
