@@ -9,6 +9,7 @@ import { SIDECAR_OPTIONS } from "../config/option-table.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import { type ExportFormat, exportStream } from "./export.js";
 import { filterKey, isPlainObject, literal, normalizeFilter, type ReadFilter } from "./filter.js";
+import { DEFAULT_LIMIT, MAX_LIMIT } from "./page-limits.js";
 import { type BuiltQuery, buildQuery, type Order } from "./query.js";
 import { QueryError } from "./query-error.js";
 
@@ -74,10 +75,6 @@ export interface Reader {
 
 /** The default `maxTimeMs`. */
 const DEFAULT_MAX_TIME_MS = 30_000;
-/** Records per page when `limit` is not given. */
-export const DEFAULT_LIMIT = 50;
-/** The most records one page may ask for. */
-export const MAX_LIMIT = 1000;
 /** Records per batch a stream or export fetches: what it holds in memory at most. */
 const STREAM_BATCH = 200;
 const READER_KEYS = ["mongodbUri", "mongo", "database", "collection", "tenant", "maxTimeMs"];

@@ -345,6 +345,9 @@ describe("install shapes", () => {
     expect(stdout.trim()).toBe(VERSION);
     const queue = await run(process.execPath, [bin, "create-queue", "--help"], { cwd: dir });
     expect(queue.stdout).toContain("--queue-name");
+    const auditq = join(dir, "node_modules", ".bin", "auditq");
+    const query = await run(process.execPath, [auditq, "query", "--help"], { cwd: dir });
+    expect(query.stdout).toContain("--target-type");
   });
 
   it("the sidecar with mongodb and pino: the command runs, ESM and CommonJS load it and the reader", async () => {

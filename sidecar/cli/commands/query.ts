@@ -5,9 +5,9 @@ import { parseArgs } from "node:util";
 import { ConfigError } from "../../../shared/util/errors.js";
 import { exportStream } from "../../read/export.js";
 import type { ReadFilter } from "../../read/filter.js";
+import { MAX_LIMIT } from "../../read/page-limits.js";
 import type { Order } from "../../read/query.js";
 import { QueryError } from "../../read/query-error.js";
-import { createReader, MAX_LIMIT } from "../../read/reader.js";
 import { CONNECTION_FLAGS, CONNECTION_SETTINGS, readConnection } from "../connection.js";
 import { recordTable } from "./query-table.js";
 
@@ -112,6 +112,16 @@ function readFlags(values: Record<string, string | undefined>, now: number) {
   };
 }
 
+/** Runs `read`, with a ConfigError's lines (one per bad setting) joined into one. */
+function oneLine<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    throw new ConfigError(err.message.replace(/:?\n\s*/g, "; "), { cause: err });
+  }
+}
+
 async function* upTo<T>(items: AsyncIterable<T>, limit: number): AsyncGenerator<T> {
   if (limit <= 0) return;
   let n = 0;
@@ -140,7 +150,14 @@ export async function runQuery(
     throw new ConfigError((err as Error).message.split("\n")[0] as string);
   }
   const { filter, format, limit, order } = readFlags(values, Date.now());
-  const connection = readConnection(env, values);
+  const connection = oneLine(() => readConnection(env, values));
+  // Loaded here, not at the top: `auditq query --help` works without mongodb installed.
+  const { createReader } = await import("../../read/reader.js").catch((err: unknown) => {
+    if ((err as { code?: unknown }).code !== "ERR_MODULE_NOT_FOUND") throw err;
+    throw new ConfigError("auditq query needs the mongodb package: npm install mongodb", {
+      cause: err,
+    });
+  });
   const reader = createReader({
     mongodbUri: connection.mongodbUri,
     database: connection.database,

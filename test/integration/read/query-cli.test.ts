@@ -90,11 +90,16 @@ describe("auditq query", () => {
       ["--status", "6xx"],
       ["--actor", '{"$ne":null}'],
       ["positional"],
+      ["--mongodb-uri", "http://not-mongo"],
     ]) {
       const err = await runQuery(args, env, new PassThrough()).catch((e: unknown) => e);
       expect(err, args.join(" ")).toBeInstanceOf(ConfigError);
       expect((err as Error).message, args.join(" ")).not.toContain("\n");
     }
+    const unset = await runQuery([], {}, new PassThrough()).catch((e: unknown) => e);
+    expect((unset as Error).message).toMatch(
+      /^invalid configuration; AUDITQ_MONGODB_URI \(--mongodb-uri\) is not set/,
+    );
   });
 
   it("as a command: exit 2 and one line on stderr, never the URI's password", async () => {
