@@ -175,14 +175,16 @@ export function createReader(options: ReaderOptions): Reader {
     }
   }
 
-  function streamQuery(
-    filter: ReadFilter | undefined,
-    opts: StreamOptions | undefined,
-  ): BuiltQuery {
+  function streamQuery(filter: ReadFilter | undefined, opts: unknown, known: string[]): BuiltQuery {
     const normalized = normalizeFilter(filter, tenant);
-    if (opts !== undefined && !isPlainObject(opts))
-      throw new QueryError("options", "expected an object");
-    return buildQuery(normalized, order(opts?.order, "order") ?? "desc");
+    const given = opts ?? {};
+    if (!isPlainObject(given)) throw new QueryError("options", "expected an object");
+    for (const key of Object.keys(given)) {
+      if (!known.includes(key)) {
+        throw new QueryError(key.slice(0, 64), `unknown option; known: ${known.join(", ")}`);
+      }
+    }
+    return buildQuery(normalized, order(given.order, "order") ?? "desc");
   }
 
   return {
@@ -207,13 +209,13 @@ export function createReader(options: ReaderOptions): Reader {
       return { records, next: more && last ? encodeCursor(last._id, pageOrder, key) : null };
     },
     stream(filter, opts) {
-      return iterate(streamQuery(filter, opts));
+      return iterate(streamQuery(filter, opts, ["order"]));
     },
     export(filter, opts) {
       if (!isPlainObject(opts) || (opts.format !== "csv" && opts.format !== "ndjson")) {
         throw new QueryError("format", 'expected "csv" or "ndjson"');
       }
-      return exportStream(iterate(streamQuery(filter, { order: opts.order })), opts.format);
+      return exportStream(iterate(streamQuery(filter, opts, ["format", "order"])), opts.format);
     },
     async close() {
       if (owned) await client.close();

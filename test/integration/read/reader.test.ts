@@ -146,12 +146,24 @@ describe("reader on FerretDB", () => {
     }
   });
 
-  it("refuses limit 10^9, 0, 1.5 and unknown options", async () => {
+  it("refuses limit 10^9, 0, 1.5, unknown options and bad formats or orders", async () => {
     for (const limit of [1e9, 0, 1.5, "10"]) {
       await expect(reader.find({}, { limit: limit as number })).rejects.toThrow(
         /limit: expected an integer from 1 to 1000/,
       );
     }
     await expect(reader.find({}, { skip: 5 } as never)).rejects.toThrow(/unknown option/);
+    expect(() => reader.stream({}, { limit: 5 } as never)).toThrow(
+      /limit: unknown option; known: order/,
+    );
+    expect(() => reader.export({}, { format: "csv", skip: 1 } as never)).toThrow(
+      /skip: unknown option/,
+    );
+    expect(() => reader.export({}, { format: "xml" } as never)).toThrow(
+      /format: expected "csv" or "ndjson"/,
+    );
+    expect(() => reader.stream({}, { order: "up" } as never)).toThrow(
+      /order: expected "desc" or "asc"/,
+    );
   });
 });
