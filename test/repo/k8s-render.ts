@@ -11,7 +11,7 @@ import { parseAllDocuments } from "yaml";
 
 const run = promisify(execFile);
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-export const KUSTOMIZE = `${ROOT}scripts/kustomize`;
+const KUSTOMIZE = `${ROOT}scripts/kustomize`;
 export const TOPOLOGIES = [
   "base",
   "overlays/standalone-sidecar",
