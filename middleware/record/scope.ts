@@ -1,0 +1,77 @@
+// Who is acting right now, carried through async work with AsyncLocalStorage: set by
+// `audit.as()` and by every request the middleware captures, read by `audit.record()`.
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { ObjectId } from "bson";
+import type { Request, Response } from "express";
+import type { ActorResult } from "../config/options.js";
+
+/** The request whose handler started some background work (`causedBy` of its records). */
+export interface CausedBy {
+  requestId: string;
+  /** The `_id` of the request's record; absent when the request is left out on arrival. */
+  id?: ObjectId;
+}
+
+/** What `audit.record()` takes from the context it runs in when its input leaves it out. */
+export interface Scope {
+  /** The acting actor, as the `actor` option returns it; resolved when a record is made. */
+  actor(): ActorResult;
+  readonly tenant?: string | undefined;
+  readonly causedBy?: CausedBy | undefined;
+}
+
+/**
+ * One store for every auditq middleware of this copy of the package: `audit.as()` of one
+ * instance is seen by `record()` of another, as "who acts" is a fact of the work, not of a
+ * pipeline.
+ */
+const storage = new AsyncLocalStorage<Scope>();
+
+/** The scope the caller runs in, if any. */
+export function currentScope(): Scope | undefined {
+  return storage.getStore();
+}
+
+/** Runs `fn` in `scope`; the work `fn` starts (timers, promises, events) inherits it. */
+export function runInScope<R>(scope: Scope, fn: () => R): R {
+  return storage.run(scope, fn);
+}
+
+/**
+ * The scope of a captured request, for the work its handler starts: the request's actor, read
+ * with the `actor` option when a record is made (auth middleware mounted after auditq has run
+ * by then), and the request as `causedBy`. Fields, not a closure: one small object per request.
+ */
+export class RequestScope implements Scope {
+  readonly causedBy: CausedBy;
+  constructor(
+    private readonly actorOf: (req: Request, res: Response) => ActorResult,
+    private readonly req: Request,
+    private readonly res: Response,
+    causedBy: CausedBy,
+  ) {
+    this.causedBy = causedBy;
+  }
+
+  actor(): ActorResult {
+    return this.actorOf(this.req, this.res);
+  }
+}
+
+/** The scope `audit.as(actor, { tenant, requestId }, fn)` opens, over the one it runs in. */
+export class AsScope implements Scope {
+  readonly tenant: string | undefined;
+  readonly causedBy: CausedBy | undefined;
+  constructor(
+    private readonly who: ActorResult,
+    tenant: string | undefined,
+    causedBy: CausedBy | undefined,
+  ) {
+    this.tenant = tenant;
+    this.causedBy = causedBy;
+  }
+
+  actor(): ActorResult {
+    return this.who;
+  }
+}
