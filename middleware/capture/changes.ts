@@ -3,7 +3,13 @@
 import { ObjectId } from "bson";
 import type { AuditChange } from "../../shared/wire/record.js";
 import { SQS_MAX_MESSAGE_BYTES } from "../../shared/wire/sqs-limits.js";
-import { MARKER_PREFIX, newState, type SanitizeRules, type SanitizeState, sanitize } from "./sanitize.js";
+import {
+  MARKER_PREFIX,
+  newState,
+  type SanitizeRules,
+  type SanitizeState,
+  sanitize,
+} from "./sanitize.js";
 
 /** Both values of one `change()` call, as copied at the call. */
 export interface ChangePair {
@@ -197,7 +203,8 @@ class Differ {
     if (Array.isArray(a) && Array.isArray(b) && !secret) {
       const common = Math.min(a.length, b.length);
       for (let i = 0; i < common; i++) this.walk(`${path}/${i}`, a[i], b[i], false);
-      for (let i = common; i < b.length; i++) this.emit(`${path}/${i}`, "add", undefined, b[i], false);
+      for (let i = common; i < b.length; i++)
+        this.emit(`${path}/${i}`, "add", undefined, b[i], false);
       // Removed from the end first, so that the list applies in order as a JSON Patch does.
       for (let i = a.length - 1; i >= common; i--) {
         this.emit(`${path}/${i}`, "remove", a[i], undefined, false);

@@ -1,6 +1,11 @@
 // Fits a built record into `maxRecordBytes`: its largest variable fields give way to markers.
 import { EJSON } from "bson";
-import type { AuditChange, AuditOutcome, AuditRecord, AuditRequest } from "../../shared/wire/record.js";
+import type {
+  AuditChange,
+  AuditOutcome,
+  AuditRecord,
+  AuditRequest,
+} from "../../shared/wire/record.js";
 import { utf8Bytes } from "../../shared/wire/sqs-limits.js";
 import { MARKER_PREFIX } from "./sanitize.js";
 

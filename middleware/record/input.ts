@@ -47,7 +47,15 @@ export interface AsOptions {
 export const MAX_ID_CHARS = 256;
 const MAX_ACTION_CHARS = 1088;
 
-const RECORD_KEYS = new Set(["actor", "action", "target", "outcome", "meta", "tenant", "requestId"]);
+const RECORD_KEYS = new Set([
+  "actor",
+  "action",
+  "target",
+  "outcome",
+  "meta",
+  "tenant",
+  "requestId",
+]);
 const AS_KEYS = new Set(["tenant", "requestId"]);
 
 function isObject(value: unknown): value is Record<string, unknown> {
