@@ -126,7 +126,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** Whether two copies made by {@link snapshot} hold the same data. */
-export function sameValue(a: unknown, b: unknown): boolean {
+function sameValue(a: unknown, b: unknown): boolean {
   if (Object.is(a, b)) return true;
   if (a instanceof Date && b instanceof Date) return Object.is(a.getTime(), b.getTime());
   if (a instanceof ObjectId && b instanceof ObjectId) return a.equals(b);

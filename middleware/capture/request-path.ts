@@ -4,9 +4,9 @@ import type { ErrorRequestHandler, NextFunction, Request, Response } from "expre
 import { AuditqError } from "../../shared/util/errors.js";
 import { callHook } from "../../shared/util/hooks.js";
 import type { AuditRecord } from "../../shared/wire/record.js";
-import { RequestScope, runInScope } from "../record/scope.js";
 import type { CaptureErrorKind, MiddlewareMetrics, SkipReason } from "../config/metrics.js";
 import type { Config } from "../config/resolve.js";
+import { RequestScope, runInScope } from "../record/scope.js";
 import { buildRecord } from "./build.js";
 import { type AuditContext, isAuditContext } from "./context.js";
 import { isHealthCheck, isHealthCheckView } from "./health-check.js";

@@ -7,18 +7,18 @@ import { invalid } from "../../shared/util/validate.js";
 import { type AuditRecord, RECORD_VERSION } from "../../shared/wire/record.js";
 import { errorMessage } from "../capture/record-fields.js";
 import { scrubText } from "../capture/redact/censor.js";
-import type { ActorResult } from "../config/options.js";
 import type { CaptureErrorKind, MiddlewareMetrics } from "../config/metrics.js";
+import type { ActorResult } from "../config/options.js";
 import type { Config } from "../config/resolve.js";
 import { buildOwnRecord } from "./build.js";
 import {
   type AsOptions,
   type CheckedInput,
-  type RecordInput,
   causeOf,
   checkActor,
   checkAsOptions,
   checkRecordInput,
+  type RecordInput,
 } from "./input.js";
 import { AsScope, currentScope, runInScope } from "./scope.js";
 

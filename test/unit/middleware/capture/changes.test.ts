@@ -154,8 +154,8 @@ const tree: fc.Arbitrary<unknown> = fc.letrec<{ node: unknown }>((tie) => ({
     fc.array(tie("node"), { maxLength: 3 }),
     fc.dictionary(plainKey, tie("node"), { maxKeys: 3 }),
     fc
-      .record({ [0]: secretKey, [1]: secretValue, [2]: tie("node") })
-      .map((r) => ({ [r[0]]: r[1], other: r[2] }) as unknown),
+      .tuple(secretKey, secretValue, tie("node"))
+      .map(([key, value, other]) => ({ [key]: value, other }) as unknown),
   ),
 })).node;
 

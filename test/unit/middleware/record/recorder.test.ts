@@ -4,11 +4,11 @@ import { setTimeout as delay } from "node:timers/promises";
 import { ObjectId } from "bson";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../../../middleware/index.js";
 import { createMiddlewareMetrics } from "../../../../middleware/config/metrics.js";
-import { resolveOptions } from "../../../../middleware/config/resolve.js";
-import { Recorder } from "../../../../middleware/record/recorder.js";
 import type { Options } from "../../../../middleware/config/options.js";
+import { resolveOptions } from "../../../../middleware/config/resolve.js";
+import { ConfigError } from "../../../../middleware/index.js";
+import { Recorder } from "../../../../middleware/record/recorder.js";
 import type { AuditRecord } from "../../../../shared/wire/record.js";
 import { metricValue } from "../../../helpers/metric-value.js";
 
