@@ -143,13 +143,10 @@ export class RequestPath {
     const leftOut = this.leftOutOnArrival(req);
     if (leftOut !== undefined) {
       this.skipped(leftOut);
-      return new RequestScope(this.config.actor, req, res, { requestId: ctx.requestId });
+      return new RequestScope(this.config.actor, req, res, ctx.requestId, undefined);
     }
     this.awaitEnd(res, new PendingCapture(begin, ctx, this.routeOf(req), req));
-    return new RequestScope(this.config.actor, req, res, {
-      requestId: ctx.requestId,
-      id: ctx.id,
-    });
+    return new RequestScope(this.config.actor, req, res, ctx.requestId, ctx.id);
   }
 
   /** `methods` and `sampleRate` decide when the request arrives; the rest when it ends. */

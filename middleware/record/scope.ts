@@ -40,21 +40,26 @@ export function runInScope<R>(scope: Scope, fn: () => R): R {
 /**
  * The scope of a captured request, for the work its handler starts: the request's actor, read
  * with the `actor` option when a record is made (auth middleware mounted after auditq has run
- * by then), and the request as `causedBy`. Fields, not a closure: one small object per request.
+ * by then), and the request as `causedBy`. Fields, not closures: one small object per request,
+ * and `causedBy` made only when a record asks for it.
  */
 export class RequestScope implements Scope {
-  readonly causedBy: CausedBy;
   constructor(
     private readonly actorOf: (req: Request, res: Response) => ActorResult,
     private readonly req: Request,
     private readonly res: Response,
-    causedBy: CausedBy,
-  ) {
-    this.causedBy = causedBy;
-  }
+    private readonly requestId: string,
+    /** The `_id` of the request's record; undefined when the request is left out on arrival. */
+    private readonly recordId: ObjectId | undefined,
+  ) {}
 
   actor(): ActorResult {
     return this.actorOf(this.req, this.res);
+  }
+
+  get causedBy(): CausedBy {
+    const { requestId, recordId } = this;
+    return recordId === undefined ? { requestId } : { requestId, id: recordId };
   }
 }
 
