@@ -21,7 +21,8 @@ export function isAuditContext(value: unknown): boolean {
 
 /**
  * The audit context of one request, as `req.audit`. Everything set here is read once, when the
- * response ends; calls are cheap (they only keep references) and never throw.
+ * response ends; calls are cheap (they keep references; `change()` copies its two values) and
+ * never throw.
  */
 export class AuditContext {
   /** The record's `_id`, fixed when the request arrived. */
