@@ -32,6 +32,7 @@ class PendingCapture {
     readonly ctx: AuditContext,
     readonly seen: RouteSeen,
     readonly req: Request,
+    readonly scope: RequestScope,
   ) {}
 }
 
@@ -145,8 +146,9 @@ export class RequestPath {
       this.skipped(leftOut);
       return new RequestScope(this.config.actor, req, res, ctx.requestId, undefined);
     }
-    this.awaitEnd(res, new PendingCapture(begin, ctx, this.routeOf(req), req));
-    return new RequestScope(this.config.actor, req, res, ctx.requestId, ctx.id);
+    const scope = new RequestScope(this.config.actor, req, res, ctx.requestId, ctx.id);
+    this.awaitEnd(res, new PendingCapture(begin, ctx, this.routeOf(req), req, scope));
+    return scope;
   }
 
   /** `methods` and `sampleRate` decide when the request arrives; the rest when it ends. */
@@ -200,7 +202,13 @@ export class RequestPath {
       }
       const view = new RequestView(p.req);
       if (this.wantsSkip(view, p.req, res)) this.skipped("skip");
-      else this.sink(this.recordOf(p, res, view));
+      else {
+        const record = this.recordOf(p, res, view);
+        // Work the handler started and that outlives the response takes the record's actor,
+        // and no longer holds the request and response.
+        if (record.captureError === undefined) p.scope.settle(record.actor);
+        this.sink(record);
+      }
     } catch (err) {
       this.report("build", err);
     }

@@ -3,6 +3,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { ObjectId } from "bson";
 import type { Request, Response } from "express";
+import type { AuditActor } from "../../shared/wire/record.js";
 import type { ActorResult } from "../config/options.js";
 
 /** The request whose handler started some background work (`causedBy` of its records). */
@@ -44,17 +45,34 @@ export function runInScope<R>(scope: Scope, fn: () => R): R {
  * and `causedBy` made only when a record asks for it.
  */
 export class RequestScope implements Scope {
+  /** The request's actor once its record is built; until then, read from the request. */
+  private settled: { actor: ActorResult } | undefined = undefined;
+
   constructor(
     private readonly actorOf: (req: Request, res: Response) => ActorResult,
-    private readonly req: Request,
-    private readonly res: Response,
+    private req: Request | undefined,
+    private res: Response | undefined,
     private readonly requestId: string,
     /** The `_id` of the request's record; undefined when the request is left out on arrival. */
     private readonly recordId: ObjectId | undefined,
   ) {}
 
   actor(): ActorResult {
-    return this.actorOf(this.req, this.res);
+    if (this.settled !== undefined) return this.settled.actor;
+    return this.actorOf(this.req as Request, this.res as Response);
+  }
+
+  /**
+   * The request's record is built: its actor is the scope's from now on, and the request and
+   * response are let go, so that long-lived work started by the handler (a timer, a pool
+   * created on first use) does not keep them in memory.
+   */
+  settle(actor: AuditActor): void {
+    this.settled = {
+      actor: actor.type === undefined ? actor.id : { id: actor.id, type: actor.type },
+    };
+    this.req = undefined;
+    this.res = undefined;
   }
 
   get causedBy(): CausedBy {
