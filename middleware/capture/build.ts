@@ -10,6 +10,7 @@ import {
 } from "../../shared/wire/record.js";
 import type { ActorResult } from "../config/options.js";
 import type { Config } from "../config/resolve.js";
+import { diffChanges } from "./changes.js";
 import { headersOf, MAX_HEADER_CHARS } from "./headers.js";
 import { asText, field } from "./read.js";
 import {
@@ -109,7 +110,8 @@ export interface Built {
 /** The sanitize rules of a config, made once per config rather than once per record. */
 const rulesByConfig = new WeakMap<Config, SanitizeRules>();
 
-function rulesOf(config: Config): SanitizeRules {
+/** The sanitize rules of `config`: its redaction keys and censor, and the depth limit. */
+export function rulesOf(config: Config): SanitizeRules {
   let rules = rulesByConfig.get(config);
   if (rules === undefined) {
     rules = { redactKeys: config.redactKeys, censor: config.censor, maxDepth: MAX_DEPTH };
@@ -119,7 +121,7 @@ function rulesOf(config: Config): SanitizeRules {
 }
 
 /** `value` sanitized within `budget` bytes; its state joins `states` for the size estimate. */
-function cleaned(
+export function cleaned(
   value: unknown,
   rules: SanitizeRules,
   budget: number,
@@ -191,6 +193,7 @@ export function buildRecord(end: RequestEnd, report: Report): Built {
   const record: AuditRecord = {
     _id: begin.id,
     v: RECORD_VERSION,
+    source: "http",
     ts: begin.ts,
     actor: resolveActor(end, report),
     action: bounded(ctx.actionName ?? `${method} ${route ?? path}`, MAX_PATH_CHARS + 64),
@@ -210,17 +213,34 @@ export function buildRecord(end: RequestEnd, report: Report): Built {
       unknown
     >;
   }
+  if (ctx.changePairs !== undefined) {
+    const diff = diffChanges(ctx.changePairs, rules, config.maxRecordBytes);
+    states.push(diff.state);
+    record.changes = diff.changes;
+  }
+
+  return { record, trimmed: fitRecord(record, states, path.length * 2, config) };
+}
+
+/**
+ * Redacts `config`'s record paths in `record`, then trims it to `maxRecordBytes` when the sizes
+ * of its sanitized parts (`states`, plus `extraBytes` not in them) say it may not fit; returns
+ * the fields trimmed.
+ */
+export function fitRecord(
+  record: AuditRecord,
+  states: readonly SanitizeState[],
+  extraBytes: number,
+  config: Config,
+): string[] {
   if (config.redactPaths.length > 0) {
     redactPaths(record as unknown as Record<string, unknown>, config.redactPaths, config.censor);
   }
-
-  let estimate = FIXED_BYTES + path.length * 2;
+  let estimate = FIXED_BYTES + extraBytes;
   for (const state of states) estimate += state.used;
-  const trimmed =
-    estimate * ESCAPE_FACTOR > config.maxRecordBytes
-      ? trimToFit(record, config.maxRecordBytes)
-      : [];
-  return { record, trimmed };
+  return estimate * ESCAPE_FACTOR > config.maxRecordBytes
+    ? trimToFit(record, config.maxRecordBytes)
+    : [];
 }
 
 /** The matched route template, e.g. `/orders/:id` under a router mounted at `/orders`. */
