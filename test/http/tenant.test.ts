@@ -51,4 +51,23 @@ describe.each(expressVersions)("tenant on $name", ({ express, major }) => {
     const metric = await h.audit.registry.getSingleMetricAsString("auditq_capture_errors_total");
     expect(metric).toMatch(/kind="tenant"} 1/);
   });
+
+  it("audit.record() in the work a request starts takes the request's tenant, after the response too", async () => {
+    h = harness({ tenant: (req) => req.get("x-tenant") });
+    const a = express();
+    a.use(h.audit);
+    a.post("/reports", (_req, res) => {
+      h.audit.record({ action: "report.queued" });
+      res.status(202).send("queued");
+      setTimeout(() => h.audit.record({ action: "report.built" }), 5);
+    });
+    await request(a).post("/reports").set("x-tenant", "acme").expect(202);
+    const docs = await h.records(3);
+    expect(docs.map((d) => [d.action, d.tenant]).sort()).toEqual([
+      ["POST /reports", "acme"],
+      ["report.built", "acme"],
+      ["report.queued", "acme"],
+    ]);
+    expect(h.errors).toEqual([]);
+  });
 });
