@@ -59,7 +59,7 @@ async function main(): Promise<void> {
           const r = await runLeg(leg, endpoints, mongo);
           const capText = cap === 0 ? "none" : `${cap * rate}/s (${cap}× the rate)`;
           console.log(
-            `| ${rate} | ${lingerMs ?? "default"} | ${capText} | ${r.achievedRate.toFixed(0)} | ${r.latencies.length} | ${quantile(r.latencies, 0.5).toFixed(0)} | ${quantile(r.latencies, 0.99).toFixed(0)} | ${(r.latencies.at(-1) ?? 0).toFixed(0)} | ${r.pollMs.toFixed(0)} |`,
+            `| ${rate} | ${lingerMs ?? "default"} | ${capText} | ${r.achievedRate.toFixed(0)}${r.achievedRate < 0.95 * rate ? " (under-offered: not valid)" : ""} | ${r.latencies.length} | ${quantile(r.latencies, 0.5).toFixed(0)} | ${quantile(r.latencies, 0.99).toFixed(0)} | ${(r.latencies.at(-1) ?? 0).toFixed(0)} | ${r.pollMs.toFixed(0)} |`,
           );
         }
       }
