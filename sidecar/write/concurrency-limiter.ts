@@ -35,9 +35,10 @@ const DECREASE = 0.75;
  * - A failed write (an error or a deadline) multiplies the limit by 0.75 at once, at most once
  *   per round: the writes already in flight saw the same trouble.
  * - At the end of a round, its mean latency is compared with the moving average of past rounds
- *   (`baseline`) and their deviation: above average + max(2.5 deviations, 50 %) multiplies the
- *   limit by 0.75; within one deviation of the average adds 1, but only if the round used every
- *   slot (no evidence that more would help otherwise); in between it stays.
+ *   (`baseline`) and their deviation, the average scaled up by how many more writes were in
+ *   flight than it was learnt at (never down): above that + max(2.5 deviations, 50 %)
+ *   multiplies the limit by 0.75; within one deviation of it adds 1, but only if the round used
+ *   every slot (no evidence that more would help otherwise); in between it stays.
  * - Every round then joins the average, so a lasting change in MongoDB becomes the new normal
  *   (instead of pinning the limit at 1 for ever), and a database that serializes writes, whose
  *   latency grows with the writes queued at it while its throughput stays flat, is read as the
@@ -50,9 +51,12 @@ export class ConcurrencyLimiter {
   /** Moving average and variance of rounds' mean latency (ms); undefined before the first. */
   private mean: number | undefined;
   private variance = 0;
+  /** Moving average of the writes in flight (this one included) when rounds' writes ended. */
+  private meanInflight = 1;
   // The current round.
   private completed = 0;
   private latencySum = 0;
+  private inflightSum = 0;
   private latencies = 0;
   private usedEverySlot = false;
   private decreasedThisRound = false;
@@ -133,6 +137,8 @@ export class ConcurrencyLimiter {
       }
     } else {
       this.latencySum += latencyMs;
+      // What this write queued behind, approximately: the writes in flight as it ended.
+      this.inflightSum += this.inflight + 1;
       this.latencies++;
     }
     if (this.completed >= this.limit) this.endRound();
@@ -141,21 +147,27 @@ export class ConcurrencyLimiter {
 
   private endRound(): void {
     const current = this.latencies > 0 ? this.latencySum / this.latencies : undefined;
+    const inflight = this.latencies > 0 ? this.inflightSum / this.latencies : 1;
     if (current !== undefined && this.mean !== undefined && !this.decreasedThisRound) {
+      // More writes in flight than the average was learnt at explain a proportional rise (a
+      // database that queues: throughput flat, by Little's law); fewer never demand a fall (a
+      // database that runs writes in parallel answers as fast with one as with four).
+      const expected = this.mean * Math.max(1, inflight / this.meanInflight);
       const deviation = Math.sqrt(this.variance);
-      if (current > this.mean + Math.max(DEVIATION_SCALE * deviation, MIN_RISE * this.mean)) {
+      if (current > expected + Math.max(DEVIATION_SCALE * deviation, MIN_RISE * expected)) {
         this.decrease();
-      } else if (current <= this.mean + deviation && this.usedEverySlot) {
+      } else if (current <= expected + deviation && this.usedEverySlot) {
         this.limitValue = Math.min(this.options.max, Math.floor(this.limitValue) + 1);
       }
     }
-    if (current !== undefined) this.learn(current);
+    if (current !== undefined) this.learn(current, inflight);
     this.resetRound();
   }
 
   private resetRound(): void {
     this.completed = 0;
     this.latencySum = 0;
+    this.inflightSum = 0;
     this.latencies = 0;
     this.decreasedThisRound = false;
     this.usedEverySlot = this.inflight >= this.limit;
@@ -165,12 +177,14 @@ export class ConcurrencyLimiter {
     this.limitValue = Math.max(1, this.limitValue * DECREASE);
   }
 
-  /** Exponentially weighted mean and variance of rounds' latency. */
-  private learn(current: number): void {
+  /** Exponentially weighted mean and variance of rounds' latency, and mean of their in-flight. */
+  private learn(current: number, inflight: number): void {
     if (this.mean === undefined) {
       this.mean = current;
+      this.meanInflight = inflight;
       return;
     }
+    this.meanInflight += ALPHA * (inflight - this.meanInflight);
     const diff = current - this.mean;
     this.mean += ALPHA * diff;
     this.variance = (1 - ALPHA) * (this.variance + ALPHA * diff * diff);

@@ -43,6 +43,37 @@ describe("adaptive concurrency on a database that queues", () => {
     );
     expect(run.elapsedMs / fixed.elapsedMs).toBeLessThan(1.03);
   });
+  it("keeps the limit when a backlog follows a long trickle (latency learnt with one in flight)", () => {
+    const db = serializingDatabase({ serviceMs: () => SERVICE_MS, networkMs: NETWORK_MS });
+    // A bulk every 3 service times for a minute (one write in flight at a time), then a backlog.
+    let at = 0;
+    const trickleThenBacklog = {
+      next: () => {
+        at += 3 * SERVICE_MS;
+        return { at, bulks: at < 60_000 ? 1 : Number.POSITIVE_INFINITY };
+      },
+    };
+    const run = simulate(db, trickleThenBacklog, 1_000);
+    // Four in flight take four times as long on a database that queues: that is its pace.
+    expect(run.changes).toEqual([]);
+  });
+});
+
+describe("adaptive concurrency when MongoDB is down, then back", () => {
+  it("climbs back to the maximum within a second of writes succeeding again", () => {
+    const DOWN_AT = 30_000;
+    const UP_AT = 45_000;
+    const normal = serializingDatabase({ serviceMs: () => SERVICE_MS, networkMs: NETWORK_MS });
+    const outage = {
+      submit: (now: number) =>
+        now >= DOWN_AT && now < UP_AT ? { answeredAt: now + 50, ok: false } : normal.submit(now),
+    };
+    const run = simulate(outage, backlog(), 800);
+    const during = run.changes.filter((c) => c.at >= DOWN_AT && c.at < UP_AT);
+    expect(during.at(-1)?.limit).toBe(1);
+    const back = run.changes.find((c) => c.at >= UP_AT && c.limit === 4);
+    expect((back?.at ?? Number.POSITIVE_INFINITY) - UP_AT).toBeLessThan(1_000);
+  });
 });
 
 describe("adaptive concurrency on a database that collapses", () => {
