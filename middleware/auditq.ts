@@ -68,7 +68,7 @@ export type { CloseReport };
  */
 export function auditq(options: Options): AuditqMiddleware {
   const config = resolveOptions(options);
-  const { sqs, registry } = createClients(config);
+  const { sqs, registry, release } = createClients(config);
   const metrics = createMiddlewareMetrics(registry);
   const batcher = new Batcher(batcherConfig(config, sqs, metrics));
   // The one way a record enters the batcher, captured or from record(): what every record
@@ -78,7 +78,7 @@ export function auditq(options: Options): AuditqMiddleware {
   };
   const path = new RequestPath(config, metrics, enter);
   const recorder = new Recorder(config, metrics, enter);
-  const close = closeOnce(batcher, config.closeTimeoutMs);
+  const close = closeOnce(batcher, config.closeTimeoutMs, release);
   return Object.assign(path.handle, {
     flush: () => batcher.flush(),
     close,

@@ -123,7 +123,7 @@ export const SIDECAR_OPTIONS = {
   adaptiveConcurrency: withDefault(
     rules.boolean,
     true,
-    "lower write concurrency when MongoDB's write latency rises above its baseline (AIMD), raise it back when it recovers",
+    "lower write concurrency on failed writes or when MongoDB's write latency rises well above its moving average and deviation (AIMD, as Vector's adaptive request concurrency), raise it back when it recovers",
   ),
   maxBufferedRecords: withDefault(
     rules.integer(1, 10_000_000),
