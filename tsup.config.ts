@@ -19,7 +19,11 @@ export default defineConfig([
   // The library, in two module formats: `import` gets ESM, `require` gets CommonJS.
   {
     ...common,
-    entry: { index: "middleware/index.ts", sidecar: "sidecar/index.ts" },
+    entry: {
+      index: "middleware/index.ts",
+      sidecar: "sidecar/index.ts",
+      reader: "sidecar/read/index.ts",
+    },
     format: ["esm", "cjs"],
     // `@internal` members (AuditContext's state) are left out of the published types.
     dts: { compilerOptions: { stripInternal: true } },

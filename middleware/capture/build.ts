@@ -1,5 +1,5 @@
 // Builds the full audit record of one request from what Express knows when the response ends.
-import type { Request } from "express";
+import type { Request, Response } from "express";
 import { censorUrlCredentials, censorUserinfo } from "../../shared/util/url-credentials.js";
 import {
   type AuditActor,
@@ -53,7 +53,31 @@ function isEmptyPlainObject(value: unknown): boolean {
 }
 
 /** Reports a failure in app-supplied code (actor, skip) without losing the record. */
-export type Report = (kind: "actor" | "skip", cause: unknown) => void;
+export type Report = (kind: "actor" | "tenant" | "skip", cause: unknown) => void;
+
+/**
+ * The `tenant` option's answer as stored text, or undefined (no option, no tenant, it threw).
+ * The record and the request's scope (`audit.record()` in its work) read it alike.
+ */
+export function readTenant(
+  tenantOf: Config["tenant"],
+  req: Request,
+  res: Response,
+  report: Report,
+): string | undefined {
+  if (tenantOf === undefined) return undefined;
+  let result: unknown;
+  try {
+    result = tenantOf(req, res);
+  } catch (err) {
+    report("tenant", err);
+    return undefined;
+  }
+  if ((typeof result === "string" && result !== "") || typeof result === "number") {
+    return bounded(String(result), MAX_SHORT_CHARS);
+  }
+  return undefined;
+}
 
 function resolveActor(end: RequestEnd, report: Report): AuditActor {
   const { config, req, res } = end;
@@ -201,6 +225,8 @@ export function buildRecord(end: RequestEnd, report: Report): Built {
     outcome,
     service: config.service,
   };
+  const tenant = readTenant(end.config.tenant, end.req, end.res, report);
+  if (tenant !== undefined) record.tenant = tenant;
   if (ctx.targetValue !== undefined) {
     record.target = {
       type: bounded(ctx.targetValue.type, MAX_SHORT_CHARS),

@@ -7,7 +7,7 @@ import type { AuditRecord } from "../../shared/wire/record.js";
 import type { CaptureErrorKind, MiddlewareMetrics, SkipReason } from "../config/metrics.js";
 import type { Config } from "../config/resolve.js";
 import { RequestScope, runInScope } from "../record/scope.js";
-import { buildRecord } from "./build.js";
+import { buildRecord, readTenant } from "./build.js";
 import { type AuditContext, isAuditContext } from "./context.js";
 import { isHealthCheck, isHealthCheckView } from "./health-check.js";
 import { minimalRecord } from "./minimal-record.js";
@@ -96,6 +96,10 @@ export class RequestPath {
     next(err);
   };
 
+  /** The request's tenant for the work its handler starts, read as its record reads it. */
+  private readonly tenantOf = (req: Request, res: Response): string | undefined =>
+    readTenant(this.config.tenant, req, res, this.report);
+
   /** Counts and reports a failure inside capture; the request itself is unaffected. */
   private readonly report = (kind: CaptureErrorKind, cause: unknown): void => {
     this.metrics.captureErrors.inc({ kind });
@@ -144,9 +148,16 @@ export class RequestPath {
     const leftOut = this.leftOutOnArrival(req);
     if (leftOut !== undefined) {
       this.skipped(leftOut);
-      return new RequestScope(this.config.actor, req, res, ctx.requestId, undefined);
+      return new RequestScope(this.config.actor, this.tenantOf, req, res, ctx.requestId, undefined);
     }
-    const scope = new RequestScope(this.config.actor, req, res, ctx.requestId, ctx.id);
+    const scope = new RequestScope(
+      this.config.actor,
+      this.tenantOf,
+      req,
+      res,
+      ctx.requestId,
+      ctx.id,
+    );
     this.awaitEnd(res, new PendingCapture(begin, ctx, this.routeOf(req), req, scope));
     return scope;
   }
@@ -206,7 +217,7 @@ export class RequestPath {
         const record = this.recordOf(p, res, view);
         // Work the handler started and that outlives the response takes the record's actor,
         // and no longer holds the request and response.
-        if (record.captureError === undefined) p.scope.settle(record.actor);
+        if (record.captureError === undefined) p.scope.settle(record.actor, record.tenant);
         this.sink(record);
       }
     } catch (err) {

@@ -17,6 +17,7 @@ export type SkipReason = (typeof SKIP_REASONS)[number];
 /** Where inside auditq a capture failed (app hooks included). */
 const CAPTURE_ERROR_KINDS = [
   "actor",
+  "tenant",
   "skip",
   "build",
   "start",

@@ -45,11 +45,13 @@ export function runInScope<R>(scope: Scope, fn: () => R): R {
  * and `causedBy` made only when a record asks for it.
  */
 export class RequestScope implements Scope {
-  /** The request's actor once its record is built; until then, read from the request. */
-  private settled: { actor: ActorResult } | undefined = undefined;
+  /** The request's actor and tenant once its record is built; until then, read from the request. */
+  private settled: { actor: ActorResult; tenant: string | undefined } | undefined = undefined;
 
   constructor(
     private readonly actorOf: (req: Request, res: Response) => ActorResult,
+    /** The `tenant` option, made into stored text: the capture's own reading of it. */
+    private readonly tenantOf: (req: Request, res: Response) => string | undefined,
     private req: Request | undefined,
     private res: Response | undefined,
     private readonly requestId: string,
@@ -62,14 +64,21 @@ export class RequestScope implements Scope {
     return this.actorOf(this.req as Request, this.res as Response);
   }
 
+  /** The request's tenant (the `tenant` option), as its record has or will have it. */
+  get tenant(): string | undefined {
+    if (this.settled !== undefined) return this.settled.tenant;
+    return this.tenantOf(this.req as Request, this.res as Response);
+  }
+
   /**
    * The request's record is built: its actor is the scope's from now on, and the request and
    * response are let go, so that long-lived work started by the handler (a timer, a pool
    * created on first use) does not keep them in memory.
    */
-  settle(actor: AuditActor): void {
+  settle(actor: AuditActor, tenant: string | undefined): void {
     this.settled = {
       actor: actor.type === undefined ? actor.id : { id: actor.id, type: actor.type },
+      tenant,
     };
     this.req = undefined;
     this.res = undefined;

@@ -3,6 +3,7 @@ import { redactCredentials } from "./url-credentials.js";
 
 export type AuditqErrorCode =
   | "ERR_AUDITQ_CONFIG"
+  | "ERR_AUDITQ_QUERY"
   | "ERR_AUDITQ_DECODE"
   | "ERR_AUDITQ_TOO_LARGE"
   | "ERR_AUDITQ_SQS"

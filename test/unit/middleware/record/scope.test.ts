@@ -14,10 +14,10 @@ describe("RequestScope", () => {
       return (r as unknown as { user: { id: string } }).user.id;
     };
     const id = new ObjectId();
-    const scope = new RequestScope(actorOf, req, {} as Response, "req-1", id);
+    const scope = new RequestScope(actorOf, () => undefined, req, {} as Response, "req-1", id);
     expect(scope.actor()).toBe("u-1");
     expect(scope.causedBy).toEqual({ requestId: "req-1", id });
-    scope.settle({ id: "u-1", type: "user", ip: "10.0.0.1" });
+    scope.settle({ id: "u-1", type: "user", ip: "10.0.0.1" }, undefined);
     (req as unknown as { user: { id: string } }).user.id = "changed";
     expect(scope.actor()).toEqual({ id: "u-1", type: "user" });
     expect(calls).toHaveLength(1);
@@ -25,7 +25,14 @@ describe("RequestScope", () => {
   });
 
   it("links by request id alone when the request is left out on arrival", () => {
-    const scope = new RequestScope(() => null, {} as Request, {} as Response, "req-2", undefined);
+    const scope = new RequestScope(
+      () => null,
+      () => undefined,
+      {} as Request,
+      {} as Response,
+      "req-2",
+      undefined,
+    );
     expect(scope.causedBy).toEqual({ requestId: "req-2" });
   });
 });
