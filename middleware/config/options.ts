@@ -73,7 +73,7 @@ export interface Options {
   sendTimeoutMs?: number | undefined;
   /**
    * How message bodies are compressed when that makes them smaller: `"br"` (brotli quality 5),
-   * `"gzip"`, `"zstd"` (level 1: about a sixth of brotli's CPU to compress and two thirds to
+   * `"gzip"`, `"zstd"` (level 1: about a sixth of brotli's CPU to compress and half to
    * decompress, for 5–11 % more bytes; sidecars older than this version quarantine such
    * messages: upgrade every sidecar first), or `"none"`. Compressed bodies are base64 text.
    * Default `"br"`.

@@ -38,9 +38,9 @@ export const MAX_DECODED_BODY_BYTES = 32 * 1024 * 1024;
 
 /**
  * zstd level used for bodies (`compression: "zstd"`). On realistic records packed as the batcher
- * packs them, level 1 took 0.12-0.15x brotli 5's CPU to compress and 0.55-0.69x to decompress,
- * for 5-11% more bytes; levels 2-5 cost more CPU for no fewer bytes, and 6 matched brotli's
- * bytes at brotli's CPU (see docs/benchmarks.md, "Codec"). No dictionary: Node reloads it on
+ * packs them, level 1 took 0.10-0.15x brotli 5's CPU to compress and 0.38-0.69x to decompress,
+ * for 5-11% more bytes; levels 2-5 cost more CPU to save at most 4% of bytes, and 6 matched
+ * brotli's bytes at about brotli's CPU (see docs/benchmarks.md, "Codec"). No dictionary: Node reloads it on
  * every call, and Node before 22.19 ignores the option without a word.
  */
 const ZSTD_LEVEL = 1;

@@ -19,6 +19,7 @@ import {
 } from "../../../../shared/wire/envelope.js";
 import { ATTR_PAYLOAD, payloadBody } from "../../../../shared/wire/payload-attribute.js";
 import { serializeRecord } from "../../../../shared/wire/record-json.js";
+import type { MessageAttributeLike } from "../../../../shared/wire/sqs-limits.js";
 import { recordLike } from "../../../helpers/bson-values.js";
 
 const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
@@ -51,7 +52,7 @@ function packer(compression: BodyEncoding, binaryPayload: boolean): Packer {
 
 /** The attributes SQS hands the sidecar for a message: its string ones and the payload one. */
 function received(env: EncodedMessage) {
-  const attributes =
+  const attributes: Record<string, MessageAttributeLike> =
     env.payload === undefined
       ? { ...env.attributes }
       : {
