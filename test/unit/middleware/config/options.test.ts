@@ -64,6 +64,15 @@ describe("capture options", () => {
     expect(resolveOptions({ queueUrl, redact: { keys: [] } }).redactKeys).toBeNull();
   });
 
+  it.each([
+    ["br", "br"],
+    ["gzip", "gzip"],
+    ["zstd", "zstd"],
+    ["none", "identity"],
+  ] as const)("takes compression %j as the body encoding %j", (compression, encoding) => {
+    expect(resolveOptions({ queueUrl, compression }).compression).toBe(encoding);
+  });
+
   it("keeps the default record cap within a small maxMessageBytes", () => {
     expect(resolveOptions({ queueUrl, maxMessageBytes: 4096 }).maxRecordBytes).toBe(3584);
   });
@@ -85,6 +94,7 @@ describe("capture options", () => {
     [{ redact: { censor: 1 } }, "Expected `redact.censor` to be a string of at most 256"],
     [{ service: { nam: "x" } }, "Unknown option `service.nam`"],
     [{ headers: [""] }, "Expected `headers` to be an array of non-empty strings"],
+    [{ compression: "lz4" }, 'Expected `compression` to be one of "br", "gzip", "zstd", "none"'],
     [
       { signingSecret: "hunter2" },
       "Expected `signingSecret` to be a string of 16 characters or more, got 7 characters",
