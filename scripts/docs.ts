@@ -24,6 +24,7 @@ type Table = Record<string, OptionRow<unknown>>;
  */
 const ANCHOR_PAGES: Readonly<Record<string, string>> = {
   "binary-payload-upgrade-sidecars-first": "operations.md",
+  "zstd-compression-upgrade-sidecars-first": "operations.md",
   "message-signing": "operations.md",
   "secrets-what-the-defaults-censor": "middleware.md",
   "durability-what-survives-a-crash": "delivery.md",

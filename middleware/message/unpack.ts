@@ -1,14 +1,9 @@
 // The records of an encoded message, back as serialized items: what re-packing a message that
 // SQS refused starts from, so one bad record does not take the others down with it.
-import { promisify } from "node:util";
-import { brotliDecompress, gunzip } from "node:zlib";
-import { MAX_DECODED_BODY_BYTES } from "../../shared/wire/body-codec.js";
+import { decompressEnvelope } from "../../shared/wire/body-codec.js";
 import { utf8Bytes } from "../../shared/wire/sqs-limits.js";
 import type { EncodedMessage, Item } from "./packer.js";
 import { sqsSafeJson } from "./sqs-text.js";
-
-const brotliDecompressAsync = promisify(brotliDecompress);
-const gunzipAsync = promisify(gunzip);
 
 const RECORDS_OPENING = /^\{"auditq":1,"n":\d+,"records":\[/;
 
@@ -16,12 +11,7 @@ const RECORDS_OPENING = /^\{"auditq":1,"n":\d+,"records":\[/;
 async function envelopeText(env: EncodedMessage): Promise<string> {
   if (env.encoding === "identity") return env.body;
   const compressed = env.payload ?? Buffer.from(env.body, "base64");
-  const options = { maxOutputLength: MAX_DECODED_BODY_BYTES };
-  const out =
-    env.encoding === "br"
-      ? await brotliDecompressAsync(compressed, options)
-      : await gunzipAsync(compressed, options);
-  return out.toString("utf8");
+  return (await decompressEnvelope(compressed, env.encoding)).toString("utf8");
 }
 
 /**

@@ -3,10 +3,11 @@
 // A segment file `seg-<16-digit sequence>.aqs` is a sequence of frames
 //   magic "AQS1" | u32 payload length | u32 CRC32 of payload | payload
 // and a payload is
-//   u8 layout (0 identity, 1 br, 2 gzip: message body as UTF-8; 3 br, 4 gzip: the compressed
-//   bytes of a binary-payload message) | u32 record count | body or bytes.
-// All integers are big-endian. Versions before the binary payload (layouts 3 and 4) skip such
-// frames as corrupt and count their records lost: see docs/operations.md, "Binary payload".
+//   u8 layout (0 identity, 1 br, 2 gzip, 5 zstd: message body as UTF-8; 3 br, 4 gzip, 6 zstd:
+//   the compressed bytes of a binary-payload message) | u32 record count | body or bytes.
+// All integers are big-endian. Versions before the binary payload (layouts 3 and 4) or zstd
+// (layouts 5 and 6) skip such frames as corrupt and count their records lost: see
+// docs/operations.md, "Binary payload" and "zstd compression".
 import { crc32 } from "node:zlib";
 import {
   type BodyEncoding,
@@ -26,10 +27,17 @@ import { sqsSafeJson } from "../message/sqs-text.js";
 const MAGIC = 0x41515331; // "AQS1"
 export const HEADER_BYTES = 12;
 const PAYLOAD_HEADER_BYTES = 5;
-const ENCODINGS: BodyEncoding[] = ["identity", "br", "gzip"];
-/** Layouts 3 and 4: the encoding of a binary-payload frame is PAYLOAD_ENCODINGS[layout - 3]. */
-const PAYLOAD_ENCODINGS: PayloadEncoding[] = ["br", "gzip"];
-const LAYOUTS = ENCODINGS.length + PAYLOAD_ENCODINGS.length;
+
+/** A frame's layout, by its number: the encoding, and whether the bytes are a binary payload. */
+const LAYOUTS: readonly { encoding: BodyEncoding; payload: boolean }[] = [
+  { encoding: "identity", payload: false },
+  { encoding: "br", payload: false },
+  { encoding: "gzip", payload: false },
+  { encoding: "br", payload: true },
+  { encoding: "gzip", payload: true },
+  { encoding: "zstd", payload: false },
+  { encoding: "zstd", payload: true },
+];
 
 /**
  * The longest frame, header included. A body is one SQS message at most, or (in the records
@@ -43,13 +51,20 @@ export const MAX_FRAME_BYTES =
 const MAX_PAYLOAD_BYTES = MAX_FRAME_BYTES - HEADER_BYTES;
 
 function layoutOf(env: EncodedMessage): number {
-  if (env.payload === undefined) return ENCODINGS.indexOf(env.encoding);
-  return ENCODINGS.length + PAYLOAD_ENCODINGS.indexOf(env.encoding as PayloadEncoding);
+  const payload = env.payload !== undefined;
+  return LAYOUTS.findIndex((l) => l.encoding === env.encoding && l.payload === payload);
+}
+
+/** The body encoding of a body layout (undefined for a binary-payload one). */
+function bodyEncodingOfLayout(layout: number): BodyEncoding | undefined {
+  const l = LAYOUTS[layout];
+  return l && !l.payload ? l.encoding : undefined;
 }
 
 /** The compression of a binary-payload layout, undefined for a body layout. */
 function payloadEncodingOfLayout(layout: number): PayloadEncoding | undefined {
-  return layout >= ENCODINGS.length ? PAYLOAD_ENCODINGS[layout - ENCODINGS.length] : undefined;
+  const l = LAYOUTS[layout];
+  return l?.payload ? (l.encoding as PayloadEncoding) : undefined;
 }
 
 /** A valid frame found in a segment. */
@@ -97,7 +112,7 @@ export function validFrameAt(data: Buffer, offset: number): FoundFrame | undefin
   const payload = data.subarray(offset + HEADER_BYTES, offset + HEADER_BYTES + length);
   if (crc32(payload) !== data.readUInt32BE(offset + 8)) return undefined;
   const layout = payload.readUInt8(0);
-  if (layout >= LAYOUTS) return undefined;
+  if (layout >= LAYOUTS.length) return undefined;
   const records = payload.readUInt32BE(1);
   const dataBytes = length - PAYLOAD_HEADER_BYTES;
   const payloadEncoding = payloadEncodingOfLayout(layout);
@@ -107,7 +122,8 @@ export function validFrameAt(data: Buffer, offset: number): FoundFrame | undefin
     records,
     bytes:
       payloadEncoding === undefined
-        ? dataBytes + messageBytes("", envelopeAttributes(ENCODINGS[layout] as BodyEncoding))
+        ? dataBytes +
+          messageBytes("", envelopeAttributes(bodyEncodingOfLayout(layout) as BodyEncoding))
         : payloadMessageBytes(payloadEncoding, records, dataBytes),
   };
 }
@@ -146,7 +162,7 @@ export function unframe(buf: Buffer): EncodedMessage {
     const bytes = Buffer.from(payload.subarray(PAYLOAD_HEADER_BYTES));
     return payloadMessage(bytes, payloadEncoding, payload.readUInt32BE(1));
   }
-  const encoding = ENCODINGS[layout] as BodyEncoding;
+  const encoding = bodyEncodingOfLayout(layout) as BodyEncoding;
   const text = payload.subarray(PAYLOAD_HEADER_BYTES).toString("utf8");
   // Segments written before bodies were escaped may hold characters SQS refuses.
   const body = encoding === "identity" ? sqsSafeJson(text) : text;

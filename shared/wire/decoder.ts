@@ -96,7 +96,7 @@ export async function measureMessage(
     if (bytes.length > MAX_DECODED_BODY_BYTES) {
       throw new DecodeError(`message body is larger than ${MAX_DECODED_BODY_BYTES} bytes`);
     }
-  } else if (encoding !== "br" && encoding !== "gzip") {
+  } else if (encoding !== "br" && encoding !== "gzip" && encoding !== "zstd") {
     throw new DecodeError(`unsupported ${ATTR_ENCODING} ${JSON.stringify(encoding)}`);
   } else {
     bytes = await decompressBody(body, encoding);
@@ -114,7 +114,7 @@ async function decompressPayload(attribute: MessageAttributeLike): Promise<Buffe
   const value = attribute.BinaryValue;
   if (encoding === undefined || value === undefined) {
     throw new DecodeError(
-      `${ATTR_PAYLOAD} is not a ${payloadDataType("br")} or ${payloadDataType("gzip")} attribute (data type ${JSON.stringify(attribute.DataType)})`,
+      `${ATTR_PAYLOAD} is not a ${payloadDataType("br")}, ${payloadDataType("gzip")} or ${payloadDataType("zstd")} attribute (data type ${JSON.stringify(attribute.DataType)})`,
     );
   }
   // A view, not a copy: the SDK hands a Uint8Array over the response's own memory.

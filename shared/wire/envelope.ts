@@ -19,12 +19,13 @@ export const ATTR_FORMAT = "auditq-format";
 
 /**
  * Message attribute naming how the body is encoded. Absent (or `identity`) means plain JSON
- * text; `br` and `gzip` mean the envelope text compressed so, then base64-encoded.
+ * text; `br`, `gzip` and `zstd` mean the envelope text compressed so, then base64-encoded.
+ * Sidecars that predate `zstd` know `br` and `gzip` only, and quarantine a `zstd` message.
  */
 export const ATTR_ENCODING = "auditq-encoding";
 
 /** How a message body is encoded; see {@link ATTR_ENCODING}. */
-export type BodyEncoding = "identity" | "br" | "gzip";
+export type BodyEncoding = "identity" | "br" | "gzip" | "zstd";
 
 const ENVELOPE_PREFIX = `{"auditq":${ENVELOPE_VERSION},"n":`;
 const ENVELOPE_RECORDS = `,"records":[`;
@@ -50,6 +51,7 @@ const ATTRIBUTES_BY_ENCODING: Record<BodyEncoding, Record<string, MessageAttribu
   identity: ENVELOPE_ATTRIBUTES,
   br: { ...ENVELOPE_ATTRIBUTES, [ATTR_ENCODING]: { DataType: "String", StringValue: "br" } },
   gzip: { ...ENVELOPE_ATTRIBUTES, [ATTR_ENCODING]: { DataType: "String", StringValue: "gzip" } },
+  zstd: { ...ENVELOPE_ATTRIBUTES, [ATTR_ENCODING]: { DataType: "String", StringValue: "zstd" } },
 };
 
 /** The message attributes of a message whose body is encoded with `encoding`. */

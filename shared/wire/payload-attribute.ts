@@ -13,6 +13,7 @@
 // the size limit counts them. fauxqs counts the base64 text instead and refuses a message near
 // the limit; the producer then re-packs its records in two, as for any refused message. See
 // docs/benchmarks.md ("SQS requests end to end").
+import type { Compression } from "./body-codec.js";
 import { ENVELOPE_VERSION } from "./envelope.js";
 
 /** Message attribute carrying the compressed envelope as raw bytes. */
@@ -26,9 +27,13 @@ export const ATTR_PAYLOAD = "auditq-payload";
 export const PAYLOAD_BODY_VERSION = ENVELOPE_VERSION + 1;
 
 /** Compressions a payload attribute may carry, named in its data type (`Binary.br`). */
-export type PayloadEncoding = "br" | "gzip";
+export type PayloadEncoding = Compression;
 
-const DATA_TYPES: Record<PayloadEncoding, string> = { br: "Binary.br", gzip: "Binary.gzip" };
+const DATA_TYPES: Record<PayloadEncoding, string> = {
+  br: "Binary.br",
+  gzip: "Binary.gzip",
+  zstd: "Binary.zstd",
+};
 
 /** The attribute's data type: SQS's `Binary` with a custom label naming the compression. */
 export function payloadDataType(encoding: PayloadEncoding): string {
@@ -39,6 +44,7 @@ export function payloadDataType(encoding: PayloadEncoding): string {
 export function payloadEncodingOf(dataType: string | undefined): PayloadEncoding | undefined {
   if (dataType === DATA_TYPES.br) return "br";
   if (dataType === DATA_TYPES.gzip) return "gzip";
+  if (dataType === DATA_TYPES.zstd) return "zstd";
   return undefined;
 }
 

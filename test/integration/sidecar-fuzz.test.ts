@@ -126,7 +126,7 @@ async function build(s: Spec): Promise<Case> {
     case "bad-encoding":
       return bad(text, {
         ...ENVELOPE_ATTRIBUTES,
-        "auditq-encoding": { DataType: "String", StringValue: "zstd" },
+        "auditq-encoding": { DataType: "String", StringValue: "lz4" },
       });
     case "too-many-records":
       return bad(envelopeBody(Array.from({ length: MAX_RECORDS + 1 }, () => "{}")));

@@ -45,7 +45,7 @@ describe("delivery options", () => {
   });
 
   it.each([
-    [{ compression: "zstd" }, /`compression` to be one of "br", "gzip", "none"/],
+    [{ compression: "lz4" }, /`compression` to be one of "br", "gzip", "zstd", "none"/],
     [{ spool: "/tmp/x" }, /`spool` to be an object or false/],
     [{ spool: true }, /`spool` to be an object or false/],
     [{ spool: null }, /`spool` to be an object or false/],

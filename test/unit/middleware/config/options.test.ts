@@ -64,6 +64,15 @@ describe("capture options", () => {
     expect(resolveOptions({ queueUrl, redact: { keys: [] } }).redactKeys).toBeNull();
   });
 
+  it.each([
+    ["br", "br"],
+    ["gzip", "gzip"],
+    ["zstd", "zstd"],
+    ["none", "identity"],
+  ] as const)("takes compression %j as the body encoding %j", (compression, encoding) => {
+    expect(resolveOptions({ queueUrl, compression }).compression).toBe(encoding);
+  });
+
   it("keeps the default record cap within a small maxMessageBytes", () => {
     expect(resolveOptions({ queueUrl, maxMessageBytes: 4096 }).maxRecordBytes).toBe(3584);
   });

@@ -58,7 +58,7 @@ describe("decodeMessage", () => {
     await expect(
       decodeMessage({
         Body: "x",
-        MessageAttributes: { "auditq-encoding": { DataType: "String", StringValue: "zstd" } },
+        MessageAttributes: { "auditq-encoding": { DataType: "String", StringValue: "lz4" } },
       }),
     ).rejects.toThrow(DecodeError);
   });

@@ -141,7 +141,7 @@ describe("decoding a payload attribute", () => {
       [ATTR_PAYLOAD]: { DataType: "Binary", BinaryValue: gzipSync(text) },
     };
     await expect(decodeMessage({ Body: payloadBody(5), MessageAttributes: attrs })).rejects.toThrow(
-      /auditq-payload is not a Binary.br or Binary.gzip attribute/,
+      /auditq-payload is not a Binary.br, Binary.gzip or Binary.zstd attribute/,
     );
   });
 
