@@ -60,6 +60,16 @@ export function expiredFilter(cutoff: ObjectId, holds: Document[]): Document {
   return filter;
 }
 
+/**
+ * By its BSON type, not `instanceof`: the driver may decode with another copy of bson (its
+ * CommonJS build next to this ESM one).
+ */
+function isObjectId(value: unknown): value is ObjectId {
+  return (
+    typeof value === "object" && value !== null && (value as ObjectId)._bsontype === "ObjectId"
+  );
+}
+
 export interface MongoSweepStoreDeps {
   records: Collection;
   holds: Collection<HoldDoc>;
@@ -81,7 +91,7 @@ export function mongoSweepStore(d: MongoSweepStoreDeps): SweepStore {
       // Resumed at its own cut-off, never above today's (retentionDays may have grown since).
       if (
         last !== undefined &&
-        last.cutoff instanceof ObjectId &&
+        isObjectId(last.cutoff) &&
         last.cutoff.getTimestamp() <= cutoff.getTimestamp()
       ) {
         return last;
