@@ -3,6 +3,7 @@
 import type { Document } from "mongodb";
 import { describe, expect, it } from "vitest";
 import { createHolds } from "../../sidecar/index.js";
+import { silentLogger } from "../helpers/logger.js";
 import {
   DAY_MS,
   heldByTestHolds,
@@ -90,15 +91,14 @@ describe(`retention sweep (${target.name})`, () => {
       finishedAt: null,
     };
     await db.collection("records_retention").insertOne(crashed);
-    const warnings: unknown[] = [];
+    const logged: unknown[] = [];
     await rig.start({
       retentionDays: 30,
       retentionIntervalMs: 600_000,
       logger: {
-        debug() {},
-        info: (o, m) => warnings.push([m, JSON.stringify(o)]),
-        error() {},
-        warn: (o, m) => warnings.push([m, String((o as { err?: unknown }).err)]),
+        ...silentLogger,
+        info: (o, m) => logged.push([m, JSON.stringify(o)]),
+        warn: (o, m) => logged.push([m, String((o as { err?: unknown }).err)]),
       },
     });
     await waitFor(
@@ -107,7 +107,7 @@ describe(`retention sweep (${target.name})`, () => {
       (s) => s?.finishedAt instanceof Date,
       { timeoutMs: 30_000 },
     ).catch((err) => {
-      throw new Error(`${err}: ${JSON.stringify(warnings)}`);
+      throw new Error(`${err}: ${JSON.stringify(logged)}`);
     });
     expect(await records.countDocuments()).toBe(docs.length);
     expect((await db.collection("records_retention").findOne({ _id: crashed._id }))?.deleted).toBe(

@@ -47,7 +47,7 @@ class MemoryStore implements SweepStore {
       .sort((a, b) => a.toHexString().localeCompare(b.toHexString()));
     return {
       next: async (n: number) => ids.splice(0, n),
-      close: async () => {},
+      close: async () => undefined,
     };
   }
   async deleteBatch(first: ObjectId, last: ObjectId, cutoff: ObjectId, holds: Document[]) {
@@ -94,7 +94,7 @@ describe("retention sweep", () => {
     bulkSize: 500,
     retentionDays: 30,
     keepLease,
-    onBatch: () => {},
+    onBatch: () => undefined,
   });
 
   it("batches by the bucket's capacity, or bulkSize without a rate", () => {
