@@ -102,7 +102,9 @@ export function mongoSweepStore(d: MongoSweepStoreDeps): SweepStore {
         d.sweeps.findOneAndUpdate(
           { _id: id },
           {
-            $setOnInsert: { cutoff, deleted: 0, finishedAt: null },
+            // FerretDB drops a null given in $setOnInsert; $set keeps it (an insert either way).
+            $setOnInsert: { cutoff, deleted: 0 },
+            $set: { finishedAt: null },
             $currentDate: { startedAt: true },
           },
           { upsert: true, returnDocument: "after" },

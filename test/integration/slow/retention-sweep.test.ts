@@ -20,7 +20,10 @@ function peakPerSecond(batches: readonly Batch[]): number {
   let peak = 0;
   for (const a of batches) {
     const inWindow = batches.filter((b) => b.at >= a.at && b.at < a.at + 1_000);
-    peak = Math.max(peak, inWindow.reduce((s, b) => s + b.n, 0));
+    peak = Math.max(
+      peak,
+      inWindow.reduce((s, b) => s + b.n, 0),
+    );
   }
   return peak;
 }
@@ -29,7 +32,10 @@ describe(`retention sweep on real time (${target.name})`, () => {
   const rig = useSidecarRig(target);
 
   /** Seeds, places the test holds, starts an in-process sidecar logging each batch's time. */
-  async function sweepOnce(plan: { old: number; fresh: number }, options: { maxWriteRate: number; bulkSize: number }) {
+  async function sweepOnce(
+    plan: { old: number; fresh: number },
+    options: { maxWriteRate: number; bulkSize: number },
+  ) {
     const { db } = rig.mongo;
     const records = db.collection("records");
     const seeded = Date.now();
@@ -46,7 +52,8 @@ describe(`retention sweep on real time (${target.name})`, () => {
       logger: {
         ...silentLogger,
         debug: (obj, msg) => {
-          if (msg === "retention batch deleted") batches.push({ at: Date.now(), n: (obj as { deleted: number }).deleted });
+          if (msg === "retention batch deleted")
+            batches.push({ at: Date.now(), n: (obj as { deleted: number }).deleted });
         },
       },
     });
@@ -58,7 +65,9 @@ describe(`retention sweep on real time (${target.name})`, () => {
       { timeoutMs: 600_000, intervalMs: 500 },
     )) as Document;
     const expired = docs.slice(0, plan.old).filter((d) => !heldByTestHolds(d));
-    const left = (await records.find({}, { projection: { _id: 1 } }).toArray()).map((d) => String(d._id));
+    const left = (await records.find({}, { projection: { _id: 1 } }).toArray()).map((d) =>
+      String(d._id),
+    );
     const gone = new Set(expired.map((d) => String(d._id)));
     const expectedLeft = docs.filter((d) => !gone.has(String(d._id))).map((d) => String(d._id));
     return { sidecar, sweep, batches, expired, left, expectedLeft, seedMs };
@@ -66,7 +75,10 @@ describe(`retention sweep on real time (${target.name})`, () => {
 
   it("deletes exactly the old records not on hold from 50,000, within the budget", async () => {
     const budget = 10_000;
-    const r = await sweepOnce({ old: 25_000, fresh: 25_000 }, { maxWriteRate: budget, bulkSize: 2_500 });
+    const r = await sweepOnce(
+      { old: 25_000, fresh: 25_000 },
+      { maxWriteRate: budget, bulkSize: 2_500 },
+    );
     expect(r.left.sort()).toEqual(r.expectedLeft.sort());
     expect(r.sweep.deleted).toBe(r.expired.length);
     expect(r.batches.reduce((s, b) => s + b.n, 0)).toBe(r.expired.length);
@@ -74,8 +86,18 @@ describe(`retention sweep on real time (${target.name})`, () => {
     // than the budget and that quarter.
     expect(Math.max(...r.batches.map((b) => b.n))).toBeLessThanOrEqual(budget / 4);
     expect(peakPerSecond(r.batches)).toBeLessThanOrEqual(budget * 1.25);
-    const seconds = ((r.sweep.finishedAt as Date).getTime() - (r.sweep.startedAt as Date).getTime()) / 1000;
-    console.info("retention 50k:", JSON.stringify({ seedMs: r.seedMs, sweepSeconds: seconds, deleted: r.sweep.deleted, batches: r.batches.length, peak1s: peakPerSecond(r.batches) }));
+    const seconds =
+      ((r.sweep.finishedAt as Date).getTime() - (r.sweep.startedAt as Date).getTime()) / 1000;
+    console.info(
+      "retention 50k:",
+      JSON.stringify({
+        seedMs: r.seedMs,
+        sweepSeconds: seconds,
+        deleted: r.sweep.deleted,
+        batches: r.batches.length,
+        peak1s: peakPerSecond(r.batches),
+      }),
+    );
   }, 900_000);
 
   it("holds the write budget over 1 s windows where FerretDB can go faster", async () => {
@@ -93,7 +115,10 @@ describe(`retention sweep on real time (${target.name})`, () => {
     const first = r.batches[0] as Batch;
     const last = r.batches.at(-1) as Batch;
     const mean = ((total - first.n) * 1000) / (last.at - first.at);
-    console.info("retention at budget:", JSON.stringify({ budget, total, mean: Math.round(mean), peak1s: peakPerSecond(r.batches) }));
+    console.info(
+      "retention at budget:",
+      JSON.stringify({ budget, total, mean: Math.round(mean), peak1s: peakPerSecond(r.batches) }),
+    );
     expect(mean).toBeLessThanOrEqual(budget * 1.05);
   }, 300_000);
 });
