@@ -27,7 +27,7 @@ export interface HoldDoc extends HoldMatch {
 }
 
 /** Longest value a hold field, its reason or its author may have. */
-export const HOLD_TEXT_MAX_CHARS = 1_024;
+const HOLD_TEXT_MAX_CHARS = 1_024;
 
 /**
  * Most holds a sweep reads: past it the sweep refuses to delete anything (it cannot tell what is

@@ -24,7 +24,7 @@ export function sweepsCollectionName(collection: string): string {
 }
 
 /** Records below a cut-off, oldest first, a batch at a time. */
-export interface Candidates {
+interface Candidates {
   /** Up to `n` more `_id`s; fewer only at the end. */
   next(n: number): Promise<ObjectId[]>;
   close(): Promise<void>;
@@ -54,7 +54,7 @@ export interface SweepStore {
  * producers"), whose time means nothing; its `ts` keeps a new one. A record without a date `ts`
  * is never deleted.
  */
-export function expiredFilter(cutoff: ObjectId, holds: Document[]): Document {
+function expiredFilter(cutoff: ObjectId, holds: Document[]): Document {
   const filter: Document = { _id: { $lt: cutoff }, ts: { $lt: cutoff.getTimestamp() } };
   if (holds.length > 0) filter.$nor = holds;
   return filter;
