@@ -1,5 +1,6 @@
 // Builds retention: the loop that, every `retentionIntervalMs`, takes the sweeper lease and runs
-// a sweep when this sidecar holds it, counting and logging each sweep.
+// a sweep when this sidecar holds it and the fleet did not sweep within the interval, counting
+// and logging each sweep.
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Db } from "mongodb";
@@ -58,12 +59,18 @@ export function createRetentionStage(d: RetentionStageDeps): RetentionStage | un
     readDeadline: d.readDeadline,
   });
   const once = async (signal: AbortSignal): Promise<void> => {
-    if (!(await lease.acquire())) {
+    const serverNow = await lease.acquire();
+    if (serverNow === undefined) {
       logger.debug({ collection: config.collection }, "another sidecar holds the retention lease");
       return;
     }
     const begunAt = Date.now();
     try {
+      // The interval is the fleet's: a sidecar that finds a sweep finished within it leaves it.
+      if (await store.sweptSince(new Date(serverNow - config.retentionIntervalMs))) {
+        logger.debug({ collection: config.collection }, "the fleet swept within the interval");
+        return;
+      }
       const result = await sweep(
         {
           store,

@@ -45,6 +45,11 @@ export interface SweepStore {
     holds: Document[],
   ): Promise<number>;
   progress(sweep: ObjectId, deleted: number): Promise<void>;
+  /**
+   * Whether a sweep finished at or after `since` (server clock) and none is unfinished: then the
+   * fleet swept within the interval, and another sidecar need not sweep again.
+   */
+  sweptSince(since: Date): Promise<boolean>;
   finish(sweep: ObjectId): Promise<void>;
 }
 
@@ -146,6 +151,13 @@ export function mongoSweepStore(d: MongoSweepStoreDeps): SweepStore {
       filter._id = { $gte: first, $lte: last, $lt: cutoff };
       const { deletedCount } = await readDeadline("retention delete", d.records.deleteMany(filter));
       return deletedCount;
+    },
+    async sweptSince(since) {
+      const [recent, unfinished] = await Promise.all([
+        deadline("retention sweep read", d.sweeps.findOne({ finishedAt: { $gte: since } })),
+        deadline("retention sweep read", d.sweeps.findOne({ finishedAt: null })),
+      ]);
+      return recent !== null && unfinished === null;
     },
     async progress(sweep, deleted) {
       await deadline(

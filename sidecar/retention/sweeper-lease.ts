@@ -7,8 +7,12 @@
 // fleet's budget, so the fleet stays within it.
 import { hostname } from "node:os";
 import type { Collection } from "mongodb";
+import { isServerError } from "../config/mongo-shape.js";
 import { LEASE_LIFETIME_MS } from "../fleet/lease-check.js";
 import type { Deadline } from "../write/deadline.js";
+
+/** MongoDB's code for a duplicate key. */
+const DUPLICATE_KEY = 11000;
 
 /** The sweeper lease as stored (not a fleet lease: its `scope` keeps it out of the share). */
 export interface SweeperLeaseDoc {
@@ -41,17 +45,27 @@ export class SweeperLease {
     this.id = `retention:${d.collection}`;
   }
 
-  /** Takes the lease if it is free, lapsed or already ours; says whether this sidecar holds it. */
-  async acquire(): Promise<boolean> {
+  /**
+   * Takes the lease if it is free, lapsed or already ours. Resolves to the server's clock (ms)
+   * when this sidecar holds it, undefined when another does.
+   */
+  async acquire(): Promise<number | undefined> {
     const { leases, deadline } = this.d;
-    const seen = await deadline(
-      "retention lease read",
-      leases.findOneAndUpdate(
-        { _id: this.id },
-        { $currentDate: { checkedAt: true }, $setOnInsert: { scope: this.id } },
-        { upsert: true, returnDocument: "after" },
-      ),
-    );
+    const look = () =>
+      deadline(
+        "retention lease read",
+        leases.findOneAndUpdate(
+          { _id: this.id },
+          { $currentDate: { checkedAt: true }, $setOnInsert: { scope: this.id } },
+          { upsert: true, returnDocument: "after" },
+        ),
+      );
+    // Two sidecars upserting the first lease at once: one insert loses on the _id, and the
+    // document it lost to is there to read.
+    const seen = await look().catch((err: unknown) => {
+      if (isServerError(err) && err.code === DUPLICATE_KEY) return look();
+      throw err;
+    });
     if (seen === null || !(seen.checkedAt instanceof Date)) {
       throw new Error("retention lease read returned no server time");
     }
@@ -69,7 +83,7 @@ export class SweeperLease {
       holder === this.d.holder ||
       renewedAt === null ||
       renewedAt.getTime() + lifetime <= seen.checkedAt.getTime();
-    if (!free) return false;
+    if (!free) return undefined;
     // Compare-and-set on what was read: of two sidecars that saw it free, one wins.
     const taken = await deadline(
       "retention lease take",
@@ -86,9 +100,9 @@ export class SweeperLease {
         },
       ),
     );
-    if (taken.matchedCount !== 1) return false;
+    if (taken.matchedCount !== 1) return undefined;
     this.renewedAt = Date.now();
-    return true;
+    return seen.checkedAt.getTime();
   }
 
   /**

@@ -65,6 +65,9 @@ class MemoryStore implements SweepStore {
   async finish() {
     this.finished = true;
   }
+  async sweptSince() {
+    return false;
+  }
 }
 
 /** The most tokens spent in any window [t, t + 1 s) that starts at an event. */
