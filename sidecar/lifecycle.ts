@@ -15,6 +15,7 @@ import type { Health } from "./health.js";
 import type { RecordBuffer } from "./receive/record-buffer.js";
 import type { SqsOps } from "./receive/sqs-ops.js";
 import type { ReceiveStage } from "./receive/stage.js";
+import type { RetentionStage } from "./retention/stage.js";
 import type { SettleStage } from "./settle/stage.js";
 import type { Wakeup } from "./wakeup.js";
 import { ensureIndexes } from "./write/indexes.js";
@@ -34,6 +35,8 @@ export interface LifecycleDeps {
   settle: SettleStage;
   /** The fleet lease, when there is a budget to share. */
   fleet: FleetMembership | undefined;
+  /** The retention sweeps, when `retentionDays` > 0. */
+  retention: RetentionStage | undefined;
   health: Health;
   wakeup: Wakeup;
   /** Aborted by stop(): ends the loops and interrupts long polls. */
@@ -61,7 +64,9 @@ export function createLifecycle(d: LifecycleDeps): Lifecycle {
       const { signal } = d.abort;
       d.settle.keeper.start();
       const pollers = d.receive.startPollers();
-      loops = [bootstrap(d, signal), d.write.writer.run(signal), ...pollers];
+      // Retention starts once MongoDB answers (and the share is known), never before.
+      const prepared = bootstrap(d, signal).then(() => d.retention?.run(signal));
+      loops = [prepared, d.write.writer.run(signal), ...pollers];
       d.logger.info({ queueUrl: d.config.queueUrl, pollers: d.config.pollers }, "sidecar started");
     },
     stop() {

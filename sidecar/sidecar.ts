@@ -12,9 +12,10 @@ import { DepthCache } from "./receive/depth-cache.js";
 import { RecordBuffer } from "./receive/record-buffer.js";
 import { SqsOps } from "./receive/sqs-ops.js";
 import { createReceiveStage } from "./receive/stage.js";
+import { createRetentionStage } from "./retention/stage.js";
 import { createSettleStage } from "./settle/stage.js";
 import { Wakeup } from "./wakeup.js";
-import { createDeadline } from "./write/deadline.js";
+import { createDeadline, createPatientDeadline, SLOW_READ_PERIODS } from "./write/deadline.js";
 import { pingProbe } from "./write/isolation.js";
 import { createWriteStage } from "./write/stage.js";
 
@@ -80,6 +81,14 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     signal: abort.signal,
   });
   const fleet = createFleetStage({ ...common, db, rate });
+  const readDeadline = createPatientDeadline(
+    config.mongoTimeoutMs,
+    SLOW_READ_PERIODS,
+    store.mongoAnswers,
+    metrics,
+    logger,
+  );
+  const retention = createRetentionStage({ ...common, db, rate, readDeadline });
   const lifecycle = createLifecycle({
     ...clients,
     ...common,
@@ -89,6 +98,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     write,
     settle,
     fleet,
+    retention,
     abort,
   });
   return {

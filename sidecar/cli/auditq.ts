@@ -21,6 +21,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand
     summary: "print the records matching filters",
     load: () => import("./commands/query.js"),
   },
+  hold: {
+    summary: "add, list or remove legal holds (retention)",
+    load: () => import("./commands/hold.js"),
+  },
 };
 
 function usage(): string {

@@ -11,6 +11,7 @@ const ERROR_STAGES = [
   "visibility",
   "bootstrap",
   "lease",
+  "retention",
 ] as const;
 
 /** Every SQS operation the sidecar calls. */
@@ -41,7 +42,7 @@ export function createSidecarMetrics(registry: Registry, probeDepth: QueueDepthP
   registerBuildInfo(registry, "sidecar");
   const errors = new Counter({
     name: "auditq_sidecar_errors_total",
-    help: "Failed operations by stage (receive, write, quarantine, delete, visibility, bootstrap, lease).",
+    help: "Failed operations by stage (receive, write, quarantine, delete, visibility, bootstrap, lease, retention).",
     labelNames: ["stage"] as const,
     registers,
   });
@@ -184,6 +185,20 @@ export function createSidecarMetrics(registry: Registry, probeDepth: QueueDepthP
     recordsHeld: new Gauge({
       name: "auditq_sidecar_records_in_hand",
       help: "Records received from SQS and not yet settled.",
+      registers,
+    }),
+    recordsExpired: counter(
+      "auditq_sidecar_records_expired_total",
+      "Records deleted by retention sweeps (older than retentionDays, not under a legal hold).",
+    ),
+    retentionSweepSeconds: new Gauge({
+      name: "auditq_sidecar_retention_sweep_duration_seconds",
+      help: "Duration of this sidecar's last retention sweep, finished or cut short.",
+      registers,
+    }),
+    retentionLastSuccess: new Gauge({
+      name: "auditq_sidecar_retention_last_success_timestamp_seconds",
+      help: "Unix time at which this sidecar last finished a retention sweep (nothing left below its cut-off).",
       registers,
     }),
     ready: new Gauge({

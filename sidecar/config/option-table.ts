@@ -107,7 +107,7 @@ export const SIDECAR_OPTIONS = {
   leaseCollection: withDefault(
     rules.matching(COLLECTION_NAME, "a valid MongoDB name"),
     "sidecar_leases",
-    "collection (in `database`) of the fleet's leases, used when `maxWriteRate` > 0",
+    "collection (in `database`) of the fleet's leases, used when `maxWriteRate` > 0, and of the retention sweeper's lease when `retentionDays` > 0",
   ),
   leaseLifetimeMs: withDefault(
     rules.integer(LEASE_LIFETIME_MS.min, LEASE_LIFETIME_MS.max),
@@ -171,7 +171,12 @@ export const SIDECAR_OPTIONS = {
   retentionDays: withDefault(
     rules.number(0),
     0,
-    "TTL index on `ts`, in days; `0`: keep forever. A server that refuses TTL indexes (FerretDB) gets a warning and the sidecar carries on",
+    "records older than this many days (by `_id` and `ts`) are deleted by a paced sweep: one sidecar of the fleet at a time, oldest first, each deletion spending from `maxWriteRate` like an insert, never a record under a legal hold (`auditq hold`). `0`: keep forever",
+  ),
+  retentionIntervalMs: withDefault(
+    rules.integer(1_000, 604_800_000),
+    3_600_000,
+    "pause between two retention sweeps (and between tries for the sweeper lease in `leaseCollection`), when `retentionDays` > 0",
   ),
   shutdownTimeoutMs: withDefault(
     rules.integer(0, 3_600_000),

@@ -85,8 +85,15 @@ export interface SidecarOptions {
    * (docs/reading.md#indexes).
    */
   indexes?: readonly IndexKeys[] | undefined;
-  /** Delete records older than this many days (a TTL index on `ts`); 0 = keep forever. Default 0. */
+  /**
+   * Delete records older than this many days (by `_id` and `ts`) in a paced sweep: one sidecar of
+   * the fleet at a time, in `_id` order, each deletion spending from the write budget like an
+   * insert, never a record under a legal hold (`createHolds`, `auditq hold`). 0 = keep forever.
+   * Default 0.
+   */
   retentionDays?: number | undefined;
+  /** Pause between two retention sweeps (and between tries for the sweeper lease). Default 3600000. */
+  retentionIntervalMs?: number | undefined;
   /** How long `stop()` may take before it releases what is left and returns. Default 25000. */
   shutdownTimeoutMs?: number | undefined;
   /** prom-client registry for the metrics. Default: a private one, `sidecar.registry`. */

@@ -1,13 +1,17 @@
-// Ensures the secondary indexes and the optional retention (TTL) index at start.
+// Ensures the secondary indexes at start, and says when a TTL index deletes records by itself.
 import type { Collection } from "mongodb";
 import type { Logger } from "../../shared/util/logger.js";
 import { isServerError } from "../config/mongo-shape.js";
 import type { IndexKeys } from "../config/options.js";
 
+/** MongoDB's code for a collection that does not exist. */
+const NAMESPACE_NOT_FOUND = 26;
+
 /**
- * Creates `indexes` and, when `retentionDays > 0`, a TTL index on `ts`. A server that refuses
- * an index (FerretDB refuses TTL indexes) gets a warning, and the sidecar carries on; a network
- * error is thrown so that the caller retries.
+ * Creates `indexes`. A server that refuses one gets a warning, and the sidecar carries on; a
+ * network error is thrown so that the caller retries. A TTL index found on the collection (made
+ * by hand, or by a version before the paced sweep) is reported: it deletes without pacing and
+ * without regard for legal holds, with a warning when `retentionDays` > 0 (both delete).
  */
 export async function ensureIndexes(
   collection: Collection,
@@ -15,25 +19,37 @@ export async function ensureIndexes(
   retentionDays: number,
   logger: Logger,
 ): Promise<void> {
-  const wanted: { keys: IndexKeys; options: { expireAfterSeconds?: number } }[] = indexes.map(
-    (keys) => ({ keys, options: {} }),
-  );
-  if (retentionDays > 0) {
-    wanted.push({
-      keys: { ts: 1 },
-      options: { expireAfterSeconds: Math.round(retentionDays * 86_400) },
-    });
-  }
-  for (const { keys, options } of wanted) {
+  for (const keys of indexes) {
     try {
-      await collection.createIndex(keys, options);
+      await collection.createIndex(keys);
     } catch (err) {
       if (!isServerError(err)) throw err;
       logger.warn(
-        { err, keys, ...options, collection: collection.collectionName },
-        options.expireAfterSeconds === undefined
-          ? "MongoDB refused an index; carrying on without it"
-          : "MongoDB refused the retention (TTL) index; records will NOT expire — delete old ones by hand",
+        { err, keys, collection: collection.collectionName },
+        "MongoDB refused an index; carrying on without it",
+      );
+    }
+  }
+  let existing: { name?: string; expireAfterSeconds?: number }[];
+  try {
+    existing = await collection.indexes();
+  } catch (err) {
+    // The collection does not exist yet (no index asked for, nothing written): no TTL index.
+    if (!isServerError(err) || err.code !== NAMESPACE_NOT_FOUND) throw err;
+    existing = [];
+  }
+  const ttl = existing.filter((i) => i.expireAfterSeconds !== undefined);
+  for (const index of ttl) {
+    const fields = { index: index.name, expireAfterSeconds: index.expireAfterSeconds };
+    if (retentionDays > 0) {
+      logger.warn(
+        { ...fields, collection: collection.collectionName },
+        "a TTL index deletes records too, without pacing and ignoring legal holds; drop it to leave retention to the sweep",
+      );
+    } else {
+      logger.info(
+        { ...fields, collection: collection.collectionName },
+        "a TTL index deletes this collection's records (unpaced, ignoring legal holds)",
       );
     }
   }
