@@ -13,6 +13,7 @@ import { RecordBuffer } from "./receive/record-buffer.js";
 import { SqsOps } from "./receive/sqs-ops.js";
 import { createReceiveStage } from "./receive/stage.js";
 import { createSettleStage } from "./settle/stage.js";
+import { type DigestDoc, digestCollectionName } from "./verify/digest.js";
 import { Wakeup } from "./wakeup.js";
 import { createDeadline } from "./write/deadline.js";
 import { pingProbe } from "./write/isolation.js";
@@ -52,6 +53,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
   const db = clients.mongo.db(config.database);
   const records = db.collection(config.collection);
   const quarantined = db.collection(config.quarantineCollection);
+  const digestDocs = db.collection<DigestDoc>(digestCollectionName(config.collection));
   const abort = new AbortController();
   const wakeup = new Wakeup();
   const deadline = createDeadline(config.mongoTimeoutMs, metrics, logger);
@@ -68,7 +70,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
   const common = { config, metrics, logger, retry: RETRY, wakeup, deadline, health, buffer };
   const settle = createSettleStage({ ...common, sqsOps });
   const store = { records, quarantined, mongoAnswers: pingProbe(db, logger) };
-  const write = createWriteStage({ ...common, ...store, settler: settle.settler });
+  const write = createWriteStage({ ...common, ...store, digestDocs, settler: settle.settler });
   const { rate } = write;
   const receive = createReceiveStage({
     ...common,
@@ -84,6 +86,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     ...clients,
     ...common,
     records,
+    digestDocs,
     sqsOps,
     receive,
     write,

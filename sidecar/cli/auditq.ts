@@ -16,7 +16,12 @@ export interface Subcommand {
 }
 
 /** Subcommands: name → one-line summary and loader. Each feature adds its row. */
-const COMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand> }> = {};
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand> }> = {
+  verify: {
+    summary: "check that the stored trail is complete and unaltered (docs/proof.md)",
+    load: async () => (await import("./commands/verify.js")).default,
+  },
+};
 
 function usage(): string {
   const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);

@@ -78,6 +78,17 @@ export interface SidecarOptions {
    * Default: none (messages are not checked).
    */
   signingSecret?: string | readonly string[] | undefined;
+  /**
+   * Store a digest of each stored message in `<collection>_digests` (hashes of its records,
+   * chained per sidecar) before deleting the message: what `auditq verify` checks. One more
+   * write per message, spent from `maxWriteRate`. Default true.
+   */
+  digests?: boolean | undefined;
+  /**
+   * Ed25519 private key that signs each digest: PEM text, or the path of a PEM file. Verifiers
+   * need only its public key (`auditq verify --public-key`). Default: none (digests unsigned).
+   */
+  digestSigningKey?: string | undefined;
   /** Secondary indexes ensured at start. Default `[{ "actor.id": 1, ts: -1 }, { action: 1, ts: -1 }]`. */
   indexes?: readonly IndexKeys[] | undefined;
   /** Delete records older than this many days (a TTL index on `ts`); 0 = keep forever. Default 0. */
