@@ -78,10 +78,11 @@ const verify: Subcommand = {
       flags["public-key"] === undefined
         ? undefined
         : loadPublicKey(flags["public-key"], "--public-key");
-    const client = new MongoClient(connection.mongodbUri, {
-      serverSelectionTimeoutMS: CONNECT_TIMEOUT_MS,
-      appName: "auditq verify",
-    });
+    // A timeout the connection string sets wins over ours.
+    const timeout = /[?&]serverSelectionTimeoutMS=/i.test(connection.mongodbUri)
+      ? {}
+      : { serverSelectionTimeoutMS: CONNECT_TIMEOUT_MS };
+    const client = new MongoClient(connection.mongodbUri, { ...timeout, appName: "auditq verify" });
     const progress = progressBar(process.stderr);
     try {
       const db = client.db(connection.database);
