@@ -139,10 +139,14 @@ function value(key: string, v: unknown): void {
     default:
       throw UNSUPPORTED;
   }
-  if (v === null) return element(0x0a, key);
+  if (v === null) {
+    element(0x0a, key);
+    return;
+  }
   if (Array.isArray(v)) {
     element(0x04, key);
-    return array(v);
+    array(v);
+    return;
   }
   if (v instanceof Date) {
     if (Number.isNaN(v.getTime())) throw UNSUPPORTED;
@@ -155,7 +159,10 @@ function value(key: string, v: unknown): void {
     return;
   }
   const bsontype = (v as { _bsontype?: unknown })._bsontype;
-  if (typeof bsontype === "string") return bsonValue(key, v as never);
+  if (typeof bsontype === "string") {
+    bsonValue(key, v as never);
+    return;
+  }
   const proto = Object.getPrototypeOf(v);
   if (proto !== Object.prototype && proto !== null) throw UNSUPPORTED;
   element(0x03, key);

@@ -39,19 +39,17 @@ export async function writeStreamDoc(
   mark: { hwm: number; end?: boolean; lost?: LossRange[] },
 ): Promise<void> {
   const now = new Date();
-  await mongo.db
-    .collection<{ _id: string }>("records_streams")
-    .updateOne(
-      { _id: stream },
-      {
-        $set: {
-          hwm: mark.hwm,
-          end: mark.end ?? false,
-          lost: mark.lost ?? [],
-          firstSeen: now,
-          lastSeen: now,
-        },
+  await mongo.db.collection<{ _id: string }>("records_streams").updateOne(
+    { _id: stream },
+    {
+      $set: {
+        hwm: mark.hwm,
+        end: mark.end ?? false,
+        lost: mark.lost ?? [],
+        firstSeen: now,
+        lastSeen: now,
       },
-      { upsert: true },
-    );
+    },
+    { upsert: true },
+  );
 }
