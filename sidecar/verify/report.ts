@@ -19,7 +19,7 @@ export interface Gap {
 }
 
 /** A stream without its end mark: records captured after its last message are invisible. */
-export interface Unclosed {
+interface Unclosed {
   stream: string;
   /** Largest `n` stored (null when none is in the range). */
   lastStored: number | null;
@@ -28,7 +28,7 @@ export interface Unclosed {
 }
 
 /** A digest that cannot be trusted: its chain is broken, or its signature is missing or wrong. */
-export interface DigestProblem {
+interface DigestProblem {
   digest: string;
   writer: string;
   k: number;
@@ -60,7 +60,7 @@ export interface VerifyReport {
 }
 
 /** Most findings listed per kind; more are only counted (`notListed`). */
-export const MAX_LISTED = 10_000;
+const MAX_LISTED = 10_000;
 
 type ListName = keyof VerifyReport["notListed"];
 

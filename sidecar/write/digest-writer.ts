@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import type { ObjectId } from "bson";
 import type { Collection, WriteConcernSettings } from "mongodb";
 import type { Logger } from "../../shared/util/logger.js";
+import type { AuditSeq } from "../../shared/wire/record.js";
 import { ATTR_SIGNATURE } from "../../shared/wire/signature.js";
 import { isBulkWriteError } from "../config/mongo-shape.js";
 import type { HeldMessage } from "../receive/held-message.js";
@@ -143,7 +144,7 @@ export class DigestWriter {
 /** Notes what was stored of `p`'s record (written, or already there) for its message's digest. */
 export function noteStored(p: PendingDoc): void {
   const { doc } = p;
-  const seq = doc.seq as { stream?: unknown; n?: unknown } | undefined;
+  const seq = doc.seq as Partial<Record<keyof AuditSeq, unknown>> | undefined;
   const inStream = typeof seq?.stream === "string" && typeof seq.n === "number";
   const entry: StoredEntry = {
     id: doc._id as ObjectId,

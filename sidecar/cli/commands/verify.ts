@@ -9,7 +9,6 @@ import { formatReport } from "../../verify/format.js";
 import { loadPublicKey } from "../../verify/keys.js";
 import { type IdRange, idInRange, mongoSources } from "../../verify/mongo-sources.js";
 import { verifyTrail } from "../../verify/verify.js";
-import type { Subcommand } from "../auditq.js";
 import { CONNECTION_FLAGS, readConnection } from "../connection.js";
 import { progressBar } from "./progress.js";
 
@@ -65,9 +64,10 @@ function parse(argv: readonly string[]) {
   }
 }
 
-const verify: Subcommand = {
+/** The subcommand, as sidecar/cli/auditq.ts loads it (its `Subcommand`, by shape). */
+const verify = {
   help: HELP,
-  async run(argv, env) {
+  async run(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
     const flags = parse(argv);
     const connection = readConnection(env, flags);
     const range: IdRange = {
