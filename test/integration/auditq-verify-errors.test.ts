@@ -22,7 +22,9 @@ describe("auditq verify errors", () => {
     expect(since.stderr).toMatch(/--since: expected a time/);
     const noUri = await runAuditq(["verify"], { AUDITQ_MONGODB_URI: "" });
     expect(noUri.code).toBe(2);
-    expect(noUri.stderr).toMatch(/AUDITQ_MONGODB_URI \(--mongodb-uri\) is not set/);
+    expect(noUri.stderr.trim().split("\n")).toEqual([
+      expect.stringMatching(/AUDITQ_MONGODB_URI \(--mongodb-uri\) is not set/),
+    ]);
   });
 
   it("says an unreachable MongoDB in one line with exit 2, without the password", async () => {

@@ -43,6 +43,16 @@ function time(value: string | undefined, flag: string): Date | undefined {
   return date;
 }
 
+/** `read()`, with a ConfigError's lines joined into one (the command says one line). */
+function oneLine<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    throw new ConfigError(err.message.replace(/:?\n\s*/g, ": ").replace(/: : /g, ": "));
+  }
+}
+
 function parse(argv: readonly string[]) {
   try {
     return parseArgs({
@@ -69,7 +79,7 @@ const verify = {
   help: HELP,
   async run(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
     const flags = parse(argv);
-    const connection = readConnection(env, flags);
+    const connection = oneLine(() => readConnection(env, flags));
     const range: IdRange = {
       since: time(flags.since, "--since"),
       until: time(flags.until, "--until"),
