@@ -181,6 +181,19 @@ describe("verifyTrail", () => {
     expect(report.unaccounted.map((u) => u.id)).toContain(records[1]?._id.toHexString());
   });
 
+  it("in a time range, takes no number outside it for a gap", async () => {
+    const { t, records } = trail(12);
+    // As --since and --until select: records 5..8 and the digest entries naming them.
+    const inRange = (id: ObjectId) => records.slice(4, 8).some((r) => r._id.equals(id));
+    t.records = t.records.filter((r) => inRange(r._id));
+    const report = await verifyTrail(t.sources(), { openStart: true, openEnd: true, inRange });
+    expect(report).toMatchObject({ ok: true, records: 4, gaps: [], deleted: [], unaccounted: [] });
+    // Without the range, the same records leave 1..4 and 9..12 deleted.
+    expect((await verifyTrail(t.sources())).deleted.map((d) => d.n)).toEqual([
+      1, 2, 3, 4, 9, 10, 11, 12,
+    ]);
+  });
+
   it("keeps at most maxListed findings per kind and counts the rest", async () => {
     const { t } = trail(4);
     for (let i = 0; i < 5; i++) t.records.push(record(null, 0));
