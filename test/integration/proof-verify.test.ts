@@ -10,7 +10,7 @@ import { runAuditq } from "../helpers/auditq-cli.js";
 import { makeRecord } from "../helpers/queue-records.js";
 import { sendInEnvelopes, seqRecords, streamId, writeStreamDoc } from "../helpers/seq-records.js";
 import { mongoUri, type SqsTarget, sqsTargets, waitFor } from "../helpers/services.js";
-import { useSidecarRig } from "../helpers/sidecar-rig.js";
+import { testSidecar, useSidecarRig } from "../helpers/sidecar-rig.js";
 import { untilStored } from "../helpers/until-stored.js";
 
 const target = sqsTargets()[0] as SqsTarget;
@@ -126,6 +126,31 @@ describe(`auditq verify on a stored trail (${target.name})`, () => {
     expect(await rig.mongo.db.collection("records_digests").countDocuments()).toBe(2);
     await writeStreamDoc(rig.mongo, stream, { hwm: 6, end: true });
     expect(await verify()).toMatchObject({ ok: true, records: 6, digestProblems: [] });
+  });
+
+  it("verifies a stream stored by two sidecars at once: one chain per sidecar", async () => {
+    await rig.start();
+    const second = testSidecar(target, rig.queue, rig.mongo);
+    await second.start();
+    try {
+      const stream = streamId();
+      await store(
+        seqRecords(
+          stream,
+          Array.from({ length: 60 }, (_, i) => i + 1),
+        ),
+        20,
+      );
+      await writeStreamDoc(rig.mongo, stream, { hwm: 60, end: true });
+      expect(await verify()).toMatchObject({
+        ok: true,
+        records: 60,
+        digests: 20,
+        digestProblems: [],
+      });
+    } finally {
+      await second.stop();
+    }
   });
 
   it("with a signing key, catches a record rewritten together with its digest", async () => {
