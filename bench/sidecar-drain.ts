@@ -127,6 +127,8 @@ export interface Drain extends Measured {
   samples: { t: number; written: number }[];
   /** Until the queue was empty (every delete done). */
   drainedSeconds: number;
+  /** CPU per record until the queue was empty (with digests: their writes too). */
+  drainedCpuUsPerRecord: number;
   /** SQS requests per 1,000 records by operation, from the sidecar's own counters. */
   sqsPer1000: Record<string, number>;
   /** How often the adaptive concurrency limit changed during the drain. */
@@ -203,6 +205,7 @@ export async function drain(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const drainedSeconds = (performance.now() - start) / 1000;
+  const drainedCpuUsPerRecord = cpuUs(cpu) / n;
   await sidecar.stop();
   const sqsPer1000: Record<string, number> = {};
   for (const op of ["ReceiveMessage", "DeleteMessageBatch", "ChangeMessageVisibilityBatch"]) {
@@ -219,6 +222,7 @@ export async function drain(
     cpuUsPerRecord: used / n,
     samples,
     drainedSeconds,
+    drainedCpuUsPerRecord,
     sqsPer1000,
     limitChanges: logger.limitChanges,
     ...(cpuProfile ? { profile: cpuProfile } : {}),

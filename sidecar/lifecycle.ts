@@ -17,8 +17,9 @@ import type { SqsOps } from "./receive/sqs-ops.js";
 import type { ReceiveStage } from "./receive/stage.js";
 import type { RetentionStage } from "./retention/stage.js";
 import type { SettleStage } from "./settle/stage.js";
+import type { DigestDoc } from "./verify/digest.js";
 import type { Wakeup } from "./wakeup.js";
-import { ensureIndexes } from "./write/indexes.js";
+import { ensureDigestIndexes, ensureIndexes } from "./write/indexes.js";
 import type { WriteStage } from "./write/stage.js";
 
 export interface LifecycleDeps {
@@ -28,6 +29,7 @@ export interface LifecycleDeps {
   sqs: SQSClient;
   ownsSqs: boolean;
   records: Collection;
+  digestDocs: Collection<DigestDoc>;
   sqsOps: SqsOps;
   buffer: RecordBuffer;
   receive: ReceiveStage;
@@ -87,6 +89,7 @@ async function bootstrap(d: LifecycleDeps, signal: AbortSignal): Promise<void> {
     try {
       if (d.ownsMongo) await d.mongo.connect();
       await ensureIndexes(d.records, d.config.indexes, d.config.retentionDays, d.logger);
+      if (d.config.digests) await ensureDigestIndexes(d.records, d.digestDocs, d.logger);
       // The first lease before the first write: a joiner starts at its floor, not at the budget.
       await d.fleet?.renew();
       d.health.setMongo(true);
@@ -118,6 +121,7 @@ async function shutdown(d: LifecycleDeps, loops: readonly Promise<void>[]): Prom
     const drained = (async () => {
       await Promise.all(loops);
       await writer.drain();
+      await d.write.digests?.drain();
       await settler.sendPending();
     })();
     if ((await withDeadline(drained, drainMs)) === "timeout") {

@@ -14,6 +14,7 @@ import { SqsOps } from "./receive/sqs-ops.js";
 import { createReceiveStage } from "./receive/stage.js";
 import { createRetentionStage } from "./retention/stage.js";
 import { createSettleStage } from "./settle/stage.js";
+import { type DigestDoc, digestCollectionName } from "./verify/digest.js";
 import { Wakeup } from "./wakeup.js";
 import { createDeadline, createPatientDeadline, SLOW_READ_PERIODS } from "./write/deadline.js";
 import { pingProbe } from "./write/isolation.js";
@@ -53,6 +54,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
   const db = clients.mongo.db(config.database);
   const records = db.collection(config.collection);
   const quarantined = db.collection(config.quarantineCollection);
+  const digestDocs = db.collection<DigestDoc>(digestCollectionName(config.collection));
   const abort = new AbortController();
   const wakeup = new Wakeup();
   const deadline = createDeadline(config.mongoTimeoutMs, metrics, logger);
@@ -69,7 +71,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
   const common = { config, metrics, logger, retry: RETRY, wakeup, deadline, health, buffer };
   const settle = createSettleStage({ ...common, sqsOps });
   const store = { records, quarantined, mongoAnswers: pingProbe(db, logger) };
-  const write = createWriteStage({ ...common, ...store, settler: settle.settler });
+  const write = createWriteStage({ ...common, ...store, digestDocs, settler: settle.settler });
   const { rate } = write;
   const receive = createReceiveStage({
     ...common,
@@ -93,6 +95,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     ...clients,
     ...common,
     records,
+    digestDocs,
     sqsOps,
     receive,
     write,

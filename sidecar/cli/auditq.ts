@@ -25,6 +25,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand
     summary: "add, list or remove legal holds (retention)",
     load: () => import("./commands/hold.js"),
   },
+  verify: {
+    summary: "check that the stored trail is complete and unaltered (docs/proof.md)",
+    load: async () => (await import("./commands/verify.js")).default,
+  },
 };
 
 function usage(): string {

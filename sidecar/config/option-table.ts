@@ -145,6 +145,16 @@ export const SIDECAR_OPTIONS = {
     "none",
     "message signing: messages without a valid signature are quarantined unparsed; two secrets (comma-separated, an array in the library) during a rotation",
   ),
+  digests: withDefault(
+    rules.boolean,
+    true,
+    "store a digest of each stored message in `<collection>_digests` before deleting it (what `auditq verify` checks): one more write per message, spent from `maxWriteRate`",
+  ),
+  digestSigningKey: optional(
+    rules.secret(8),
+    "none",
+    "Ed25519 private key that signs each digest, as PEM text or the path of a PEM file; verifiers need only its public key (`auditq verify --public-key`)",
+  ),
   indexes: withDefault(
     rules.custom<readonly IndexKeys[]>(
       "IndexKeys[]",

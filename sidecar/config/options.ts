@@ -79,6 +79,17 @@ export interface SidecarOptions {
    */
   signingSecret?: string | readonly string[] | undefined;
   /**
+   * Store a digest of each stored message in `<collection>_digests` (hashes of its records,
+   * chained per sidecar) before deleting the message: what `auditq verify` checks. One more
+   * write per message, spent from `maxWriteRate`. Default true.
+   */
+  digests?: boolean | undefined;
+  /**
+   * Ed25519 private key that signs each digest: PEM text, or the path of a PEM file. Verifiers
+   * need only its public key (`auditq verify --public-key`). Default: none (digests unsigned).
+   */
+  digestSigningKey?: string | undefined;
+  /**
    * Secondary indexes ensured at start. Default: one per filter of the reader, each its field then
    * `_id` (`{ "actor.id": 1, _id: -1 }`, `action`, `target.type`, `target.id`, `outcome.status`,
    * `service.name`, `request.requestId`, `tenant`), and `{ "seq.stream": 1, "seq.n": 1 }`

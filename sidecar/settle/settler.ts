@@ -7,7 +7,15 @@ import type { PendingDoc, RecordBuffer } from "../receive/record-buffer.js";
 import type { SettleBatcher } from "./settle-batcher.js";
 import type { VisibilityKeeper } from "./visibility.js";
 
+/** Where a message whose records are all stored goes before its delete (the digests). */
+export interface DeleteGate {
+  /** Takes `owner`; later calls `settler.confirmed(owner, ok)`. */
+  submit(owner: HeldMessage): void;
+}
+
 export class Settler {
+  private gate: DeleteGate | undefined;
+
   constructor(
     private readonly buffer: RecordBuffer,
     private readonly keeper: VisibilityKeeper,
@@ -32,10 +40,27 @@ export class Settler {
     }
     this.buffer.free(bulk.length, freedBytes);
     for (const owner of complete) {
+      // Still hidden by heartbeats while its digests are written.
+      if (!owner.failed && this.gate && owner.stored) {
+        this.gate.submit(owner);
+        continue;
+      }
       this.keeper.remove(owner);
       if (owner.failed) this.batcher.release(owner.message, releaseDelaySeconds);
       else this.batcher.delete(owner.message);
     }
+  }
+
+  /** Messages whose records are all stored pass `gate` before their delete. */
+  useDeleteGate(gate: DeleteGate): void {
+    this.gate = gate;
+  }
+
+  /** `gate` is done with `owner`: delete it when `ok`, else release it to come back. */
+  confirmed(owner: HeldMessage, ok: boolean): void {
+    this.keeper.remove(owner);
+    if (ok) this.batcher.delete(owner.message);
+    else this.batcher.release(owner.message, this.releaseDelaySeconds());
   }
 
   /** Deletes messages with nothing left to write (no records, or quarantined whole). */

@@ -3,6 +3,7 @@ import type { Collection } from "mongodb";
 import type { Logger } from "../../shared/util/logger.js";
 import { isServerError } from "../config/mongo-shape.js";
 import type { IndexKeys } from "../config/options.js";
+import type { DigestDoc } from "../verify/digest.js";
 
 /** MongoDB's code for a collection that does not exist. */
 const NAMESPACE_NOT_FOUND = 26;
@@ -14,7 +15,7 @@ const NAMESPACE_NOT_FOUND = 26;
  * without regard for legal holds, with a warning when `retentionDays` > 0 (both delete).
  */
 export async function ensureIndexes(
-  collection: Collection,
+  collection: Collection | Collection<DigestDoc>,
   indexes: readonly IndexKeys[],
   retentionDays: number,
   logger: Logger,
@@ -53,4 +54,26 @@ export async function ensureIndexes(
       );
     }
   }
+}
+
+/**
+ * The indexes `auditq verify` reads by: records by `seq.stream`, `seq.n`; digests by writer
+ * chain, by stream and `nMin`, and by `idMin` for records without `seq`.
+ */
+export async function ensureDigestIndexes(
+  records: Collection,
+  digests: Collection<DigestDoc>,
+  logger: Logger,
+): Promise<void> {
+  await ensureIndexes(records, [{ "seq.stream": 1, "seq.n": 1 }], 0, logger);
+  await ensureIndexes(
+    digests,
+    [
+      { writer: 1, k: 1 },
+      { stream: 1, nMin: 1 },
+      { stream: 1, idMin: 1 },
+    ],
+    0,
+    logger,
+  );
 }

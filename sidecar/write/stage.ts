@@ -8,11 +8,14 @@ import type { Config } from "../config/resolve.js";
 import type { Health } from "../health.js";
 import type { RecordBuffer } from "../receive/record-buffer.js";
 import type { Settler } from "../settle/settler.js";
+import type { DigestDoc } from "../verify/digest.js";
+import { loadPrivateKey } from "../verify/keys.js";
 import type { Wakeup } from "../wakeup.js";
 import { bucketCapacity } from "./bulk-pacing.js";
 import { BulkWriter } from "./bulk-writer.js";
 import { ConcurrencyLimiter } from "./concurrency-limiter.js";
 import { createPatientDeadline, type Deadline, SLOW_READ_PERIODS } from "./deadline.js";
+import { DigestWriter } from "./digest-writer.js";
 import { createQuarantineGate, type QuarantineGate } from "./quarantine-gate.js";
 import { RateLimiter } from "./rate-limiter.js";
 
@@ -27,8 +30,12 @@ export interface WriteStageDeps {
     | "adaptiveConcurrency"
     | "mongoTimeoutMs"
     | "maxQuarantineRate"
+    | "digests"
+    | "digestSigningKey"
   >;
   records: Collection;
+  /** `<collection>_digests`. */
+  digestDocs: Collection<DigestDoc>;
   quarantined: Collection;
   buffer: RecordBuffer;
   settler: Settler;
@@ -48,6 +55,8 @@ export interface WriteStage {
   /** What every quarantine write passes first: its cap, then the write budget. */
   quarantineGate: QuarantineGate;
   writer: BulkWriter;
+  /** Writes each stored message's digests before its delete; undefined when `digests` is off. */
+  digests: DigestWriter | undefined;
 }
 
 export function createWriteStage(d: WriteStageDeps): WriteStage {
@@ -83,6 +92,33 @@ export function createWriteStage(d: WriteStageDeps): WriteStage {
     metrics,
     logger,
   });
-  const writer = new BulkWriter({ ...d, readDeadline, rate, concurrency, quarantineGate });
-  return { rate, quarantineGate, writer };
+  const digests = config.digests ? createDigestWriter(d, rate) : undefined;
+  const writer = new BulkWriter({
+    ...d,
+    readDeadline,
+    rate,
+    concurrency,
+    quarantineGate,
+    digests: digests !== undefined,
+  });
+  return { rate, quarantineGate, writer, digests };
+}
+
+/** The digest writer, gating the settler's deletes. Throws ConfigError on a bad signing key. */
+function createDigestWriter(d: WriteStageDeps, rate: RateLimiter): DigestWriter {
+  const { digestSigningKey } = d.config;
+  const digests = new DigestWriter({
+    digests: d.digestDocs,
+    key:
+      digestSigningKey === undefined
+        ? undefined
+        : loadPrivateKey(digestSigningKey, "digestSigningKey"),
+    writeConcern: d.config.writeConcern,
+    deadline: d.deadline,
+    spend: (n) => rate.spend(n),
+    done: (owner, ok) => d.settler.confirmed(owner, ok),
+    logger: d.logger,
+  });
+  d.settler.useDeleteGate(digests);
+  return digests;
 }

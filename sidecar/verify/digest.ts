@@ -1,0 +1,137 @@
+// The digest documents of `<collection>_digests`: what the sidecar stored of one message (per
+// producer stream in it), chained per sidecar and optionally signed with Ed25519 (docs/proof.md).
+import { createHash, type KeyObject, sign, verify } from "node:crypto";
+import { Binary, type Document, type ObjectId } from "bson";
+import { canonicalBytes, isBsonType } from "./canonical.js";
+
+/** What the sidecar stored of one record: its `_id`, its place in its stream, its hash. */
+export interface StoredEntry {
+  id: ObjectId;
+  /** `seq.stream`, or null for a record without `seq` (a producer before version 2). */
+  stream: string | null;
+  /** `seq.n`, or 0 without `seq`. */
+  n: number;
+  /** `documentHash` of the record as inserted. */
+  hash: Buffer;
+}
+
+/** One digest document. Entries are sorted by `n` (a stream) or by `_id` (no stream). */
+export interface DigestDoc {
+  /** Derived from the entries' `_id`s, so that a redelivered message cannot add a second digest. */
+  _id: string;
+  stream: string | null;
+  /** Smallest `n` (digests of a stream sort by it); absent without a stream. */
+  nMin?: number;
+  /** Smallest record `_id` (digests without a stream sort by it; time ranges select by it). */
+  idMin: ObjectId;
+  ids: ObjectId[];
+  /** `seq.n` of each entry; absent without a stream. */
+  n?: number[];
+  /** SHA-256 of each record's canonical bytes (canonical.ts). */
+  hashes: Binary[];
+  /** The message's `auditq-signature` attribute, when the producer signs its messages. */
+  producerSig?: string;
+  /** The sidecar instance that wrote it: a random id per start; its digests form one chain. */
+  writer: string;
+  /** Its place in the writer's chain: 1, 2, 3, … */
+  k: number;
+  /** `digestHash` of the writer's digest k - 1; null for k = 1. */
+  prev: Binary | null;
+  at: Date;
+  /** Ed25519 signature of `digestHash`, when the sidecar has a `digestSigningKey`. */
+  sig?: Binary;
+}
+
+/** A digest before its place in a chain is known. */
+export type UnchainedDigest = Omit<DigestDoc, "writer" | "k" | "prev" | "at" | "sig">;
+
+const byN = (a: StoredEntry, b: StoredEntry) => a.n - b.n;
+const byId = (a: StoredEntry, b: StoredEntry) => Buffer.compare(a.id.id, b.id.id);
+
+/**
+ * The digests of one message's stored records: one per stream among them (a message holds one
+ * producer's records, so one in practice), and one for records without `seq`.
+ */
+export function messageDigests(
+  entries: readonly StoredEntry[],
+  producerSig: string | undefined,
+): UnchainedDigest[] {
+  const groups = new Map<string | null, StoredEntry[]>();
+  for (const e of entries) {
+    const group = groups.get(e.stream);
+    if (group) group.push(e);
+    else groups.set(e.stream, [e]);
+  }
+  const out: UnchainedDigest[] = [];
+  for (const [stream, group] of groups) {
+    group.sort(stream === null ? byId : byN);
+    const ids = group.map((e) => e.id);
+    const idHash = createHash("sha256");
+    for (const id of ids) idHash.update(id.id);
+    let idMin = ids[0] as ObjectId;
+    for (const id of ids) if (Buffer.compare(id.id, idMin.id) < 0) idMin = id;
+    const digest: UnchainedDigest = {
+      _id: idHash.digest("base64url").slice(0, 32),
+      stream,
+      idMin,
+      ids,
+      hashes: group.map((e) => new Binary(e.hash)),
+    };
+    if (stream !== null) {
+      digest.nMin = (group[0] as StoredEntry).n;
+      digest.n = group.map((e) => e.n);
+    }
+    if (producerSig !== undefined) digest.producerSig = producerSig;
+    out.push(digest);
+  }
+  return out;
+}
+
+/** SHA-256 of a digest's canonical bytes without its `sig`: what `prev` and `sig` cover. */
+export function digestHash(digest: Document): Buffer {
+  const { sig: _sig, ...rest } = digest;
+  return createHash("sha256").update(canonicalBytes(rest)).digest();
+}
+
+/** The last digest of a chain: its `k` (0 before the first) and `digestHash` (null before the first). */
+export interface ChainHead {
+  k: number;
+  hash: Buffer | null;
+}
+
+/**
+ * `digests` given their places in `writer`'s chain after `head`: `k` counting on, `prev` the
+ * hash of the one before, and a signature when there is a `key`.
+ */
+export function chainDigests(
+  digests: readonly UnchainedDigest[],
+  head: ChainHead,
+  writer: string,
+  key: KeyObject | undefined,
+  at = new Date(),
+): DigestDoc[] {
+  let { k, hash } = head;
+  return digests.map((u) => {
+    k++;
+    const doc: DigestDoc = { ...u, writer, k, prev: hash === null ? null : new Binary(hash), at };
+    hash = digestHash(doc);
+    if (key) doc.sig = signDigest(hash, key);
+    return doc;
+  });
+}
+
+/** Ed25519 signature of the digest's hash. */
+function signDigest(hash: Buffer, key: KeyObject): Binary {
+  return new Binary(sign(null, hash, key));
+}
+
+/** Whether `sig` is a valid Ed25519 signature of `hash` under `publicKey`. */
+export function digestSignatureValid(hash: Buffer, sig: unknown, publicKey: KeyObject): boolean {
+  if (!isBsonType(sig, "Binary")) return false;
+  return verify(null, hash, publicKey, (sig as Binary).buffer);
+}
+
+/** The collection of the digests of the records in `collection`. */
+export function digestCollectionName(collection: string): string {
+  return `${collection}_digests`;
+}
