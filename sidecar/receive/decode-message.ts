@@ -4,6 +4,7 @@ import type { Document } from "bson";
 import { decodeMeasured, type MeasuredBody, measureMessage } from "../../shared/wire/decoder.js";
 import type { DecodeLimits } from "../../shared/wire/json-bounds.js";
 import { signatureProblem } from "../../shared/wire/signature.js";
+import type { StreamMark } from "../../shared/wire/stream.js";
 import { fitsBesideHeld, type HeldAmount } from "./held-budget.js";
 import { withDeterministicIds } from "./record-id.js";
 
@@ -25,8 +26,8 @@ export interface DecodeMessageDeps {
 }
 
 export type DecodeOutcome =
-  /** Its records are held (none when the envelope was empty). */
-  | { kind: "held"; records: number }
+  /** Its records are held (none when the envelope was empty), and its stream mark if any. */
+  | { kind: "held"; records: number; stream: StreamMark | undefined }
   /** Never writable as records: quarantine the message with `reason`. */
   | { kind: "rejected"; reason: string }
   /** Stopping: the message was not decoded. */
@@ -74,11 +75,14 @@ export async function decodeMessage(
   }
   if (d.signal.aborted) return { kind: "aborted" };
   let docs: Document[];
+  let stream: StreamMark | undefined;
   try {
-    docs = withDeterministicIds(decodeMeasured(measured), message.MessageId);
+    const decoded = decodeMeasured(measured);
+    docs = withDeterministicIds(decoded.records, message.MessageId);
+    stream = decoded.stream;
   } catch (err) {
     return { kind: "rejected", reason: reasonOf(err) };
   }
   if (docs.length > 0) d.hold(docs, ask.bytes);
-  return { kind: "held", records: docs.length };
+  return { kind: "held", records: docs.length, stream };
 }
