@@ -182,8 +182,9 @@ export class Packer {
   async encode(items: readonly Item[]): Promise<{ envelopes: EncodedMessage[]; tooLarge: Item[] }> {
     const stream = this.limits.stream;
     const mark = stream?.mark();
-    const out = await this.encodeMarked(items, mark);
-    if (mark && out.envelopes.length === 0) stream?.restate(mark);
+    const carried = { lost: false };
+    const out = await this.encodeMarked(items, mark, carried);
+    if (mark && !carried.lost) stream?.restate(mark);
     return out;
   }
 
@@ -191,6 +192,7 @@ export class Packer {
   private async encodeMarked(
     items: readonly Item[],
     mark: StreamMark | undefined,
+    carried: { lost: boolean },
   ): Promise<{ envelopes: EncodedMessage[]; tooLarge: Item[] }> {
     const { maxMessageBytes, compression } = this.limits;
     const text = envelopeBody(
@@ -209,13 +211,18 @@ export class Packer {
     }
     if (envelope.bytes <= maxMessageBytes) {
       envelope.seq = seqOf(items);
+      if (mark?.lost) carried.lost = true;
       return { envelopes: [envelope], tooLarge: [] };
     }
-    if (items.length === 1) return { envelopes: [], tooLarge: [...items] };
+    if (items.length === 1) {
+      // The room kept for a mark has none for its losses: they wait for the next message.
+      if (mark?.lost) return this.encodeMarked(items, { id: mark.id, hwm: mark.hwm }, carried);
+      return { envelopes: [], tooLarge: [...items] };
+    }
     const half = Math.ceil(items.length / 2);
     const [a, b] = await Promise.all([
-      this.encodeMarked(items.slice(0, half), mark),
-      this.encodeMarked(items.slice(half), mark),
+      this.encodeMarked(items.slice(0, half), mark, carried),
+      this.encodeMarked(items.slice(half), mark, carried),
     ]);
     return {
       envelopes: a.envelopes.concat(b.envelopes),

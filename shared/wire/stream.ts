@@ -35,11 +35,12 @@ const LOSS_REASONS: ReadonlySet<string> = new Set<LossReason>([
 export const MAX_LOST_RANGES_PER_MESSAGE = 20;
 
 /**
- * Bytes the `,"stream":{...}` key takes in an envelope at most: the id, a 16-digit `hwm`, `end`
- * and {@link MAX_LOST_RANGES_PER_MESSAGE} ranges of 16-digit numbers. The producer keeps this
- * much room in every message.
+ * Bytes the `,"stream":{...}` key takes in an envelope without `end` and `lost`, at most (a
+ * 16-digit `hwm`). The producer keeps this much room in every message; a loss statement goes
+ * along only where it still fits, else on a later message or a control message.
  */
-export const MAX_STREAM_MARK_BYTES = 2048;
+export const MAX_STREAM_MARK_BYTES = `,"stream":{"id":"${"x".repeat(22)}","hwm":${Number.MAX_SAFE_INTEGER}}`
+  .length;
 
 const STREAM_ID_RE = /^[A-Za-z0-9_-]{22}$/;
 
