@@ -13,6 +13,7 @@ import { RecordBuffer } from "./receive/record-buffer.js";
 import { SqsOps } from "./receive/sqs-ops.js";
 import { createReceiveStage } from "./receive/stage.js";
 import { createSettleStage } from "./settle/stage.js";
+import { StreamBook } from "./settle/streams.js";
 import { Wakeup } from "./wakeup.js";
 import { createDeadline } from "./write/deadline.js";
 import { pingProbe } from "./write/isolation.js";
@@ -70,6 +71,8 @@ export function createSidecar(options: SidecarOptions): Sidecar {
   const store = { records, quarantined, mongoAnswers: pingProbe(db, logger) };
   const write = createWriteStage({ ...common, ...store, settler: settle.settler });
   const { rate } = write;
+  const streams = db.collection(`${config.collection}_streams`);
+  settle.settler.streams = new StreamBook(streams, rate, metrics, logger);
   const receive = createReceiveStage({
     ...common,
     ...store,

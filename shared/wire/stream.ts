@@ -39,8 +39,8 @@ export const MAX_LOST_RANGES_PER_MESSAGE = 20;
  * 16-digit `hwm`). The producer keeps this much room in every message; a loss statement goes
  * along only where it still fits, else on a later message or a control message.
  */
-export const MAX_STREAM_MARK_BYTES = `,"stream":{"id":"${"x".repeat(22)}","hwm":${Number.MAX_SAFE_INTEGER}}`
-  .length;
+export const MAX_STREAM_MARK_BYTES =
+  `,"stream":{"id":"${"x".repeat(22)}","hwm":${Number.MAX_SAFE_INTEGER}}`.length;
 
 const STREAM_ID_RE = /^[A-Za-z0-9_-]{22}$/;
 

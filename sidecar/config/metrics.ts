@@ -11,6 +11,7 @@ const ERROR_STAGES = [
   "visibility",
   "bootstrap",
   "lease",
+  "streams",
 ] as const;
 
 /** Every SQS operation the sidecar calls. */
@@ -35,7 +36,7 @@ export function createSidecarMetrics(registry: Registry, probeDepth: QueueDepthP
   registerBuildInfo(registry, "sidecar");
   const errors = new Counter({
     name: "auditq_sidecar_errors_total",
-    help: "Failed operations by stage (receive, write, quarantine, delete, visibility, bootstrap, lease).",
+    help: "Failed operations by stage (receive, write, quarantine, delete, visibility, bootstrap, lease, streams).",
     labelNames: ["stage"] as const,
     registers,
   });

@@ -21,7 +21,7 @@ export interface DecodeMessageDeps {
   /** Resolves when what is held may have shrunk, or `signal` aborted. */
   waitForRoom(signal: AbortSignal): Promise<void>;
   /** Holds the decoded records. Called synchronously after the room check. */
-  hold(docs: Document[], decodedBytes: number): void;
+  hold(docs: Document[], decodedBytes: number, stream: StreamMark | undefined): void;
   signal: AbortSignal;
 }
 
@@ -83,6 +83,6 @@ export async function decodeMessage(
   } catch (err) {
     return { kind: "rejected", reason: reasonOf(err) };
   }
-  if (docs.length > 0) d.hold(docs, ask.bytes);
+  if (docs.length > 0) d.hold(docs, ask.bytes, stream);
   return { kind: "held", records: docs.length, stream };
 }

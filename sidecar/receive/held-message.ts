@@ -1,5 +1,6 @@
 // A received message the sidecar holds (hidden from other consumers) until its fate is settled.
 import type { Message } from "@aws-sdk/client-sqs";
+import type { StreamMark } from "../../shared/wire/stream.js";
 
 /** A message received and not yet deleted or released. */
 export interface HeldMessage {
@@ -14,4 +15,6 @@ export interface HeldMessage {
   extendedAt: number;
   /** Decoded bytes of its body, counted in the held budget until the message is settled. */
   decodedBytes: number;
+  /** Its producer's stream mark, written to `<collection>_streams` once its records are stored. */
+  stream?: StreamMark | undefined;
 }

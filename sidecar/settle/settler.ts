@@ -2,12 +2,17 @@
 // A message with a record of unknown outcome is released to come back later; the calls are shared
 // across bulks.
 import type { Message } from "@aws-sdk/client-sqs";
+import type { StreamMark } from "../../shared/wire/stream.js";
 import type { HeldMessage } from "../receive/held-message.js";
 import type { PendingDoc, RecordBuffer } from "../receive/record-buffer.js";
 import type { SettleBatcher } from "./settle-batcher.js";
+import type { StreamBook } from "./streams.js";
 import type { VisibilityKeeper } from "./visibility.js";
 
 export class Settler {
+  /** Where the stream marks of settled messages are written (set once the write stage exists). */
+  streams: StreamBook | undefined;
+
   constructor(
     private readonly buffer: RecordBuffer,
     private readonly keeper: VisibilityKeeper,
@@ -34,13 +39,29 @@ export class Settler {
     for (const owner of complete) {
       this.keeper.remove(owner);
       if (owner.failed) this.batcher.release(owner.message, releaseDelaySeconds);
-      else this.batcher.delete(owner.message);
+      else this.deleteMarked(owner.message, owner.stream, releaseDelaySeconds);
     }
   }
 
   /** Deletes messages with nothing left to write (no records, or quarantined whole). */
-  settleEmpty(messages: readonly Message[]): void {
-    for (const message of messages) this.batcher.delete(message);
+  settleEmpty(messages: readonly { message: Message; stream?: StreamMark | undefined }[]): void {
+    for (const m of messages) this.deleteMarked(m.message, m.stream, this.releaseDelaySeconds());
+  }
+
+  /** Deletes a stored message once its stream mark is written; releases it if that fails. */
+  private deleteMarked(
+    message: Message,
+    stream: StreamMark | undefined,
+    releaseDelaySeconds: number,
+  ): void {
+    if (!stream || !this.streams) {
+      this.batcher.delete(message);
+      return;
+    }
+    void this.streams.note(stream).then((written) => {
+      if (written) this.batcher.delete(message);
+      else this.batcher.release(message, releaseDelaySeconds);
+    });
   }
 
   /** Sends every call still waiting; resolves when they are done (stop() calls it). */
