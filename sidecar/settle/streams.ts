@@ -32,7 +32,14 @@ export class StreamBook {
     if (mark.lost && mark.lost.length > 0) update.$addToSet = { lost: { $each: mark.lost } };
     try {
       await this.rate.spend(1);
-      await this.streams.updateOne({ _id: mark.id } as Document, update, { upsert: true });
+      try {
+        await this.streams.updateOne({ _id: mark.id } as Document, update, { upsert: true });
+      } catch (err) {
+        // Two upserts of a new stream at once: one inserts, the other fails on the duplicate
+        // _id; the document exists now, so once more updates it.
+        if ((err as { code?: unknown }).code !== 11000) throw err;
+        await this.streams.updateOne({ _id: mark.id } as Document, update, { upsert: true });
+      }
       return true;
     } catch (err) {
       // Not written: the message comes again and its records dedupe by _id.
