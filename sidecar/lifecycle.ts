@@ -16,6 +16,7 @@ import type { RecordBuffer } from "./receive/record-buffer.js";
 import type { SqsOps } from "./receive/sqs-ops.js";
 import type { ReceiveStage } from "./receive/stage.js";
 import type { SettleStage } from "./settle/stage.js";
+import type { StreamGaps } from "./settle/stream-gaps.js";
 import type { Wakeup } from "./wakeup.js";
 import { ensureIndexes } from "./write/indexes.js";
 import type { WriteStage } from "./write/stage.js";
@@ -34,6 +35,8 @@ export interface LifecycleDeps {
   settle: SettleStage;
   /** The fleet lease, when there is a budget to share. */
   fleet: FleetMembership | undefined;
+  /** The stream gap gauge's rounds. */
+  gaps?: StreamGaps | undefined;
   health: Health;
   wakeup: Wakeup;
   /** Aborted by stop(): ends the loops and interrupts long polls. */
@@ -60,6 +63,7 @@ export function createLifecycle(d: LifecycleDeps): Lifecycle {
       started = true;
       const { signal } = d.abort;
       d.settle.keeper.start();
+      d.gaps?.start();
       const pollers = d.receive.startPollers();
       loops = [bootstrap(d, signal), d.write.writer.run(signal), ...pollers];
       d.logger.info({ queueUrl: d.config.queueUrl, pollers: d.config.pollers }, "sidecar started");
@@ -138,6 +142,7 @@ async function shutdown(d: LifecycleDeps, loops: readonly Promise<void>[]): Prom
       d.logger.warn({ deadlineMs: releaseMs }, "fleet lease not released in time; it lapses");
     }
     await keeper.stop();
+    await withDeadline(d.gaps?.stop() ?? Promise.resolve(), releaseMs);
     if (d.ownsMongo) {
       try {
         await d.mongo.close(true);

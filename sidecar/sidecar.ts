@@ -13,6 +13,7 @@ import { RecordBuffer } from "./receive/record-buffer.js";
 import { SqsOps } from "./receive/sqs-ops.js";
 import { createReceiveStage } from "./receive/stage.js";
 import { createSettleStage } from "./settle/stage.js";
+import { StreamGaps } from "./settle/stream-gaps.js";
 import { StreamBook } from "./settle/streams.js";
 import { Wakeup } from "./wakeup.js";
 import { createDeadline } from "./write/deadline.js";
@@ -72,7 +73,14 @@ export function createSidecar(options: SidecarOptions): Sidecar {
   const write = createWriteStage({ ...common, ...store, settler: settle.settler });
   const { rate } = write;
   const streams = db.collection(`${config.collection}_streams`);
-  settle.settler.streams = new StreamBook(streams, rate, metrics, logger);
+  const gaps = new StreamGaps(
+    records,
+    streams,
+    metrics.streamGap,
+    config.streamGapSettleMs,
+    logger,
+  );
+  settle.settler.streams = new StreamBook(streams, rate, metrics, logger, gaps);
   const receive = createReceiveStage({
     ...common,
     ...store,
@@ -92,6 +100,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     write,
     settle,
     fleet,
+    gaps,
     abort,
   });
   return {

@@ -15,6 +15,7 @@ import {
 } from "../../shared/wire/payload-attribute.js";
 import { messageBytes, SQS_MAX_BATCH_ENTRIES } from "../../shared/wire/sqs-limits.js";
 import { MAX_STREAM_MARK_BYTES, type StreamMark } from "../../shared/wire/stream.js";
+import type { ProducerStream } from "../batcher/stream.js";
 
 /** A record already serialized for an envelope. */
 export interface Item {
@@ -23,13 +24,6 @@ export interface Item {
   bytes: number;
   /** Its number in the producer's stream (`seq.n`), when it has one. */
   n?: number | undefined;
-}
-
-/** Where the packer gets each message's stream mark (the batcher's ProducerStream). */
-export interface MarkSource {
-  mark(): StreamMark;
-  /** Takes back the losses of a mark no message carried. */
-  restate(mark: StreamMark): void;
 }
 
 /** One SQS message, encoded and ready to send or spool. */
@@ -62,7 +56,7 @@ export interface PackerLimits {
   /** Compressed envelopes go as raw bytes in a binary attribute, not base64 in the body. */
   binaryPayload?: boolean | undefined;
   /** Every message carries this stream's mark; MAX_STREAM_MARK_BYTES are kept free for it. */
-  stream?: MarkSource | undefined;
+  stream?: Pick<ProducerStream, "mark" | "restate"> | undefined;
 }
 
 /** EncodedMessage text smaller than this goes uncompressed: base64 and the attribute eat the gain. */
@@ -233,12 +227,8 @@ export class Packer {
 
 /** The stream numbers of `items`, when they all have one. */
 function seqOf(items: readonly Item[]): number[] | undefined {
-  const ns: number[] = [];
-  for (const item of items) {
-    if (item.n === undefined) return undefined;
-    ns.push(item.n);
-  }
-  return ns;
+  const ns = items.map((i) => i.n);
+  return ns.every((n) => n !== undefined) ? (ns as number[]) : undefined;
 }
 
 /** Records in one uncompressed message, built at once (no size check: for the spool's log). */

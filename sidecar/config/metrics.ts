@@ -130,6 +130,12 @@ export function createSidecarMetrics(registry: Registry, probeDepth: QueueDepthP
       buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
       registers,
     }),
+    streamGap: new Gauge({
+      name: "auditq_sidecar_stream_gap_records",
+      help: 'Records of a producer stream numbered at least streamGapSettleMs ago that MongoDB does not hold and no loss statement explains; the 10 largest streams by label, the rest under stream="other". Read from MongoDB: every sidecar that saw the stream reports the same value.',
+      labelNames: ["stream"] as const,
+      registers,
+    }),
     lastWrite: new Gauge({
       name: "auditq_sidecar_last_write_timestamp_seconds",
       help: "Unix time of the last successful write to MongoDB.",

@@ -155,13 +155,19 @@ export const SIDECAR_OPTIONS = {
     [
       { "actor.id": 1, ts: -1 },
       { action: 1, ts: -1 },
+      { "seq.stream": 1, "seq.n": 1 },
     ],
-    "secondary indexes ensured at start",
+    "secondary indexes ensured at start; `seq.stream`, `seq.n` serves the stream gap gauge and `auditq verify`",
   ),
   retentionDays: withDefault(
     rules.number(0),
     0,
     "TTL index on `ts`, in days; `0`: keep forever. A server that refuses TTL indexes (FerretDB) gets a warning and the sidecar carries on",
+  ),
+  streamGapSettleMs: withDefault(
+    rules.integer(100, 3_600_000),
+    60_000,
+    "how long a producer stream's records may be missing before `auditq_sidecar_stream_gap_records` counts them; also how often it is measured",
   ),
   shutdownTimeoutMs: withDefault(
     rules.integer(0, 3_600_000),

@@ -78,10 +78,19 @@ export interface SidecarOptions {
    * Default: none (messages are not checked).
    */
   signingSecret?: string | readonly string[] | undefined;
-  /** Secondary indexes ensured at start. Default `[{ "actor.id": 1, ts: -1 }, { action: 1, ts: -1 }]`. */
+  /**
+   * Secondary indexes ensured at start. Default
+   * `[{ "actor.id": 1, ts: -1 }, { action: 1, ts: -1 }, { "seq.stream": 1, "seq.n": 1 }]`.
+   */
   indexes?: readonly IndexKeys[] | undefined;
   /** Delete records older than this many days (a TTL index on `ts`); 0 = keep forever. Default 0. */
   retentionDays?: number | undefined;
+  /**
+   * How long a producer stream's records may be missing before the gap gauge
+   * (`auditq_sidecar_stream_gap_records`) counts them; also how often it is measured.
+   * Default `60000`.
+   */
+  streamGapSettleMs?: number | undefined;
   /** How long `stop()` may take before it releases what is left and returns. Default 25000. */
   shutdownTimeoutMs?: number | undefined;
   /** prom-client registry for the metrics. Default: a private one, `sidecar.registry`. */

@@ -12,6 +12,8 @@ import type { VisibilityKeeper } from "./visibility.js";
 export class Settler {
   /** Where the stream marks of settled messages are written (set once the write stage exists). */
   streams: StreamBook | undefined;
+  /** Stream marks being written, each followed by its message's delete or release. */
+  private readonly noting = new Set<Promise<void>>();
 
   constructor(
     private readonly buffer: RecordBuffer,
@@ -58,14 +60,20 @@ export class Settler {
       this.batcher.delete(message);
       return;
     }
-    void this.streams.note(stream).then((written) => {
+    const noting = this.streams.note(stream).then((written) => {
       if (written) this.batcher.delete(message);
       else this.batcher.release(message, releaseDelaySeconds);
     });
+    this.noting.add(noting);
+    void noting.finally(() => this.noting.delete(noting));
   }
 
-  /** Sends every call still waiting; resolves when they are done (stop() calls it). */
-  sendPending(): Promise<void> {
+  /**
+   * Sends every call still waiting, once the stream marks being written are; resolves when they
+   * are done (stop() calls it).
+   */
+  async sendPending(): Promise<void> {
+    await Promise.all(this.noting);
     return this.batcher.sendPending();
   }
 }

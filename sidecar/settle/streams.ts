@@ -5,6 +5,7 @@ import type { Logger } from "../../shared/util/logger.js";
 import type { StreamMark } from "../../shared/wire/stream.js";
 import type { SidecarMetrics } from "../config/metrics.js";
 import type { RateLimiter } from "../write/rate-limiter.js";
+import type { StreamGaps } from "./stream-gaps.js";
 
 /**
  * Upserts one stream document per marked message: `hwm` only grows (`$max`), `end` once set
@@ -17,6 +18,8 @@ export class StreamBook {
     private readonly rate: RateLimiter,
     private readonly metrics: SidecarMetrics,
     private readonly logger: Logger,
+    /** Follows the streams written, for the gap gauge. */
+    private readonly gaps: StreamGaps,
   ) {}
 
   /** Writes `mark`; false when the write failed (the message is then released, to come again). */
@@ -40,6 +43,7 @@ export class StreamBook {
         if ((err as { code?: unknown }).code !== 11000) throw err;
         await this.streams.updateOne({ _id: mark.id } as Document, update, { upsert: true });
       }
+      this.gaps.seen(mark.id);
       return true;
     } catch (err) {
       // Not written: the message comes again and its records dedupe by _id.
