@@ -40,7 +40,10 @@ export class StreamGaps {
     private readonly gauge: GapGauge,
     private readonly settleMs: number,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    // The series exists from the first scrape: no gap yet.
+    gauge.set({ stream: OTHER_STREAMS }, 0);
+  }
 
   /** A message of `stream` was stored: follow it (most recently seen last). */
   seen(stream: string): void {
