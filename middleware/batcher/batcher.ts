@@ -5,6 +5,7 @@
 import type { Document } from "bson";
 import { AuditqError } from "../../shared/util/errors.js";
 import { MAX_RECORDS_PER_MESSAGE } from "../../shared/wire/envelope.js";
+import type { AuditSeq } from "../../shared/wire/record.js";
 import { serializeRecord } from "../../shared/wire/record-json.js";
 import { utf8Bytes } from "../../shared/wire/sqs-limits.js";
 import { MIDDLEWARE_OPTIONS } from "../config/option-table.js";
@@ -162,7 +163,7 @@ export class Batcher {
     try {
       if (this.loop.closed) return this.drops.drop("closed", 1, "auditq is closed; record dropped");
       const n = this.stream.next();
-      (record as Document).seq = { stream: this.stream.id, n };
+      (record as Document).seq = { stream: this.stream.id, n } satisfies AuditSeq;
       const json = sqsSafeJson(toJson(record));
       const item: Item = { json, bytes: utf8Bytes(json), n };
       if (this.packer.surelyTooLarge(item)) {

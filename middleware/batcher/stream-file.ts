@@ -16,7 +16,7 @@ import type { LossRange } from "../../shared/wire/stream.js";
 import type { ProducerStream } from "./stream.js";
 
 /** Numbers reserved ahead per write of the file: one durable write per this many records. */
-export const RESERVE_BLOCK = 4096;
+const RESERVE_BLOCK = 4096;
 
 /** What `STREAM` holds. */
 interface StreamState {

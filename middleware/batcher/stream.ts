@@ -15,7 +15,7 @@ export interface SeqRange {
 }
 
 /** A new stream id: 22 characters, base64url of 16 random bytes. */
-export function newStreamId(): string {
+function newStreamId(): string {
   return randomBytes(16).toString("base64url");
 }
 

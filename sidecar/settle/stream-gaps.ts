@@ -5,11 +5,11 @@ import type { Logger } from "../../shared/util/logger.js";
 import type { LossRange } from "../../shared/wire/stream.js";
 
 /** Streams followed at most: the least recently seen is forgotten past it. */
-export const MAX_FOLLOWED_STREAMS = 1000;
+const MAX_FOLLOWED_STREAMS = 1000;
 /** Streams with their own label value, the largest gaps; the rest add up under `other`. */
-export const GAP_LABELLED_STREAMS = 10;
+const GAP_LABELLED_STREAMS = 10;
 /** Label value of the streams beyond the largest GAP_LABELLED_STREAMS. */
-export const OTHER_STREAMS = "other";
+const OTHER_STREAMS = "other";
 
 /** Where the gaps go: `auditq_sidecar_stream_gap_records{stream}` (reset at every round). */
 export interface GapGauge {
