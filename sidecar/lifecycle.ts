@@ -17,6 +17,7 @@ import type { SqsOps } from "./receive/sqs-ops.js";
 import type { ReceiveStage } from "./receive/stage.js";
 import type { RetentionStage } from "./retention/stage.js";
 import type { SettleStage } from "./settle/stage.js";
+import type { StreamGaps } from "./settle/stream-gaps.js";
 import type { DigestDoc } from "./verify/digest.js";
 import type { Wakeup } from "./wakeup.js";
 import { ensureDigestIndexes, ensureIndexes } from "./write/indexes.js";
@@ -39,6 +40,8 @@ export interface LifecycleDeps {
   fleet: FleetMembership | undefined;
   /** The retention sweeps, when `retentionDays` > 0. */
   retention: RetentionStage | undefined;
+  /** The stream gap gauge's rounds. */
+  gaps?: StreamGaps | undefined;
   health: Health;
   wakeup: Wakeup;
   /** Aborted by stop(): ends the loops and interrupts long polls. */
@@ -65,6 +68,7 @@ export function createLifecycle(d: LifecycleDeps): Lifecycle {
       started = true;
       const { signal } = d.abort;
       d.settle.keeper.start();
+      d.gaps?.start();
       const pollers = d.receive.startPollers();
       // Retention starts once MongoDB answers (and the share is known), never before.
       const prepared = bootstrap(d, signal).then(() => d.retention?.run(signal));
@@ -147,6 +151,7 @@ async function shutdown(d: LifecycleDeps, loops: readonly Promise<void>[]): Prom
       d.logger.warn({ deadlineMs: releaseMs }, "fleet lease not released in time; it lapses");
     }
     await keeper.stop();
+    await withDeadline(d.gaps?.stop() ?? Promise.resolve(), releaseMs);
     if (d.ownsMongo) {
       try {
         await d.mongo.close(true);

@@ -14,6 +14,8 @@ import { SqsOps } from "./receive/sqs-ops.js";
 import { createReceiveStage } from "./receive/stage.js";
 import { createRetentionStage } from "./retention/stage.js";
 import { createSettleStage } from "./settle/stage.js";
+import { StreamGaps } from "./settle/stream-gaps.js";
+import { StreamBook } from "./settle/streams.js";
 import { type DigestDoc, digestCollectionName } from "./verify/digest.js";
 import { Wakeup } from "./wakeup.js";
 import { createDeadline, createPatientDeadline, SLOW_READ_PERIODS } from "./write/deadline.js";
@@ -73,6 +75,15 @@ export function createSidecar(options: SidecarOptions): Sidecar {
   const store = { records, quarantined, mongoAnswers: pingProbe(db, logger) };
   const write = createWriteStage({ ...common, ...store, digestDocs, settler: settle.settler });
   const { rate } = write;
+  const streams = db.collection(`${config.collection}_streams`);
+  const gaps = new StreamGaps(
+    records,
+    streams,
+    metrics.streamGap,
+    config.streamGapSettleMs,
+    logger,
+  );
+  settle.settler.streams = new StreamBook(streams, rate, metrics, logger, gaps);
   const receive = createReceiveStage({
     ...common,
     ...store,
@@ -102,6 +113,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     settle,
     fleet,
     retention,
+    gaps,
     abort,
   });
   return {

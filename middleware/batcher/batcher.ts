@@ -5,12 +5,13 @@
 import type { Document } from "bson";
 import { AuditqError } from "../../shared/util/errors.js";
 import { MAX_RECORDS_PER_MESSAGE } from "../../shared/wire/envelope.js";
+import type { AuditSeq } from "../../shared/wire/record.js";
 import { serializeRecord } from "../../shared/wire/record-json.js";
 import { utf8Bytes } from "../../shared/wire/sqs-limits.js";
 import { MIDDLEWARE_OPTIONS } from "../config/option-table.js";
 import { bodyEncodingOf } from "../config/resolve.js";
 import { Encoder } from "../message/encoder.js";
-import { type EncodedMessage, type Item, Packer } from "../message/packer.js";
+import { controlMessage, type EncodedMessage, type Item, Packer } from "../message/packer.js";
 import { sqsSafeJson } from "../message/sqs-text.js";
 import { ByteQueue } from "./byte-queue.js";
 import type { BatcherConfig } from "./config.js";
@@ -21,6 +22,8 @@ import { KeepAlive } from "./keep-alive.js";
 import { SendLoop, type SendLoopParts } from "./send-loop.js";
 import { DiskFirst } from "./sources/disk-first.js";
 import { SpoolSource } from "./sources/spool.js";
+import { ProducerStream } from "./stream.js";
+import { StreamFile } from "./stream-file.js";
 
 export type { BatcherConfig } from "./config.js";
 
@@ -52,10 +55,16 @@ export class Batcher {
   private readonly spoolOpening: Promise<void>;
   private readonly abort = new AbortController();
   private readonly keepAlive = new KeepAlive();
+  /** This process's stream: every record added is numbered in it (docs/proof.md). */
+  readonly stream = new ProducerStream();
+  /** `durability: "disk"`: the stream kept in the spool, once it is open. */
+  private streamFile: StreamFile | undefined;
+  /** close() sent everything and queued the end of the stream. */
+  private ended = false;
 
   constructor(config: BatcherConfig) {
     this.config = config;
-    this.drops = new DropReporter(config);
+    this.drops = new DropReporter({ ...config, stream: this.stream });
     const maxRecordsPerMessage = config.maxRecordsPerMessage ?? MAX_RECORDS_PER_MESSAGE;
     this.packer = new Packer({
       maxMessageBytes: config.maxMessageBytes,
@@ -63,12 +72,18 @@ export class Batcher {
       compression: config.compression ?? bodyEncodingOf(MIDDLEWARE_OPTIONS.compression.default),
       binaryPayload: config.binaryPayload ?? MIDDLEWARE_OPTIONS.binaryPayload.default,
       maxRecordsPerMessage,
+      stream: this.stream,
     });
     this.loop = new SendLoop(config, this.parts(maxRecordsPerMessage));
     const spool = this.loop.spool;
     this.spoolOpening = spool
       ? spool.open().then((opened) => {
           if (!opened) return;
+          const dir = spool.spool?.dir;
+          if (config.durability === "disk" && dir !== undefined) {
+            this.streamFile = new StreamFile(dir, this.stream, config.logger);
+            this.streamFile.open();
+          }
           this.loop.updateGauges();
           this.loop.pump();
         })
@@ -138,26 +153,31 @@ export class Batcher {
   }
 
   /**
-   * Queues one record. Returns false (and reports why) when the record was dropped. `toJson`
-   * writes it as relaxed Extended JSON; capture passes one made for the records it builds.
+   * Queues one record: the one way records enter the batcher. It is numbered first (`seq`, its
+   * last field), before anything may drop it; a record captured after close() gets no number
+   * (the stream has ended). Returns false (and reports why) when the record was dropped.
+   * `toJson` writes it as relaxed Extended JSON; capture passes one made for the records it
+   * builds.
    */
   add<R extends Document>(record: R, toJson: (record: R) => string = serializeRecord): boolean {
     try {
       if (this.loop.closed) return this.drops.drop("closed", 1, "auditq is closed; record dropped");
+      const n = this.stream.next();
+      (record as Document).seq = { stream: this.stream.id, n } satisfies AuditSeq;
       const json = sqsSafeJson(toJson(record));
-      const item: Item = { json, bytes: utf8Bytes(json) };
+      const item: Item = { json, bytes: utf8Bytes(json), n };
       if (this.packer.surelyTooLarge(item)) {
-        return this.drops.drop(
+        return this.drops.dropNumbered(
           "too_large",
-          1,
+          [n],
           `record of ${item.bytes} bytes does not fit in one SQS message (maxMessageBytes ${this.config.maxMessageBytes})`,
         );
       }
       const used = this.loop.memoryBytes();
       if (used + item.bytes > this.config.maxBufferBytes) {
-        return this.drops.drop(
+        return this.drops.dropNumbered(
           "buffer_full",
-          1,
+          [n],
           `memory holds ${used} bytes (maxBufferBytes ${this.config.maxBufferBytes})`,
         );
       }
@@ -212,7 +232,7 @@ export class Batcher {
       });
     try {
       const flushed = await Promise.race([
-        this.flushNow().then(() => "done" as const),
+        this.flushNow().then(() => this.endStream()),
         deadline(timeoutMs - reserve),
       ]);
       clearTimeout(timer);
@@ -238,6 +258,7 @@ export class Batcher {
       loop.stopTimers();
     }
     const spooled = spool?.records ?? 0;
+    this.streamFile?.close(this.ended && spooled === 0);
     await loop.spool?.close();
     if (spooled > 0) {
       this.config.logger.warn(
@@ -249,15 +270,29 @@ export class Batcher {
     return { sent: loop.sender.sentRecords, spooled, dropped: this.drops.dropped - droppedBefore };
   }
 
+  /**
+   * Everything sent: the end of the stream goes last, as a control message (through the spool
+   * with `durability: "disk"`), and close() waits for it like for the records.
+   */
+  private async endStream(): Promise<"done"> {
+    this.ended = true;
+    this.loop.ready.push(controlMessage(this.stream.mark(true)));
+    await this.flushNow();
+    return "done";
+  }
+
   /** At the close deadline: whatever could neither be sent nor spooled is dropped. */
   private dropInMemory(): void {
-    let records = this.loop.buffer.takeAll().length;
-    for (const env of this.loop.ready.takeAll()) records += env.records;
-    if (records > 0) {
-      this.drops.drop(
+    const ns: (number | undefined)[] = this.loop.buffer.takeAll().map((item) => item.n);
+    for (const env of this.loop.ready.takeAll()) {
+      if (env.seq) ns.push(...env.seq);
+      else for (let i = 0; i < env.records; i++) ns.push(undefined);
+    }
+    if (ns.length > 0) {
+      this.drops.dropNumbered(
         "closed",
-        records,
-        `close() deadline passed with ${records} records neither sent nor spooled`,
+        ns,
+        `close() deadline passed with ${ns.length} records neither sent nor spooled`,
       );
     }
   }

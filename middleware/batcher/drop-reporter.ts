@@ -4,7 +4,9 @@
 import { AuditqError } from "../../shared/util/errors.js";
 import { callHook } from "../../shared/util/hooks.js";
 import type { Logger } from "../../shared/util/logger.js";
+import type { LossReason } from "../../shared/wire/stream.js";
 import type { DropReason, MiddlewareMetrics } from "../config/metrics.js";
+import type { ProducerStream } from "./stream.js";
 
 /** Drops reported at most once per interval, with the count since the last report. */
 const THROTTLED: ReadonlySet<DropReason> = new Set(["buffer_full", "spool_full"]);
@@ -14,7 +16,23 @@ export interface DropReporterConfig {
   metrics: MiddlewareMetrics;
   logger: Logger;
   onError: (err: AuditqError) => void;
+  /** The stream whose records are dropped: numbered drops are stated lost in it. */
+  stream?: ProducerStream | undefined;
 }
+
+/**
+ * The loss reason a drop is stated with, in the stream's next message. `closed` is only ever
+ * used for numbered records at close()'s deadline (a record captured after close() gets no
+ * number). `rejected` and `invalid` have no loss reason of the envelope (stream.ts): they
+ * stay unexplained gaps, reported to onError with the record.
+ */
+const LOSS_REASON: Partial<Record<DropReason, LossReason>> = {
+  too_large: "too-large",
+  buffer_full: "buffer-full",
+  spool_full: "buffer-full",
+  closed: "close-timeout",
+  corrupt: "spool-lost",
+};
 
 /** Drops for lack of room are reported to onError at most once per this interval, per reason. */
 const DROP_REPORT_INTERVAL_MS = 10_000;
@@ -69,6 +87,25 @@ export class DropReporter {
       ),
     );
     return false;
+  }
+
+  /**
+   * {@link drop} of records whose stream numbers are known (`ns`; undefined entries are
+   * counted, not stated): the ranges are stated lost on the stream's next message.
+   */
+  dropNumbered(
+    reason: DropReason,
+    ns: readonly (number | undefined)[],
+    message: string,
+    cause?: unknown,
+    details?: Record<string, unknown>,
+  ): false {
+    const loss = LOSS_REASON[reason];
+    if (loss && this.config.stream) {
+      const known = ns.filter((n): n is number => n !== undefined);
+      if (known.length > 0) this.config.stream.lose(known, loss);
+    }
+    return this.drop(reason, ns.length, message, cause, details);
   }
 
   /** Reports an error that cost no record (yet): SQS failing, the spool unusable. */

@@ -35,14 +35,20 @@ export class Encoder {
         ({ envelopes, tooLarge }) => {
           for (const env of envelopes) ready.push(env);
           for (const item of tooLarge) {
-            drops.drop(
+            drops.dropNumbered(
               "too_large",
-              1,
+              [item.n],
               `record of ${item.bytes} bytes does not fit in one SQS message even compressed (maxMessageBytes ${maxMessageBytes})`,
             );
           }
         },
-        (err) => drops.drop("invalid", items.length, "records could not be encoded", err),
+        (err) =>
+          drops.dropNumbered(
+            "invalid",
+            items.map((i) => i.n),
+            "records could not be encoded",
+            err,
+          ),
       )
       .finally(() => this.endJob(job.end));
   }
@@ -71,7 +77,11 @@ export class Encoder {
         ]);
         ready.pushFront(parts.flatMap((p) => p.envelopes));
         for (const item of parts.flatMap((p) => p.tooLarge)) {
-          drops.drop("too_large", 1, `record of ${item.bytes} bytes does not fit in a message`);
+          drops.dropNumbered(
+            "too_large",
+            [item.n],
+            `record of ${item.bytes} bytes does not fit in a message`,
+          );
         }
       })
       .catch((err) =>

@@ -14,12 +14,16 @@ import {
   payloadBody,
 } from "../../shared/wire/payload-attribute.js";
 import { messageBytes, SQS_MAX_BATCH_ENTRIES } from "../../shared/wire/sqs-limits.js";
+import { MAX_STREAM_MARK_BYTES, type StreamMark } from "../../shared/wire/stream.js";
+import type { ProducerStream } from "../batcher/stream.js";
 
 /** A record already serialized for an envelope. */
 export interface Item {
   json: string;
   /** UTF-8 length of `json`. */
   bytes: number;
+  /** Its number in the producer's stream (`seq.n`), when it has one. */
+  n?: number | undefined;
 }
 
 /** One SQS message, encoded and ready to send or spool. */
@@ -35,6 +39,8 @@ export interface EncodedMessage {
   payload?: Buffer | undefined;
   /** Records it holds. */
   records: number;
+  /** The stream numbers of its records, when known: what a drop of the message states lost. */
+  seq?: readonly number[] | undefined;
   /** Size as SQS counts it: body plus attributes (the payload's bytes included), UTF-8. */
   bytes: number;
 }
@@ -49,6 +55,8 @@ export interface PackerLimits {
   maxRecordsPerMessage: number;
   /** Compressed envelopes go as raw bytes in a binary attribute, not base64 in the body. */
   binaryPayload?: boolean | undefined;
+  /** Every message carries this stream's mark; MAX_STREAM_MARK_BYTES are kept free for it. */
+  stream?: Pick<ProducerStream, "mark" | "restate"> | undefined;
 }
 
 /** EncodedMessage text smaller than this goes uncompressed: base64 and the attribute eat the gain. */
@@ -105,13 +113,15 @@ export class Packer {
 
   constructor(limits: PackerLimits) {
     this.limits = limits;
-    this.identityAttributeBytes = messageBytes("", envelopeAttributes("identity"));
+    // The stream mark is counted as part of the envelope's fixed overhead, at its largest.
+    const mark = limits.stream ? MAX_STREAM_MARK_BYTES : 0;
+    this.identityAttributeBytes = messageBytes("", envelopeAttributes("identity")) + mark;
     this.encodedAttributeBytes =
       limits.compression === "identity"
         ? this.identityAttributeBytes
-        : limits.binaryPayload
-          ? payloadMessageBytes(limits.compression, MAX_RECORDS_PER_MESSAGE, 0)
-          : messageBytes("", envelopeAttributes(limits.compression));
+        : (limits.binaryPayload
+            ? payloadMessageBytes(limits.compression, MAX_RECORDS_PER_MESSAGE, 0)
+            : messageBytes("", envelopeAttributes(limits.compression))) + mark;
   }
 
   /**
@@ -164,8 +174,25 @@ export class Packer {
    * Records that cannot fit even alone come back in `tooLarge`.
    */
   async encode(items: readonly Item[]): Promise<{ envelopes: EncodedMessage[]; tooLarge: Item[] }> {
+    const stream = this.limits.stream;
+    const mark = stream?.mark();
+    const carried = { lost: false };
+    const out = await this.encodeMarked(items, mark, carried);
+    if (mark && !carried.lost) stream?.restate(mark);
+    return out;
+  }
+
+  /** {@link encode} with every message carrying `mark` (a split message carries it in both). */
+  private async encodeMarked(
+    items: readonly Item[],
+    mark: StreamMark | undefined,
+    carried: { lost: boolean },
+  ): Promise<{ envelopes: EncodedMessage[]; tooLarge: Item[] }> {
     const { maxMessageBytes, compression } = this.limits;
-    const text = envelopeBody(items.map((i) => i.json));
+    const text = envelopeBody(
+      items.map((i) => i.json),
+      mark,
+    );
     const rawBytes = Buffer.byteLength(text, "utf8");
     let envelope = plain(text, rawBytes, items.length);
     if (compression !== "identity" && rawBytes >= COMPRESS_MIN_BYTES) {
@@ -176,12 +203,20 @@ export class Packer {
       this.ratio = this.ratio * (1 - RATIO_WEIGHT) + (encoded.bytes / rawBytes) * RATIO_WEIGHT;
       if (encoded.bytes < envelope.bytes) envelope = encoded;
     }
-    if (envelope.bytes <= maxMessageBytes) return { envelopes: [envelope], tooLarge: [] };
-    if (items.length === 1) return { envelopes: [], tooLarge: [...items] };
+    if (envelope.bytes <= maxMessageBytes) {
+      envelope.seq = seqOf(items);
+      if (mark?.lost) carried.lost = true;
+      return { envelopes: [envelope], tooLarge: [] };
+    }
+    if (items.length === 1) {
+      // The room kept for a mark has none for its losses: they wait for the next message.
+      if (mark?.lost) return this.encodeMarked(items, { id: mark.id, hwm: mark.hwm }, carried);
+      return { envelopes: [], tooLarge: [...items] };
+    }
     const half = Math.ceil(items.length / 2);
     const [a, b] = await Promise.all([
-      this.encode(items.slice(0, half)),
-      this.encode(items.slice(half)),
+      this.encodeMarked(items.slice(0, half), mark, carried),
+      this.encodeMarked(items.slice(half), mark, carried),
     ]);
     return {
       envelopes: a.envelopes.concat(b.envelopes),
@@ -190,10 +225,24 @@ export class Packer {
   }
 }
 
+/** The stream numbers of `items`, when they all have one. */
+function seqOf(items: readonly Item[]): number[] | undefined {
+  const ns = items.map((i) => i.n);
+  return ns.every((n) => n !== undefined) ? (ns as number[]) : undefined;
+}
+
 /** Records in one uncompressed message, built at once (no size check: for the spool's log). */
 export function plainMessage(items: readonly Item[]): EncodedMessage {
   const text = envelopeBody(items.map((i) => i.json));
-  return plain(text, Buffer.byteLength(text, "utf8"), items.length);
+  const env = plain(text, Buffer.byteLength(text, "utf8"), items.length);
+  env.seq = seqOf(items);
+  return env;
+}
+
+/** A message of no record that carries only a stream mark (`"n":0,"records":[]`). */
+export function controlMessage(mark: StreamMark): EncodedMessage {
+  const text = envelopeBody([], mark);
+  return plain(text, Buffer.byteLength(text, "utf8"), 0);
 }
 
 function plain(text: string, rawBytes: number, records: number): EncodedMessage {

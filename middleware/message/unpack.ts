@@ -6,6 +6,24 @@ import type { EncodedMessage, Item } from "./packer.js";
 import { sqsSafeJson } from "./sqs-text.js";
 
 const RECORDS_OPENING = /^\{"auditq":1,"n":\d+,"records":\[/;
+/** What follows the records array when the envelope carries a stream mark (which ends `}}`). */
+const MARK_OPENING = '],"stream":{"id":"';
+/** A record's `seq`, the last key of a record the batcher numbered (batcher.ts, add). */
+const SEQ_TAIL = /"seq":\{"stream":"[A-Za-z0-9_-]{22}","n":(\d+)\}\}$/;
+
+/** A serialized record as an item, with its stream number when it has one. */
+function itemOf(json: string): Item {
+  const seq = SEQ_TAIL.exec(json);
+  return { json, bytes: utf8Bytes(json), n: seq ? Number(seq[1]) : undefined };
+}
+
+/** Where the records array of an envelope's text ends (at its `]`), or -1. */
+function recordsEnd(text: string): number {
+  if (text.endsWith("]}")) return text.length - 2;
+  // A mark has no `]` followed by this key: the last one is where the records end.
+  if (text.endsWith("}}")) return text.lastIndexOf(MARK_OPENING);
+  return -1;
+}
 
 /** The envelope text of a message, decompressed. */
 async function envelopeText(env: EncodedMessage): Promise<string> {
@@ -23,9 +41,9 @@ async function envelopeText(env: EncodedMessage): Promise<string> {
 export async function unpackItems(env: EncodedMessage): Promise<Item[]> {
   const text = await envelopeText(env);
   const opening = RECORDS_OPENING.exec(text);
-  if (!opening || !text.endsWith("]}")) throw new Error("not an auditq envelope");
+  const end = recordsEnd(text);
+  if (!opening || end < opening[0].length - 1) throw new Error("not an auditq envelope");
   const items: Item[] = [];
-  const end = text.length - 2;
   let depth = 0;
   let inString = false;
   let from = opening[0].length;
@@ -42,14 +60,12 @@ export async function unpackItems(env: EncodedMessage): Promise<Item[]> {
     } else if (c === 0x7d || c === 0x5d) {
       depth--;
     } else if (c === 0x2c && depth === 0) {
-      const json = sqsSafeJson(text.slice(from, i));
-      items.push({ json, bytes: utf8Bytes(json) });
+      items.push(itemOf(sqsSafeJson(text.slice(from, i))));
       from = i + 1;
     }
   }
   if (from < end) {
-    const json = sqsSafeJson(text.slice(from, end));
-    items.push({ json, bytes: utf8Bytes(json) });
+    items.push(itemOf(sqsSafeJson(text.slice(from, end))));
   }
   if (items.length !== env.records) {
     throw new Error(`envelope holds ${items.length} records, expected ${env.records}`);

@@ -13,6 +13,14 @@ import {
   payloadEncodingOf,
 } from "./payload-attribute.js";
 import type { MessageAttributeLike } from "./sqs-limits.js";
+import { parseStreamMark, type StreamMark } from "./stream.js";
+
+/** A decoded message: its records, and its producer's stream mark when it carries one. */
+export interface DecodedEnvelope {
+  records: Document[];
+  /** The envelope's `stream` key; undefined when absent or malformed (records are kept). */
+  stream?: StreamMark | undefined;
+}
 
 /**
  * Limits of {@link decodeMessage} when none are given. 10,000 records is the producer's own
@@ -29,6 +37,14 @@ export const DEFAULT_DECODE_LIMITS: Readonly<DecodeLimits> = Object.freeze({
  * JSON object holding a single record (as another producer might send). Throws DecodeError.
  */
 export function decodeBody(body: string): Document[] {
+  return decodeEnvelope(body).records;
+}
+
+/**
+ * Decodes a message body into its records and stream mark (see {@link decodeBody}: a plain
+ * JSON object is one record and has no mark). Throws DecodeError.
+ */
+export function decodeEnvelope(body: string): DecodedEnvelope {
   let parsed: unknown;
   try {
     parsed = parseRelaxedEjson(body);
@@ -39,7 +55,7 @@ export function decodeBody(body: string): Document[] {
     throw new DecodeError("message body is not a JSON object");
   }
   const obj = parsed as Document;
-  if (!("auditq" in obj)) return [obj];
+  if (!("auditq" in obj)) return { records: [obj] };
   if (obj.auditq === PAYLOAD_BODY_VERSION) {
     throw new DecodeError(
       `envelope version ${PAYLOAD_BODY_VERSION} carries its records in the ${ATTR_PAYLOAD} message attribute, which this message lacks`,
@@ -58,7 +74,7 @@ export function decodeBody(body: string): Document[] {
       throw new DecodeError(`envelope record ${i} is not an object`);
     }
   }
-  return records as Document[];
+  return { records: records as Document[], stream: parseStreamMark(obj.stream) };
 }
 
 /** An SQS message as received, reduced to what decoding needs. */
@@ -122,9 +138,9 @@ async function decompressPayload(attribute: MessageAttributeLike): Promise<Buffe
   return decompressEnvelope(compressed, encoding, `${ATTR_PAYLOAD} attribute`);
 }
 
-/** Parses a body measured by {@link measureMessage}. Throws DecodeError. */
-export function decodeMeasured(measured: MeasuredBody): Document[] {
-  return decodeBody(measured.bytes.toString("utf8"));
+/** Parses a body measured by {@link measureMessage}: records and stream mark. Throws DecodeError. */
+export function decodeMeasured(measured: MeasuredBody): DecodedEnvelope {
+  return decodeEnvelope(measured.bytes.toString("utf8"));
 }
 
 /**
@@ -135,5 +151,5 @@ export async function decodeMessage(
   message: ReceivedMessageLike,
   limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
 ): Promise<Document[]> {
-  return decodeMeasured(await measureMessage(message, limits));
+  return decodeMeasured(await measureMessage(message, limits)).records;
 }

@@ -1,10 +1,13 @@
 // The SQS message format: many records per message body, and the attributes that name it.
 import type { MessageAttributeLike } from "./sqs-limits.js";
+import { type StreamMark, streamMarkJson } from "./stream.js";
 
 /**
  * Version of the envelope format. A message body is
  * `{"auditq":1,"n":<count>,"records":[<record>, ...]}` where each record is relaxed Extended
- * JSON and `n` (optional when decoding) is the number of records, checked on decode.
+ * JSON and `n` (optional when decoding) is the number of records, checked on decode. An
+ * optional `"stream":{...}` key after the records carries the producer's stream mark
+ * (shared/wire/stream.ts); a control message has `"n":0,"records":[]` and only the mark.
  */
 export const ENVELOPE_VERSION = 1;
 
@@ -62,13 +65,16 @@ export function envelopeAttributes(encoding: BodyEncoding) {
   >;
 }
 
-/** Joins records made by {@link serializeRecord} into one message body. */
-export function envelopeBody(serializedRecords: readonly string[]): string {
+/**
+ * Joins records made by {@link serializeRecord} into one message body, with the producer's
+ * stream mark when given (at most MAX_STREAM_MARK_BYTES more).
+ */
+export function envelopeBody(serializedRecords: readonly string[], stream?: StreamMark): string {
   return (
     ENVELOPE_PREFIX +
     serializedRecords.length +
     ENVELOPE_RECORDS +
     serializedRecords.join(",") +
-    ENVELOPE_SUFFIX
+    (stream ? `],"stream":${streamMarkJson(stream)}}` : ENVELOPE_SUFFIX)
   );
 }

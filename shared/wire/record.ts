@@ -2,7 +2,7 @@
 import type { ObjectId } from "bson";
 
 /** Version of the record schema, stored in each record as `v`. */
-export const RECORD_VERSION = 1;
+export const RECORD_VERSION = 2;
 
 /** Who did it. */
 export interface AuditActor {

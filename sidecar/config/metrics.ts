@@ -12,6 +12,7 @@ const ERROR_STAGES = [
   "bootstrap",
   "lease",
   "retention",
+  "streams",
 ] as const;
 
 /** Every SQS operation the sidecar calls. */
@@ -42,7 +43,7 @@ export function createSidecarMetrics(registry: Registry, probeDepth: QueueDepthP
   registerBuildInfo(registry, "sidecar");
   const errors = new Counter({
     name: "auditq_sidecar_errors_total",
-    help: "Failed operations by stage (receive, write, quarantine, delete, visibility, bootstrap, lease, retention).",
+    help: "Failed operations by stage (receive, write, quarantine, delete, visibility, bootstrap, lease, retention, streams).",
     labelNames: ["stage"] as const,
     registers,
   });
@@ -141,6 +142,12 @@ export function createSidecarMetrics(registry: Registry, probeDepth: QueueDepthP
       name: "auditq_sidecar_end_to_end_lag_seconds",
       help: "Time from a record's ts (capture) to its write into MongoDB.",
       buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+      registers,
+    }),
+    streamGap: new Gauge({
+      name: "auditq_sidecar_stream_gap_records",
+      help: 'Records of a producer stream numbered at least streamGapSettleMs ago that MongoDB does not hold and no loss statement explains; the 10 largest streams by label, the rest under stream="other". Read from MongoDB: every sidecar that saw the stream reports the same value.',
+      labelNames: ["stream"] as const,
       registers,
     }),
     lastWrite: new Gauge({

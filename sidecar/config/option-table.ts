@@ -176,7 +176,7 @@ export const SIDECAR_OPTIONS = {
       { tenant: 1, _id: -1 },
       { "seq.stream": 1, "seq.n": 1 },
     ],
-    "secondary indexes ensured at start: one per filter of the reader ([reading.md](reading.md#indexes)) and the stream order",
+    "secondary indexes ensured at start: one per filter of the reader ([reading.md](reading.md#indexes)) and `seq.stream`, `seq.n`, which serves the stream gap gauge and `auditq verify`",
   ),
   retentionDays: withDefault(
     rules.number(0),
@@ -187,6 +187,11 @@ export const SIDECAR_OPTIONS = {
     rules.integer(1_000, 604_800_000),
     3_600_000,
     "pause between two retention sweeps (and between tries for the sweeper lease in `leaseCollection`), when `retentionDays` > 0",
+  ),
+  streamGapSettleMs: withDefault(
+    rules.integer(100, 3_600_000),
+    60_000,
+    "how long a producer stream's records may be missing before `auditq_sidecar_stream_gap_records` counts them; also how often it is measured",
   ),
   shutdownTimeoutMs: withDefault(
     rules.integer(0, 3_600_000),

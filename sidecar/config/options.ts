@@ -105,6 +105,12 @@ export interface SidecarOptions {
   retentionDays?: number | undefined;
   /** Pause between two retention sweeps (and between tries for the sweeper lease). Default 3600000. */
   retentionIntervalMs?: number | undefined;
+  /**
+   * How long a producer stream's records may be missing before the gap gauge
+   * (`auditq_sidecar_stream_gap_records`) counts them; also how often it is measured.
+   * Default `60000`.
+   */
+  streamGapSettleMs?: number | undefined;
   /** How long `stop()` may take before it releases what is left and returns. Default 25000. */
   shutdownTimeoutMs?: number | undefined;
   /** prom-client registry for the metrics. Default: a private one, `sidecar.registry`. */

@@ -90,8 +90,9 @@ export function createBatchIntake(d: BatchIntakeDeps): (messages: Message[]) => 
         maxHeld: d.maxHeld,
         held: () => ({ records: d.buffer.heldRecords, bytes: d.buffer.heldBytes }),
         waitForRoom: (signal) => d.wakeup.wait(signal),
-        hold: (docs, decodedBytes) => {
+        hold: (docs, decodedBytes, stream) => {
           held.pending = docs.length;
+          held.stream = stream; // before any of its records can be stored and settled
           held.decodedBytes = decodedBytes;
           d.buffer.add(held, docs);
           d.wakeup.notify(); // the writer, which may sleep on an empty buffer
@@ -99,6 +100,7 @@ export function createBatchIntake(d: BatchIntakeDeps): (messages: Message[]) => 
         signal: d.signal,
       });
       if (outcome.kind === "aborted") break; // still held: stop() releases it
+      if (outcome.kind === "held") held.stream = outcome.stream; // empty ones: never held
       if (outcome.kind === "rejected") {
         d.logger.error(
           {
@@ -118,7 +120,7 @@ export function createBatchIntake(d: BatchIntakeDeps): (messages: Message[]) => 
       empty.push(...undecodableHeld);
     }
     for (const held of empty) d.keeper.remove(held);
-    if (empty.length > 0) d.settler.settleEmpty(empty.map((h) => h.message));
+    if (empty.length > 0) d.settler.settleEmpty(empty);
   };
 }
 

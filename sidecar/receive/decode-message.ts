@@ -4,6 +4,7 @@ import type { Document } from "bson";
 import { decodeMeasured, type MeasuredBody, measureMessage } from "../../shared/wire/decoder.js";
 import type { DecodeLimits } from "../../shared/wire/json-bounds.js";
 import { signatureProblem } from "../../shared/wire/signature.js";
+import type { StreamMark } from "../../shared/wire/stream.js";
 import { fitsBesideHeld, type HeldAmount } from "./held-budget.js";
 import { withDeterministicIds } from "./record-id.js";
 
@@ -20,13 +21,13 @@ export interface DecodeMessageDeps {
   /** Resolves when what is held may have shrunk, or `signal` aborted. */
   waitForRoom(signal: AbortSignal): Promise<void>;
   /** Holds the decoded records. Called synchronously after the room check. */
-  hold(docs: Document[], decodedBytes: number): void;
+  hold(docs: Document[], decodedBytes: number, stream: StreamMark | undefined): void;
   signal: AbortSignal;
 }
 
 export type DecodeOutcome =
-  /** Its records are held (none when the envelope was empty). */
-  | { kind: "held"; records: number }
+  /** Its records are held (none when the envelope was empty), and its stream mark if any. */
+  | { kind: "held"; records: number; stream: StreamMark | undefined }
   /** Never writable as records: quarantine the message with `reason`. */
   | { kind: "rejected"; reason: string }
   /** Stopping: the message was not decoded. */
@@ -74,11 +75,14 @@ export async function decodeMessage(
   }
   if (d.signal.aborted) return { kind: "aborted" };
   let docs: Document[];
+  let stream: StreamMark | undefined;
   try {
-    docs = withDeterministicIds(decodeMeasured(measured), message.MessageId);
+    const decoded = decodeMeasured(measured);
+    docs = withDeterministicIds(decoded.records, message.MessageId);
+    stream = decoded.stream;
   } catch (err) {
     return { kind: "rejected", reason: reasonOf(err) };
   }
-  if (docs.length > 0) d.hold(docs, ask.bytes);
-  return { kind: "held", records: docs.length };
+  if (docs.length > 0) d.hold(docs, ask.bytes, stream);
+  return { kind: "held", records: docs.length, stream };
 }

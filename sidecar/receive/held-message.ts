@@ -1,5 +1,6 @@
 // A received message the sidecar holds (hidden from other consumers) until its fate is settled.
 import type { Message } from "@aws-sdk/client-sqs";
+import type { StreamMark } from "../../shared/wire/stream.js";
 import type { StoredEntry } from "../verify/digest.js";
 
 /** A message received and not yet deleted or released. */
@@ -17,4 +18,6 @@ export interface HeldMessage {
   decodedBytes: number;
   /** What was stored of its records (written or already there), when digests are on. */
   stored?: StoredEntry[];
+  /** Its producer's stream mark, written to `<collection>_streams` once its records are stored. */
+  stream?: StreamMark | undefined;
 }

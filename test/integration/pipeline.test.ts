@@ -102,7 +102,7 @@ describe.each(sqsTargets())("pipeline on $name", (target) => {
 
     const doc = await records().findOne({ "request.path": "/orders/4" });
     expect(doc).toMatchObject({
-      v: 1,
+      v: 2,
       actor: { id: "user-4" },
       action: "GET /orders/:id",
       request: { method: "GET", path: "/orders/4", route: "/orders/:id" },

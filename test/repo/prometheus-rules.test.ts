@@ -39,6 +39,7 @@ describe("Prometheus alert rules", () => {
       "AuditqSidecarDown",
       "AuditqSidecarsAbsent",
       "AuditqSidecarNotReady",
+      "AuditqStreamGap",
     ]);
   });
 

@@ -11,7 +11,7 @@ import {
   plainMessage,
 } from "../../message/packer.js";
 import { unpackItems } from "../../message/unpack.js";
-import type { Spool, SpoolEntry } from "../../spool/spool.js";
+import type { Spool, SpoolEntry, TakenEntry } from "../../spool/spool.js";
 import { ByteQueue } from "../byte-queue.js";
 import type { DropReporter } from "../drop-reporter.js";
 import type { OutgoingBatch } from "./source.js";
@@ -109,9 +109,9 @@ export class DiskFirst {
     }
     try {
       if (!spool.appendNow(messages)) {
-        drops.drop(
+        drops.dropNumbered(
           "spool_full",
-          items.length,
+          items.map((i) => i.n),
           `spool holds ${spool.bytes} bytes (spool.maxBytes reached)`,
         );
       }
@@ -142,8 +142,10 @@ export class DiskFirst {
       toPutBack = taken.map((t) => t.entry);
       const first = taken[0];
       if (!first) return undefined;
-      const plain = first.envelope.encoding === "identity";
-      let run = taken.findIndex((t) => (t.envelope.encoding === "identity") !== plain);
+      // Logged records are re-packed; what was spooled packed (control messages included) goes as it is.
+      const isLog = (t: TakenEntry) => t.envelope.encoding === "identity" && t.envelope.records > 0;
+      const plain = isLog(first);
+      let run = taken.findIndex((t) => isLog(t) !== plain);
       if (run < 0) run = taken.length;
       if (!plain) {
         const envelopes = taken.map((t) => t.envelope);
@@ -159,7 +161,11 @@ export class DiskFirst {
       const items = (await Promise.all(group.map((t) => unpackItems(t.envelope)))).flat();
       const { envelopes, tooLarge } = await this.pack(items);
       for (const item of tooLarge) {
-        drops.drop("too_large", 1, `record of ${item.bytes} bytes does not fit in a message`);
+        drops.dropNumbered(
+          "too_large",
+          [item.n],
+          `record of ${item.bytes} bytes does not fit in a message`,
+        );
       }
       const entries = toPutBack;
       toPutBack = [];

@@ -139,9 +139,11 @@ export class SpoolSource {
     try {
       const stored = await spool.append(messages);
       if (!stored) {
-        this.config.drops.drop(
+        this.config.drops.dropNumbered(
           "spool_full",
-          messages.reduce((n, e) => n + e.records, 0),
+          messages.flatMap((e): (number | undefined)[] =>
+            e.seq ? [...e.seq] : new Array<undefined>(e.records).fill(undefined),
+          ),
           `spool holds ${spool.bytes} bytes (spool.maxBytes ${this.config.spool.maxBytes})`,
         );
       }

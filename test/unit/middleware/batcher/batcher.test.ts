@@ -12,6 +12,7 @@ import { decodeBody, decodeMessage } from "../../../../shared/wire/decoder.js";
 import { ENVELOPE_ATTRIBUTES, envelopeBody } from "../../../../shared/wire/envelope.js";
 import { serializeRecord } from "../../../../shared/wire/record-json.js";
 import { messageBytes } from "../../../../shared/wire/sqs-limits.js";
+import { MAX_STREAM_MARK_BYTES } from "../../../../shared/wire/stream.js";
 import { testBatcher } from "../../../helpers/batcher-config.js";
 
 type Entry = {
@@ -39,6 +40,20 @@ function stubSqs(reply: (entries: Entry[]) => Reply | Error) {
 }
 
 const allOk = (entries: Entry[]): Reply => ({ Successful: entries.map((e) => ({ Id: e.Id })) });
+
+/**
+ * A message's size as the batcher counts it: its records numbered (`seq`, from `firstN`) and
+ * room kept for the stream mark.
+ */
+const packedBytes = (records: readonly Record<string, unknown>[], firstN = 1) =>
+  messageBytes(
+    envelopeBody(
+      records.map((r, i) =>
+        sqsSafeJson(serializeRecord({ ...r, seq: { stream: "A".repeat(22), n: i + firstN } })),
+      ),
+    ),
+    ENVELOPE_ATTRIBUTES,
+  ) + MAX_STREAM_MARK_BYTES;
 
 const record = (pad = 0) => ({ _id: new ObjectId(), ts: new Date(), pad: "x".repeat(pad) });
 
@@ -86,10 +101,7 @@ describe("Batcher", () => {
   it("fills a message to exactly the byte limit and starts a new one a byte over", async () => {
     const records = [record(10), record(10)];
     // Characters beyond U+FFFF go out escaped (see sqs-text.ts): 12 bytes each, not 4.
-    const exact = messageBytes(
-      envelopeBody(records.map((r) => sqsSafeJson(serializeRecord(r)))),
-      ENVELOPE_ATTRIBUTES,
-    );
+    const exact = packedBytes(records);
     for (const [limit, messages] of [
       [exact, 1],
       [exact - 1, 2],
@@ -112,10 +124,7 @@ describe("Batcher", () => {
       { ...record(), text: "𝄞".repeat(100) },
     ];
     // Characters beyond U+FFFF go out escaped (see sqs-text.ts): 12 bytes each, not 4.
-    const exact = messageBytes(
-      envelopeBody(records.map((r) => sqsSafeJson(serializeRecord(r)))),
-      ENVELOPE_ATTRIBUTES,
-    );
+    const exact = packedBytes(records);
     const { client, calls } = stubSqs(allOk);
     const { batcher } = testBatcher(client, { maxMessageBytes: exact - 1, maxBatchBytes: 100_000 });
     for (const r of records) batcher.add(r);
@@ -164,7 +173,7 @@ describe("Batcher", () => {
         Failed: [{ Id: "1", SenderFault: false, Code: "InternalError" }],
       };
     });
-    const one = messageBytes(envelopeBody([serializeRecord(record(300))]), ENVELOPE_ATTRIBUTES);
+    const one = packedBytes([record(300)]);
     const { batcher } = testBatcher(client, { maxMessageBytes: one, maxBatchBytes: 1 << 20 });
     for (let i = 0; i < 3; i++) batcher.add(record(300));
     const flushed = batcher.flush();
@@ -182,7 +191,7 @@ describe("Batcher", () => {
         return Object.assign(new Error("too long"), { name: "BatchRequestTooLong" });
       return allOk(entries);
     });
-    const one = messageBytes(envelopeBody([serializeRecord(record(300))]), ENVELOPE_ATTRIBUTES);
+    const one = packedBytes([record(300)]);
     const { batcher, errors } = testBatcher(client, {
       maxMessageBytes: one,
       maxBatchBytes: 1 << 20,
@@ -347,7 +356,7 @@ describe("Batcher", () => {
 
   it("sends at exactly 10 entries per call and starts an 11th message in a new call", async () => {
     const { client, calls } = stubSqs(allOk);
-    const one = messageBytes(envelopeBody([serializeRecord(record(300))]), ENVELOPE_ATTRIBUTES);
+    const one = packedBytes([record(300)], 10); // two-digit n: the largest of the 11
     const { batcher } = testBatcher(client, { maxMessageBytes: one, maxBatchBytes: 1 << 20 });
     for (let i = 0; i < 11; i++) batcher.add(record(300));
     await batcher.flush();
