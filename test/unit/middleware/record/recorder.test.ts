@@ -9,7 +9,7 @@ import type { Options } from "../../../../middleware/config/options.js";
 import { resolveOptions } from "../../../../middleware/config/resolve.js";
 import { ConfigError } from "../../../../middleware/index.js";
 import { Recorder } from "../../../../middleware/record/recorder.js";
-import type { AuditRecord } from "../../../../shared/wire/record.js";
+import { type AuditRecord, RECORD_VERSION } from "../../../../shared/wire/record.js";
 import { metricValue } from "../../../helpers/metric-value.js";
 
 function setup(options: Partial<Options> = {}) {
@@ -46,7 +46,7 @@ describe("audit.record()", () => {
     expect(id).toBeInstanceOf(ObjectId);
     expect(r).toEqual({
       _id: id,
-      v: 1,
+      v: RECORD_VERSION,
       source: "record",
       ts: expect.any(Date),
       actor: { id: "42", type: "service" },
