@@ -3,7 +3,7 @@ import type { FindOptions, Order, ReadFilter } from "../read/index.js";
 import { QueryError } from "../read/index.js";
 
 /** Query parameters that make the filter: the reader's fields, with `target` split in two. */
-export const FILTER_PARAMS = [
+const FILTER_PARAMS = [
   "actor",
   "action",
   "targetType",
@@ -70,7 +70,10 @@ function filterOf(params: Params): ReadFilter {
   const type = params.get("targetType");
   const id = params.get("targetId");
   if (type !== undefined || id !== undefined) {
-    filter.target = { ...(type === undefined ? {} : { type }), ...(id === undefined ? {} : { id }) };
+    filter.target = {
+      ...(type === undefined ? {} : { type }),
+      ...(id === undefined ? {} : { id }),
+    };
   }
   const text = params.get("status");
   if (text !== undefined) filter.status = status(text);

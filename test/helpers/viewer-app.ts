@@ -1,6 +1,7 @@
 // Apps with the audit viewer mounted at /audit, and a small trail to show in them.
-import type { ErrorRequestHandler, Express } from "express";
+
 import type express5 from "express";
+import type { ErrorRequestHandler, Express } from "express";
 import type { AuditRecord } from "../../shared/wire/record.js";
 import { auditViewer, type ViewerOptions } from "../../sidecar/viewer/index.js";
 import { readRecord } from "./read-records.js";

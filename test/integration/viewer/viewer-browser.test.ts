@@ -85,10 +85,10 @@ describe.skipIf(!available)("viewer in headless Chromium", () => {
 
   /** Waits until the page has answered its last request: the message is no longer "Loading…". */
   async function settled(): Promise<string> {
-    await page.waitForFunction(() => {
-      const text = document.getElementById("message")?.textContent ?? "";
-      return text !== "" && !text.startsWith("Loading");
-    });
+    // A string: this project's types have no DOM (the function runs in the page).
+    await page.waitForFunction(
+      `(() => { const t = document.getElementById("message").textContent; return t !== "" && !t.startsWith("Loading"); })()`,
+    );
     return (await page.textContent("#message")) ?? "";
   }
   const column = (n: number) =>
@@ -120,7 +120,8 @@ describe.skipIf(!available)("viewer in headless Chromium", () => {
     await page.fill("input[name=from]", "2026-03-01T10:02:00");
     await apply();
     const want = trail.filter(
-      (r) => r.actor.id === "bob" && r.outcome.status >= 500 && r.ts.getTime() >= TRAIL_T0 + 120_000,
+      (r) =>
+        r.actor.id === "bob" && r.outcome.status >= 500 && r.ts.getTime() >= TRAIL_T0 + 120_000,
     );
     expect(want.length).toBeGreaterThan(1);
     expect(await column(2)).toEqual(want.map(() => "bob"));
@@ -156,11 +157,15 @@ describe.skipIf(!available)("viewer in headless Chromium", () => {
     const alice = trail.filter((r) => r.actor.id === "alice");
     const [csv] = await Promise.all([page.waitForEvent("download"), page.click("#export-csv")]);
     expect(csv.suggestedFilename()).toMatch(/^audit-.+\.csv$/);
-    const lines = readFileSync(await csv.path(), "utf8").trimEnd().split("\r\n");
+    const lines = readFileSync(await csv.path(), "utf8")
+      .trimEnd()
+      .split("\r\n");
     expect(lines).toHaveLength(alice.length + 1);
     expect(lines.slice(1).map((l) => l.split(",")[2])).toEqual(alice.map(() => "alice"));
     const [nd] = await Promise.all([page.waitForEvent("download"), page.click("#export-ndjson")]);
-    const records = readFileSync(await nd.path(), "utf8").trimEnd().split("\n");
+    const records = readFileSync(await nd.path(), "utf8")
+      .trimEnd()
+      .split("\n");
     expect(records.map((l) => JSON.parse(l).actor.id)).toEqual(alice.map(() => "alice"));
   });
 
@@ -174,11 +179,11 @@ describe.skipIf(!available)("viewer in headless Chromium", () => {
     const json = (await page.textContent("#detail-json")) ?? "";
     expect(JSON.parse(json).service.name).toBe(HOSTILE);
     expect(json).toContain(JSON.stringify(HOSTILE).slice(1, -1));
-    const dom = await page.evaluate(() => ({
+    const dom = await page.evaluate(`({
       imgs: document.querySelectorAll("img").length,
       scripts: Array.from(document.scripts, (s) => s.getAttribute("src")),
-      pwned: (window as unknown as { __pwned?: number }).__pwned,
-    }));
+      pwned: window.__pwned,
+    })`);
     expect(dom).toEqual({ imgs: 0, scripts: ["app.js"], pwned: undefined });
     expect(dialogs).toEqual([]);
     expect(consoleErrors).toEqual([]);

@@ -24,8 +24,7 @@ afterAll(async () => {
   await testDb.dispose();
 });
 
-const newestFirst = () =>
-  trail.map((r) => r._id.toHexString()).sort((a, b) => b.localeCompare(a));
+const newestFirst = () => trail.map((r) => r._id.toHexString()).sort((a, b) => b.localeCompare(a));
 const oid = (r: { _id: { $oid: string } }) => r._id.$oid;
 
 describe("auditViewer options", () => {
@@ -131,7 +130,9 @@ describe.each(expressVersions)("viewer on $name", ({ express }) => {
         ts: { $date: string };
       }[];
     const bob = await ask("actor=bob&action=login");
-    expect(bob.length).toBe(trail.filter((r) => r.actor.id === "bob" && r.action === "login").length);
+    expect(bob.length).toBe(
+      trail.filter((r) => r.actor.id === "bob" && r.action === "login").length,
+    );
     expect(bob.every((r) => r.actor.id === "bob" && r.action === "login")).toBe(true);
     const failed = await ask("status=failed&targetType=order&targetId=1003");
     expect(failed.length).toBeGreaterThan(0);
@@ -206,7 +207,10 @@ describe.each(expressVersions)("viewer on $name", ({ express }) => {
       });
     expect(nd.headers["content-type"]).toMatch(/^application\/x-ndjson/);
     expect(nd.headers["content-disposition"]).toMatch(/\.ndjson"$/);
-    const records = (nd.body as string).trimEnd().split("\n").map((l) => JSON.parse(l));
+    const records = (nd.body as string)
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(records.map(oid)).toEqual(
       trail
         .filter((r) => r.outcome.status >= 500)

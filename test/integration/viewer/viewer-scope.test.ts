@@ -80,21 +80,28 @@ describe.each(expressVersions)("viewer scope on $name", ({ express }) => {
   });
 
   it("holds the export to the scope", async () => {
-    const res = await get("/api/export?format=ndjson", "globex").buffer(true).parse((r, done) => {
-      let text = "";
-      r.on("data", (c: Buffer) => {
-        text += c.toString("utf8");
+    const res = await get("/api/export?format=ndjson", "globex")
+      .buffer(true)
+      .parse((r, done) => {
+        let text = "";
+        r.on("data", (c: Buffer) => {
+          text += c.toString("utf8");
+        });
+        r.on("end", () => done(null, text));
       });
-      r.on("end", () => done(null, text));
-    });
-    const lines = (res.body as string).trimEnd().split("\n").map((l) => JSON.parse(l) as Shown);
+    const lines = (res.body as string)
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Shown);
     expect(lines.map((r) => r._id.$oid)).toEqual(idsOf(trail.filter((r) => r.tenant === "globex")));
   });
 
   it("lets a time range narrow a scoped window and not reach outside it", async () => {
     const from = trail[10]?.ts.toISOString() as string;
     const app = viewerApp(express, { reader, authorize: () => true, scope: () => ({ from }) });
-    const inside = await request(app).get(`/audit/api/records?limit=100&from=${trail[12]?.ts.toISOString()}`);
+    const inside = await request(app).get(
+      `/audit/api/records?limit=100&from=${trail[12]?.ts.toISOString()}`,
+    );
     expect(inside.status).toBe(200);
     expect(inside.body.records).toHaveLength(18);
     const all = await request(app).get("/audit/api/records?limit=100");
@@ -112,7 +119,7 @@ describe.each(expressVersions)("viewer scope on $name", ({ express }) => {
     const app = viewerApp(express, {
       reader,
       authorize: () => true,
-      scope: fn as () => Record<string, never>,
+      scope: fn as unknown as () => Record<string, never>,
     });
     for (const path of ["/audit/api/records", "/audit/api/export?format=csv"]) {
       const res = await request(app).get(path);
