@@ -38,7 +38,7 @@ export const PAGE_HTML = `<!doctype html>
 <main>
   <div class="list">
     <table id="records">
-      <thead><tr><th>Time</th><th>Actor</th><th>Action</th><th>Target</th><th>Status</th><th>Duration</th></tr></thead>
+      <thead><tr><th>Time (local)</th><th>Actor</th><th>Action</th><th>Target</th><th>Status</th><th>Duration</th></tr></thead>
       <tbody></tbody>
     </table>
     <button type="button" id="more" hidden>More</button>

@@ -22,11 +22,15 @@ export const PAGE_JS = `"use strict";
     if (typeof value === "number" || typeof value === "boolean") return String(value);
     return JSON.stringify(value);
   }
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  // A record's time in the browser's time zone, as the time filters take it; the panel keeps UTC.
   function dateText(value) {
     var iso = value && typeof value === "object" ? value.$date : value;
-    return typeof iso === "string" ? iso.replace("T", " ").replace("Z", " UTC") : text(value);
+    var d = typeof iso === "string" ? new Date(iso) : null;
+    if (!d || isNaN(d.getTime())) return text(value);
+    var ms = d.getMilliseconds();
+    return toLocalInput(iso).replace("T", " ") + (ms ? "." + String(ms + 1000).slice(1) : "");
   }
-  function pad(n) { return (n < 10 ? "0" : "") + n; }
   // An ISO time as a datetime-local value, in the browser's time zone.
   function toLocalInput(iso) {
     var d = new Date(iso);
