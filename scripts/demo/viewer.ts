@@ -74,11 +74,29 @@ export function viewerWanted(): boolean {
   return why === undefined;
 }
 
-/** Serves the viewer, prints its URL, and returns on Ctrl-C (SIGINT) or SIGTERM. */
+/**
+ * Serves the viewer, prints its URL, and returns on Ctrl-C (SIGINT) or SIGTERM, for the demo to
+ * clean up. The handlers stay: a process with none is ended by tsx on the signal, before its
+ * clean-up. One Ctrl-C can arrive twice (from the terminal, and relayed by tsx), so only a
+ * second Ctrl-C a second later ends the demo at once.
+ */
 export async function showViewer(mongoUri: string, database: string): Promise<void> {
   const viewer = await serveViewer(mongoUri, database);
   console.log(`\nThe records, in the audit viewer: ${viewer.url}`);
   console.log("Press Ctrl-C to stop it (the demo database is dropped then).");
-  await Promise.race([once(process, "SIGINT"), once(process, "SIGTERM")]);
+  await new Promise<void>((resolve) => {
+    let stoppedAt: number | undefined;
+    const stop = () => {
+      if (stoppedAt === undefined) {
+        stoppedAt = Date.now();
+        resolve();
+      } else if (Date.now() - stoppedAt > 1000) {
+        process.exit(130);
+      }
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+  console.log("Stopping the viewer and cleaning up...");
   await viewer.close();
 }
