@@ -24,12 +24,19 @@ export const LANES = 4;
 /** The sidecar's default write concern, for both sides. */
 const WRITE_CONCERN = { w: "majority", journal: true } as const;
 
-const quiet: Logger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (o, m) => console.warn("warn:", m, o),
-  error: (o, m) => console.error("error:", m, o),
-};
+/** Quiet, but counts the adaptive limit's changes (the sidecar logs each one at info). */
+function quiet(): Logger & { limitChanges: number } {
+  const logger = {
+    limitChanges: 0,
+    debug: () => undefined,
+    info: (_o: object, m?: string) => {
+      if (m === "write concurrency limit changed") logger.limitChanges++;
+    },
+    warn: (o: object, m?: string) => console.warn("warn:", m, o),
+    error: (o: object, m?: string) => console.error("error:", m, o),
+  };
+  return logger;
+}
 
 export const uid = () => `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
 const cpuUs = (since: NodeJS.CpuUsage) => {
@@ -122,6 +129,8 @@ export interface Drain extends Measured {
   drainedSeconds: number;
   /** SQS requests per 1,000 records by operation, from the sidecar's own counters. */
   sqsPer1000: Record<string, number>;
+  /** How often the adaptive concurrency limit changed during the drain. */
+  limitChanges: number;
 }
 
 /** Queues `bodies` on a fresh queue, then runs a sidecar until every record is written. */
@@ -139,6 +148,7 @@ export async function drain(
   const queueUrl = QueueUrl as string;
   await fill(sqs, queueUrl, bodies);
   const collection = `sidecar_${uid()}`;
+  const logger = quiet();
   const sidecar = createSidecar({
     queueUrl,
     mongo,
@@ -149,7 +159,7 @@ export async function drain(
     bulkSize: BULK,
     writeConcern: WRITE_CONCERN,
     indexes: [],
-    logger: quiet,
+    logger,
     ...options,
   });
   const metric = async (name: string, labels = "") => {
@@ -210,6 +220,7 @@ export async function drain(
     samples,
     drainedSeconds,
     sqsPer1000,
+    limitChanges: logger.limitChanges,
     ...(cpuProfile ? { profile: cpuProfile } : {}),
   };
 }

@@ -1,20 +1,20 @@
 // `npm run bench:sidecar`: the sidecar draining a backlog, as an operator sees it, against a bare
 // insertMany loop over the same documents in the same run; then a burst at 10× a maxWriteRate.
 //
-// BENCH_ROUNDS (default 3) and BENCH_RECORDS (default 40000) shorten a run while iterating, and
-// BENCH_BURST=0 leaves the burst out;
+// BENCH_ROUNDS (default 3) and BENCH_RECORDS (default 40000) shorten a run while iterating,
+// BENCH_BURST=0 leaves the burst out, and BENCH_FIXED=1 adds a drain with adaptiveConcurrency
+// off to every round (same bodies, order alternating with the other two);
 // BENCH_CPU_PROF_DIR=dir adds one profiled drain and one profiled bare loop, writes their V8 CPU
 // profiles there and prints where each one's time went, step by step, side by side.
-import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { type Document, MongoClient } from "mongodb";
 import { decodeMeasured, type MeasuredBody, measureMessage } from "../shared/wire/decoder.js";
 import { envelopeAttributes } from "../shared/wire/envelope.js";
 import { serializeRecord } from "../shared/wire/record-json.js";
 import { type CpuProfile, timeBySteps } from "./cpu-profile.js";
 import { realisticRecord } from "./realistic-record.js";
+import { services } from "./services.js";
 import {
   BULK,
   bareLoop,
@@ -33,22 +33,7 @@ const RECORDS = Number(process.env.BENCH_RECORDS ?? 40_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const BURST_RATE = 1_000;
 const PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR;
-
-/** The services' addresses: AUDITQ_TEST_SQS_ENDPOINT and _MONGODB_URI when set, as for tests. */
-function services(): Record<string, string> {
-  const { AUDITQ_TEST_SQS_ENDPOINT: sqs, AUDITQ_TEST_MONGODB_URI: mongo } = process.env;
-  if (sqs && mongo) return { AUDITQ_TEST_SQS_ENDPOINT: sqs, AUDITQ_TEST_MONGODB_URI: mongo };
-  const script = fileURLToPath(new URL("../scripts/services", import.meta.url));
-  // `up` is a no-op when they already run; this bench never stops them.
-  const out = execFileSync(script, ["up"], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const env: Record<string, string> = {};
-  for (const m of out.matchAll(/^export ([A-Z0-9_]+)=(.*)$/gm))
-    env[m[1] as string] = m[2] as string;
-  return env;
-}
+const FIXED = process.env.BENCH_FIXED === "1";
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
@@ -170,28 +155,40 @@ async function main(): Promise<void> {
     const warm = Math.min(RECORDS, 10 * PER_MESSAGE);
     await bareLoop(mongo, db, docs.slice(0, warm));
     await drain(sqsEndpoint, mongo, db, bodies.slice(0, warm / PER_MESSAGE), warm);
-    const rows: { bare: Measured; sidecar: Drain }[] = [];
+    const rows: { bare: Measured; sidecar: Drain; fixed?: Drain }[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       // Alternate the order, so that neither side always runs on a warmer or busier machine.
       let bare: Measured | undefined;
+      let fixed: Drain | undefined;
+      const fixedDrain = () =>
+        drain(sqsEndpoint, mongo, db, bodies, RECORDS, { adaptiveConcurrency: false });
       if (round % 2 === 1) bare = await bareLoop(mongo, db, docs);
+      else if (FIXED) fixed = await fixedDrain();
       const sidecar = await drain(sqsEndpoint, mongo, db, bodies, RECORDS);
       bare ??= await bareLoop(mongo, db, docs);
-      rows.push({ bare, sidecar });
+      if (FIXED) fixed ??= await fixedDrain();
+      rows.push({ bare, sidecar, ...(fixed ? { fixed } : {}) });
       const s = sidecar;
       console.log(
-        `  round ${round}: bare loop ${(RECORDS / bare.seconds).toFixed(0)} records/s, ${bare.cpuUsPerRecord.toFixed(1)} µs CPU/record; sidecar ${(RECORDS / s.seconds).toFixed(0)} records/s (${(bare.seconds / s.seconds).toFixed(2)}×), ${s.cpuUsPerRecord.toFixed(1)} µs CPU/record (${(s.cpuUsPerRecord / bare.cpuUsPerRecord).toFixed(2)}×); queue empty after ${s.drainedSeconds.toFixed(1)} s; SQS billed per 1,000: ${Object.entries(
+        `  round ${round}: bare loop ${(RECORDS / bare.seconds).toFixed(0)} records/s, ${bare.cpuUsPerRecord.toFixed(1)} µs CPU/record; sidecar ${(RECORDS / s.seconds).toFixed(0)} records/s (${(bare.seconds / s.seconds).toFixed(2)}×), ${s.cpuUsPerRecord.toFixed(1)} µs CPU/record (${(s.cpuUsPerRecord / bare.cpuUsPerRecord).toFixed(2)}×), concurrency limit changed ${s.limitChanges} times; queue empty after ${s.drainedSeconds.toFixed(1)} s; SQS billed per 1,000: ${Object.entries(
           s.sqsPer1000,
         )
           .map(([op, v]) => `${op} ${v.toFixed(2)}`)
-          .join(", ")}`,
+          .join(
+            ", ",
+          )}${fixed ? `; fixed concurrency ${(RECORDS / fixed.seconds).toFixed(0)} records/s (${(bare.seconds / fixed.seconds).toFixed(2)}×)` : ""}`,
       );
     }
     const rate = median(rows.map((r) => r.bare.seconds / r.sidecar.seconds));
     const cpu = median(rows.map((r) => r.sidecar.cpuUsPerRecord / r.bare.cpuUsPerRecord));
     console.log(
-      `  median: sidecar ${median(rows.map((r) => RECORDS / r.sidecar.seconds)).toFixed(0)} records/s vs bare ${median(rows.map((r) => RECORDS / r.bare.seconds)).toFixed(0)}; rate ratio ${rate.toFixed(2)}× (target ≥ 0.9), CPU ratio ${cpu.toFixed(2)}× (target ≤ 1.5)`,
+      `  median: sidecar ${median(rows.map((r) => RECORDS / r.sidecar.seconds)).toFixed(0)} records/s vs bare ${median(rows.map((r) => RECORDS / r.bare.seconds)).toFixed(0)}; rate ratio ${rate.toFixed(2)}× (target ≥ 0.9), CPU ratio ${cpu.toFixed(2)}× (target ≤ 1.5); limit changes per drain ${median(rows.map((r) => r.sidecar.limitChanges))}`,
     );
+    const fixedRows = rows.flatMap((r) => (r.fixed ? [r.bare.seconds / r.fixed.seconds] : []));
+    if (fixedRows.length > 0)
+      console.log(
+        `  median rate ratio with adaptiveConcurrency off: ${median(fixedRows).toFixed(2)}×`,
+      );
     const steps = await decodeSteps(bodies, RECORDS);
     console.log(
       `  decode steps alone (CPU, all threads): ${Object.entries(steps)

@@ -1,9 +1,11 @@
 // The Express middleware factory: wires the options, clients, metrics and batcher to capture's
 // request path (capture/request-path.ts), and adds the controls an app needs around it.
 import type { SQSClient } from "@aws-sdk/client-sqs";
+import type { ObjectId } from "bson";
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import type { Registry } from "prom-client";
 import { RETRY_POLICIES } from "../shared/util/backoff.js";
+import type { AuditRecord } from "../shared/wire/record.js";
 import { SIGNATURE_ATTRIBUTE_BYTES } from "../shared/wire/signature.js";
 import { SQS_MAX_BATCH_ENTRIES } from "../shared/wire/sqs-limits.js";
 import { Batcher, type BatcherConfig, type CloseReport } from "./batcher/batcher.js";
@@ -11,8 +13,10 @@ import { capturedRecordJson } from "./capture/known-shape-json.js";
 import { RequestPath } from "./capture/request-path.js";
 import { createClients } from "./config/clients.js";
 import { createMiddlewareMetrics, type MiddlewareMetrics } from "./config/metrics.js";
-import type { Options } from "./config/options.js";
+import type { ActorResult, Options } from "./config/options.js";
 import { type Config, resolveOptions } from "./config/resolve.js";
+import type { AsOptions, RecordInput } from "./record/input.js";
+import { Recorder } from "./record/recorder.js";
 import { closeOnce, closeOnSignals } from "./shutdown.js";
 
 /** The middleware, plus the controls an app needs around it. */
@@ -38,6 +42,22 @@ export interface AuditqMiddleware extends RequestHandler {
    * on unchanged: `app.use(audit.captureErrors)` before the app's own error handlers.
    */
   readonly captureErrors: ErrorRequestHandler;
+  /**
+   * Records an operation that is not a request (a job, a worker, a CLI) through the same
+   * redaction, trimming, batcher, spool, durability and signing as captured records, with
+   * `source: "record"` and no `request`; returns its `_id`. What the input leaves out (actor,
+   * tenant, request id) comes from the context: {@link AuditqMiddleware.as}, or the request
+   * whose handler started the work (then `causedBy` links to it). Throws a ConfigError on a
+   * wrong input; never otherwise.
+   */
+  record(input: RecordInput): ObjectId;
+  /**
+   * Runs `fn` with `actor` as the actor of every {@link AuditqMiddleware.record} call inside
+   * it, however deep in its async work; returns what `fn` returns. `options` adds a tenant and
+   * the request that started the work. Nested calls override the enclosing context.
+   */
+  as<R>(actor: ActorResult, fn: () => R): R;
+  as<R>(actor: ActorResult, options: AsOptions, fn: () => R): R;
 }
 
 export type { CloseReport };
@@ -48,13 +68,17 @@ export type { CloseReport };
  */
 export function auditq(options: Options): AuditqMiddleware {
   const config = resolveOptions(options);
-  const { sqs, registry } = createClients(config);
+  const { sqs, registry, release } = createClients(config);
   const metrics = createMiddlewareMetrics(registry);
   const batcher = new Batcher(batcherConfig(config, sqs, metrics));
-  const path = new RequestPath(config, metrics, (record) => {
+  // The one way a record enters the batcher, captured or from record(): what every record
+  // gets on the way (numbering, spool, durability, signing) is added here, once.
+  const enter = (record: AuditRecord): void => {
     batcher.add(record, capturedRecordJson);
-  });
-  const close = closeOnce(batcher, config.closeTimeoutMs);
+  };
+  const path = new RequestPath(config, metrics, enter);
+  const recorder = new Recorder(config, metrics, enter);
+  const close = closeOnce(batcher, config.closeTimeoutMs, release);
   return Object.assign(path.handle, {
     flush: () => batcher.flush(),
     close,
@@ -62,6 +86,8 @@ export function auditq(options: Options): AuditqMiddleware {
       closeOnSignals(close, config.logger, signals),
     registry,
     captureErrors: path.captureErrors,
+    record: recorder.record,
+    as: recorder.as,
   });
 }
 

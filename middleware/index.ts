@@ -10,6 +10,7 @@ export {
 export type { Logger } from "../shared/util/logger.js";
 export type {
   AuditActor,
+  AuditChange,
   AuditOutcome,
   AuditRecord,
   AuditRequest,
@@ -30,3 +31,4 @@ export {
 export { escapeKey, unescapeKey } from "./capture/sanitize.js";
 export { DEFAULT_HEADERS } from "./config/option-table.js";
 export type { ActorResult, Options, RedactOptions, SpoolOptions } from "./config/options.js";
+export type { AsOptions, RecordInput, RecordOutcome } from "./record/input.js";

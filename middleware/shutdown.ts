@@ -2,11 +2,18 @@
 import type { Logger } from "../shared/util/logger.js";
 import type { Batcher, CloseReport } from "./batcher/batcher.js";
 
-/** The batcher's close within `timeoutMs`, run on the first call; later calls get its promise. */
-export function closeOnce(batcher: Batcher, timeoutMs: number): () => Promise<CloseReport> {
+/**
+ * The batcher's close within `timeoutMs`, run on the first call, then `closed` (which gives
+ * back what the instance held); later calls get its promise.
+ */
+export function closeOnce(
+  batcher: Batcher,
+  timeoutMs: number,
+  closed: () => void = () => undefined,
+): () => Promise<CloseReport> {
   let closing: Promise<CloseReport> | undefined;
   return () => {
-    closing ??= batcher.close(timeoutMs);
+    closing ??= batcher.close(timeoutMs).finally(closed);
     return closing;
   };
 }

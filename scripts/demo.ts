@@ -21,8 +21,15 @@ import express from "express";
 import { MongoClient } from "mongodb";
 import { auditq } from "../middleware/index.js";
 import { decodeMessage } from "../shared/wire/decoder.js";
-import { chartData, drainedAt, htmlReport, RATE_WINDOW_S, terminalChart } from "./demo/chart.js";
+import {
+  chartData,
+  type DemoEvent,
+  drainedAt,
+  RATE_WINDOW_S,
+  terminalChart,
+} from "./demo/chart.js";
 import { startSampler } from "./demo/metrics.js";
+import { htmlReport } from "./demo/report.js";
 import { showViewer, viewerWanted } from "./demo/viewer.js";
 
 /** The sidecar's write budget, `maxWriteRate`, in records per second. */
@@ -154,7 +161,9 @@ async function main() {
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const sampler = startSampler(`${base}/metrics`, sidecarMetrics, SAMPLE_EVERY_MS);
+  const events: DemoEvent[] = [];
   await sleep(1000); // a quiet second before the burst
+  events.push({ t: sampler.elapsed(), label: "burst starts" });
   console.log(
     `Burst: ${REQUESTS} requests at ${BURST_RATE}/s (10x the write cap) for ${BURST_S} s...`,
   );
@@ -175,6 +184,7 @@ async function main() {
       },
     ],
   });
+  events.push({ t: sampler.elapsed(), label: "burst ends" });
   const answered = burst["2xx"];
   console.log(
     `  ${answered} requests answered (2xx) in ${(burst.duration).toFixed(1)} s, ${burst.non2xx + burst.errors} failed`,
@@ -194,6 +204,10 @@ async function main() {
         Entries: kept.map((m, i) => ({ ...m, Id: String(i) })),
       }),
     );
+    events.push({
+      t: sampler.elapsed(),
+      label: `${kept.length} messages re-sent (as a redelivery)`,
+    });
   }
   console.log(
     `Sent ${kept.length} of those messages (${dupeRecords} records) again, as an SQS redelivery would.`,
@@ -221,7 +235,7 @@ async function main() {
   sidecar.kill("SIGTERM");
   await once(sidecar, "exit");
 
-  const data = chartData(sampler.samples, WRITE_RATE);
+  const data = chartData(sampler.samples, WRITE_RATE, events);
   const peakWrites = Math.max(0, ...data.writes);
   const drained = drainedAt(data);
   const summary = [

@@ -1,5 +1,5 @@
 // Builds the full audit record of one request from what Express knows when the response ends.
-import type { Request } from "express";
+import type { Request, Response } from "express";
 import { censorUrlCredentials, censorUserinfo } from "../../shared/util/url-credentials.js";
 import {
   type AuditActor,
@@ -10,6 +10,7 @@ import {
 } from "../../shared/wire/record.js";
 import type { ActorResult } from "../config/options.js";
 import type { Config } from "../config/resolve.js";
+import { diffChanges } from "./changes.js";
 import { headersOf, MAX_HEADER_CHARS } from "./headers.js";
 import { asText, field } from "./read.js";
 import {
@@ -52,7 +53,31 @@ function isEmptyPlainObject(value: unknown): boolean {
 }
 
 /** Reports a failure in app-supplied code (actor, skip) without losing the record. */
-export type Report = (kind: "actor" | "skip", cause: unknown) => void;
+export type Report = (kind: "actor" | "tenant" | "skip", cause: unknown) => void;
+
+/**
+ * The `tenant` option's answer as stored text, or undefined (no option, no tenant, it threw).
+ * The record and the request's scope (`audit.record()` in its work) read it alike.
+ */
+export function readTenant(
+  tenantOf: Config["tenant"],
+  req: Request,
+  res: Response,
+  report: Report,
+): string | undefined {
+  if (tenantOf === undefined) return undefined;
+  let result: unknown;
+  try {
+    result = tenantOf(req, res);
+  } catch (err) {
+    report("tenant", err);
+    return undefined;
+  }
+  if ((typeof result === "string" && result !== "") || typeof result === "number") {
+    return bounded(String(result), MAX_SHORT_CHARS);
+  }
+  return undefined;
+}
 
 function resolveActor(end: RequestEnd, report: Report): AuditActor {
   const { config, req, res } = end;
@@ -109,7 +134,8 @@ export interface Built {
 /** The sanitize rules of a config, made once per config rather than once per record. */
 const rulesByConfig = new WeakMap<Config, SanitizeRules>();
 
-function rulesOf(config: Config): SanitizeRules {
+/** The sanitize rules of `config`: its redaction keys and censor, and the depth limit. */
+export function rulesOf(config: Config): SanitizeRules {
   let rules = rulesByConfig.get(config);
   if (rules === undefined) {
     rules = { redactKeys: config.redactKeys, censor: config.censor, maxDepth: MAX_DEPTH };
@@ -119,7 +145,7 @@ function rulesOf(config: Config): SanitizeRules {
 }
 
 /** `value` sanitized within `budget` bytes; its state joins `states` for the size estimate. */
-function cleaned(
+export function cleaned(
   value: unknown,
   rules: SanitizeRules,
   budget: number,
@@ -191,6 +217,7 @@ export function buildRecord(end: RequestEnd, report: Report): Built {
   const record: AuditRecord = {
     _id: begin.id,
     v: RECORD_VERSION,
+    source: "http",
     ts: begin.ts,
     actor: resolveActor(end, report),
     action: bounded(ctx.actionName ?? `${method} ${route ?? path}`, MAX_PATH_CHARS + 64),
@@ -198,6 +225,8 @@ export function buildRecord(end: RequestEnd, report: Report): Built {
     outcome,
     service: config.service,
   };
+  const tenant = readTenant(end.config.tenant, end.req, end.res, report);
+  if (tenant !== undefined) record.tenant = tenant;
   if (ctx.targetValue !== undefined) {
     record.target = {
       type: bounded(ctx.targetValue.type, MAX_SHORT_CHARS),
@@ -210,17 +239,34 @@ export function buildRecord(end: RequestEnd, report: Report): Built {
       unknown
     >;
   }
+  if (ctx.changePairs !== undefined) {
+    const diff = diffChanges(ctx.changePairs, rules, config.maxRecordBytes);
+    states.push(diff.state);
+    record.changes = diff.changes;
+  }
+
+  return { record, trimmed: fitRecord(record, states, path.length * 2, config) };
+}
+
+/**
+ * Redacts `config`'s record paths in `record`, then trims it to `maxRecordBytes` when the sizes
+ * of its sanitized parts (`states`, plus `extraBytes` not in them) say it may not fit; returns
+ * the fields trimmed.
+ */
+export function fitRecord(
+  record: AuditRecord,
+  states: readonly SanitizeState[],
+  extraBytes: number,
+  config: Config,
+): string[] {
   if (config.redactPaths.length > 0) {
     redactPaths(record as unknown as Record<string, unknown>, config.redactPaths, config.censor);
   }
-
-  let estimate = FIXED_BYTES + path.length * 2;
+  let estimate = FIXED_BYTES + extraBytes;
   for (const state of states) estimate += state.used;
-  const trimmed =
-    estimate * ESCAPE_FACTOR > config.maxRecordBytes
-      ? trimToFit(record, config.maxRecordBytes)
-      : [];
-  return { record, trimmed };
+  return estimate * ESCAPE_FACTOR > config.maxRecordBytes
+    ? trimToFit(record, config.maxRecordBytes)
+    : [];
 }
 
 /** The matched route template, e.g. `/orders/:id` under a router mounted at `/orders`. */

@@ -1,5 +1,6 @@
 // `req.audit`: what the app can add to the record of the request it is handling.
 import type { ObjectId } from "bson";
+import { type ChangePair, snapshot } from "./changes.js";
 
 /**
  * Marks an AuditContext across copies of auditq (a registered symbol), so a second middleware
@@ -20,7 +21,8 @@ export function isAuditContext(value: unknown): boolean {
 
 /**
  * The audit context of one request, as `req.audit`. Everything set here is read once, when the
- * response ends; calls are cheap (they only keep references) and never throw.
+ * response ends; calls are cheap (they keep references; `change()` copies its two values) and
+ * never throw.
  */
 export class AuditContext {
   /** The record's `_id`, fixed when the request arrived. */
@@ -35,6 +37,7 @@ export class AuditContext {
   /** @internal */ skipped = false;
   /** @internal */ errorValue: unknown = undefined;
   /** @internal */ hasError = false;
+  /** @internal */ changePairs: ChangePair[] | undefined = undefined;
 
   constructor(id: ObjectId, requestId: string) {
     this.id = id;
@@ -72,6 +75,20 @@ export class AuditContext {
   error(err: unknown): this {
     this.errorValue = err;
     this.hasError = true;
+    return this;
+  }
+
+  /**
+   * Records what changed from `before` to `after` as `changes`: a list of
+   * `{ path, op, from?, to? }` (JSON Pointer paths, ops `add`, `remove`, `replace`), worked out
+   * when the response ends and redacted like the rest of the record (a changed password shows
+   * as changed, without its values). Both values are copied now, as JSON sees them: changing
+   * them after the call changes nothing. Several calls add their changes in call order.
+   */
+  change(before: unknown, after: unknown): this {
+    const pair = { before: snapshot(before), after: snapshot(after) };
+    if (this.changePairs === undefined) this.changePairs = [pair];
+    else this.changePairs.push(pair);
     return this;
   }
 

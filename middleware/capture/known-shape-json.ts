@@ -18,17 +18,20 @@ const OWN_OBJECTS: ReadonlySet<string> = new Set([
   "outcome",
   "service",
   "target",
+  "causedBy",
 ]);
 
 /** `"key":` of the keys a captured record has, made once. */
 const KEY_TEXT = new Map<string, string>(
   [
-    ...["_id", "v", "ts", "action", "meta", "trimmed", "captureError"],
+    ...["_id", "v", "source", "ts", "action", "meta", "trimmed", "captureError"],
+    ...["tenant", "changes"],
     ...OWN_OBJECTS,
     ...["id", "type", "ip", "userAgent"],
     ...["method", "path", "route", "requestId", "params", "query", "headers", "body"],
     ...["status", "durationMs", "aborted", "error", "errorStack"],
     ...["name", "version", "host", "pid"],
+    ...["op", "from", "to"],
   ].map((key) => [key, `${JSON.stringify(key)}:`]),
 );
 

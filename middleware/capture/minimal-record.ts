@@ -41,6 +41,7 @@ export function minimalRecord(end: RequestEnd, cause: unknown): AuditRecord {
   return {
     _id: begin.id,
     v: RECORD_VERSION,
+    source: "http",
     ts: begin.ts,
     actor: { id: null },
     action: `${method} ${path}`,

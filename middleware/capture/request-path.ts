@@ -6,7 +6,8 @@ import { callHook } from "../../shared/util/hooks.js";
 import type { AuditRecord } from "../../shared/wire/record.js";
 import type { CaptureErrorKind, MiddlewareMetrics, SkipReason } from "../config/metrics.js";
 import type { Config } from "../config/resolve.js";
-import { buildRecord } from "./build.js";
+import { RequestScope, runInScope } from "../record/scope.js";
+import { buildRecord, readTenant } from "./build.js";
 import { type AuditContext, isAuditContext } from "./context.js";
 import { isHealthCheck, isHealthCheckView } from "./health-check.js";
 import { minimalRecord } from "./minimal-record.js";
@@ -31,6 +32,7 @@ class PendingCapture {
     readonly ctx: AuditContext,
     readonly seen: RouteSeen,
     readonly req: Request,
+    readonly scope: RequestScope,
   ) {}
 }
 
@@ -68,14 +70,18 @@ export class RequestPath {
 
   /** The middleware: begins capturing the request, then passes it on at once. */
   readonly handle = (req: Request, res: Response, next: NextFunction): void => {
+    let scope: RequestScope | undefined;
     if (!this.ownedByAnother(req)) {
       try {
-        this.capture(req, res);
+        scope = this.capture(req, res);
       } catch (err) {
         this.report("start", err);
       }
     }
-    next();
+    // The rest of the request runs in its scope: `audit.record()` in the work its handler
+    // starts takes the request's actor and links to it (`causedBy`).
+    if (scope === undefined) next();
+    else runInScope(scope, next);
   };
 
   /**
@@ -89,6 +95,10 @@ export class RequestPath {
     }
     next(err);
   };
+
+  /** The request's tenant for the work its handler starts, read as its record reads it. */
+  private readonly tenantOf = (req: Request, res: Response): string | undefined =>
+    readTenant(this.config.tenant, req, res, this.report);
 
   /** Counts and reports a failure inside capture; the request itself is unaffected. */
   private readonly report = (kind: CaptureErrorKind, cause: unknown): void => {
@@ -122,8 +132,11 @@ export class RequestPath {
     return true;
   }
 
-  /** Gives the request its `req.audit` and, unless it is left out, awaits its response's end. */
-  private capture(req: Request, res: Response): void {
+  /**
+   * Gives the request its `req.audit` and, unless it is left out, awaits its response's end.
+   * Returns the scope its handler runs in; `causedBy.id` only when the request is recorded.
+   */
+  private capture(req: Request, res: Response): RequestScope {
     const begin = beginCapture();
     const ctx = createContext(begin, req);
     try {
@@ -135,9 +148,18 @@ export class RequestPath {
     const leftOut = this.leftOutOnArrival(req);
     if (leftOut !== undefined) {
       this.skipped(leftOut);
-      return;
+      return new RequestScope(this.config.actor, this.tenantOf, req, res, ctx.requestId, undefined);
     }
-    this.awaitEnd(res, new PendingCapture(begin, ctx, this.routeOf(req), req));
+    const scope = new RequestScope(
+      this.config.actor,
+      this.tenantOf,
+      req,
+      res,
+      ctx.requestId,
+      ctx.id,
+    );
+    this.awaitEnd(res, new PendingCapture(begin, ctx, this.routeOf(req), req, scope));
+    return scope;
   }
 
   /** `methods` and `sampleRate` decide when the request arrives; the rest when it ends. */
@@ -191,7 +213,13 @@ export class RequestPath {
       }
       const view = new RequestView(p.req);
       if (this.wantsSkip(view, p.req, res)) this.skipped("skip");
-      else this.sink(this.recordOf(p, res, view));
+      else {
+        const record = this.recordOf(p, res, view);
+        // Work the handler started and that outlives the response takes the record's actor,
+        // and no longer holds the request and response.
+        if (record.captureError === undefined) p.scope.settle(record.actor, record.tenant);
+        this.sink(record);
+      }
     } catch (err) {
       this.report("build", err);
     }
@@ -210,7 +238,7 @@ export class RequestPath {
       now: performance.now(),
       view,
     });
-    this.metrics.recordsCaptured.inc();
+    this.metrics.recordsCaptured.inc({ source: "http" });
     return record;
   }
 
@@ -218,7 +246,7 @@ export class RequestPath {
   private build(end: RequestEnd): AuditRecord {
     try {
       const built = buildRecord(end, this.report);
-      if (built.trimmed.length > 0) this.metrics.recordsTrimmed.inc();
+      if (built.trimmed.length > 0) this.metrics.recordsTrimmed.inc({ source: "http" });
       return built.record;
     } catch (err) {
       this.report("build", err);

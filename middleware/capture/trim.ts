@@ -1,6 +1,11 @@
 // Fits a built record into `maxRecordBytes`: its largest variable fields give way to markers.
 import { EJSON } from "bson";
-import type { AuditRecord } from "../../shared/wire/record.js";
+import type {
+  AuditChange,
+  AuditOutcome,
+  AuditRecord,
+  AuditRequest,
+} from "../../shared/wire/record.js";
 import { utf8Bytes } from "../../shared/wire/sqs-limits.js";
 import { MARKER_PREFIX } from "./sanitize.js";
 
@@ -10,6 +15,25 @@ function jsonBytes(value: unknown): number {
 
 type Slot = { path: string; get(): unknown; set(value: string): void };
 
+/** Bytes of paths kept when `changes` is trimmed: the rest of the list gives way to a marker. */
+const TRIMMED_CHANGES_PATH_BYTES = 4096;
+
+/**
+ * `changes` trimmed: every `from` and `to` dropped, and the paths kept within a few KiB; the
+ * last entry's path is the marker (`[auditq: trimmed N bytes]`), so a reader sees the cut.
+ */
+function withoutValues(changes: AuditChange[] | undefined, marker: string): AuditChange[] {
+  const out: AuditChange[] = [];
+  let bytes = 0;
+  for (const { path, op } of changes ?? []) {
+    bytes += path.length + 8;
+    if (bytes > TRIMMED_CHANGES_PATH_BYTES) break;
+    out.push({ path, op });
+  }
+  out.push({ path: marker, op: "replace" });
+  return out;
+}
+
 /**
  * Replaces the record's largest variable fields by a marker, one at a time, until its
  * serialized size is within `maxBytes`. Returns the record paths it replaced, and lists them
@@ -18,8 +42,9 @@ type Slot = { path: string; get(): unknown; set(value: string): void };
 export function trimToFit(record: AuditRecord, maxBytes: number): string[] {
   let total = jsonBytes(record);
   if (total <= maxBytes) return [];
-  const r = record.request;
-  const o = record.outcome;
+  // A record of `audit.record()` has no request, and may have no outcome.
+  const r: Partial<AuditRequest> = record.request ?? {};
+  const o: Partial<AuditOutcome> = record.outcome ?? {};
   const slots: Slot[] = [
     { path: "request.body", get: () => r.body, set: (v) => (r.body = v) },
     { path: "meta", get: () => record.meta, set: (v) => (record.meta = { trimmed: v }) },
@@ -28,6 +53,11 @@ export function trimToFit(record: AuditRecord, maxBytes: number): string[] {
     { path: "request.headers", get: () => r.headers, set: (v) => (r.headers = { trimmed: v }) },
     { path: "outcome.errorStack", get: () => o.errorStack, set: (v) => (o.errorStack = v) },
     { path: "outcome.error", get: () => o.error, set: (v) => (o.error = v) },
+    {
+      path: "changes",
+      get: () => record.changes,
+      set: (v) => (record.changes = withoutValues(record.changes, v)),
+    },
   ];
   const sized = slots
     .filter((slot) => slot.get() !== undefined)

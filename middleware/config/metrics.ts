@@ -17,6 +17,7 @@ export type SkipReason = (typeof SKIP_REASONS)[number];
 /** Where inside auditq a capture failed (app hooks included). */
 const CAPTURE_ERROR_KINDS = [
   "actor",
+  "tenant",
   "skip",
   "build",
   "start",
@@ -41,6 +42,9 @@ const DROP_REASONS = [
 export type DropReason = (typeof DROP_REASONS)[number];
 
 const SQS_OUTCOMES = ["ok", "error"] as const;
+
+/** Where a record came from: a captured request, or `audit.record()` (the record's `source`). */
+const RECORD_SOURCES = ["http", "record"] as const;
 
 export type MiddlewareMetrics = ReturnType<typeof createMiddlewareMetrics>;
 
@@ -99,10 +103,15 @@ export function createMiddlewareMetrics(registry: Registry) {
   for (const outcome of SQS_OUTCOMES)
     sqsRequests.inc({ operation: "SendMessageBatch", outcome }, 0);
   return {
-    recordsCaptured: counter({
-      name: "auditq_records_captured_total",
-      help: "Records captured from finished requests.",
-    }),
+    recordsCaptured: zeroes(
+      counter({
+        name: "auditq_records_captured_total",
+        help: "Records made, by source: `http` for finished requests, `record` for `audit.record()`.",
+        labelNames: ["source"] as const,
+      }),
+      "source",
+      RECORD_SOURCES,
+    ),
     captureErrors: zeroes(
       counter({
         name: "auditq_capture_errors_total",
@@ -125,10 +134,15 @@ export function createMiddlewareMetrics(registry: Registry) {
       name: "auditq_records_minimal_total",
       help: "Records stored in minimal form (with `captureError`) because building the full record failed.",
     }),
-    recordsTrimmed: counter({
-      name: "auditq_records_trimmed_total",
-      help: "Records over maxRecordBytes whose largest fields were replaced by markers.",
-    }),
+    recordsTrimmed: zeroes(
+      counter({
+        name: "auditq_records_trimmed_total",
+        help: "Records over maxRecordBytes whose largest fields were replaced by markers, by source.",
+        labelNames: ["source"] as const,
+      }),
+      "source",
+      RECORD_SOURCES,
+    ),
     recordsSent: counter({
       name: "auditq_records_sent_total",
       help: "Records SQS accepted.",

@@ -75,6 +75,11 @@ export const MIDDLEWARE_OPTIONS = {
     "`req.user?.id`, `req.user?._id`, `req.auth?.sub`",
     "the actor, resolved once when the response ends",
   ),
+  tenant: optional(
+    fn<Handler<string | number | null | undefined>>("(req, res) => id | null"),
+    "none: no `tenant` field",
+    "the tenant (whose data it was), resolved once when the response ends and stored as `tenant`; a reader bound to a tenant reads only its records",
+  ),
   skip: withDefault(
     fn<Handler<boolean>>("(req, res) => boolean"),
     isHealthCheck,

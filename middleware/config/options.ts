@@ -27,6 +27,13 @@ export interface Options {
    */
   actor?: ((req: Request, res: Response) => ActorResult) | undefined;
   /**
+   * Whose data it was, for apps that serve several customers: returns the tenant's id, stored
+   * as `tenant` (a string; a number is stored as its text). Default: none, no `tenant` field.
+   * Called once, when the response ends. A reader bound to a tenant reads only its records
+   * (docs/reading.md#tenants).
+   */
+  tenant?: ((req: Request, res: Response) => string | number | null | undefined) | undefined;
+  /**
    * Leaves a request out when it returns true. Called once, when the response ends. Default:
    * {@link isHealthCheck} (GET/HEAD of `/health`, `/healthz`, `/metrics`… or from kube-probe,
    * Prometheus); `() => false` records every request.

@@ -28,6 +28,9 @@ export interface Config {
   /** The client given, or the config to build one from. */
   readonly sqs: SQSClient | SQSClientConfig | undefined;
   readonly actor: (req: Request, res: Response) => ActorResult;
+  readonly tenant:
+    | ((req: Request, res: Response) => string | number | null | undefined)
+    | undefined;
   readonly skip: (req: Request, res: Response) => boolean;
   readonly methods: ReadonlySet<string> | null;
   readonly sampleRate: number;
@@ -194,6 +197,7 @@ export function resolveOptions(options: Options): Config {
     queueUrl: o.queueUrl,
     sqs: o.sqs,
     actor: o.actor ?? defaultActor,
+    tenant: o.tenant,
     skip: o.skip,
     methods: o.methods === undefined ? null : new Set(o.methods.map((m) => m.toUpperCase())),
     sampleRate: o.sampleRate,

@@ -1,5 +1,6 @@
-// The demo's picture of peak shaving: the three series computed from the metrics it sampled,
-// drawn as a compact terminal chart and as a self-contained HTML page with one SVG chart.
+// The demo's picture of peak shaving: the three series computed from the metrics it sampled, the
+// demo's events on the same time axis, and the compact terminal chart (one row per series, each
+// on its own scale). The HTML report is drawn by report.ts from the same ChartData.
 
 /** Counters and gauges read from the app's and the sidecar's /metrics at one instant. */
 export interface MetricsSample {
@@ -15,7 +16,13 @@ export interface MetricsSample {
   queueMessages: number;
 }
 
-/** What the chart draws, one value per sample. */
+/** Something the demo did (or saw) at a moment, in seconds on the samples' clock. */
+export interface DemoEvent {
+  t: number;
+  label: string;
+}
+
+/** What the charts draw: the samples up to `end`, one value per sample, and the events. */
 export interface ChartData {
   t: number[];
   /** Requests per second reaching the app. */
@@ -26,10 +33,22 @@ export interface ChartData {
   writes: number[];
   /** The sidecar's `maxWriteRate`, records per second. */
   cap: number;
+  /** The demo's events and "backlog drained", in time order. */
+  events: DemoEvent[];
+  /**
+   * Where the time axis ends: shortly after the last event, when nothing happens after it;
+   * otherwise at the last sample.
+   */
+  end: number;
+  /** The last sample's time, when sampling went on past `end` (the demo waiting); else undefined. */
+  sampledUntil: number | undefined;
 }
 
 /** Rates are taken over this trailing window, as a Prometheus `rate()` over 1 s would. */
 export const RATE_WINDOW_S = 1;
+/** The time axis runs this far past the last event, so that its marker is not on the edge. */
+const END_MARGIN_S = 2;
+export const DRAINED_LABEL = "backlog drained";
 
 function rate(samples: MetricsSample[], i: number, pick: (s: MetricsSample) => number): number {
   const now = samples[i] as MetricsSample;
@@ -40,22 +59,12 @@ function rate(samples: MetricsSample[], i: number, pick: (s: MetricsSample) => n
   return dt > 0 ? (pick(now) - pick(then)) / dt : 0;
 }
 
-export function chartData(samples: MetricsSample[], cap: number): ChartData {
-  return {
-    t: samples.map((s) => s.t),
-    incoming: samples.map((_, i) => rate(samples, i, (s) => s.captured)),
-    backlog: samples.map((s) => Math.max(0, s.sent - s.written)),
-    writes: samples.map((_, i) => rate(samples, i, (s) => s.written)),
-    cap,
-  };
-}
-
 /**
  * Seconds from the start until the backlog, after its peak, first fell to zero; undefined if it
  * never did. (The demo keeps sampling after that until the queue-depth gauge agrees, so the
  * last sample is not when the queue drained.)
  */
-export function drainedAt(data: ChartData): number | undefined {
+export function drainedAt(data: Pick<ChartData, "t" | "backlog">): number | undefined {
   let peak = 0;
   for (let i = 1; i < data.backlog.length; i++) {
     if ((data.backlog[i] as number) > (data.backlog[peak] as number)) peak = i;
@@ -67,119 +76,107 @@ export function drainedAt(data: ChartData): number | undefined {
   return undefined;
 }
 
+/**
+ * The series, the events (with "backlog drained" added), and the samples cut shortly after the
+ * last event when nothing happens after it (the demo waiting for the queue-depth gauge).
+ */
+export function chartData(
+  samples: MetricsSample[],
+  cap: number,
+  events: DemoEvent[] = [],
+): ChartData {
+  const full = {
+    t: samples.map((s) => s.t),
+    incoming: samples.map((_, i) => rate(samples, i, (s) => s.captured)),
+    backlog: samples.map((s) => Math.max(0, s.sent - s.written)),
+    writes: samples.map((_, i) => rate(samples, i, (s) => s.written)),
+  };
+  const drained = drainedAt(full);
+  const all = [...events, ...(drained === undefined ? [] : [{ t: drained, label: DRAINED_LABEL }])]
+    .filter((e) => Number.isFinite(e.t))
+    .sort((a, b) => a.t - b.t);
+  const last = full.t.at(-1) ?? 0;
+  let end = all.length === 0 ? last : Math.min(last, (all.at(-1) as DemoEvent).t + END_MARGIN_S);
+  // Cut only a quiet tail: no request, no write and no backlog after `end`; else show it all.
+  const busy = full.t.some(
+    (t, i) =>
+      t > end + 1e-9 &&
+      ((full.incoming[i] as number) >= 0.5 ||
+        (full.writes[i] as number) >= 0.5 ||
+        (full.backlog[i] as number) > 0),
+  );
+  if (busy) end = last;
+  const keep = full.t.filter((t) => t <= end + 1e-9).length;
+  return {
+    t: full.t.slice(0, keep),
+    incoming: full.incoming.slice(0, keep),
+    backlog: full.backlog.slice(0, keep),
+    writes: full.writes.slice(0, keep),
+    cap,
+    events: all.filter((e) => e.t <= end),
+    end,
+    sampledUntil: last > end + 1e-9 ? last : undefined,
+  };
+}
+
+/** A number as the charts print it: rounded, with thousands separators. */
+export const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
 const BARS = " ▁▂▃▄▅▆▇█";
 
-/** One row of block characters, `width` columns, each the maximum of its samples. */
-function sparkline(values: number[], top: number, width: number): string {
-  const columns = Math.min(width, values.length);
-  let out = "";
-  for (let c = 0; c < columns; c++) {
-    const from = Math.floor((c * values.length) / columns);
-    const to = Math.max(from + 1, Math.floor(((c + 1) * values.length) / columns));
-    const peak = Math.max(...values.slice(from, to));
-    const level = top > 0 ? Math.round((peak / top) * (BARS.length - 1)) : 0;
-    out += BARS[Math.min(BARS.length - 1, Math.max(0, level))];
-  }
-  return out;
-}
+/** Column of time `t` in a row `width` columns wide spanning 0..end. */
+const column = (t: number, end: number, width: number) =>
+  Math.min(width - 1, Math.max(0, Math.floor((t / Math.max(end, 1e-9)) * width)));
 
-/** The compact terminal chart: the two rates on one scale, the backlog on its own. */
-export function terminalChart(data: ChartData, width = 60): string {
-  const rateTop = Math.max(data.cap, ...data.incoming, ...data.writes);
-  const backlogTop = Math.max(1, ...data.backlog);
-  const seconds = data.t.at(-1) ?? 0;
-  const peak = (xs: number[]) => Math.round(Math.max(0, ...xs)).toLocaleString("en-US");
-  return [
-    `  incoming req/s    ${sparkline(data.incoming, rateTop, width)}  peak ${peak(data.incoming)}`,
-    `  MongoDB writes/s  ${sparkline(data.writes, rateTop, width)}  peak ${peak(data.writes)} (cap ${data.cap})`,
-    `  queue backlog     ${sparkline(data.backlog, backlogTop, width)}  peak ${peak(data.backlog)} records`,
-    `  ${" ".repeat(18)}0 s${" ".repeat(Math.max(1, Math.min(width, data.t.length) - 3 - String(seconds.toFixed(0)).length - 2))}${seconds.toFixed(0)} s`,
-    "  (the two rates share one scale; the backlog has its own)",
-  ].join("\n");
-}
-
-const W = 900;
-const H = 380;
-const M = { left: 64, right: 80, top: 48, bottom: 44 };
-
-function niceTop(max: number): number {
-  if (max <= 0) return 1;
-  const step = 10 ** Math.floor(Math.log10(max));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * step >= max) return m * step;
-  return 10 * step;
-}
-
-const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
-const escapeHtml = (text: string) =>
-  text.replace(
-    /[&<>"]/g,
-    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c] ?? c,
-  );
-
-/** A self-contained HTML page (no external files, nothing executable) with the chart and its data. */
-export function htmlReport(data: ChartData, summary: string[]): string {
-  const x1 = W - M.right;
-  const y1 = H - M.bottom;
-  const tMax = Math.max(1, data.t.at(-1) ?? 1);
-  const rateTop = niceTop(Math.max(data.cap, ...data.incoming, ...data.writes));
-  const backlogTop = niceTop(Math.max(1, ...data.backlog));
-  const x = (t: number) => M.left + (t / tMax) * (x1 - M.left);
-  const yRate = (v: number) => y1 - (v / rateTop) * (y1 - M.top);
-  const yBacklog = (v: number) => y1 - (v / backlogTop) * (y1 - M.top);
-  const line = (name: string, values: number[], y: (v: number) => number) =>
-    `<polyline data-series="${name}" class="${name}" fill="none" points="${values
-      .map((v, i) => `${x(data.t[i] as number).toFixed(1)},${y(v).toFixed(1)}`)
-      .join(" ")}"/>`;
-  const ticks = [0, 0.25, 0.5, 0.75, 1];
-  const grid = ticks
-    .map((f) => {
-      const y = y1 - f * (y1 - M.top);
-      return `<line class="grid" x1="${M.left}" x2="${x1}" y1="${y}" y2="${y}"/><text class="axis" x="${M.left - 6}" y="${y + 4}" text-anchor="end">${fmt(f * rateTop)}</text><text class="axis backlog-axis" x="${x1 + 6}" y="${y + 4}">${fmt(f * backlogTop)}</text>`;
+/** One row of block characters over 0..end, each column the maximum of its samples. */
+function sparkline(t: number[], values: number[], top: number, end: number, width: number): string {
+  const peaks = new Array<number>(width).fill(Number.NaN);
+  values.forEach((v, i) => {
+    const c = column(t[i] as number, end, width);
+    peaks[c] = Number.isNaN(peaks[c] as number) ? v : Math.max(peaks[c] as number, v);
+  });
+  let last = 0;
+  return peaks
+    .map((p) => {
+      // A column without a sample repeats its left neighbour (a gap in sampling, not a zero).
+      const v = Number.isNaN(p) ? last : p;
+      last = v;
+      const level = top > 0 ? Math.round((v / top) * (BARS.length - 1)) : 0;
+      // Anything above zero shows at least the lowest bar: small is not nothing.
+      return BARS[Math.min(BARS.length - 1, Math.max(v > 0 ? 1 : 0, level))];
     })
     .join("");
-  const step = tMax > 30 ? 10 : 5;
-  const timeTicks: string[] = [];
-  for (let t = 0; t <= tMax; t += step) {
-    timeTicks.push(
-      `<text class="axis" x="${x(t)}" y="${y1 + 18}" text-anchor="middle">${t} s</text>`,
+}
+
+/**
+ * The compact terminal chart: one row per series, each on its own scale from 0 to the number
+ * printed after it, a row of numbered event markers, and the time axis from 0 to `end`.
+ */
+export function terminalChart(data: ChartData, width = 60): string {
+  const peak = (xs: number[]) => Math.max(0, ...xs);
+  const writesTop = Math.max(data.cap, peak(data.writes));
+  const row = (label: string, values: number[], top: number, scale: string) =>
+    `  ${label.padEnd(18)}${sparkline(data.t, values, top, data.end, width)}  ${scale}`;
+  const marks = new Array<string>(width).fill(" ");
+  data.events.forEach((e, i) => {
+    let c = column(e.t, data.end, width);
+    while (c < width - 1 && marks[c] !== " ") c++;
+    marks[c] = String(i + 1);
+  });
+  const end = `${data.end.toFixed(0)} s`;
+  const lines = [
+    row("incoming req/s", data.incoming, peak(data.incoming), `0–${fmt(peak(data.incoming))}`),
+    row("MongoDB writes/s", data.writes, writesTop, `0–${fmt(writesTop)} (cap ${fmt(data.cap)})`),
+    row("queue backlog", data.backlog, peak(data.backlog), `0–${fmt(peak(data.backlog))} records`),
+    `  ${"events".padEnd(18)}${marks.join("").trimEnd()}`,
+    `  ${" ".repeat(18)}0 s${" ".repeat(Math.max(1, width - 3 - end.length))}${end}`,
+    ...data.events.map((e, i) => `  ${" ".repeat(18)}${i + 1} ${e.label} (${e.t.toFixed(1)} s)`),
+    "  (each row on its own scale, from 0 to the number after it)",
+  ];
+  if (data.sampledUntil !== undefined) {
+    lines.push(
+      `  (sampling went on to ${data.sampledUntil.toFixed(0)} s, until SQS reported the queue empty; nothing changed after ${end})`,
     );
   }
-  const capY = yRate(data.cap);
-  const legend = [
-    ["incoming", "incoming requests/s", 0],
-    ["writes", "MongoDB writes/s", 170],
-    ["cap", `write cap (${fmt(data.cap)}/s)`, 320],
-    ["backlog", "queue backlog (records, right axis)", 470],
-  ]
-    .map(
-      ([cls, label, at]) =>
-        `<g transform="translate(${M.left + Number(at)},20)"><line class="${cls}" x1="0" x2="22" y1="0" y2="0"/><text class="legend" x="28" y="4">${escapeHtml(String(label))}</text></g>`,
-    )
-    .join("");
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" id="chart" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">
-<rect width="${W}" height="${H}" fill="#fff"/>${grid}${timeTicks.join("")}
-<text class="axis" x="16" y="${(M.top + y1) / 2}" transform="rotate(-90 16 ${(M.top + y1) / 2})" text-anchor="middle">records/s</text>
-<text class="axis backlog-axis" x="${W - 14}" y="${(M.top + y1) / 2}" transform="rotate(90 ${W - 14} ${(M.top + y1) / 2})" text-anchor="middle">records queued</text>
-${line("backlog", data.backlog, yBacklog)}
-<line data-series="cap" class="cap" x1="${M.left}" x2="${x1}" y1="${capY}" y2="${capY}"/>
-${line("incoming", data.incoming, yRate)}
-${line("writes", data.writes, yRate)}
-${legend}
-</svg>`;
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>auditq demo: a burst, shaved</title>
-<style>
-body { font: 14px system-ui, sans-serif; margin: 16px; color: #222; }
-.grid { stroke: #e5e5e5; } .axis { font-size: 11px; fill: #555; } .legend { font-size: 12px; fill: #222; }
-.backlog-axis { fill: #b36b00; }
-.incoming { stroke: #1f6fd1; stroke-width: 2; } .writes { stroke: #1a9e3f; stroke-width: 2.5; }
-.backlog { stroke: #e08a00; stroke-width: 2; fill: none; } .cap { stroke: #c0392b; stroke-width: 1.5; stroke-dasharray: 6 4; }
-</style></head>
-<body>
-<h1>auditq demo: a burst, shaved</h1>
-${svg}
-<ul>${summary.map((s) => `<li>${escapeHtml(s)}</li>`).join("")}</ul>
-<script type="application/json" id="demo-data">${JSON.stringify(data)}</script>
-</body></html>
-`;
+  return lines.join("\n");
 }

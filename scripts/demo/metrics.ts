@@ -58,6 +58,8 @@ export function startSampler(appUrl: string, sidecarUrl: string, everyMs: number
   return {
     samples,
     errors,
+    /** Seconds since sampling started: the samples' clock, for marking events on it. */
+    elapsed: () => (performance.now() - t0) / 1000,
     last: () => samples.at(-1),
     async stop() {
       running = false;

@@ -92,14 +92,16 @@ export interface AuditRecord {
   causedBy?: { requestId: string; id?: ObjectId };
   /** What `req.audit.change(before, after)` found changed; redacted paths keep only `op`. */
   changes?: AuditChange[];
-  /** When the request started. */
+  /** When the request started, or when `audit.record()` was called. */
   ts: Date;
   actor: AuditActor;
   /** What was done: `"POST /orders/:id"` by default, or a name the app gives. */
   action: string;
   target?: AuditTarget;
-  request: AuditRequest;
-  outcome: AuditOutcome;
+  /** The captured request; absent when `source` is `"record"`. */
+  request?: AuditRequest;
+  /** How it ended; optional when `source` is `"record"`. */
+  outcome?: AuditOutcome;
   service: AuditService;
   /** Fields the app added with `req.audit.set({...})`. */
   meta?: Record<string, unknown>;

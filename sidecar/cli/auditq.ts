@@ -16,7 +16,12 @@ export interface Subcommand {
 }
 
 /** Subcommands: name → one-line summary and loader. Each feature adds its row. */
-const COMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand> }> = {};
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand> }> = {
+  query: {
+    summary: "print the records matching filters",
+    load: () => import("./commands/query.js"),
+  },
+};
 
 function usage(): string {
   const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);

@@ -37,7 +37,8 @@ export interface CreatedQueues {
   dlqArn: string;
 }
 
-const CREATE_QUEUE_DEFAULTS = {
+/** What `create-queue` sets when not told otherwise; the alert rules quote its retention. */
+export const CREATE_QUEUE_DEFAULTS = {
   maxReceiveCount: 100,
   retentionSeconds: 1_209_600,
   /** Matches the middleware's default maxMessageBytes. */

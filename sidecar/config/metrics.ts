@@ -22,6 +22,12 @@ const SQS_OPERATIONS = [
 ] as const;
 export type SqsOperation = (typeof SQS_OPERATIONS)[number];
 
+/**
+ * MongoDB operations of the write path whose `auditq_sidecar_mongo_timeouts_total` series start
+ * at zero, so `increase()` sees their first timeout; the fleet's lease operations appear at theirs.
+ */
+const MONGO_TIMEOUT_OPERATIONS = ["insert", "quarantine", "ping"] as const;
+
 export type SidecarMetrics = ReturnType<typeof createSidecarMetrics>;
 
 /** Queue depth as GetQueueAttributes reports it, at most DEPTH_MAX_AGE_MS old (depth-cache.ts). */
@@ -51,8 +57,15 @@ export function createSidecarMetrics(registry: Registry, probeDepth: QueueDepthP
     labelNames: ["operation"] as const,
     registers,
   });
+  const mongoTimeouts = new Counter({
+    name: "auditq_sidecar_mongo_timeouts_total",
+    help: "MongoDB operations that passed mongoTimeoutMs, by operation; their messages are released.",
+    labelNames: ["operation"] as const,
+    registers,
+  });
   // Every label combination exists from the first scrape, at zero.
   for (const stage of ERROR_STAGES) errors.inc({ stage }, 0);
+  for (const operation of MONGO_TIMEOUT_OPERATIONS) mongoTimeouts.inc({ operation }, 0);
   for (const operation of SQS_OPERATIONS) {
     sqsBilled.inc({ operation }, 0);
     for (const outcome of ["ok", "error"]) sqsRequests.inc({ operation, outcome }, 0);
@@ -157,12 +170,7 @@ export function createSidecarMetrics(registry: Registry, probeDepth: QueueDepthP
       "auditq_sidecar_fleet_invalid_leases_total",
       "Lease documents ignored at a renewal because they are malformed or stamped in the future of the server's clock (counted at each read).",
     ),
-    mongoTimeouts: new Counter({
-      name: "auditq_sidecar_mongo_timeouts_total",
-      help: "MongoDB operations that passed mongoTimeoutMs, by operation; their messages are released.",
-      labelNames: ["operation"] as const,
-      registers,
-    }),
+    mongoTimeouts,
     concurrencyLimit: new Gauge({
       name: "auditq_sidecar_write_concurrency_limit",
       help: "Current limit of insertMany calls in flight (adaptive when adaptiveConcurrency).",

@@ -123,7 +123,7 @@ export const SIDECAR_OPTIONS = {
   adaptiveConcurrency: withDefault(
     rules.boolean,
     true,
-    "lower write concurrency when MongoDB's write latency rises above its baseline (AIMD), raise it back when it recovers",
+    "lower write concurrency on failed writes or when MongoDB's write latency rises well above its moving average and deviation (AIMD, as Vector's adaptive request concurrency), raise it back when it recovers",
   ),
   maxBufferedRecords: withDefault(
     rules.integer(1, 10_000_000),
@@ -148,15 +148,25 @@ export const SIDECAR_OPTIONS = {
   indexes: withDefault(
     rules.custom<readonly IndexKeys[]>(
       "IndexKeys[]",
-      'an array of index keys like { "actor.id": 1, "ts": -1 }',
+      'an array of index keys like { "actor.id": 1, "_id": -1 }',
       (v) => Array.isArray(v) && v.every(isIndexKeys),
       "json",
     ),
+    // The reader's filters (sidecar/read/), each an equality then `_id`, the sort (MongoDB's
+    // ESR rule), and the proof's stream order. What each costs a write: docs/reading.md#indexes.
+    // test/unit/sidecar/read/index-fit.test.ts fails when a filter has no index here.
     [
-      { "actor.id": 1, ts: -1 },
-      { action: 1, ts: -1 },
+      { "actor.id": 1, _id: -1 },
+      { action: 1, _id: -1 },
+      { "target.type": 1, _id: -1 },
+      { "target.id": 1, _id: -1 },
+      { "outcome.status": 1, _id: -1 },
+      { "service.name": 1, _id: -1 },
+      { "request.requestId": 1, _id: -1 },
+      { tenant: 1, _id: -1 },
+      { "seq.stream": 1, "seq.n": 1 },
     ],
-    "secondary indexes ensured at start",
+    "secondary indexes ensured at start: one per filter of the reader ([reading.md](reading.md#indexes)) and the stream order",
   ),
   retentionDays: withDefault(
     rules.number(0),

@@ -4,7 +4,7 @@ import type { IndexDirection, MongoClient, WriteConcernSettings } from "mongodb"
 import type { Registry } from "prom-client";
 import type { Logger } from "../../shared/util/logger.js";
 
-/** Keys of a secondary index, e.g. `{ "actor.id": 1, ts: -1 }`. */
+/** Keys of a secondary index, e.g. `{ "actor.id": 1, _id: -1 }`. */
 export type IndexKeys = Record<string, IndexDirection>;
 
 /** Options of `createSidecar(options)`. `undefined` means "not set": the default applies. */
@@ -78,7 +78,12 @@ export interface SidecarOptions {
    * Default: none (messages are not checked).
    */
   signingSecret?: string | readonly string[] | undefined;
-  /** Secondary indexes ensured at start. Default `[{ "actor.id": 1, ts: -1 }, { action: 1, ts: -1 }]`. */
+  /**
+   * Secondary indexes ensured at start. Default: one per filter of the reader, each its field then
+   * `_id` (`{ "actor.id": 1, _id: -1 }`, `action`, `target.type`, `target.id`, `outcome.status`,
+   * `service.name`, `request.requestId`, `tenant`), and `{ "seq.stream": 1, "seq.n": 1 }`
+   * (docs/reading.md#indexes).
+   */
   indexes?: readonly IndexKeys[] | undefined;
   /** Delete records older than this many days (a TTL index on `ts`); 0 = keep forever. Default 0. */
   retentionDays?: number | undefined;

@@ -5,7 +5,7 @@ import type { Order } from "./query.js";
 import { QueryError } from "./query-error.js";
 
 const VERSION = 1;
-/** Longer than any cursor this codec writes (about 70 characters). */
+/** Longer than any cursor this codec writes (83 characters). */
 const MAX_CURSOR_CHARS = 200;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const HEX_ID = /^[0-9a-f]{24}$/;

@@ -54,7 +54,7 @@ export const FILTER_FIELDS = [
 ] as const satisfies readonly (keyof ReadFilter)[];
 
 /** The longest string a filter value may be; ids and names are far shorter. */
-export const MAX_VALUE_CHARS = 1024;
+const MAX_VALUE_CHARS = 1024;
 
 const STATUS_CLASSES: readonly string[] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 // Dates, or date-times with a zone: a time without one would mean the server's local time.

@@ -56,6 +56,13 @@ function idAbove(ms: number): ObjectId {
   return ObjectId.createFromTime(Math.floor((ms - 1) / 1000) + 1);
 }
 
+/**
+ * The smallest ObjectId. Every query keeps `_id` at or above it: MongoDB compares like types
+ * only, so a record whose `_id` is not an ObjectId (another producer's string) is never read,
+ * rather than sorted apart from the rest and breaking the cursor.
+ */
+const LOWEST_ID = ObjectId.createFromHexString("000000000000000000000000");
+
 function min(a: ObjectId | undefined, b: ObjectId | undefined): ObjectId | undefined {
   if (!a) return b;
   if (!b) return a;
@@ -96,7 +103,7 @@ export function buildQuery(filter: NormalizedFilter, order: Order, after?: Objec
     range.push("outcome.status");
   }
   // Time: `_id` bounds let the index skip what is out of range; `ts` decides exactly.
-  let lowId = filter.from ? lowestIdAt(filter.from.getTime()) : undefined;
+  let lowId = filter.from ? lowestIdAt(filter.from.getTime()) : LOWEST_ID;
   let highId = filter.to ? idAbove(filter.to.getTime()) : undefined;
   const ts: Document = {};
   if (filter.from) ts.$gte = filter.from;
@@ -107,13 +114,11 @@ export function buildQuery(filter: NormalizedFilter, order: Order, after?: Objec
   }
   const id: Document = {};
   if (after && order === "desc") highId = min(highId, after);
-  if (after && order === "asc") lowId = max(lowId, after);
-  if (lowId) id[after && order === "asc" && lowId === after ? "$gt" : "$gte"] = lowId;
+  if (after && order === "asc") lowId = max(lowId, after) as ObjectId;
+  id[after && order === "asc" && lowId === after ? "$gt" : "$gte"] = lowId;
   if (highId) id.$lt = highId;
-  if (lowId || highId) {
-    query._id = id;
-    range.push("_id");
-  }
+  query._id = id;
+  range.push("_id");
   return {
     filter: query,
     sort: { _id: order === "asc" ? 1 : -1 },

@@ -9,6 +9,7 @@ import { SIDECAR_OPTIONS } from "../config/option-table.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import { type ExportFormat, exportStream } from "./export.js";
 import { filterKey, isPlainObject, literal, normalizeFilter, type ReadFilter } from "./filter.js";
+import { DEFAULT_LIMIT, MAX_LIMIT } from "./page-limits.js";
 import { type BuiltQuery, buildQuery, type Order } from "./query.js";
 import { QueryError } from "./query-error.js";
 
@@ -24,6 +25,12 @@ export interface ReaderOptions {
   collection?: string | undefined;
   /** Binds the reader to one tenant: every query, cursor and export is confined to it. */
   tenant?: string | undefined;
+  /**
+   * The server's time limit for one page of `find` (MongoDB's `maxTimeMS`), so that a filter
+   * matching few records of a large trail cannot scan for ever. Default 30000; `0`: no limit.
+   * Streams and exports have none: they run as long as they are read.
+   */
+  maxTimeMs?: number | undefined;
 }
 
 /** A page's size, position and order. */
@@ -66,13 +73,11 @@ export interface Reader {
   close(): Promise<void>;
 }
 
-/** Records per page when `limit` is not given. */
-export const DEFAULT_LIMIT = 50;
-/** The most records one page may ask for. */
-export const MAX_LIMIT = 1000;
+/** The default `maxTimeMs`. */
+const DEFAULT_MAX_TIME_MS = 30_000;
 /** Records per batch a stream or export fetches: what it holds in memory at most. */
 const STREAM_BATCH = 200;
-const READER_KEYS = ["mongodbUri", "mongo", "database", "collection", "tenant"];
+const READER_KEYS = ["mongodbUri", "mongo", "database", "collection", "tenant", "maxTimeMs"];
 const MONGODB_URI = /^mongodb(\+srv)?:\/\/\S+$/;
 
 function checkOptions(options: ReaderOptions): void {
@@ -99,6 +104,18 @@ function checkOptions(options: ReaderOptions): void {
       "createReader: mongodbUri: expected a connection string (mongodb://...)",
       { option: "mongodbUri" },
     );
+  }
+  const { maxTimeMs } = options;
+  if (
+    maxTimeMs !== undefined &&
+    (typeof maxTimeMs !== "number" ||
+      !Number.isInteger(maxTimeMs) ||
+      maxTimeMs < 0 ||
+      maxTimeMs > 3_600_000)
+  ) {
+    throw new ConfigError("createReader: maxTimeMs: expected an integer from 0 to 3600000", {
+      option: "maxTimeMs",
+    });
   }
   if (mongo !== undefined && !isMongoClient(mongo)) {
     throw new ConfigError("createReader: mongo: expected a MongoClient", { option: "mongo" });
@@ -146,6 +163,8 @@ export function createReader(options: ReaderOptions): Reader {
     options.mongo ??
     new MongoClient(options.mongodbUri as string, { serverSelectionTimeoutMS: 5_000 });
   const collection: Collection<Document> = client.db(database).collection(name);
+  const maxTimeMS = options.maxTimeMs ?? DEFAULT_MAX_TIME_MS;
+  const timeLimit = maxTimeMS > 0 ? { maxTimeMS } : {};
 
   async function* iterate(query: BuiltQuery): AsyncGenerator<AuditRecord> {
     const cursor = collection.find(query.filter, { sort: query.sort, batchSize: STREAM_BATCH });
@@ -156,14 +175,16 @@ export function createReader(options: ReaderOptions): Reader {
     }
   }
 
-  function streamQuery(
-    filter: ReadFilter | undefined,
-    opts: StreamOptions | undefined,
-  ): BuiltQuery {
+  function streamQuery(filter: ReadFilter | undefined, opts: unknown, known: string[]): BuiltQuery {
     const normalized = normalizeFilter(filter, tenant);
-    if (opts !== undefined && !isPlainObject(opts))
-      throw new QueryError("options", "expected an object");
-    return buildQuery(normalized, order(opts?.order, "order") ?? "desc");
+    const given = opts ?? {};
+    if (!isPlainObject(given)) throw new QueryError("options", "expected an object");
+    for (const key of Object.keys(given)) {
+      if (!known.includes(key)) {
+        throw new QueryError(key.slice(0, 64), `unknown option; known: ${known.join(", ")}`);
+      }
+    }
+    return buildQuery(normalized, order(given.order, "order") ?? "desc");
   }
 
   return {
@@ -180,7 +201,7 @@ export function createReader(options: ReaderOptions): Reader {
       const query = buildQuery(normalized, pageOrder, position?.after);
       // One record more than asked says whether another page follows, without an empty page.
       const docs = await collection
-        .find(query.filter, { sort: query.sort, limit: limit + 1 })
+        .find(query.filter, { sort: query.sort, limit: limit + 1, ...timeLimit })
         .toArray();
       const more = docs.length > limit;
       const records = (more ? docs.slice(0, limit) : docs) as AuditRecord[];
@@ -188,13 +209,13 @@ export function createReader(options: ReaderOptions): Reader {
       return { records, next: more && last ? encodeCursor(last._id, pageOrder, key) : null };
     },
     stream(filter, opts) {
-      return iterate(streamQuery(filter, opts));
+      return iterate(streamQuery(filter, opts, ["order"]));
     },
     export(filter, opts) {
       if (!isPlainObject(opts) || (opts.format !== "csv" && opts.format !== "ndjson")) {
         throw new QueryError("format", 'expected "csv" or "ndjson"');
       }
-      return exportStream(iterate(streamQuery(filter, { order: opts.order })), opts.format);
+      return exportStream(iterate(streamQuery(filter, opts, ["format", "order"])), opts.format);
     },
     async close() {
       if (owned) await client.close();

@@ -25,6 +25,7 @@ describe("minimal record", () => {
       const [record] = await h.records(1);
       expect(record).toMatchObject({
         v: 1,
+        source: "http",
         actor: { id: null },
         action: "GET /reset/[REDACTED]",
         request: { method: "GET", path: "/reset/[REDACTED]", route: null },
@@ -36,7 +37,7 @@ describe("minimal record", () => {
       expect(JSON.stringify(record)).not.toContain("s3cr3t");
       const metrics = await h.audit.registry.metrics();
       expect(metrics).toMatch(/^auditq_records_minimal_total 1$/m);
-      expect(metrics).toMatch(/^auditq_records_captured_total 1$/m);
+      expect(metrics).toMatch(/^auditq_records_captured_total\{source="http"\} 1$/m);
       expect(h.errors.map((e) => e.message)).toEqual(["capture failed (build)"]);
       await h.audit.close();
     },

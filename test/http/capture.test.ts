@@ -31,6 +31,7 @@ describe.each(expressVersions)("capture on $name", ({ express, major }) => {
     expect(doc).toEqual({
       _id: expect.any(ObjectId),
       v: 1,
+      source: "http",
       ts: expect.any(Date),
       actor: { id: "user-1", ip: expect.any(String), userAgent: "test-agent" },
       action: "GET /shops/:shopId/orders/:id",

@@ -303,6 +303,16 @@ try {
 process.stdout.write(JSON.stringify(out));
 `;
 
+// The reader refuses an operator before it connects: its error class survives the build by name.
+const READER_PROBE = (load: string) => `${load}
+const reader = createReader({ mongodbUri: "mongodb://127.0.0.1:1/" });
+reader.find({ actor: { $ne: null } }).catch(async (err) => {
+  await reader.close();
+  const out = { name: err.constructor.name, field: err.field, isQueryError: err instanceof QueryError };
+  process.stdout.write(JSON.stringify(out));
+});
+`;
+
 describe("install shapes", () => {
   const VERSION = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version as string;
 
@@ -335,9 +345,12 @@ describe("install shapes", () => {
     expect(stdout.trim()).toBe(VERSION);
     const queue = await run(process.execPath, [bin, "create-queue", "--help"], { cwd: dir });
     expect(queue.stdout).toContain("--queue-name");
+    const auditq = join(dir, "node_modules", ".bin", "auditq");
+    const query = await run(process.execPath, [auditq, "query", "--help"], { cwd: dir });
+    expect(query.stdout).toContain("--target-type");
   });
 
-  it("the sidecar with mongodb and pino: the command runs, ESM and CommonJS load it", async () => {
+  it("the sidecar with mongodb and pino: the command runs, ESM and CommonJS load it and the reader", async () => {
     const dir = join(workdir, "sidecar");
     await mkdir(dir);
     await writeFile(join(dir, "package.json"), JSON.stringify({ name: "scratch", private: true }));
@@ -362,6 +375,22 @@ const { auditq } = require("auditq");`),
         name: "ConfigError",
         option: "bulkSize",
         middleware: "function",
+      });
+    }
+    await writeFile(
+      join(dir, "reader.mjs"),
+      READER_PROBE(`import { createReader, QueryError } from "auditq/reader";`),
+    );
+    await writeFile(
+      join(dir, "reader.cjs"),
+      READER_PROBE(`const { createReader, QueryError } = require("auditq/reader");`),
+    );
+    for (const file of ["reader.mjs", "reader.cjs"]) {
+      const probe = await run(process.execPath, [file], { cwd: dir });
+      expect(JSON.parse(probe.stdout), file).toEqual({
+        name: "QueryError",
+        field: "actor",
+        isQueryError: true,
       });
     }
   }, 180_000);

@@ -40,7 +40,11 @@ const queries = panels.flatMap((p) =>
   p.targets.map((t, i) => ({
     name: `${p.title} #${i + 1}`,
     // Grafana fills $__rate_interval in (at least four scrape intervals); 1 s scrapes here.
-    expr: t.expr.replaceAll("$__rate_interval", "30s"),
+    // The cluster, namespace and job variables at "All" are `.*`, which also matches series
+    // without the label (this Prometheus adds no cluster or namespace).
+    expr: t.expr
+      .replaceAll("$__rate_interval", "30s")
+      .replace(/\$(cluster|namespace|job)\b/g, ".*"),
   })),
 );
 
@@ -49,6 +53,9 @@ const queries = panels.flatMap((p) =>
  * it returns its series (as 0 or 1) whether or not the alert would fire now.
  */
 function asSeries(expr: string): string {
+  // absent(X) returns nothing while X has series, which is the healthy case: evaluate X.
+  const inner = /^absent\(([\s\S]*)\)$/.exec(expr.trim())?.[1];
+  if (inner !== undefined) return asSeries(inner);
   return expr.replace(/(\s)(==|!=|>=|<=|>|<)\s+(-?\d[\d.e]*)/g, "$1$2 bool $3");
 }
 

@@ -12,10 +12,27 @@ import { DEFAULT_METRICS_PORT } from "../../sidecar/config/option-table.js";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const read = (path: string) => readFileSync(`${ROOT}${path}`, "utf8");
 const pkg = JSON.parse(read("package.json")) as {
+  version: string;
+  license: string;
   bin: Record<string, string>;
   dependencies: Record<string, string>;
   peerDependencies: Record<string, string>;
 };
+
+/** A build argument's reference as the Dockerfile writes it: `${NAME}`. */
+const dockerArg = (name: string) => `\${${name}}`;
+
+interface Lock {
+  packages: Record<
+    string,
+    { version?: string; dev?: boolean; dependencies?: Record<string, string> }
+  >;
+}
+const rootLock = JSON.parse(read("package-lock.json")) as Lock;
+const image = JSON.parse(read("deploy/docker/sidecar/package.json")) as {
+  dependencies: Record<string, string>;
+};
+const imageLock = JSON.parse(read("deploy/docker/sidecar/package-lock.json")) as Lock;
 
 interface Stage {
   from: string;
@@ -48,15 +65,44 @@ const instruction = (stage: Stage, name: string) =>
     .map((l) => l.slice(name.length + 1).trim());
 
 describe("the sidecar image (Dockerfile)", () => {
-  it("builds on a current Node LTS slim image, with the runtime stage last (the default target)", () => {
-    const version = /^ARG NODE_VERSION=(\d+)$/m.exec(dockerfile)?.[1];
-    // Even majors are the LTS lines; auditq supports 20 and up.
-    expect(Number(version) % 2).toBe(0);
-    expect(Number(version)).toBeGreaterThanOrEqual(24);
+  it("builds every stage on a current Node LTS slim image pinned by digest, runtime last", () => {
+    const image = /^ARG NODE_IMAGE=(\S+)$/m.exec(dockerfile)?.[1] ?? "";
+    const pinned = /^node:(\d+)\.\d+\.\d+-\w+-slim@sha256:[0-9a-f]{64}$/.exec(image);
+    expect(pinned, image).not.toBeNull();
+    // Even majors are the LTS lines.
+    expect(Number(pinned?.[1]) % 2).toBe(0);
+    expect(Number(pinned?.[1])).toBeGreaterThanOrEqual(24);
     expect(runtime.name).toBe("runtime");
-    for (const stage of all.filter((s) => !s.from.startsWith("build"))) {
-      expect(stage.from).toMatch(/^node:\$\{NODE_VERSION\}-\w+-slim$/);
+    const names = new Set(all.map((s) => s.name));
+    for (const stage of all) {
+      // Either the pinned image or an earlier stage of this file.
+      if (!names.has(stage.from)) expect(stage.from, stage.name).toBe(dockerArg("NODE_IMAGE"));
     }
+  });
+
+  it("labels the image with the OCI annotations, its version package.json's", () => {
+    const labels: Record<string, string> = {};
+    for (const line of instruction(runtime, "LABEL")) {
+      for (const [, key, value] of line.matchAll(/([\w.-]+)="([^"]*)"/g))
+        labels[key as string] = value as string;
+    }
+    const oci = "org.opencontainers.image";
+    expect(Object.keys(labels).sort()).toEqual(
+      ["base.name", "description", "licenses", "revision", "title", "version"].map(
+        (k) => `${oci}.${k}`,
+      ),
+    );
+    expect(labels[`${oci}.licenses`]).toBe(pkg.license);
+    const args = new Map(
+      runtime.lines.flatMap((l) => {
+        const m = /^ARG (\w+)(?:=(\S+))?$/.exec(l);
+        return m ? [[m[1] as string, m[2]] as const] : [];
+      }),
+    );
+    expect(labels[`${oci}.version`]).toBe(dockerArg("AUDITQ_VERSION"));
+    expect(args.get("AUDITQ_VERSION")).toBe(pkg.version);
+    expect(labels[`${oci}.base.name`]).toBe(dockerArg("NODE_IMAGE"));
+    expect(args.has("NODE_IMAGE")).toBe(true);
   });
 
   it("starts dist/cli.js (the auditq-sidecar bin) with node as PID 1, no shell in between", () => {
@@ -103,14 +149,16 @@ describe("the sidecar image (Dockerfile)", () => {
       .filter((c) => !c.startsWith("--from"))
       .flatMap((c) => c.split(/\s+/).slice(0, -1));
     expect(copied.length).toBeGreaterThan(0);
-    for (const path of copied) expect(allowed, path).toContain(path);
+    for (const path of copied) {
+      expect(
+        allowed.some((a) => path === a || path.startsWith(`${a}/`)),
+        path,
+      ).toBe(true);
+    }
   });
 
   it("installs every package the sidecar imports into the production node_modules", () => {
-    // deploy/docker/prod-deps.sh: the dependencies, plus every peer but express moved into them.
-    expect(read("deploy/docker/prod-deps.sh")).toMatch(/n !== "express"/);
-    const peers = Object.keys(pkg.peerDependencies).filter((n) => n !== "express");
-    const installed = new Set([...Object.keys(pkg.dependencies), ...peers]);
+    const installed = new Set(Object.keys(image.dependencies));
     const builtin = new Set(builtinModules);
     for (const dir of ["sidecar", "shared"]) {
       for (const file of readdirSync(`${ROOT}${dir}`).filter((f) => f.endsWith(".ts"))) {
@@ -126,5 +174,42 @@ describe("the sidecar image (Dockerfile)", () => {
         }
       }
     }
+  });
+});
+
+describe("the image's production dependencies (deploy/docker/sidecar)", () => {
+  it("are installed with npm ci --omit=dev from their lockfile, nothing else installs", () => {
+    const prodDeps = all.find((s) => s.name === "prod-deps") as Stage;
+    expect(instruction(prodDeps, "COPY")).toEqual([
+      "deploy/docker/sidecar/package.json deploy/docker/sidecar/package-lock.json ./",
+    ]);
+    expect(instruction(prodDeps, "RUN").join(" ")).toMatch(/^npm ci --omit=dev /);
+    expect(dockerfile).not.toMatch(/npm (install|i) /);
+    expect(dockerfile).not.toMatch(/npm pkg /);
+  });
+
+  it("are auditq's dependencies and every peer but express, at the root lockfile's versions", () => {
+    const peers = Object.keys(pkg.peerDependencies).filter((n) => n !== "express");
+    expect(Object.keys(image.dependencies).sort()).toEqual(
+      [...Object.keys(pkg.dependencies), ...peers].sort(),
+    );
+    for (const [name, version] of Object.entries(image.dependencies)) {
+      expect(version, name).toBe(rootLock.packages[`node_modules/${name}`]?.version);
+    }
+  });
+
+  it("has a lockfile in step with its manifest and with the root lockfile, package by package", () => {
+    expect(imageLock.packages[""]?.dependencies).toEqual(image.dependencies);
+    const differ = Object.entries(imageLock.packages)
+      .filter(([path]) => path !== "")
+      .filter(([path, p]) => rootLock.packages[path]?.version !== p.version)
+      .map(
+        ([path, p]) =>
+          `${path}: ${p.version} here, ${rootLock.packages[path]?.version} in the root`,
+      );
+    expect(Object.keys(imageLock.packages).length).toBeGreaterThan(10);
+    expect(differ).toEqual([]);
+    // Nothing in it is dev-only, so --omit=dev installs all of it.
+    expect(Object.values(imageLock.packages).filter((p) => p.dev)).toEqual([]);
   });
 });

@@ -2,24 +2,28 @@
 // its Go module), checked against the code: every variable given to the sidecar is one of its
 // settings with a value it accepts, probes hit the paths and port the ops server serves, grace
 // periods outlast the drain deadlines, and the monitoring objects select what they should.
-import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parse, parseAllDocuments } from "yaml";
+import { parse } from "yaml";
 import { resolveOptions as resolveMiddlewareOptions } from "../../middleware/config/resolve.js";
 import { EXIT_GRACE_MS, readConfig, SETTINGS } from "../../sidecar/cli/args.js";
 import { CLI_OPTIONS } from "../../sidecar/config/option-table.js";
 import { DEFAULTS } from "../../sidecar/config/resolve.js";
 import { startOpsServer } from "../../sidecar/http.js";
+import {
+  containerEnv,
+  find,
+  type K8s,
+  ROOT,
+  renderAll,
+  sidecarOf,
+  TEST_MONGODB_URI,
+  TOPOLOGIES,
+} from "./k8s-render.js";
 
-const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const KUSTOMIZE = `${ROOT}scripts/kustomize`;
 /** Variables the AWS SDK reads; everything else given to the sidecar must be a setting. */
 const SDK_VARS = new Set([
   "AWS_REGION",
@@ -30,51 +34,9 @@ const SDK_VARS = new Set([
 /** Kubernetes needs a margin past the drain deadline to run the preStop-less stop and reap. */
 const MARGIN_MS = 5_000;
 
-// biome-ignore lint/suspicious/noExplicitAny: rendered Kubernetes objects are checked field by field
-type K8s = any;
-
-async function render(dir: string): Promise<K8s[]> {
-  const { stdout } = await run(KUSTOMIZE, ["build", `${ROOT}deploy/kubernetes/${dir}`], {
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  return parseAllDocuments(stdout).map((d) => d.toJS());
-}
-
-const find = (objs: K8s[], kind: string, name: string) =>
-  objs.find((o) => o.kind === kind && o.metadata.name === name);
-
-/** The environment a container gets: envFrom ConfigMaps and Secrets, then env (values only). */
-function containerEnv(objs: K8s[], container: K8s): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const from of container.envFrom ?? []) {
-    if (from.configMapRef) Object.assign(env, find(objs, "ConfigMap", from.configMapRef.name).data);
-    if (from.secretRef) {
-      const secret = find(objs, "Secret", from.secretRef.name);
-      Object.assign(env, secret.stringData ?? {});
-      for (const [k, v] of Object.entries(secret.data ?? {})) {
-        env[k] = Buffer.from(v as string, "base64").toString();
-      }
-    }
-  }
-  for (const e of container.env ?? [])
-    env[e.name] = e.value ?? `<from ${JSON.stringify(e.valueFrom)}>`;
-  return env;
-}
-
-function sidecarOf(deployment: K8s): { container: K8s; native: boolean } {
-  const spec = deployment.spec.template.spec;
-  const init = (spec.initContainers ?? []).find((c: K8s) => c.name === "auditq-sidecar");
-  if (init) return { container: init, native: true };
-  return {
-    container: spec.containers.find((c: K8s) => c.name === "auditq-sidecar"),
-    native: false,
-  };
-}
-
 let ops: Server;
 let opsPort: number;
 const rendered = new Map<string, K8s[]>();
-const TOPOLOGIES = ["base", "overlays/standalone-sidecar", "overlays/standalone-sidecar-keda"];
 
 beforeAll(async () => {
   // The real ops server: probe paths must answer 200 on it (ready, as a healthy sidecar is).
@@ -85,7 +47,7 @@ beforeAll(async () => {
   });
   opsPort = (ops.address() as AddressInfo).port;
   // The first run builds kustomize (a few minutes on a busy machine); later runs reuse it.
-  for (const dir of TOPOLOGIES) rendered.set(dir, await render(dir));
+  for (const [dir, { objs }] of await renderAll()) rendered.set(dir, objs);
 }, 600_000);
 
 afterAll(() => {
@@ -104,6 +66,8 @@ describe.each(TOPOLOGIES)("kustomize build deploy/kubernetes/%s", (dir) => {
     const unknown = Object.keys(env).filter((k) => !settings.has(k) && !SDK_VARS.has(k));
     expect(unknown).toEqual([]);
     expect(() => readConfig(env)).not.toThrow();
+    // The URI comes from the file the user writes (secretGenerator), nothing else.
+    expect(env.AUDITQ_MONGODB_URI).toBe(TEST_MONGODB_URI);
   });
 
   it("probes /healthz and /readyz on the port the sidecar listens on, paths the ops server serves", async () => {
@@ -152,7 +116,11 @@ describe.each(TOPOLOGIES)("kustomize build deploy/kubernetes/%s", (dir) => {
       allowPrivilegeEscalation: false,
       capabilities: { drop: ["ALL"] },
     });
-    expect(Object.keys(container.resources.requests).sort()).toEqual(["cpu", "memory"]);
+    expect(Object.keys(container.resources.requests).sort()).toEqual([
+      "cpu",
+      "ephemeral-storage",
+      "memory",
+    ]);
     expect(container.resources.limits.memory).toBeDefined();
   });
 

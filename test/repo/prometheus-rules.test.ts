@@ -37,6 +37,7 @@ describe("Prometheus alert rules", () => {
       "AuditqEndToEndLagHigh",
       "AuditqSqsErrors",
       "AuditqSidecarDown",
+      "AuditqSidecarsAbsent",
       "AuditqSidecarNotReady",
     ]);
   });
@@ -49,7 +50,7 @@ describe("Prometheus alert rules", () => {
 
   it("passes promtool check rules", async () => {
     const { stdout } = await run("promtool", ["check", "rules", "auditq-alerts.yml"], { cwd: DIR });
-    expect(stdout).toMatch(/SUCCESS: 8 rules found/);
+    expect(stdout).toMatch(/SUCCESS: 9 rules found/);
   });
 
   it("passes promtool test rules", async () => {

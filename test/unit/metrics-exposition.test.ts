@@ -36,7 +36,7 @@ describe("middleware metrics", () => {
     const audit = middleware();
     expect(audit.registry).toBe(register);
     const text = await register.metrics();
-    expect(text).toMatch(/^auditq_records_captured_total 0$/m);
+    expect(text).toMatch(/^auditq_records_captured_total\{source="http"\} 0$/m);
     await audit.close();
   });
 
@@ -44,7 +44,7 @@ describe("middleware metrics", () => {
     const mine = new Registry();
     const audit = middleware(mine);
     expect(audit.registry).toBe(mine);
-    expect(await mine.metrics()).toMatch(/^auditq_records_captured_total 0$/m);
+    expect(await mine.metrics()).toMatch(/^auditq_records_captured_total\{source="http"\} 0$/m);
     expect(await register.metrics()).not.toMatch(/auditq_/);
     await audit.close();
   });

@@ -1,8 +1,8 @@
 // Export and stream on FerretDB: CSV and NDJSON of real records, pulled only as fast as read.
-import { EJSON } from "bson";
+import { type Document, EJSON } from "bson";
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createReader, type Reader } from "../../../sidecar/read/index.js";
+import { ConfigError, createReader, type Reader } from "../../../sidecar/read/index.js";
 import { readRecord } from "../../helpers/read-records.js";
 import { createTestDb, mongoUri, type TestDb, waitFor } from "../../helpers/services.js";
 
@@ -20,6 +20,8 @@ describe("reader export on FerretDB", () => {
   let client: MongoClient;
   let reader: Reader;
   const getMores: number[] = [];
+  const finds: Document[] = [];
+  const killed: Document[] = [];
 
   beforeAll(async () => {
     testDb = await createTestDb();
@@ -36,6 +38,8 @@ describe("reader export on FerretDB", () => {
     client = new MongoClient(mongoUri(), { monitorCommands: true });
     client.on("commandStarted", (e) => {
       if (e.commandName === "getMore") getMores.push(Date.now());
+      if (e.commandName === "find") finds.push(e.command);
+      if (e.commandName === "killCursors") killed.push(e.command);
     });
     reader = createReader({ mongo: client, database: testDb.name });
   });
@@ -96,11 +100,32 @@ describe("reader export on FerretDB", () => {
   });
 
   it("a stream stopped early closes its cursor", async () => {
+    killed.length = 0;
     let n = 0;
     for await (const record of reader.stream({}, { order: "asc" })) {
       expect(record.meta?.n).toBe(n);
       if (++n === 3) break;
     }
     expect(n).toBe(3);
+    // 600 records, a batch of 200: the server still held a cursor, and was told to drop it.
+    expect(killed).toHaveLength(1);
+  });
+
+  it("a page carries the server time limit (maxTimeMS, 30 s unless set); streams carry none", async () => {
+    finds.length = 0;
+    await reader.find({}, { limit: 1 });
+    const limited = createReader({ mongo: client, database: testDb.name, maxTimeMs: 1234 });
+    await limited.find({}, { limit: 1 });
+    await createReader({ mongo: client, database: testDb.name, maxTimeMs: 0 }).find(
+      {},
+      { limit: 1 },
+    );
+    for await (const _ of limited.stream({}, { order: "asc" })) break;
+    expect(finds.map((c) => c.maxTimeMS)).toEqual([30_000, 1234, undefined, undefined]);
+    for (const maxTimeMs of [-1, 1.5, "10", 3_600_001]) {
+      expect(() => createReader({ mongo: client, maxTimeMs: maxTimeMs as number })).toThrow(
+        ConfigError,
+      );
+    }
   });
 });

@@ -72,6 +72,30 @@ describe("reader paging and binding on FerretDB", () => {
     expect(seen).toEqual([...initial, ...appended].map(hex).sort());
   });
 
+  it("never reads a record whose _id is not an ObjectId (another producer's), nor pages past it", async () => {
+    const ours = Array.from({ length: 5 }, (_, i) => readRecord(at(i)));
+    const foreign = [
+      { ...readRecord(at(2)), _id: "zzz-string-id" },
+      { ...readRecord(at(3)), _id: 42 },
+      { ...readRecord(at(4)), _id: { nested: 1 } },
+    ];
+    await testDb.db.collection("records").insertMany([...ours, ...foreign] as never[]);
+    for (const order of ["desc", "asc"] as const) {
+      const seen: string[] = [];
+      let next: string | null = null;
+      do {
+        const page: Page = await reader.find({}, { limit: 2, after: next, order });
+        seen.push(...page.records.map(hex));
+        next = page.next;
+      } while (next);
+      const expected = ours.map(hex).sort();
+      expect(seen).toEqual(order === "asc" ? expected : expected.reverse());
+    }
+    const streamed: unknown[] = [];
+    for await (const r of reader.stream()) streamed.push(r._id);
+    expect(streamed).toHaveLength(5);
+  });
+
   it("a bound reader reads only its tenant, refuses another, and refuses other tenants' cursors", async () => {
     await insert([
       ...Array.from({ length: 6 }, (_, i) => readRecord(at(i), { tenant: "acme" })),

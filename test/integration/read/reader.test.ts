@@ -66,10 +66,18 @@ describe("reader on FerretDB", () => {
       { target: { type: "order", id: "1" } },
       (r) => r.target?.type === "order" && r.target.id === "1",
     ],
-    ["status number", { status: 404 }, (r) => r.outcome.status === 404],
-    ["status class", { status: "5xx" }, (r) => r.outcome.status >= 500],
-    ["status 3xx", { status: "3xx" }, (r) => r.outcome.status >= 300 && r.outcome.status < 400],
-    ["failed", { status: "failed" }, (r) => r.outcome.status >= 400 || r.outcome.aborted === true],
+    ["status number", { status: 404 }, (r) => (r.outcome?.status ?? 0) === 404],
+    ["status class", { status: "5xx" }, (r) => (r.outcome?.status ?? 0) >= 500],
+    [
+      "status 3xx",
+      { status: "3xx" },
+      (r) => (r.outcome?.status ?? 0) >= 300 && (r.outcome?.status ?? 0) < 400,
+    ],
+    [
+      "failed",
+      { status: "failed" },
+      (r) => (r.outcome?.status ?? 0) >= 400 || r.outcome?.aborted === true,
+    ],
     ["from (Date)", { from: at(40) }, (r) => r.ts >= at(40)],
     ["to (ISO)", { to: at(13).toISOString() }, (r) => r.ts < at(13)],
     [
@@ -83,7 +91,8 @@ describe("reader on FerretDB", () => {
     [
       "combined",
       { actor: "alice", service: "billing", status: "2xx" },
-      (r) => r.actor.id === "alice" && r.service.name === "billing" && r.outcome.status < 300,
+      (r) =>
+        r.actor.id === "alice" && r.service.name === "billing" && (r.outcome?.status ?? 0) < 300,
     ],
     ["nothing", {}, () => true],
   ];
@@ -93,7 +102,7 @@ describe("reader on FerretDB", () => {
   it.each(cases)("filters by %s, newest first", async (_name, filter, match) => {
     if (filter.requestId) {
       const one = all[17] as AuditRecord;
-      filter = { requestId: one.request.requestId };
+      filter = { requestId: one.request?.requestId };
       match = (r) => r._id.equals(one._id);
     }
     const expected = newestFirst(all.filter(match));
@@ -146,12 +155,24 @@ describe("reader on FerretDB", () => {
     }
   });
 
-  it("refuses limit 10^9, 0, 1.5 and unknown options", async () => {
+  it("refuses limit 10^9, 0, 1.5, unknown options and bad formats or orders", async () => {
     for (const limit of [1e9, 0, 1.5, "10"]) {
       await expect(reader.find({}, { limit: limit as number })).rejects.toThrow(
         /limit: expected an integer from 1 to 1000/,
       );
     }
     await expect(reader.find({}, { skip: 5 } as never)).rejects.toThrow(/unknown option/);
+    expect(() => reader.stream({}, { limit: 5 } as never)).toThrow(
+      /limit: unknown option; known: order/,
+    );
+    expect(() => reader.export({}, { format: "csv", skip: 1 } as never)).toThrow(
+      /skip: unknown option/,
+    );
+    expect(() => reader.export({}, { format: "xml" } as never)).toThrow(
+      /format: expected "csv" or "ndjson"/,
+    );
+    expect(() => reader.stream({}, { order: "up" } as never)).toThrow(
+      /order: expected "desc" or "asc"/,
+    );
   });
 });

@@ -1,7 +1,8 @@
 // An audited app under steady traffic, killed with SIGKILL three times at random moments, a new
 // process each time on the same spool, then one that delivers what is left. With durability
 // "disk", every request answered at least 50 ms before a kill has exactly one document in
-// MongoDB. With "memory", the loss is measured the same way and printed, not asserted.
+// MongoDB, and so does every job whose record `audit.record()` took before it answered. With
+// "memory", the loss is measured the same way and printed, not asserted.
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,6 +29,8 @@ const KILLS = 3;
 const MARGIN_MS = 50;
 /** Concurrent clients, each sending its next request when the last one is answered. */
 const CLIENTS = 4;
+/** What the traffic hits: captured requests, or jobs recorded with `audit.record()`. */
+type Route = "orders" | "jobs";
 
 interface Lifetime {
   /** When this process was killed, and after how long. */
@@ -73,8 +76,11 @@ describe("an audited app killed with SIGKILL under steady traffic", () => {
     return { child, first: firstLine };
   }
 
-  /** One process: serve steady traffic, SIGKILL it at a random moment 1.5–3.5 s in. */
-  async function lifetime(n: number, durability: string): Promise<Lifetime> {
+  /**
+   * One process: serve steady traffic on `route` (`orders`: captured requests, `jobs`: records
+   * of `audit.record()`), SIGKILL it at a random moment 1.5–3.5 s in.
+   */
+  async function lifetime(n: number, durability: string, route: Route): Promise<Lifetime> {
     const { child, first } = start("serve", durability);
     const { port } = (await first) as { port: number };
     const answers: Array<{ id: string; at: number }> = [];
@@ -84,7 +90,7 @@ describe("an audited app killed with SIGKILL under steady traffic", () => {
       for (let i = 0; !stop; i++) {
         const id = `${n}-${c}-${i}`;
         try {
-          const res = await fetch(`http://127.0.0.1:${port}/orders/${id}`);
+          const res = await fetch(`http://127.0.0.1:${port}/${route}/${id}`);
           await res.arrayBuffer();
           if (res.status === 200) answers.push({ id, at: performance.now() });
         } catch (err) {
@@ -111,9 +117,9 @@ describe("an audited app killed with SIGKILL under steady traffic", () => {
   }
 
   /** Runs the kills, delivers the rest, and returns the lifetimes and each due id's documents. */
-  async function scenario(durability: string) {
+  async function scenario(durability: string, route: Route = "orders") {
     const lives: Lifetime[] = [];
-    for (let n = 0; n < KILLS; n++) lives.push(await lifetime(n, durability));
+    for (let n = 0; n < KILLS; n++) lives.push(await lifetime(n, durability, route));
     const deliver = start("deliver", durability);
     const { report } = (await deliver.first) as { report: { spooled: number; dropped: number } };
     expect(report).toMatchObject({ spooled: 0, dropped: 0 });
@@ -126,14 +132,16 @@ describe("an audited app killed with SIGKILL under steady traffic", () => {
       (d) => d.visible === 0 && d.inflight === 0,
       { timeoutMs: 60_000, intervalMs: 200 },
     );
+    // A captured request is known by its path, a job's record by its target.
     const perPath = new Map<string, number>();
-    const docs = mongo.db.collection("records").find({}, { projection: { "request.path": 1 } });
-    for await (const doc of docs) {
-      const path = (doc as { request?: { path?: string } }).request?.path ?? "";
+    const projection = { "request.path": 1, target: 1 };
+    for await (const doc of mongo.db.collection("records").find({}, { projection })) {
+      const { request, target } = doc as { request?: { path?: string }; target?: { id: string } };
+      const path = request?.path ?? `/jobs/${target?.id}`;
       perPath.set(path, (perPath.get(path) ?? 0) + 1);
     }
     const due = lives.flatMap((l) => l.due);
-    const missing = due.filter((id) => !perPath.has(`/orders/${id}`));
+    const missing = due.filter((id) => !perPath.has(`/${route}/${id}`));
     const duplicated = [...perPath].filter(([, count]) => count > 1).map(([path]) => path);
     return { lives, due, missing, duplicated };
   }
@@ -142,6 +150,16 @@ describe("an audited app killed with SIGKILL under steady traffic", () => {
     const { lives, due, missing, duplicated } = await scenario("disk");
     console.log(
       `durability "disk": ${due.length} requests answered >= ${MARGIN_MS} ms before one of ${KILLS} kills, ${missing.length} without a document; lifetimes ${lives.map((l) => `${l.ranMs} ms/${l.answered} answered`).join(", ")}`,
+    );
+    expect(due.length).toBeGreaterThan(KILLS * 50);
+    expect(missing).toEqual([]);
+    expect(duplicated).toEqual([]);
+  }, 180_000);
+
+  it('durability "disk": every job whose audit.record() returned 50 ms before a kill has exactly one document', async () => {
+    const { lives, due, missing, duplicated } = await scenario("disk", "jobs");
+    console.log(
+      `durability "disk", audit.record(): ${due.length} jobs answered >= ${MARGIN_MS} ms before one of ${KILLS} kills, ${missing.length} without a document; lifetimes ${lives.map((l) => `${l.ranMs} ms/${l.answered} answered`).join(", ")}`,
     );
     expect(due.length).toBeGreaterThan(KILLS * 50);
     expect(missing).toEqual([]);

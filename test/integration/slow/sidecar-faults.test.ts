@@ -1,5 +1,6 @@
 import { MongoClient } from "mongodb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { SIDECAR_OPTIONS } from "../../../sidecar/config/option-table.js";
 import { createSidecar, type Sidecar } from "../../../sidecar/index.js";
 import { silentLogger } from "../../helpers/logger.js";
 import { metricValue } from "../../helpers/metric-value.js";
@@ -134,7 +135,10 @@ describe(`sidecar faults (${target.name})`, () => {
     const client = new MongoClient(ferret.url);
     cleanups.push(() => client.close());
     const names = (await client.db("auditq").collection("records").indexes()).map((i) => i.name);
-    expect(names).toEqual(expect.arrayContaining(["actor.id_1_ts_-1", "action_1_ts_-1"]));
+    expect(names).toEqual(
+      expect.arrayContaining(["actor.id_1__id_-1", "action_1__id_-1", "seq.stream_1_seq.n_1"]),
+    );
+    expect(names).toHaveLength(SIDECAR_OPTIONS.indexes.default.length + 1); // and `_id_`
     expect(warnings).toContainEqual(expect.stringMatching(/refused the retention \(TTL\) index/));
   });
 });

@@ -213,7 +213,7 @@ describe.each(expressVersions)("viewer on $name", ({ express }) => {
       .map((l) => JSON.parse(l));
     expect(records.map(oid)).toEqual(
       trail
-        .filter((r) => r.outcome.status >= 500)
+        .filter((r) => (r.outcome?.status ?? 0) >= 500)
         .map((r) => r._id.toHexString())
         .sort((a, b) => b.localeCompare(a)),
     );

@@ -30,7 +30,10 @@ const scalar = leaf;
 const usually = <T>(normal: fc.Arbitrary<T>) =>
   fc.oneof({ weight: 5, arbitrary: normal }, { weight: 1, arbitrary: scalar });
 
-/** Shaped like what middleware/capture/build.ts builds, fields optional as they are there. */
+/**
+ * Shaped like what middleware/capture/build.ts and middleware/record/build.ts build, fields
+ * optional as they are there (a record of `audit.record()` has no request).
+ */
 const captured = fc.record(
   {
     _id: usually(objectId),
@@ -77,12 +80,31 @@ const captured = fc.record(
       ),
     ),
     target: usually(fc.record({ type: text, id: text })),
+    source: usually(fc.constantFrom("http", "record")),
+    tenant: usually(text),
+    causedBy: usually(
+      fc.record(
+        { requestId: usually(text), id: usually(objectId) },
+        { requiredKeys: ["requestId"] },
+      ),
+    ),
+    changes: fc.array(
+      fc.record(
+        {
+          path: usually(text),
+          op: usually(fc.constantFrom("add", "remove", "replace")),
+          from: appData,
+          to: appData,
+        },
+        { requiredKeys: ["path", "op"] },
+      ),
+    ),
     meta: appData,
     trimmed: fc.array(text),
     captureError: text,
   },
   {
-    requiredKeys: ["_id", "v", "ts", "actor", "action", "request", "outcome", "service"],
+    requiredKeys: ["_id", "v", "ts", "actor", "action", "service"],
     noNullPrototype: false,
   },
 );
