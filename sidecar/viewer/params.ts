@@ -1,6 +1,6 @@
 // The viewer's URL query, read from the raw URL: filter fields, page options and export format.
 import type { FindOptions, Order, ReadFilter } from "../read/index.js";
-import { QueryError } from "../read/index.js";
+import { QueryError } from "../read/query-error.js";
 
 /** Query parameters that make the filter: the reader's fields, with `target` split in two. */
 const FILTER_PARAMS = [
