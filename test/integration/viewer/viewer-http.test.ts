@@ -1,12 +1,14 @@
 // The viewer over HTTP on Express 4 and 5, against a real reader on FerretDB: authorize, headers,
 // the records API with its paging, the export, and every bad query answered 400, never 500.
-import { createServer } from "node:http";
+import { createServer, get } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditRecord } from "../../../shared/wire/record.js";
 import { createReader, type Reader } from "../../../sidecar/read/index.js";
 import { auditViewer, ConfigError } from "../../../sidecar/viewer/index.js";
-import { createTestDb, type TestDb } from "../../helpers/services.js";
+import { createTestDb, type TestDb, waitFor } from "../../helpers/services.js";
 import { sampleTrail, viewerApp } from "../../helpers/viewer-app.js";
 import { expressVersions } from "../../http/harness.js";
 
@@ -228,5 +230,47 @@ describe.each(expressVersions)("viewer on $name", ({ express }) => {
     const res = await request(open()).get(`/audit/api/export?${query}`);
     expect(res.status).toBe(400);
     expect(res.headers["content-disposition"]).toBeUndefined();
+  });
+
+  it("stops an export when the client goes away", async () => {
+    // An export that never ends: only the client's leaving can stop it.
+    let body: Readable | undefined;
+    const endless: Reader = {
+      ...reader,
+      export: () => {
+        body = Readable.from(
+          (function* () {
+            for (;;) yield "x,".repeat(1000);
+          })(),
+        );
+        return body;
+      },
+    };
+    const server = viewerApp(express, { reader: endless, authorize: () => true }).listen(
+      0,
+      "127.0.0.1",
+    );
+    try {
+      await new Promise((resolve) => server.once("listening", resolve));
+      const { port } = server.address() as AddressInfo;
+      await new Promise<void>((resolve, reject) => {
+        const req = get(`http://127.0.0.1:${port}/audit/api/export?format=csv`, (res) => {
+          res.once("data", () => {
+            req.destroy();
+            resolve();
+          });
+        });
+        req.once("error", (err) => (req.destroyed ? undefined : reject(err)));
+      });
+      await waitFor(
+        "the export to be stopped",
+        async () => body?.destroyed,
+        (d) => d === true,
+      );
+      expect(body?.readableEnded).toBe(false);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });
