@@ -23,6 +23,7 @@ export default defineConfig([
       index: "middleware/index.ts",
       sidecar: "sidecar/index.ts",
       reader: "sidecar/read/index.ts",
+      viewer: "sidecar/viewer/index.ts",
     },
     format: ["esm", "cjs"],
     // `@internal` members (AuditContext's state) are left out of the published types.

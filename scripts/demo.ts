@@ -1,7 +1,8 @@
 // `npm run demo`: local services, an Express app with auditq, the sidecar CLI with a write cap,
 // a burst of requests at ten times that cap, and what happened: sampled from the app's and the
 // sidecar's /metrics four times a second, drawn in the terminal and in demo-report.html, and an
-// exact count of what reached MongoDB.
+// exact count of what reached MongoDB; then the audit viewer on those records until Ctrl-C
+// (not with --no-viewer, outside a terminal, or in CI).
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { writeFileSync } from "node:fs";
@@ -29,6 +30,7 @@ import {
 } from "./demo/chart.js";
 import { startSampler } from "./demo/metrics.js";
 import { htmlReport } from "./demo/report.js";
+import { showViewer, viewerWanted } from "./demo/viewer.js";
 
 /** The sidecar's write budget, `maxWriteRate`, in records per second. */
 const WRITE_RATE = Number(process.env.DEMO_WRITE_RATE ?? 100);
@@ -259,6 +261,7 @@ async function main() {
     count === answered ? "Every request recorded exactly once." : "MISMATCH: see the logs above.",
   );
   console.log(`Chart written to ${REPORT}.`);
+  if (viewerWanted()) await showViewer(mongoUri, database);
 
   await mongo.db(database).dropDatabase();
   await mongo.close();

@@ -77,6 +77,28 @@ import express = require("express");
 type Request = express.Request;
 type Response = express.Response;`);
 
+// The viewer from the package on this Express: a missing authorize throws ConfigError, and the
+// router answers its API (a page from a stand-in reader, and 400 for an unknown parameter).
+const VIEWER_PROBE = (load: string) => `${load}
+let refused;
+try {
+  auditViewer({ reader: {} });
+} catch (err) {
+  refused = err.constructor.name;
+}
+const reader = { find: async () => ({ records: [], next: null }), export: () => undefined };
+const app = express();
+app.use("/audit", auditViewer({ reader, authorize: () => true }));
+const server = app.listen(0, "127.0.0.1", async () => {
+  const base = "http://127.0.0.1:" + server.address().port + "/audit/api/records";
+  const page = await fetch(base);
+  const bad = await fetch(base + "?colour=red");
+  const out = { refused, page: await page.json(), bad: bad.status, csp: page.headers.get("content-security-policy") };
+  server.close();
+  process.stdout.write(JSON.stringify(out));
+});
+`;
+
 let workdir: string;
 let tarball: string;
 
@@ -117,6 +139,16 @@ async function scratchProject(major: number): Promise<string> {
   );
   await writeFile(join(dir, "esm.mjs"), ESM);
   await writeFile(join(dir, "cjs.cjs"), CJS);
+  await writeFile(
+    join(dir, "viewer.mjs"),
+    VIEWER_PROBE(`import { auditViewer } from "auditq/viewer";
+import express from "express";`),
+  );
+  await writeFile(
+    join(dir, "viewer.cjs"),
+    VIEWER_PROBE(`const { auditViewer } = require("auditq/viewer");
+const express = require("express");`),
+  );
   await writeFile(join(dir, "esm.mts"), TS_ESM);
   await writeFile(join(dir, "cjs.cts"), TS_CJS);
   await writeFile(
@@ -166,6 +198,20 @@ describe.each(MAJORS)("packed tarball with Express %i", (major) => {
       meta: { via: "pack" },
     });
   });
+
+  it.each(["viewer.mjs", "viewer.cjs"])(
+    "loads auditq/viewer from %s and serves it",
+    async (file) => {
+      const { dir } = projects.get(major) as { dir: string };
+      const { stdout } = await run(process.execPath, [file], { cwd: dir });
+      expect(JSON.parse(stdout)).toEqual({
+        refused: "ConfigError",
+        page: { records: [], next: null },
+        bad: 400,
+        csp: expect.stringContaining("script-src 'self'"),
+      });
+    },
+  );
 
   // tsc runs in the background from beforeAll; on a busy machine it takes a while.
   it("type-checks from TypeScript, ESM and CommonJS", { timeout: 180_000 }, async () => {
