@@ -12,6 +12,13 @@ import { startOpsServer } from "../http.js";
 import { createSidecar } from "../sidecar.js";
 import { type CliConfig, EXIT_GRACE_MS, readConfig } from "./args.js";
 import { createAuditQueues, parseCreateQueueArgs } from "./create-queue.js";
+import { startupConfigError } from "./startup-error.js";
+
+/** One line for a configuration error, exit code 2: what the README promises. */
+function configFailure(err: ConfigError): number {
+  console.error(`auditq-sidecar: ${err.message}\n\nRun auditq-sidecar --help for all settings.`);
+  return 2;
+}
 
 /** `auditq-sidecar create-queue ...`: prints the queues as JSON; 2 on bad flags, 1 on SQS errors. */
 async function createQueue(argv: readonly string[]): Promise<number> {
@@ -36,12 +43,7 @@ async function main(): Promise<number> {
   try {
     config = readConfig(process.env, argv);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(
-        `auditq-sidecar: ${err.message}\n\nRun auditq-sidecar --help for all settings.`,
-      );
-      return 2;
-    }
+    if (err instanceof ConfigError) return configFailure(err);
     throw err;
   }
   const logger = pino({
@@ -53,12 +55,21 @@ async function main(): Promise<number> {
   for (const warning of config.warnings) logger.warn({}, warning);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const sidecar = createSidecar({ ...config.options, registry, logger });
-  const server = await startOpsServer(registry, () => sidecar.isReady(), {
-    port: config.metricsPort,
-    host: config.metricsHost,
-    maxConnections: config.metricsMaxConnections,
-  });
+  const bind = { host: config.metricsHost, port: config.metricsPort };
+  let sidecar: ReturnType<typeof createSidecar>;
+  let server: Awaited<ReturnType<typeof startOpsServer>>;
+  try {
+    sidecar = createSidecar({ ...config.options, registry, logger });
+    server = await startOpsServer(registry, () => sidecar.isReady(), {
+      ...bind,
+      maxConnections: config.metricsMaxConnections,
+    });
+  } catch (err) {
+    // A connection string the driver refuses, a port in use: the user's to fix, said in one line.
+    const explained = startupConfigError(err, bind);
+    if (explained) return configFailure(explained);
+    throw err;
+  }
   logger.info({ host: config.metricsHost, port: config.metricsPort }, "ops server listening");
 
   const shutdownMs = config.options.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs;
