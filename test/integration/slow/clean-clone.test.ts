@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const exec = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const NPM_QUIET = ["--prefer-offline", "--no-audit", "--no-fund"];
+const PEERS = ["express@5", "@aws-sdk/client-sqs@3", "prom-client@15", "mongodb@7", "pino@10"];
 const { version: VERSION } = (await import(join(ROOT, "package.json"), { with: { type: "json" } }))
   .default as { version: string };
 
@@ -39,11 +40,14 @@ const cjsSidecar = require("auditq/sidecar");
 console.log(JSON.stringify([typeof auditq, typeof createSidecar, typeof cjs.auditq, typeof cjsSidecar.createSidecar]));
 `;
 
-/** A fresh app with `spec` installed next to Express and the AWS SDK; its checks' outputs. */
+/**
+ * A fresh app with `spec` installed next to Express, the AWS SDK and the sidecar's optional
+ * peers (README: "where the sidecar runs"); its checks' outputs.
+ */
 async function freshApp(dir: string, spec: string) {
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, "package.json"), JSON.stringify({ name: "app", private: true }));
-  await run("npm", ["install", ...NPM_QUIET, spec, "express@5", "@aws-sdk/client-sqs@3"], dir);
+  await run("npm", ["install", ...NPM_QUIET, spec, ...PEERS], dir);
   await writeFile(join(dir, "loads.mjs"), LOADS);
   return {
     loads: JSON.parse(await run(process.execPath, ["loads.mjs"], dir)),
