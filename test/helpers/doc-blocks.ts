@@ -33,7 +33,7 @@ export interface DocBlock {
 export const where = (b: DocBlock) => `${b.doc}:${b.line} (${b.lang || "untagged"} block)`;
 
 /** Every doc with code blocks: the README and docs/*.md (generated options.md included). */
-export function docFiles(): string[] {
+function docFiles(): string[] {
   const docs = readdirSync(join(ROOT, "docs"))
     .filter((f) => f.endsWith(".md"))
     .map((f) => `docs/${f}`);
@@ -43,7 +43,7 @@ export function docFiles(): string[] {
 const MARKER = /^<!--\s*(.*?)\s*-->$/;
 
 /** The blocks of one doc, in order. */
-export function blocksOf(doc: string): DocBlock[] {
+function blocksOf(doc: string): DocBlock[] {
   const lines = readFileSync(join(ROOT, doc), "utf8").split("\n");
   const blocks: DocBlock[] = [];
   for (let i = 0; i < lines.length; i++) {
