@@ -36,6 +36,27 @@ async function createQueue(argv: readonly string[]): Promise<number> {
   }
 }
 
+/**
+ * The region the AWS SDK finds (AWS_REGION, a profile's): without one, or with one that is no
+ * region, every SQS call fails and the sidecar would retry for ever. A ConfigError then.
+ */
+async function missingRegion(): Promise<ConfigError | undefined> {
+  const probe = new SQSClient({});
+  try {
+    await probe.config.region();
+    return undefined;
+  } catch (err) {
+    // The SDK's words when its region chain finds nothing; anything else is not ours to name.
+    if (!(err instanceof Error && /region is missing|region not accepted/i.test(err.message)))
+      throw err;
+    return new ConfigError(
+      `AWS_REGION: the AWS SDK has no usable region (${err.message}); set AWS_REGION to the queue's region, e.g. eu-west-1`,
+    );
+  } finally {
+    probe.destroy();
+  }
+}
+
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   if (argv[0] === "create-queue") return createQueue(argv.slice(1));
@@ -46,6 +67,8 @@ async function main(): Promise<number> {
     if (err instanceof ConfigError) return configFailure(err);
     throw err;
   }
+  const noRegion = await missingRegion();
+  if (noRegion) return configFailure(noRegion);
   const logger = pino({
     level: config.logLevel,
     base: { service: "auditq-sidecar" },

@@ -49,6 +49,16 @@ describe.concurrent("auditq-sidecar start-up errors", () => {
       says: /AUDITQ_MONGODB_URI \(--mongodb-uri\) is not set[\s\S]*AUDITQ_MONGO_URI is not a setting; did you mean AUDITQ_MONGODB_URI\?/,
     },
     {
+      what: "no AWS region",
+      env: {
+        AWS_REGION: "",
+        AWS_DEFAULT_REGION: "",
+        AWS_PROFILE: "",
+        AWS_CONFIG_FILE: "/nonexistent",
+      },
+      says: /AWS_REGION: the AWS SDK has no usable region \(.*\); set AWS_REGION to the queue's region/,
+    },
+    {
       what: "a metrics host that is no address of this machine",
       env: { AUDITQ_METRICS_HOST: "192.0.2.1" },
       says: /AUDITQ_METRICS_HOST \(--metrics-host\): "192\.0\.2\.1" is no address of this machine \(EADDRNOTAVAIL\)/,
