@@ -159,6 +159,22 @@ function misspelledVariables(env: NodeJS.ProcessEnv): string[] {
   return found;
 }
 
+const ALLOW = SETTINGS.find((s) => s.key === "allowUnknownEnv") as Setting;
+
+/** The problems to refuse for `misspelled` variables, each naming the opt-out. */
+function unknownVariableProblems(misspelled: readonly string[]): string[] {
+  return misspelled.map((m) => `${m} (or set ${label(ALLOW)}=true to start anyway)`);
+}
+
+/**
+ * For the `auditq` command, which shares the sidecar's variables: a problem for each `AUDITQ_*`
+ * variable near a setting, unless `AUDITQ_ALLOW_UNKNOWN_ENV=true`.
+ */
+export function unknownVariables(env: NodeJS.ProcessEnv): string[] {
+  if (env[ALLOW.env]?.trim() === "true") return [];
+  return unknownVariableProblems(misspelledVariables(env));
+}
+
 /**
  * Builds the CLI config from `env` and `argv` (flags win over env). Throws ConfigError naming
  * every malformed or missing setting by its env var and flag.
@@ -190,11 +206,7 @@ export function readConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = [])
     }
   }
   const misspelled = misspelledVariables(env);
-  const allow = SETTINGS.find((s) => s.key === "allowUnknownEnv") as Setting;
-  if (values.allowUnknownEnv !== true) {
-    const optOut = `(or set ${label(allow)}=true to start anyway)`;
-    problems.push(...misspelled.map((m) => `${m} ${optOut}`));
-  }
+  if (values.allowUnknownEnv !== true) problems.push(...unknownVariableProblems(misspelled));
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
   }
@@ -219,7 +231,7 @@ export function readConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = [])
       (metricsMaxConnections as number | undefined) ?? CLI_OPTIONS.metricsMaxConnections.default,
     logLevel: (logLevel as string | undefined) ?? CLI_OPTIONS.logLevel.default,
     // Only when allowUnknownEnv let them through.
-    warnings: misspelled.map((m) => `${m}; ignored (${allow.env}=true)`),
+    warnings: misspelled.map((m) => `${m}; ignored (${ALLOW.env}=true)`),
   };
 }
 
