@@ -53,7 +53,7 @@ describe("code blocks in the docs", () => {
   )("%s parses", (_, b) => {
     expect(
       () => (b.lang === "json" ? JSON.parse(b.code) : parseYaml(b.code)),
-      where(b),
+      `${where(b)}: a ${b.lang} block must parse as a whole (show a part of a record inside its braces); ${HOW}`,
     ).not.toThrow();
   });
 
