@@ -87,8 +87,24 @@ export function allBlocks(): DocBlock[] {
 }
 
 /**
+ * Each entry point of the package (`auditq`, `auditq/sidecar`, ...) mapped to its source file:
+ * package.json's `exports` name the built files, tsup.config.ts's entries their sources.
+ */
+function packageSources(): Record<string, string[]> {
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+  const tsup = readFileSync(join(ROOT, "tsup.config.ts"), "utf8");
+  const paths: Record<string, string[]> = {};
+  for (const [subpath, target] of Object.entries(pkg.exports as Record<string, unknown>)) {
+    const built = JSON.stringify(target).match(/"\.\/dist\/([\w-]+)\.js"/)?.[1];
+    const source = built && new RegExp(`\\b${built}: "([^"]+)"`).exec(tsup)?.[1];
+    if (source) paths[`${pkg.name}${subpath.slice(1)}`] = [join(ROOT, source)];
+  }
+  return paths;
+}
+
+/**
  * Writes `blocks` into `dir` as ES modules (`README_md_52.mts`) with a tsconfig that is strict
- * and maps `auditq` and `auditq/sidecar` to the source, as a user's app would see them; tsc and
+ * and maps the package's entry points (`auditq`, `auditq/sidecar`, ...) to the source, as a user's app would see them; tsc and
  * tsx both read it. Returns the blocks by file name.
  */
 export function writeSnippets(dir: string, blocks: readonly DocBlock[]): Map<string, DocBlock> {
@@ -109,10 +125,7 @@ export function writeSnippets(dir: string, blocks: readonly DocBlock[]): Map<str
       strict: true,
       skipLibCheck: true,
       noEmit: true,
-      paths: {
-        auditq: [join(ROOT, "middleware", "index.ts")],
-        "auditq/sidecar": [join(ROOT, "sidecar", "index.ts")],
-      },
+      paths: packageSources(),
     },
     files: [...files.keys()],
   };
