@@ -64,6 +64,7 @@ export const MIDDLEWARE_OPTIONS = {
   queueUrl: required(
     queueUrl,
     "URL of the SQS queue; a standard queue (a `.fifo` URL throws a `ConfigError`: FIFO queues need a `MessageGroupId` per message and cap throughput per group, and auditq needs neither ordering nor SQS deduplication)",
+    { aliases: ["queue", "sqsQueueUrl", "url"] },
   ),
   sqs: optional(
     object<SQSClientConfig>("SQSClient | SQSClientConfig", "an SQSClient or an SQSClient config"),

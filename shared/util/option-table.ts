@@ -1,6 +1,7 @@
 // Option tables: one row per option (rule, default, one-line doc) that drives validation, the
 // defaults, the CLI's variables and flags, --help, and docs/options.md (scripts/docs.ts). Both sides use it.
 import { ConfigError } from "./errors.js";
+import { didYouMean, nearest } from "./nearest.js";
 import { invalid, type Rule } from "./validate.js";
 
 interface RowBase<T> {
@@ -14,6 +15,11 @@ interface RowBase<T> {
    * (`mongo` is read from `AUDITQ_MONGODB_URI`).
    */
   readonly cliKey?: string | undefined;
+  /**
+   * Other tools' words for this option (`mongoUri`), in the option's own form: "did you mean"
+   * suggests this option for them, as option, variable (`AUDITQ_MONGO_URI`) and flag.
+   */
+  readonly aliases?: readonly string[] | undefined;
 }
 
 /** An option that must be given. */
@@ -45,6 +51,7 @@ export type Resolved<Table> = {
 
 interface RowExtras {
   readonly cliKey?: string;
+  readonly aliases?: readonly string[];
   /** How docs/options.md and --help show the default, when the value itself does not say it well. */
   readonly shown?: string;
 }
@@ -95,11 +102,26 @@ export function optional<T>(
   return Object.freeze({ kind: "optional", rule, doc, shown, ...extras });
 }
 
-/** Rejects keys of `given` that are not in `table`, as "Unknown option `prefix.key`". */
-function rejectUnknownKeys(table: object, given: object, prefix = "", label = "option"): void {
+/**
+ * Rejects keys of `given` that are not in `table`, as "Unknown option `prefix.key`", with the
+ * nearest option by spelling or alias.
+ */
+function rejectUnknownKeys(
+  table: Record<string, OptionRow<unknown>>,
+  given: object,
+  prefix = "",
+  label = "option",
+): void {
   for (const key of Object.keys(given)) {
     if (!Object.hasOwn(table, key)) {
-      throw new ConfigError(`Unknown ${label} \`${prefix}${key}\``, { option: prefix + key });
+      const candidates = Object.entries(table).map(([name, row]) => ({
+        name: `\`${prefix}${name}\``,
+        aliases: row.aliases?.map((alias) => `\`${prefix}${alias}\``),
+      }));
+      const near = nearest(`\`${prefix}${key}\``, candidates);
+      throw new ConfigError(`Unknown ${label} \`${prefix}${key}\`${didYouMean(near)}`, {
+        option: prefix + key,
+      });
     }
   }
 }

@@ -2,6 +2,7 @@
 // Read once into createSidecar's options, with errors naming variable, flag and expectation.
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { ConfigError } from "../../shared/util/errors.js";
+import { type Candidate, didYouMean, nearest } from "../../shared/util/nearest.js";
 import type { OptionRow } from "../../shared/util/option-table.js";
 import type { TextKind } from "../../shared/util/validate.js";
 import { CLI_OPTIONS, SIDECAR_OPTIONS } from "../config/option-table.js";
@@ -66,50 +67,13 @@ export interface CliConfig {
    */
   metricsMaxConnections: number;
   logLevel: string;
-  /** Things worth a warning that do not stop the start: a misspelled `AUDITQ_*` variable. */
+  /** Misspelled `AUDITQ_*` variables let through by `allowUnknownEnv`, to log as warnings. */
   warnings: string[];
 }
 
 function label(s: Setting): string {
   return `${s.env} (${s.flag})`;
 }
-
-/** Levenshtein distance, for "did you mean". */
-function distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      row.push(
-        Math.min(
-          (prev[j] as number) + 1,
-          (row[j - 1] as number) + 1,
-          (prev[j - 1] as number) + cost,
-        ),
-      );
-    }
-    prev = row;
-  }
-  return prev[b.length] as number;
-}
-
-/** The name in `names` closest to `name`, when close enough to be a misspelling of it. */
-function closest(name: string, names: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(name.length / 4)) + 1;
-  for (const candidate of names) {
-    const d = distance(name, candidate);
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-
-const didYouMean = (near: string | undefined) =>
-  near === undefined ? "" : `; did you mean ${near}?`;
 
 /** Flag values by setting key: booleans as `--x`/`--no-x` (or `--x=false`), the rest `--x v`. */
 function parseFlags(argv: readonly string[], problems: string[]): Map<string, string> {
@@ -138,10 +102,7 @@ function parseFlags(argv: readonly string[], problems: string[]): Map<string, st
     const negated = token.rawName.startsWith("--no-");
     if (setting === undefined || (negated && setting.kind !== "bool")) {
       const arg = token.inlineValue ? `${token.rawName}=${token.value}` : token.rawName;
-      const near = closest(
-        token.rawName,
-        SETTINGS.map((s) => s.flag),
-      );
+      const near = nearest(token.rawName, SETTINGS.map(asFlag), { prefix: "--" });
       problems.push(`unknown argument ${JSON.stringify(arg)}${didYouMean(near)}`);
       continue;
     }
@@ -178,17 +139,40 @@ function convert(kind: TextKind, raw: string): unknown {
   }
 }
 
-/** Warnings for `AUDITQ_*` variables that are no setting but close to one (a misspelling). */
+/** A setting as its variable, with its row's aliases as variables (`AUDITQ_MONGO_URI`). */
+const asEnv = (s: Setting): Candidate => ({ name: s.env, aliases: s.row.aliases?.map(envName) });
+/** A setting as its flag, with its row's aliases as flags (`--mongo-uri`). */
+const asFlag = (s: Setting): Candidate => ({ name: s.flag, aliases: s.row.aliases?.map(flagName) });
+
+/**
+ * `AUDITQ_*` variables that are no setting but near one: a misspelling or an alias. Others
+ * (`AUDITQ_TEST_SQS_ENDPOINT`, another tool's) are not auditq-sidecar's business.
+ */
 function misspelledVariables(env: NodeJS.ProcessEnv): string[] {
-  const known = SETTINGS.map((s) => s.env);
-  const warnings: string[] = [];
+  const known = new Set(SETTINGS.map((s) => s.env));
+  const found: string[] = [];
   for (const name of Object.keys(env)) {
-    if (!name.startsWith("AUDITQ_") || known.includes(name)) continue;
-    const near = closest(name, known);
-    if (near !== undefined)
-      warnings.push(`${name} is not a setting and is ignored; did you mean ${near}?`);
+    if (!name.startsWith("AUDITQ_") || known.has(name)) continue;
+    const near = nearest(name, SETTINGS.map(asEnv), { prefix: "AUDITQ_", how: "strict" });
+    if (near !== undefined) found.push(`${name} is not a setting${didYouMean(near)}`);
   }
-  return warnings;
+  return found;
+}
+
+const ALLOW = SETTINGS.find((s) => s.key === "allowUnknownEnv") as Setting;
+
+/** The problems to refuse for `misspelled` variables, each naming the opt-out. */
+function unknownVariableProblems(misspelled: readonly string[]): string[] {
+  return misspelled.map((m) => `${m} (or set ${label(ALLOW)}=true to start anyway)`);
+}
+
+/**
+ * For the `auditq` command, which shares the sidecar's variables: a problem for each `AUDITQ_*`
+ * variable near a setting, unless `AUDITQ_ALLOW_UNKNOWN_ENV=true`.
+ */
+export function unknownVariables(env: NodeJS.ProcessEnv): string[] {
+  if (env[ALLOW.env]?.trim() === "true") return [];
+  return unknownVariableProblems(misspelledVariables(env));
 }
 
 /**
@@ -221,10 +205,13 @@ export function readConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = [])
       problems.push(`${label(s)}: ${err.message}`);
     }
   }
+  const misspelled = misspelledVariables(env);
+  if (values.allowUnknownEnv !== true) problems.push(...unknownVariableProblems(misspelled));
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
   }
-  const { metricsPort, metricsHost, metricsMaxConnections, logLevel, ...options } = values;
+  const { metricsPort, metricsHost, metricsMaxConnections, logLevel, allowUnknownEnv, ...options } =
+    values;
   try {
     resolveOptions(options as unknown as SidecarOptions);
   } catch (err) {
@@ -243,7 +230,8 @@ export function readConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = [])
     metricsMaxConnections:
       (metricsMaxConnections as number | undefined) ?? CLI_OPTIONS.metricsMaxConnections.default,
     logLevel: (logLevel as string | undefined) ?? CLI_OPTIONS.logLevel.default,
-    warnings: misspelledVariables(env),
+    // Only when allowUnknownEnv let them through.
+    warnings: misspelled.map((m) => `${m}; ignored (${ALLOW.env}=true)`),
   };
 }
 

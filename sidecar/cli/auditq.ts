@@ -6,6 +6,7 @@
 import { ConfigError } from "../../shared/util/errors.js";
 import { redactCredentials } from "../../shared/util/url-credentials.js";
 import { packageVersion } from "./help.js";
+import { startupConfigError } from "./startup-error.js";
 
 /** What a subcommand module exports. */
 export interface Subcommand {
@@ -70,9 +71,11 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     return await sub.run(rest, process.env);
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    // A connection string the driver refuses is a usage error too, named by its setting.
+    const problem = startupConfigError(err) ?? err;
+    const message = problem instanceof Error ? problem.message : String(problem);
     console.error(`auditq ${name}: ${redactCredentials(message)}`);
-    return err instanceof ConfigError ? 2 : 1;
+    return problem instanceof ConfigError ? 2 : 1;
   }
 }
 

@@ -3,7 +3,7 @@
 // (AUDITQ_MONGODB_URI / --mongodb-uri, ...), so one environment serves both commands.
 import { ConfigError } from "../../shared/util/errors.js";
 import { SIDECAR_OPTIONS } from "../config/option-table.js";
-import { SETTINGS, type Setting } from "./args.js";
+import { SETTINGS, type Setting, unknownVariables } from "./args.js";
 
 /** Where the audit trail is. */
 export interface Connection {
@@ -28,13 +28,14 @@ export const CONNECTION_FLAGS = Object.fromEntries(
 
 /**
  * The connection from parsed flags (by flag name without `--`) and `env`; flags win. Throws
- * ConfigError naming the variable and flag of a missing or malformed setting.
+ * ConfigError naming the variable and flag of a missing or malformed setting, and an `AUDITQ_*`
+ * variable near a setting (as auditq-sidecar does).
  */
 export function readConnection(
   env: NodeJS.ProcessEnv,
   flags: Readonly<Record<string, unknown>>,
 ): Connection {
-  const problems: string[] = [];
+  const problems: string[] = unknownVariables(env);
   const values: Record<string, string> = {};
   for (const s of CONNECTION_SETTINGS) {
     const flag = flags[s.flag.slice(2)];

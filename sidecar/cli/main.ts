@@ -12,6 +12,13 @@ import { startOpsServer } from "../http.js";
 import { createSidecar } from "../sidecar.js";
 import { type CliConfig, EXIT_GRACE_MS, readConfig } from "./args.js";
 import { createAuditQueues, parseCreateQueueArgs } from "./create-queue.js";
+import { startupConfigError } from "./startup-error.js";
+
+/** One line for a configuration error, exit code 2: what the README promises. */
+function configFailure(err: ConfigError): number {
+  console.error(`auditq-sidecar: ${err.message}\n\nRun auditq-sidecar --help for all settings.`);
+  return 2;
+}
 
 /** `auditq-sidecar create-queue ...`: prints the queues as JSON; 2 on bad flags, 1 on SQS errors. */
 async function createQueue(argv: readonly string[]): Promise<number> {
@@ -29,6 +36,27 @@ async function createQueue(argv: readonly string[]): Promise<number> {
   }
 }
 
+/**
+ * The region the AWS SDK finds (AWS_REGION, a profile's): without one, or with one that is no
+ * region, every SQS call fails and the sidecar would retry for ever. A ConfigError then.
+ */
+async function missingRegion(): Promise<ConfigError | undefined> {
+  const probe = new SQSClient({});
+  try {
+    await probe.config.region();
+    return undefined;
+  } catch (err) {
+    // The SDK's words when its region chain finds nothing; anything else is not ours to name.
+    if (!(err instanceof Error && /region is missing|region not accepted/i.test(err.message)))
+      throw err;
+    return new ConfigError(
+      `AWS_REGION: the AWS SDK has no usable region (${err.message}); set AWS_REGION to the queue's region, e.g. eu-west-1`,
+    );
+  } finally {
+    probe.destroy();
+  }
+}
+
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   if (argv[0] === "create-queue") return createQueue(argv.slice(1));
@@ -36,14 +64,11 @@ async function main(): Promise<number> {
   try {
     config = readConfig(process.env, argv);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(
-        `auditq-sidecar: ${err.message}\n\nRun auditq-sidecar --help for all settings.`,
-      );
-      return 2;
-    }
+    if (err instanceof ConfigError) return configFailure(err);
     throw err;
   }
+  const noRegion = await missingRegion();
+  if (noRegion) return configFailure(noRegion);
   const logger = pino({
     level: config.logLevel,
     base: { service: "auditq-sidecar" },
@@ -53,12 +78,21 @@ async function main(): Promise<number> {
   for (const warning of config.warnings) logger.warn({}, warning);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const sidecar = createSidecar({ ...config.options, registry, logger });
-  const server = await startOpsServer(registry, () => sidecar.isReady(), {
-    port: config.metricsPort,
-    host: config.metricsHost,
-    maxConnections: config.metricsMaxConnections,
-  });
+  const bind = { host: config.metricsHost, port: config.metricsPort };
+  let sidecar: ReturnType<typeof createSidecar>;
+  let server: Awaited<ReturnType<typeof startOpsServer>>;
+  try {
+    sidecar = createSidecar({ ...config.options, registry, logger });
+    server = await startOpsServer(registry, () => sidecar.isReady(), {
+      ...bind,
+      maxConnections: config.metricsMaxConnections,
+    });
+  } catch (err) {
+    // A connection string the driver refuses, a port in use: the user's to fix, said in one line.
+    const explained = startupConfigError(err, bind);
+    if (explained) return configFailure(explained);
+    throw err;
+  }
   logger.info({ host: config.metricsHost, port: config.metricsPort }, "ops server listening");
 
   const shutdownMs = config.options.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs;

@@ -35,7 +35,9 @@ const isIndexKeys = (keys: unknown) =>
   Object.values(keys).every((d) => d === 1 || d === -1 || typeof d === "string");
 
 export const SIDECAR_OPTIONS = {
-  queueUrl: required(rules.queueUrl, "URL of the SQS queue"),
+  queueUrl: required(rules.queueUrl, "URL of the SQS queue", {
+    aliases: ["queue", "sqsQueueUrl", "sqsUrl", "queueName"],
+  }),
   mongo: required(
     rules.custom<MongoClient | string>(
       "MongoClient | string",
@@ -44,7 +46,10 @@ export const SIDECAR_OPTIONS = {
       "string",
     ),
     "connection string (or, in the library, a `MongoClient`)",
-    { cliKey: "mongodbUri" },
+    {
+      cliKey: "mongodbUri",
+      aliases: ["mongo", "mongoUri", "mongoUrl", "mongodbUrl", "mongodb", "mongoConnectionString"],
+    },
   ),
   database: withDefault(
     rules.matching(DATABASE_NAME, "a valid MongoDB name"),
@@ -103,6 +108,7 @@ export const SIDECAR_OPTIONS = {
     rules.number(0),
     0,
     "records written per second at most by the whole fleet (every sidecar on this database and collection), split through leases in `leaseCollection`; each sidecar writes at its share (token bucket). `0`: no limit and no leases",
+    { aliases: ["writeRate", "maxRate", "rateLimit", "writesPerSecond"] },
   ),
   leaseCollection: withDefault(
     rules.matching(COLLECTION_NAME, "a valid MongoDB name"),
@@ -248,4 +254,9 @@ export const CLI_OPTIONS = {
     "connections the ops server keeps at once; one past it is closed at once, so that slow clients cannot take the file descriptors SQS and MongoDB need (CLI only)",
   ),
   logLevel: withDefault(rules.oneOf(LOG_LEVELS), "info", "pino level (CLI only)"),
+  allowUnknownEnv: withDefault(
+    rules.boolean,
+    false,
+    "start even when an `AUDITQ_*` variable is no setting but near one (a misspelling, or another tool's name for a setting); it is then only a warning (CLI only)",
+  ),
 } satisfies Record<string, OptionRow<unknown>>;

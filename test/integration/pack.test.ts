@@ -105,7 +105,7 @@ let tarball: string;
 // Builds, packs and installs take minutes on a busy machine: the hooks' deadlines say so.
 beforeAll(async () => {
   workdir = await mkdtemp(join(tmpdir(), "auditq-pack-"));
-  await run("npm", ["run", "build"], { cwd: ROOT });
+  // `npm pack` builds dist/ first (the `prepare` script).
   await run("npm", ["pack", "--pack-destination", workdir], { cwd: ROOT });
   const [name] = (await readdir(workdir)).filter((f) => f.endsWith(".tgz"));
   tarball = join(workdir, name as string);

@@ -25,24 +25,11 @@ function readmeSnippet(): string {
   return match[1];
 }
 
-/** What the snippet leaves to the app, kept trivial; and the three values a test must choose. */
-function runnable(snippet: string, queueUrl: string): string {
-  const replace = (text: string, from: string | RegExp, to: string) => {
-    const out = text.replace(from, to);
-    if (out === text) throw new Error(`README snippet no longer contains ${String(from)}`);
-    return out;
-  };
-  let code = snippet;
-  code = replace(code, 'from "auditq"', `from ${JSON.stringify(INDEX)}`);
-  code = replace(code, /queueUrl: "[^"]+"/, `queueUrl: ${JSON.stringify(queueUrl)}`);
-  // Port 0, told on stdout: a port picked in advance may be taken by another process meanwhile.
-  code = replace(code, "app.listen(3000)", 'app.listen(0, "127.0.0.1")');
-  return `${code}
-server.on("listening", () => process.stdout.write(JSON.stringify(server.address()) + "\\n"));
-function authenticate(req, _res, next) { req.user = { id: "u-1" }; next(); }
-async function cancelOrder(id) { return { id, refund: 10 }; }
-function errorHandler(err, _req, res, _next) { res.status(500).json({ error: String(err) }); }
-`;
+/** The snippet as written, but for where `auditq` comes from: the source, not a package. */
+function runnable(snippet: string): string {
+  const code = snippet.replace('from "auditq"', `from ${JSON.stringify(INDEX)}`);
+  if (code === snippet) throw new Error('README snippet no longer imports from "auditq"');
+  return code;
 }
 
 // fauxqs names its queues `http://sqs.<region>.<host>:<port>/...`, which is not a URL when the
@@ -76,17 +63,19 @@ describe.each(targets)("the README's SIGTERM shutdown on $name", (target) => {
     const queueUrl = `${proxy.url}${queue.queueUrl.replace(/^https?:\/\/[^/]+/, "")}`;
     await proxy.pause();
     const file = join(dir, "app.ts");
-    writeFileSync(file, runnable(readmeSnippet(), queueUrl));
-    // The default spool lives under the temp directory: a private one for this test.
-    const env = { ...process.env, TMPDIR: dir, QUEUE_URL: queueUrl };
+    writeFileSync(file, runnable(readmeSnippet()));
+    // The default spool lives under the temp directory: a private one for this test. Port 0,
+    // read from its first line: a port picked in advance may be taken meanwhile.
+    const env = { ...process.env, TMPDIR: dir, AUDITQ_QUEUE_URL: queueUrl, PORT: "0" };
     const app = spawn(process.execPath, ["--import", "tsx", file], {
       cwd: ROOT,
       env,
       stdio: ["ignore", "pipe", "pipe"],
     });
     const listening = new Promise<number>((resolve) =>
+      // `listening on { address: '::', family: 'IPv6', port: 41235 }`
       createInterface({ input: app.stdout as NodeJS.ReadableStream }).once("line", (line) =>
-        resolve((JSON.parse(line) as { port: number }).port),
+        resolve(Number(/port: (\d+)/.exec(line)?.[1])),
       ),
     );
     children.push(app);

@@ -92,7 +92,10 @@ describe("capture options", () => {
       "Expected `redact.keys` to be a RegExp, an array of non-empty strings, or an object with a test(key) method",
     ],
     [{ redact: { censor: 1 } }, "Expected `redact.censor` to be a string of at most 256"],
-    [{ service: { nam: "x" } }, "Unknown option `service.nam`"],
+    [{ service: { nam: "x" } }, "Unknown option `service.nam`; did you mean `service.name`?"],
+    [{ lingerMS: 5 }, "Unknown option `lingerMS`; did you mean `lingerMs`?"],
+    [{ sqsQueueUrl: "x" }, "Unknown option `sqsQueueUrl`; did you mean `queueUrl`?"],
+    [{ zebra: 1 }, /^Unknown option `zebra`$/],
     [{ headers: [""] }, "Expected `headers` to be an array of non-empty strings"],
     [
       { signingSecret: "hunter2" },

@@ -126,12 +126,45 @@ describe("sidecar settings", () => {
     );
   });
 
-  it("warns about a misspelled AUDITQ_ variable, naming the closest real one", () => {
-    const config = readConfig({ ...base, AUDITQ_MAX_WRITE_RATES: "5", AUDITQ_SERVICES_DIR: "/x" });
-    expect(config.warnings).toEqual([
-      "AUDITQ_MAX_WRITE_RATES is not a setting and is ignored; did you mean AUDITQ_MAX_WRITE_RATE?",
-    ]);
-    expect(config.options).not.toHaveProperty("maxWriteRate");
+  it.each([
+    ["AUDITQ_MAX_WRITE_RATE", "AUDITQ_MAX_WRITE_RAT"],
+    ["AUDITQ_MAX_WRITE_RATE", "AUDITQ_MAX_WRITE_RATES"],
+    ["AUDITQ_MAX_WRITE_RATE", "AUDITQ_WRITE_RATE"],
+    ["AUDITQ_MONGODB_URI", "AUDITQ_MONGO_URI"],
+    ["AUDITQ_MONGODB_URI", "AUDITQ_MONGO_URL"],
+    ["AUDITQ_QUEUE_URL", "AUDITQ_SQS_QUEUE_URL"],
+    ["AUDITQ_LOG_LEVEL", "AUDITQ_LOGLEVEL"],
+  ])("refuses to start with a variable near %s (%s), naming it and the opt-out", (near, name) => {
+    expect(() => readConfig({ ...base, [name]: "5" })).toThrow(
+      `${name} is not a setting; did you mean ${near}? (or set AUDITQ_ALLOW_UNKNOWN_ENV (--allow-unknown-env)=true to start anyway)`,
+    );
+  });
+
+  it("with AUDITQ_ALLOW_UNKNOWN_ENV=true or --allow-unknown-env, starts and warns instead", () => {
+    const env = { ...base, AUDITQ_MAX_WRITE_RAT: "5" };
+    const warning =
+      "AUDITQ_MAX_WRITE_RAT is not a setting; did you mean AUDITQ_MAX_WRITE_RATE?; ignored (AUDITQ_ALLOW_UNKNOWN_ENV=true)";
+    const viaEnv = readConfig({ ...env, AUDITQ_ALLOW_UNKNOWN_ENV: "true" });
+    expect(viaEnv.warnings).toEqual([warning]);
+    expect(viaEnv.options).not.toHaveProperty("maxWriteRate");
+    expect(viaEnv.options).not.toHaveProperty("allowUnknownEnv");
+    expect(readConfig(env, ["--allow-unknown-env"]).warnings).toEqual([warning]);
+  });
+
+  it("leaves AUDITQ_ variables far from every setting alone (the repository's own tools')", () => {
+    const tools = [
+      "AUDITQ_TEST_SQS_ENDPOINT",
+      "AUDITQ_TEST_MONGODB_URI",
+      "AUDITQ_TEST_PROMETHEUS",
+      "AUDITQ_SERVICES_DIR",
+      "AUDITQ_SERVICES_TIMEOUT",
+      "AUDITQ_FERRETDB_PORT",
+      "AUDITQ_ELASTICMQ_PORT",
+      "AUDITQ_CHROMIUM",
+      "AUDITQ_BENCH_OUTAGE_MS",
+    ];
+    const config = readConfig({ ...base, ...Object.fromEntries(tools.map((t) => [t, "x"])) });
+    expect(config.warnings).toEqual([]);
   });
 
   it("names the option at fault as data, not only in the message", () => {
