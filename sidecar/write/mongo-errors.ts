@@ -12,6 +12,7 @@ import {
   MongoTopologyClosedError,
   MongoWriteConcernError,
 } from "mongodb";
+import { isBulkWriteError } from "../config/mongo-shape.js";
 
 /**
  * Server error codes that describe the server or the deployment, never the document: a primary
@@ -38,6 +39,22 @@ const SERVER_FAILURE_CODES = new Set([
   14031, // OutOfDiskSpace
   18, // AuthenticationFailed
 ]);
+
+/** True when a (per-document) error `code` describes the server or the deployment, never the document. */
+export function isServerFailureCode(code: unknown): boolean {
+  return typeof code === "number" && SERVER_FAILURE_CODES.has(code);
+}
+
+/**
+ * True when a partly failed bulk refused some documents for the deployment's sake: through
+ * mongos, a shard that is down or stepping down fails only its own documents, each with a server
+ * code, while the other shards' inserts succeed.
+ */
+function shardFailed(err: unknown): boolean {
+  if (!isBulkWriteError(err)) return false;
+  const writeErrors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+  return writeErrors.some((w) => isServerFailureCode(w?.code));
+}
 
 /** Errors of opening a connection: no record can cause them, so no ping is needed to tell. */
 const CONNECT_FAILURES = new Set([
@@ -78,6 +95,7 @@ export function isMongoOutage(err: unknown): boolean {
   if (err instanceof MongoBulkWriteError && err.result.getWriteConcernError() !== undefined) {
     return true;
   }
+  if (shardFailed(err)) return true;
   if (err instanceof MongoServerError) {
     if (
       err.hasErrorLabel("RetryableWriteError") ||
@@ -85,7 +103,7 @@ export function isMongoOutage(err: unknown): boolean {
     ) {
       return true;
     }
-    return typeof err.code === "number" && SERVER_FAILURE_CODES.has(err.code);
+    return isServerFailureCode(err.code);
   }
   return false;
 }

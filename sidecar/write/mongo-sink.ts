@@ -1,6 +1,7 @@
 // Writes decoded records into MongoDB and says, per record, whether it is durably stored.
 import type { Collection, Document, WriteConcernSettings } from "mongodb";
 import { isBulkWriteError } from "../config/mongo-shape.js";
+import { isServerFailureCode } from "./mongo-errors.js";
 
 /** MongoDB's duplicate key error: the record is already stored, which is what we want. */
 const DUPLICATE_KEY = 11000;
@@ -38,6 +39,10 @@ export async function insertRecords(
     // A network error mid-bulk is also a MongoBulkWriteError, with no writeErrors at all: only
     // when every document is accounted for (inserted or refused) is any outcome known.
     if (err.insertedCount + writeErrors.length !== docs.length) throw err;
+    // A document refused for the deployment's sake (through mongos: its shard is down or
+    // stepping down) may be written by a retry: its outcome is unknown, not the record's fault.
+    // The whole bulk comes back; what was stored then comes back as duplicates.
+    if (writeErrors.some((w) => isServerFailureCode(w.code))) throw err;
     for (const writeError of writeErrors) {
       outcomes[writeError.index] =
         writeError.code === DUPLICATE_KEY
