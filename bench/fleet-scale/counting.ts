@@ -42,6 +42,12 @@ export function counting(leases: Collection<LeaseDoc>, c: LeaseCounts): Collecti
         },
       }),
     }),
+    countDocuments: async (...args: Parameters<Collection<LeaseDoc>["countDocuments"]>) => {
+      const t = performance.now();
+      const r = await leases.countDocuments(...args);
+      note(c, "countDocuments", t, 0);
+      return r;
+    },
     deleteMany: async (...args: Parameters<Collection<LeaseDoc>["deleteMany"]>) => {
       const t = performance.now();
       const r = await leases.deleteMany(...args);

@@ -1,6 +1,6 @@
-// A stand-in for the lease collection, in memory, on a virtual clock: the three methods
+// A stand-in for the lease collection, in memory, on a virtual clock: the methods
 // FleetMembership calls (findOneAndUpdate with $currentDate, find().limit().toArray(),
-// deleteMany, deleteOne), for exactly the filters it uses. Used by bench:fleet-scale to measure
+// countDocuments, deleteMany, deleteOne), for exactly the filters it uses. Used by bench:fleet-scale to measure
 // the protocol's arithmetic at sizes FerretDB cannot be driven at here. Not MongoDB.
 import type { Collection } from "mongodb";
 import type { LeaseDoc } from "../../sidecar/fleet/lease.js";
@@ -49,6 +49,21 @@ export class MemoryLeases {
         },
       }),
     };
+  }
+
+  async countDocuments(filter: {
+    scope: string;
+    _id: { $ne: string };
+    renewedAt: { $gt: Date; $lte: Date };
+  }): Promise<number> {
+    const after = filter.renewedAt.$gt.getTime();
+    const until = filter.renewedAt.$lte.getTime();
+    let n = 0;
+    for (const d of this.docs.values()) {
+      const t = d.renewedAt.getTime();
+      if (d.scope === filter.scope && d._id !== filter._id.$ne && t > after && t <= until) n++;
+    }
+    return n;
   }
 
   async deleteMany(filter: CleanupFilter): Promise<{ deletedCount: number }> {

@@ -7,7 +7,7 @@ import type { Collection } from "mongodb";
 import type { Logger } from "../../shared/util/logger.js";
 import type { SidecarMetrics } from "../config/metrics.js";
 import type { Deadline } from "../write/deadline.js";
-import { type LeaseDoc, liveLeases } from "./lease-check.js";
+import { LEASE_CLOCK_SKEW_MS, type LeaseDoc, liveLeases } from "./lease-check.js";
 import { OncePerId } from "./once-per-id.js";
 import { type Claim, looser, type Member, splitBudget } from "./share.js";
 
@@ -101,6 +101,7 @@ export class FleetMembership {
     );
     const { live: others, invalid } = liveLeases(all, now, this.d.lifetimeMs);
     this.reportInvalid(invalid, now);
+    const unread = all.length < MAX_LEASES_READ ? 0 : await this.countUnread(now, others.length);
     const live = [mine, ...others];
     // A raised claim is applied only once every other live member has renewed since it was
     // published (by the server's clock), so has seen it and made room: normally at the next
@@ -112,6 +113,9 @@ export class FleetMembership {
       id: l._id,
       claim: l._id === this.id ? this.granted : l.claim,
     }));
+    // The leases past MAX_LEASES_READ count as busy members: a truncated view must never give
+    // this member more than its share of the whole fleet (1,100 members read as 1,001 overshot).
+    for (let i = 0; i < unread; i++) members.push({ id: `\u0000unread-${i}`, claim: null });
     // The budget is this member's own: a lease's budget is someone's word (see docs/sidecar.md).
     const budget = this.d.budget;
     this.reportOtherBudgets(others, now);
@@ -121,7 +125,7 @@ export class FleetMembership {
       throw new Error(`fleet share out of range: ${share} of ${budget} among ${live.length}`);
     }
     this.d.onShare(share);
-    this.d.metrics.fleetMembers.set(live.length);
+    this.d.metrics.fleetMembers.set(live.length + unread);
     this.d.metrics.fleetBudget.set(budget);
     this.noteMembership(
       live.map((l) => l._id),
@@ -173,6 +177,25 @@ export class FleetMembership {
       this.d.metrics.errors.inc({ stage: "lease" });
       this.d.logger.warn({ err }, "cannot release the fleet lease; it lapses by itself");
     }
+  }
+
+  /**
+   * How many other leases renewed within this member's lifetime were not among the `read` live
+   * ones: the renewal read MAX_LEASES_READ and stopped. One count, only in a fleet that large.
+   */
+  private async countUnread(now: number, read: number): Promise<number> {
+    const total = await this.d.deadline(
+      "lease count",
+      this.d.leases.countDocuments({
+        scope: this.d.scope,
+        _id: { $ne: this.id },
+        renewedAt: {
+          $gt: new Date(now - this.d.lifetimeMs),
+          $lte: new Date(now + LEASE_CLOCK_SKEW_MS),
+        },
+      }),
+    );
+    return Math.max(0, total - read);
   }
 
   /** Counts the invalid leases read, and logs each once per COMPLAINT_EVERY_MS. */
