@@ -1,0 +1,195 @@
+// The simulated fleet around real FleetMembership objects: skewed, bursty demand, churn, a mass
+// death, and per-second samples of the shares against the budget and the demand-fair split.
+import type { Collection } from "mongodb";
+import type { Logger } from "../../shared/util/logger.js";
+import type { SidecarMetrics } from "../../sidecar/config/metrics.js";
+import { FleetMembership, type LeaseDoc } from "../../sidecar/fleet/lease.js";
+import { claimOf } from "../../sidecar/fleet/share.js";
+
+/** A member of the simulation: the real lease code, and what it would write. */
+export interface SimMember {
+  fm: FleetMembership;
+  /** Its base demand (records/s) from the skew; `demand` is that, bursts and noise applied. */
+  base: number;
+  /** Join order, from 1: the Zipf rank of its base demand. */
+  rank: number;
+  demand: number;
+  /** Its share from its last renewal; 0 before the first. */
+  share: number;
+  alive: boolean;
+  bursting: boolean;
+}
+
+export interface Sample {
+  t: number;
+  members: number;
+  sumShares: number;
+  /** Σ min(share, demand): what the fleet would write. */
+  served: number;
+  /** Σ min(fair, demand) = min(budget, Σ demand). */
+  fairServed: number;
+  /** ½ Σ |min(share, demand) − fair| / budget. */
+  distance: number;
+}
+
+const noop = () => undefined;
+const counter = { inc: noop, set: noop };
+/** The metrics FleetMembership touches, doing nothing. */
+const stubMetrics = {
+  errors: counter,
+  fleetInvalidLeases: counter,
+  fleetMembers: counter,
+  fleetBudget: counter,
+} as unknown as SidecarMetrics;
+
+/** A logger that counts warnings (a renewal that failed) and drops the rest. */
+function countingLogger(): Logger & { warnings: number } {
+  const l = {
+    warnings: 0,
+    info: noop,
+    debug: noop,
+    error: noop,
+    warn: () => {
+      l.warnings++;
+    },
+  };
+  return l as unknown as Logger & { warnings: number };
+}
+
+/** Max-min fair (water-filling) split of `budget` over `demands`. */
+function fairSplit(budget: number, demands: readonly number[]): number[] {
+  const order = demands.map((d, i) => ({ d, i })).sort((a, b) => a.d - b.d);
+  const out = new Array<number>(demands.length).fill(0);
+  let left = budget;
+  for (const [k, { d, i }] of order.entries()) {
+    const g = Math.min(d, left / (order.length - k));
+    out[i] = g;
+    left -= g;
+  }
+  return out;
+}
+
+/** A deterministic PRNG (mulberry32), so that runs differ only by timing. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface WorldOptions {
+  budget: number;
+  lifetimeMs: number;
+  leases: Collection<LeaseDoc>;
+  seed: number;
+  /** Σ base demand as a fraction of the budget. */
+  baseLoad: number;
+  /** Each period's demand is base × a uniform factor in [1 − noise, 1 + noise). */
+  noise: number;
+}
+
+export class World {
+  readonly members: SimMember[] = [];
+  readonly samples: Sample[] = [];
+  readonly logger = countingLogger();
+  readonly rand: () => number;
+  private rank = 0;
+
+  constructor(private readonly o: WorldOptions) {
+    this.rand = prng(o.seed);
+  }
+
+  get alive(): SimMember[] {
+    return this.members.filter((m) => m.alive);
+  }
+
+  /** A new member; base demand Zipf-skewed by join order, scaled later by `rescale`. */
+  add(): SimMember {
+    const rank = ++this.rank;
+    const secs = this.o.lifetimeMs / 3 / 1000;
+    const m: SimMember = {
+      base: 1 / rank,
+      rank,
+      demand: 0,
+      share: 0,
+      alive: true,
+      bursting: false,
+      fm: undefined as unknown as FleetMembership,
+    };
+    m.fm = new FleetMembership({
+      leases: this.o.leases,
+      scope: "records",
+      budget: this.o.budget,
+      lifetimeMs: this.o.lifetimeMs,
+      deadline: (_op, work) => work,
+      metrics: stubMetrics,
+      logger: this.logger,
+      demand: () => {
+        const spent = Math.min(m.demand, m.share) * secs;
+        return claimOf(spent, secs, m.demand > m.share);
+      },
+      onShare: (s) => {
+        m.share = s;
+      },
+    });
+    this.members.push(m);
+    return m;
+  }
+
+  /** Scales base demands so that the live ones sum to baseLoad × budget. */
+  rescale(): void {
+    const live = this.alive;
+    const sum = live.reduce((a, m) => a + 1 / m.rank, 0);
+    for (const m of live) m.base = ((1 / m.rank) * this.o.baseLoad * this.o.budget) / sum;
+  }
+
+  /** Demand now: base × a noise factor, or the burst's rate for a bursting member. */
+  redraw(burstRate: number): void {
+    const { noise } = this.o;
+    for (const m of this.alive) {
+      m.demand = m.bursting ? burstRate : m.base * (1 - noise + 2 * noise * this.rand());
+    }
+  }
+
+  /** Kills a fraction of the live members at once (crash: no lease release). */
+  kill(fraction: number): SimMember[] {
+    const live = this.alive;
+    const victims: SimMember[] = [];
+    for (const m of live) if (this.rand() < fraction) victims.push(m);
+    for (const v of victims) v.alive = false;
+    return victims;
+  }
+
+  sample(t: number): Sample {
+    const live = this.alive;
+    const fair = fairSplit(
+      this.o.budget,
+      live.map((m) => m.demand),
+    );
+    let sumShares = 0;
+    let served = 0;
+    let fairServed = 0;
+    let diff = 0;
+    for (const [i, m] of live.entries()) {
+      const got = Math.min(m.share, m.demand);
+      sumShares += m.share;
+      served += got;
+      fairServed += fair[i] as number;
+      diff += Math.abs(got - (fair[i] as number));
+    }
+    const s = {
+      t,
+      members: live.length,
+      sumShares,
+      served,
+      fairServed,
+      distance: diff / 2 / this.o.budget,
+    };
+    this.samples.push(s);
+    return s;
+  }
+}
