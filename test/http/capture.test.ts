@@ -30,8 +30,9 @@ describe.each(expressVersions)("capture on $name", ({ express, major }) => {
     const [doc] = await h.records(1);
     expect(doc).toEqual({
       _id: expect.any(ObjectId),
-      v: 1,
+      v: 2,
       source: "http",
+      seq: { stream: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/), n: 1 },
       ts: expect.any(Date),
       actor: { id: "user-1", ip: expect.any(String), userAgent: "test-agent" },
       action: "GET /shops/:shopId/orders/:id",
