@@ -24,7 +24,7 @@ describe("minimal record", () => {
       await request(app).get("/reset/s3cr3t-value?password=x").expect(202);
       const [record] = await h.records(1);
       expect(record).toMatchObject({
-        v: 1,
+        v: 2,
         source: "http",
         actor: { id: null },
         action: "GET /reset/[REDACTED]",

@@ -13,6 +13,8 @@ const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TSX = fileURLToPath(new URL("../../node_modules/tsx/dist/cli.mjs", import.meta.url));
 const CHILD = fileURLToPath(new URL("./otel/send-traced.ts", import.meta.url));
+/** Sends the child makes: six messages of records, then the end-of-stream message of close(). */
+const SENDS = 7;
 
 describe.each(sqsTargets())("traced sends on $name", (target) => {
   it.each(["none", "br"])(
@@ -33,13 +35,13 @@ describe.each(sqsTargets())("traced sends on $name", (target) => {
           spans: Array<{ traceId: string; spanId: string }>;
           shared: string[][];
         };
-        expect(out.spans).toHaveLength(6);
+        expect(out.spans).toHaveLength(SENDS);
         // The attribute objects every envelope starts from hold auditq's own attributes only.
         for (const keys of out.shared)
           expect(keys.every((k) => k.startsWith("auditq-"))).toBe(true);
 
         const parents: string[] = [];
-        while (parents.length < 6) {
+        while (parents.length < SENDS) {
           const got = await queue.sqs.send(
             new ReceiveMessageCommand({
               QueueUrl: queue.queueUrl,
