@@ -3,27 +3,12 @@
 // "disk", every request answered at least 50 ms before a kill has exactly one document in
 // MongoDB, and so does every job whose record `audit.record()` took before it answered. With
 // "memory", the loss is measured the same way and printed, not asserted.
-import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Sidecar } from "../../../sidecar/index.js";
-import { killAll, killHard, startScript } from "../../helpers/script-child.js";
-import {
-  createTestDb,
-  createTestQueue,
-  type SqsTarget,
-  sqsTargets,
-  type TestDb,
-  type TestQueue,
-  waitFor,
-} from "../../helpers/services.js";
-import { testSidecar } from "../../helpers/sidecar-rig.js";
+import { describe, expect, it } from "vitest";
+import { useKillableAppRig } from "../../helpers/killable-app-rig.js";
+import { killHard } from "../../helpers/script-child.js";
+import { type SqsTarget, sqsTargets, waitFor } from "../../helpers/services.js";
 
-const APP = fileURLToPath(new URL("../../helpers/killable-app.ts", import.meta.url));
 const KILLS = 3;
 /** Requests answered at least this long before a kill must have their document. */
 const MARGIN_MS = 50;
@@ -42,47 +27,15 @@ interface Lifetime {
 }
 
 describe("an audited app killed with SIGKILL under steady traffic", () => {
-  const target = sqsTargets()[0] as SqsTarget;
-  let queue: TestQueue;
-  let mongo: TestDb;
-  let spoolDir: string;
-  let sidecar: Sidecar | undefined;
-  const children: ChildProcess[] = [];
-
-  beforeEach(async () => {
-    queue = await createTestQueue(target);
-    mongo = await createTestDb();
-    spoolDir = mkdtempSync(join(tmpdir(), "auditq-appkill-"));
-  });
-
-  afterEach(async () => {
-    await killAll(children);
-    await sidecar?.stop();
-    sidecar = undefined;
-    await queue.dispose();
-    await mongo.dispose();
-    rmSync(spoolDir, { recursive: true, force: true });
-  });
-
-  function start(mode: "serve" | "deliver", durability: string) {
-    const { child, firstLine } = startScript(APP, {
-      MODE: mode,
-      DURABILITY: durability,
-      QUEUE_URL: queue.queueUrl,
-      SQS_ENDPOINT: target.endpoint,
-      SPOOL_DIR: spoolDir,
-    });
-    children.push(child);
-    return { child, first: firstLine };
-  }
+  const rig = useKillableAppRig(sqsTargets()[0] as SqsTarget, "appkill");
 
   /**
    * One process: serve steady traffic on `route` (`orders`: captured requests, `jobs`: records
    * of `audit.record()`), SIGKILL it at a random moment 1.5–3.5 s in.
    */
   async function lifetime(n: number, durability: string, route: Route): Promise<Lifetime> {
-    const { child, first } = start("serve", durability);
-    const { port } = (await first) as { port: number };
+    const { child, firstLine } = rig.startApp("serve", durability);
+    const { port } = (await firstLine) as { port: number };
     const answers: Array<{ id: string; at: number }> = [];
     const cutOff: string[] = [];
     let stop = false;
@@ -120,22 +73,23 @@ describe("an audited app killed with SIGKILL under steady traffic", () => {
   async function scenario(durability: string, route: Route = "orders") {
     const lives: Lifetime[] = [];
     for (let n = 0; n < KILLS; n++) lives.push(await lifetime(n, durability, route));
-    const deliver = start("deliver", durability);
-    const { report } = (await deliver.first) as { report: { spooled: number; dropped: number } };
+    const deliver = rig.startApp("deliver", durability);
+    const { report } = (await deliver.firstLine) as {
+      report: { spooled: number; dropped: number };
+    };
     expect(report).toMatchObject({ spooled: 0, dropped: 0 });
 
-    sidecar = testSidecar(target, queue, mongo);
-    await sidecar.start();
+    await rig.start();
     await waitFor(
       "the queue drained into MongoDB",
-      () => queue.depth(),
+      () => rig.queue.depth(),
       (d) => d.visible === 0 && d.inflight === 0,
       { timeoutMs: 60_000, intervalMs: 200 },
     );
     // A captured request is known by its path, a job's record by its target.
     const perPath = new Map<string, number>();
     const projection = { "request.path": 1, target: 1 };
-    for await (const doc of mongo.db.collection("records").find({}, { projection })) {
+    for await (const doc of rig.mongo.db.collection("records").find({}, { projection })) {
       const { request, target } = doc as { request?: { path?: string }; target?: { id: string } };
       const path = request?.path ?? `/jobs/${target?.id}`;
       perPath.set(path, (perPath.get(path) ?? 0) + 1);
