@@ -4,14 +4,29 @@
 // takes bson's serializer. A second serialization per record is the digests' main cost, so
 // this path matters: it skips building a sorted copy of every object.
 
+import { MAX_RECORDS_PER_MESSAGE } from "../../shared/wire/envelope.js";
+
 const INT32_MIN = -0x80000000;
 const INT32_MAX = 0x7fffffff;
 
 let buf = Buffer.allocUnsafe(64 * 1024);
 let at = 0;
 
-/** Array keys, made once. */
-const INDEX = Array.from({ length: 256 }, (_, i) => String(i));
+/**
+ * Array keys, each made once, up to the most records a message holds (a digest's arrays have
+ * one element per record: 500 under the default packing).
+ */
+const INDEX: string[] = [];
+
+function index(i: number): string {
+  if (i >= MAX_RECORDS_PER_MESSAGE) return String(i);
+  let key = INDEX[i];
+  if (key === undefined) {
+    for (let j = INDEX.length; j <= i; j++) INDEX.push(String(j));
+    key = INDEX[i] as string;
+  }
+  return key;
+}
 
 /** Thrown inside the writer to give up; never leaves this module. */
 const UNSUPPORTED = Symbol("unsupported BSON type");
@@ -197,7 +212,7 @@ function array(items: readonly unknown[]): void {
   room(4);
   at += 4;
   for (let i = 0; i < items.length; i++)
-    value(i < INDEX.length ? (INDEX[i] as string) : String(i), items[i]);
+    value(index(i), items[i]);
   room(1);
   buf[at++] = 0;
   put32(at - start, start);
@@ -252,5 +267,5 @@ export function writeCanonical(doc: Record<string, unknown>): Uint8Array | undef
     if (err === UNSUPPORTED) return undefined;
     throw err;
   }
-  return buf.subarray(0, at);
+  return new Uint8Array(buf.buffer, buf.byteOffset, at);
 }
