@@ -4,7 +4,9 @@
 // takes bson's serializer. A second serialization per record is the digests' main cost, so
 // this path matters: it skips building a sorted copy of every object.
 
+import type { ObjectId } from "bson";
 import { MAX_RECORDS_PER_MESSAGE } from "../../shared/wire/envelope.js";
+import { writeObjectId } from "./object-id.js";
 
 const INT32_MIN = -0x80000000;
 const INT32_MAX = 0x7fffffff;
@@ -109,17 +111,24 @@ function int32(key: string, value: number): void {
   le32(value);
 }
 
-function bytes(from: Uint8Array): void {
-  room(from.length);
-  buf.set(from, at);
-  at += from.length;
+/** Writes the first `length` bytes of `from` (room made by the caller). */
+function bytes(from: Uint8Array, length: number): void {
+  if (length <= 64) {
+    // A hash or an id: a loop costs less than a view and a native copy.
+    const out = buf;
+    const p = at;
+    for (let i = 0; i < length; i++) out[p + i] = from[i] as number;
+  } else buf.set(from.subarray(0, length), at);
+  at += length;
 }
 
 function bsonValue(key: string, value: { _bsontype: string } & Record<string, unknown>): void {
   switch (value._bsontype) {
     case "ObjectId":
       element(0x07, key);
-      bytes(value.id as Uint8Array);
+      room(12);
+      writeObjectId(value as unknown as ObjectId, buf, at);
+      at += 12;
       return;
     case "Int32":
       int32(key, value.value as number);
@@ -135,12 +144,13 @@ function bsonValue(key: string, value: { _bsontype: string } & Record<string, un
       return;
     }
     case "Binary": {
-      const data = (value.buffer as Uint8Array).subarray(0, value.position as number);
+      const data = value.buffer as Uint8Array;
+      const length = value.position as number;
       element(0x05, key);
-      room(5);
-      le32(data.length);
+      room(5 + length);
+      le32(length);
       buf[at++] = value.sub_type as number;
-      bytes(data);
+      bytes(data, length);
       return;
     }
     default:
@@ -211,8 +221,7 @@ function array(items: readonly unknown[]): void {
   const start = at;
   room(4);
   at += 4;
-  for (let i = 0; i < items.length; i++)
-    value(index(i), items[i]);
+  for (let i = 0; i < items.length; i++) value(index(i), items[i]);
   room(1);
   buf[at++] = 0;
   put32(at - start, start);

@@ -3,7 +3,7 @@
 // unclosed streams, and altered, deleted and unaccounted records. Memory: one `n` at a time.
 import type { Document, ObjectId } from "bson";
 import type { LossRange } from "../../shared/wire/stream.js";
-import { documentHash } from "./canonical.js";
+import { documentHash, isBsonType } from "./canonical.js";
 import type { DigestEntry } from "./entries.js";
 import { Peekable } from "./peekable.js";
 import type { Findings, Gap } from "./report.js";
@@ -137,7 +137,8 @@ function joinAt(
     // The usual case, one record and its entry: no bookkeeping of which matched.
     const rec = recs[0] as Document;
     const ent = ents[0] as DigestEntry;
-    if (sameBytes(ent.id.id, (rec._id as ObjectId).id)) {
+    // ObjectId.equals compares the id's numbers; `.id` would build a Buffer of each.
+    if (isBsonType(rec._id, "ObjectId") && ent.id.equals(rec._id as ObjectId)) {
       if (!sameBytes(documentHash(rec), ent.hash)) {
         findings.add("altered", { id: ent.id.toHexString(), stream, n });
       }
