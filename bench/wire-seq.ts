@@ -4,7 +4,8 @@
 // its last key, every message carrying the stream's mark). Bytes per record as SQS counts them
 // (body and attributes), with today's default codec (brotli, base64 body) and with
 // binaryPayload, for messages cut as under load at the default lingerMs and whole messages
-// (lingerMs 2000 at a steady rate).
+// (lingerMs 2000 at a steady rate). Then what costs: the mark with no `seq` in the records, and
+// `"seq":<n>` without the stream id.
 //
 // BENCH_RECORDS (default 20000) resizes a run. CPU only: no services.
 import { randomBytes } from "node:crypto";
@@ -28,6 +29,16 @@ function pair(i: number): [Item, Item] {
     item(serializeRecord(record)),
     item(serializeRecord({ ...record, seq: { stream: streamId, n: i + 1 } }), i + 1),
   ];
+}
+
+/** What each part costs: messages with the mark but records without `seq`, or `"seq":<n>` alone. */
+const PARTS = [
+  ["mark only, no `seq` in records", (item: Item) => item],
+  ['mark, `"seq":<n>` without the stream id', (item: Item, n: number) => numberOnly(item, n)],
+] as const;
+
+function numberOnly(plain: Item, n: number): Item {
+  return item(`${plain.json.slice(0, -1)},"seq":${n}}`, n);
 }
 
 interface Packed {
@@ -111,6 +122,30 @@ for (const [shape, whole] of [
     const extra = (b.bytesPerRecord / a.bytesPerRecord - 1) * 100;
     console.log(
       `| ${shape} | ${binaryPayload ? "binaryPayload" : "base64 body"} | ${a.messages} / ${b.messages} | ${a.bytesPerRecord.toFixed(1)} | ${b.bytesPerRecord.toFixed(1)} | ${extra.toFixed(2)} % |`,
+    );
+  }
+}
+
+console.log("\nWhat costs, base64 body: extra bytes against plain, numbered records' parts alone");
+console.log("| messages cut as | variant | extra |");
+console.log("|---|---|---:|");
+for (const [shape, whole] of [
+  ["default lingerMs, under load", false],
+  ["lingerMs 2000 (whole message)", true],
+] as const) {
+  const a = await pack(
+    plain,
+    warm.map(([p]) => p),
+    false,
+    false,
+    whole,
+  );
+  for (const [name, make] of PARTS) {
+    const items = plain.map((p, i) => make(p, i + 1));
+    const warmUp = warm.map(([p], i) => make(p, RECORDS + i + 1));
+    const b = await pack(items, warmUp, true, false, whole);
+    console.log(
+      `| ${shape} | ${name} | ${((b.bytesPerRecord / a.bytesPerRecord - 1) * 100).toFixed(2)} % |`,
     );
   }
 }
