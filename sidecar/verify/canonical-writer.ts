@@ -4,14 +4,31 @@
 // takes bson's serializer. A second serialization per record is the digests' main cost, so
 // this path matters: it skips building a sorted copy of every object.
 
+import type { ObjectId } from "bson";
+import { MAX_RECORDS_PER_MESSAGE } from "../../shared/wire/envelope.js";
+import { writeObjectId } from "./object-id.js";
+
 const INT32_MIN = -0x80000000;
 const INT32_MAX = 0x7fffffff;
 
 let buf = Buffer.allocUnsafe(64 * 1024);
 let at = 0;
 
-/** Array keys, made once. */
-const INDEX = Array.from({ length: 256 }, (_, i) => String(i));
+/**
+ * Array keys, each made once, up to the most records a message holds (a digest's arrays have
+ * one element per record: 500 under the default packing).
+ */
+const INDEX: string[] = [];
+
+function index(i: number): string {
+  if (i >= MAX_RECORDS_PER_MESSAGE) return String(i);
+  let key = INDEX[i];
+  if (key === undefined) {
+    for (let j = INDEX.length; j <= i; j++) INDEX.push(String(j));
+    key = INDEX[i] as string;
+  }
+  return key;
+}
 
 /** Thrown inside the writer to give up; never leaves this module. */
 const UNSUPPORTED = Symbol("unsupported BSON type");
@@ -23,24 +40,36 @@ function room(n: number): void {
   buf = bigger;
 }
 
+/** Values longer than this go through Buffer.write (native, vectorised) rather than the loop. */
+const LONG_STRING = 16;
+
 /**
- * Writes `text` as UTF-8 at `at`: byte by byte while it is ASCII (most keys and values are,
- * and a call of Buffer.write per short string costs more than the loop), else by Buffer.write.
- * A key (`cstring`) with a NUL character is not valid BSON: bson's serializer refuses it.
+ * Writes `text` as UTF-8 at `at`: a value longer than LONG_STRING by Buffer.write; a key or a
+ * shorter value byte by byte while it is ASCII (most are, and a call of Buffer.write per short
+ * string costs more than the loop), else by Buffer.write. A key (`cstring`) with a NUL
+ * character is not valid BSON: bson's serializer refuses it.
  */
 function utf8(text: string, cstring: boolean): void {
-  room(text.length * 3 + 1);
+  const length = text.length;
+  room(length * 3 + 1);
+  // Locals, not the module's variables, in the loop: it runs for every character.
+  const out = buf;
   const start = at;
-  for (let i = 0; i < text.length; i++) {
+  if (!cstring && length > LONG_STRING) {
+    at = start + out.write(text, start);
+    return;
+  }
+  let p = start;
+  for (let i = 0; i < length; i++) {
     const c = text.charCodeAt(i);
-    if (c >= 0x80) {
+    if (c >= 0x80 || c === 0) {
       if (cstring && text.includes("\0")) throw UNSUPPORTED;
-      at = start + buf.write(text, start, "utf8");
+      at = start + out.write(text, start, "utf8");
       return;
     }
-    if (c === 0 && cstring) throw UNSUPPORTED;
-    buf[at++] = c;
+    out[p++] = c;
   }
+  at = p;
 }
 
 function cstring(key: string): void {
@@ -61,24 +90,45 @@ function double(key: string, value: number): void {
   at += 8;
 }
 
-function int32(key: string, value: number): void {
-  element(0x10, key);
-  room(4);
-  buf.writeInt32LE(value, at);
+/** Writes `value` (an int32, or any number taken modulo 2^32) as 4 bytes, little-endian. */
+function le32(value: number): void {
+  put32(value, at);
   at += 4;
 }
 
-function bytes(from: Uint8Array): void {
-  room(from.length);
-  buf.set(from, at);
-  at += from.length;
+/** Writes `value` as 4 bytes, little-endian, at `p` (a length known once its content is written). */
+function put32(value: number, p: number): void {
+  const out = buf;
+  out[p] = value;
+  out[p + 1] = value >>> 8;
+  out[p + 2] = value >>> 16;
+  out[p + 3] = value >>> 24;
+}
+
+function int32(key: string, value: number): void {
+  element(0x10, key);
+  room(4);
+  le32(value);
+}
+
+/** Writes the first `length` bytes of `from` (room made by the caller). */
+function bytes(from: Uint8Array, length: number): void {
+  if (length <= 64) {
+    // A hash or an id: a loop costs less than a view and a native copy.
+    const out = buf;
+    const p = at;
+    for (let i = 0; i < length; i++) out[p + i] = from[i] as number;
+  } else buf.set(from.subarray(0, length), at);
+  at += length;
 }
 
 function bsonValue(key: string, value: { _bsontype: string } & Record<string, unknown>): void {
   switch (value._bsontype) {
     case "ObjectId":
       element(0x07, key);
-      bytes(value.id as Uint8Array);
+      room(12);
+      writeObjectId(value as unknown as ObjectId, buf, at);
+      at += 12;
       return;
     case "Int32":
       int32(key, value.value as number);
@@ -89,19 +139,18 @@ function bsonValue(key: string, value: { _bsontype: string } & Record<string, un
     case "Long": {
       element(0x12, key);
       room(8);
-      buf.writeInt32LE(value.low as number, at);
-      buf.writeInt32LE(value.high as number, at + 4);
-      at += 8;
+      le32(value.low as number);
+      le32(value.high as number);
       return;
     }
     case "Binary": {
-      const data = (value.buffer as Uint8Array).subarray(0, value.position as number);
+      const data = value.buffer as Uint8Array;
+      const length = value.position as number;
       element(0x05, key);
-      room(5);
-      buf.writeInt32LE(data.length, at);
-      buf[at + 4] = value.sub_type as number;
-      at += 5;
-      bytes(data);
+      room(5 + length);
+      le32(length);
+      buf[at++] = value.sub_type as number;
+      bytes(data, length);
       return;
     }
     default:
@@ -118,7 +167,7 @@ function value(key: string, v: unknown): void {
       at += 4;
       utf8(v, false);
       buf[at++] = 0;
-      buf.writeInt32LE(at - start - 4, start);
+      put32(at - start - 4, start);
       return;
     }
     case "number":
@@ -153,9 +202,8 @@ function value(key: string, v: unknown): void {
     element(0x09, key);
     room(8);
     const ms = v.getTime();
-    buf.writeInt32LE((ms % 0x1_0000_0000) | 0, at);
-    buf.writeInt32LE(Math.floor(ms / 0x1_0000_0000), at + 4);
-    at += 8;
+    le32((ms % 0x1_0000_0000) | 0);
+    le32(Math.floor(ms / 0x1_0000_0000));
     return;
   }
   const bsontype = (v as { _bsontype?: unknown })._bsontype;
@@ -173,11 +221,32 @@ function array(items: readonly unknown[]): void {
   const start = at;
   room(4);
   at += 4;
-  for (let i = 0; i < items.length; i++)
-    value(i < INDEX.length ? (INDEX[i] as string) : String(i), items[i]);
+  for (let i = 0; i < items.length; i++) value(index(i), items[i]);
   room(1);
   buf[at++] = 0;
-  buf.writeInt32LE(at - start, start);
+  put32(at - start, start);
+}
+
+/**
+ * Sorts `keys` by UTF-16 code unit, as Array.prototype.sort does; by insertion up to 32 keys:
+ * records' objects have a few, often in order already (no move then), and `<` on two strings
+ * costs less than the default comparator's conversions.
+ */
+function sortKeys(keys: string[]): void {
+  if (keys.length > 32) {
+    keys.sort();
+    return;
+  }
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i] as string;
+    let j = i - 1;
+    if (!((keys[j] as string) > key)) continue;
+    do {
+      keys[j + 1] = keys[j] as string;
+      j--;
+    } while (j >= 0 && (keys[j] as string) > key);
+    keys[j + 1] = key;
+  }
 }
 
 function object(obj: Record<string, unknown>): void {
@@ -185,17 +254,14 @@ function object(obj: Record<string, unknown>): void {
   room(4);
   at += 4;
   const keys = Object.keys(obj);
-  // Records' keys often come in order already: sort only when they do not.
-  for (let i = 1; i < keys.length; i++) {
-    if ((keys[i - 1] as string) > (keys[i] as string)) {
-      keys.sort();
-      break;
-    }
+  sortKeys(keys);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    value(key, obj[key]);
   }
-  for (const key of keys) value(key, obj[key]);
   room(1);
   buf[at++] = 0;
-  buf.writeInt32LE(at - start, start);
+  put32(at - start, start);
 }
 
 /**
@@ -210,5 +276,5 @@ export function writeCanonical(doc: Record<string, unknown>): Uint8Array | undef
     if (err === UNSUPPORTED) return undefined;
     throw err;
   }
-  return buf.subarray(0, at);
+  return new Uint8Array(buf.buffer, buf.byteOffset, at);
 }

@@ -11,8 +11,8 @@ import type { Findings } from "./report.js";
 export interface LoosePassInput {
   /** Records without a valid `seq`, sorted by `_id`, read with EXACT_READ. */
   records: AsyncIterable<Document>;
-  /** Trusted digest entries without a stream, sorted by `_id` (mergeRuns). */
-  entries: AsyncIterable<DigestEntry>;
+  /** Trusted digest entries without a stream, sorted by `_id`, in chunks (mergeRuns). */
+  entries: AsyncIterable<readonly DigestEntry[]>;
   cutoff: ObjectId | undefined;
   /** Report records without `seq` that no digest names. */
   strict: boolean;
@@ -21,12 +21,12 @@ export interface LoosePassInput {
 
 /** Runs the pass, adding to `findings`. */
 export async function checkLoose(input: LoosePassInput, findings: Findings): Promise<void> {
-  const records = new Peekable(input.records);
-  const entries = new Peekable(input.entries);
+  const records = Peekable.of(input.records);
+  const entries = Peekable.ofChunks(input.entries);
   const { report } = findings;
   for (;;) {
-    const r = await records.peek();
-    const e = await entries.peek();
+    const r = records.ready ? records.now() : await records.peek();
+    const e = entries.ready ? entries.now() : await entries.peek();
     if (r === undefined && e === undefined) return;
     const order =
       r === undefined ? 1 : e === undefined ? -1 : Buffer.compare((r._id as ObjectId).id, e.id.id);

@@ -3,7 +3,7 @@
 // unclosed streams, and altered, deleted and unaccounted records. Memory: one `n` at a time.
 import type { Document, ObjectId } from "bson";
 import type { LossRange } from "../../shared/wire/stream.js";
-import { documentHash } from "./canonical.js";
+import { documentHash, isBsonType } from "./canonical.js";
 import type { DigestEntry } from "./entries.js";
 import { Peekable } from "./peekable.js";
 import type { Findings, Gap } from "./report.js";
@@ -11,8 +11,8 @@ import type { Findings, Gap } from "./report.js";
 export interface StreamPassInput {
   /** Records with `seq`, sorted by `seq.stream`, `seq.n`, read with EXACT_READ. */
   records: AsyncIterable<Document>;
-  /** Trusted digest entries of streams, sorted by stream and `n` (mergeRuns). */
-  entries: AsyncIterable<DigestEntry>;
+  /** Trusted digest entries of streams, sorted by stream and `n`, in chunks (mergeRuns). */
+  entries: AsyncIterable<readonly DigestEntry[]>;
   /** `<collection>_streams` documents, sorted by `_id`. */
   streams: AsyncIterable<Document>;
   /** The largest retention cut-off: a missing record below it expired. */
@@ -42,9 +42,9 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 /** Runs the pass, adding to `findings`. */
 export async function checkStreams(input: StreamPassInput, findings: Findings): Promise<void> {
-  const records = new Peekable(input.records);
-  const entries = new Peekable(input.entries);
-  const streams = new Peekable(input.streams);
+  const records = Peekable.of(input.records);
+  const entries = Peekable.ofChunks(input.entries);
+  const streams = Peekable.of(input.streams);
   for (;;) {
     const r = await records.peek();
     const e = await entries.peek();
@@ -80,25 +80,28 @@ async function checkStream(
   let lastStored: number | null = null;
   const recs: Document[] = [];
   const ents: DigestEntry[] = [];
+  // `x.ready ? x.now() : await x.peek()`: no await (a turn of the microtask queue) for an
+  // item already at hand, as digest entries are, a chunk at a time.
   for (;;) {
-    let r = await records.peek();
-    if (r !== undefined && streamOf(r) !== stream) r = undefined;
-    let e = await entries.peek();
+    let r = records.ready ? records.now() : await records.peek();
+    let rn = r !== undefined && streamOf(r) === stream ? nOf(r) : Infinity;
+    let e = entries.ready ? entries.now() : await entries.peek();
     if (e !== undefined && e.stream !== stream) e = undefined;
-    if (r === undefined && e === undefined) break;
+    if (rn === Infinity && e === undefined) break;
     seen = true;
-    const n = Math.min(r ? nOf(r) : Infinity, e ? e.n : Infinity);
+    const n = Math.min(rn, e ? e.n : Infinity);
     recs.length = 0;
     ents.length = 0;
-    while (r !== undefined && streamOf(r) === stream && nOf(r) === n) {
-      recs.push(r);
+    while (rn === n) {
+      recs.push(r as Document);
       records.take();
-      r = await records.peek();
+      r = records.ready ? records.now() : await records.peek();
+      rn = r !== undefined && streamOf(r) === stream ? nOf(r) : Infinity;
     }
     while (e !== undefined && e.stream === stream && e.n === n) {
       ents.push(e);
       entries.take();
-      e = await entries.peek();
+      e = entries.ready ? entries.now() : await entries.peek();
     }
     if (recs.length > 0) {
       report.records += recs.length;
@@ -130,6 +133,18 @@ function joinAt(
   cutoff: ObjectId | undefined,
   findings: Findings,
 ): void {
+  if (recs.length === 1 && ents.length === 1) {
+    // The usual case, one record and its entry: no bookkeeping of which matched.
+    const rec = recs[0] as Document;
+    const ent = ents[0] as DigestEntry;
+    // ObjectId.equals compares the id's numbers; `.id` would build a Buffer of each.
+    if (isBsonType(rec._id, "ObjectId") && ent.id.equals(rec._id as ObjectId)) {
+      if (!sameBytes(documentHash(rec), ent.hash)) {
+        findings.add("altered", { id: ent.id.toHexString(), stream, n });
+      }
+      return;
+    }
+  }
   const matched = new Array<boolean>(recs.length).fill(false);
   for (const ent of ents) {
     const i = recs.findIndex(

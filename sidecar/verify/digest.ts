@@ -1,8 +1,9 @@
 // The digest documents of `<collection>_digests`: what the sidecar stored of one message (per
 // producer stream in it), chained per sidecar and optionally signed with Ed25519 (docs/proof.md).
-import { createHash, type KeyObject, sign, verify } from "node:crypto";
+import { hash, type KeyObject, sign, verify } from "node:crypto";
 import { Binary, type Document, type ObjectId } from "bson";
 import { canonicalBytes, isBsonType } from "./canonical.js";
+import { writeObjectId } from "./object-id.js";
 
 /** What the sidecar stored of one record: its `_id`, its place in its stream, its hash. */
 export interface StoredEntry {
@@ -66,12 +67,16 @@ export function messageDigests(
   for (const [stream, group] of groups) {
     group.sort(stream === null ? byId : byN);
     const ids = group.map((e) => e.id);
-    const idHash = createHash("sha256");
-    for (const id of ids) idHash.update(id.id);
-    let idMin = ids[0] as ObjectId;
-    for (const id of ids) if (Buffer.compare(id.id, idMin.id) < 0) idMin = id;
+    // The ids' bytes, once: the `_id` hashes them in order, the smallest is `idMin`.
+    const idBytes = Buffer.allocUnsafe(12 * ids.length);
+    for (let i = 0; i < ids.length; i++) writeObjectId(ids[i] as ObjectId, idBytes, 12 * i);
+    let min = 0;
+    for (let i = 1; i < ids.length; i++) {
+      if (idBytes.compare(idBytes, 12 * min, 12 * min + 12, 12 * i, 12 * i + 12) < 0) min = i;
+    }
+    const idMin = ids[min] as ObjectId;
     const digest: UnchainedDigest = {
-      _id: idHash.digest("base64url").slice(0, 32),
+      _id: hash("sha256", idBytes, "base64url").slice(0, 32),
       stream,
       idMin,
       ids,
@@ -90,7 +95,7 @@ export function messageDigests(
 /** SHA-256 of a digest's canonical bytes without its `sig`: what `prev` and `sig` cover. */
 export function digestHash(digest: Document): Buffer {
   const { sig: _sig, ...rest } = digest;
-  return createHash("sha256").update(canonicalBytes(rest)).digest();
+  return hash("sha256", canonicalBytes(rest), "buffer");
 }
 
 /** The last digest of a chain: its `k` (0 before the first) and `digestHash` (null before the first). */

@@ -1,6 +1,8 @@
 // The entries of digests read in order of their first key, merged into one stream sorted by key:
 // a heap of one cursor per digest whose keys overlap the next one's, so memory holds only
-// overlapping digests (in practice one), however many there are.
+// overlapping digests (in practice one), however many there are. Entries come out in chunks,
+// as many as are known to come before anything the next digest holds (in practice a digest's
+// whole run): one step of the generator per chunk, not per entry.
 
 /** One digest's entries, already sorted by `compare`. */
 export interface EntryRun<E> {
@@ -8,13 +10,13 @@ export interface EntryRun<E> {
 }
 
 /**
- * Yields every entry of `runs` in `compare` order. `runs` must come sorted by their first
- * entry (the digests' `nMin` or `idMin` index); entries within a run sorted too.
+ * Yields every entry of `runs` in `compare` order, in chunks. `runs` must come sorted by their
+ * first entry (the digests' `nMin` or `idMin` index); entries within a run sorted too.
  */
 export async function* mergeRuns<E>(
   runs: AsyncIterable<EntryRun<E>>,
   compare: (a: E, b: E) => number,
-): AsyncGenerator<E> {
+): AsyncGenerator<readonly E[]> {
   const heap: { run: readonly E[]; i: number }[] = [];
   const head = (c: { run: readonly E[]; i: number }) => c.run[c.i] as E;
   const less = (a: number, b: number) =>
@@ -66,17 +68,30 @@ export async function* mergeRuns<E>(
       next = undefined;
       await pull();
     }
-    const top = heap[0];
-    if (top === undefined) return;
-    yield head(top);
-    top.i++;
-    if (top.i < top.run.length) down(0);
-    else {
-      const last = heap.pop() as (typeof heap)[number];
-      if (heap.length > 0) {
-        heap[0] = last;
-        down(0);
+    if (heap.length === 0) return;
+    const only = heap.length === 1 ? (heap[0] as (typeof heap)[number]) : undefined;
+    if (only && (next === undefined || compare(next[0] as E, only.run.at(-1) as E) > 0)) {
+      // The usual case: one run, wholly before the next one.
+      heap.pop();
+      yield only.i === 0 ? only.run : only.run.slice(only.i);
+      continue;
+    }
+    // Every entry before the next run's first is final: take them all.
+    const chunk: E[] = [];
+    for (let top = heap[0]; top !== undefined; top = heap[0]) {
+      const entry = head(top);
+      if (next !== undefined && compare(next[0] as E, entry) <= 0) break;
+      chunk.push(entry);
+      top.i++;
+      if (top.i < top.run.length) down(0);
+      else {
+        const last = heap.pop() as (typeof heap)[number];
+        if (heap.length > 0) {
+          heap[0] = last;
+          down(0);
+        }
       }
     }
+    yield chunk;
   }
 }
