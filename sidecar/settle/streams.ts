@@ -140,7 +140,11 @@ export class StreamBook {
   ): Promise<{ raced: Set<string>; refused: Map<string, string> }> {
     const now = new Date();
     const ops: AnyBulkWriteOperation<Document>[] = marks.map((mark) => ({
-      updateOne: { filter: { _id: mark.id }, update: streamUpdate(mark, now), upsert: true },
+      updateOne: {
+        filter: { _id: mark.id } as Document,
+        update: streamUpdate(mark, now),
+        upsert: true,
+      },
     }));
     const raced = new Set<string>();
     const refused = new Map<string, string>();
