@@ -44,11 +44,32 @@ const cpuUs = (since: NodeJS.CpuUsage) => {
   return d.user + d.system;
 };
 
-/** The batcher's message bodies for `records`: envelopes of PER_MESSAGE, compressed. */
-export async function encodeMessages(records: readonly Document[], encoding: BodyEncoding) {
+/**
+ * The batcher's message bodies for `records`: envelopes of PER_MESSAGE, compressed. With
+ * `streams` > 0, as producers since record version 2 send them: message i comes from producer
+ * i % `streams`, its records carry that producer's `seq` and its envelope the stream mark.
+ */
+export async function encodeMessages(
+  records: readonly Document[],
+  encoding: BodyEncoding,
+  streams = 0,
+) {
+  const producers = Array.from({ length: streams }, () => ({
+    id: randomBytes(16).toString("base64url"),
+    n: 0,
+  }));
   const bodies: string[] = [];
   for (let i = 0; i < records.length; i += PER_MESSAGE) {
-    const text = envelopeBody(records.slice(i, i + PER_MESSAGE).map((r) => serializeRecord(r)));
+    const producer = streams > 0 ? producers[(i / PER_MESSAGE) % streams] : undefined;
+    const slice = records.slice(i, i + PER_MESSAGE);
+    const numbered = producer
+      ? slice.map((r) => ({ ...r, v: 2, seq: { stream: producer.id, n: ++producer.n } }))
+      : slice;
+    const mark = producer ? { id: producer.id, hwm: producer.n } : undefined;
+    const text = envelopeBody(
+      numbered.map((r) => serializeRecord(r)),
+      mark,
+    );
     bodies.push(await encodeBody(text, encoding));
   }
   return bodies;
@@ -214,7 +235,11 @@ export async function drain(
   }
   const stored = await mongo.db(db).collection(collection).countDocuments();
   if (stored !== n) throw new Error(`expected ${n} documents, found ${stored}`);
-  await mongo.db(db).collection(collection).drop();
+  // The stream marks and digests are the sidecar's too: dropped with its records, so that no
+  // round writes into a larger database than the one before.
+  // (drop() of an absent one, digests off or no streams, returns false.)
+  for (const c of ["", "_streams", "_digests"])
+    await mongo.db(db).collection(`${collection}${c}`).drop();
   await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
   sqs.destroy();
   return {
