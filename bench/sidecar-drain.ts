@@ -16,6 +16,7 @@ import { type BodyEncoding, envelopeAttributes, envelopeBody } from "../shared/w
 import { serializeRecord } from "../shared/wire/record-json.js";
 import { createSidecar, type SidecarOptions } from "../sidecar/index.js";
 import { type CpuProfile, startCpuProfile } from "./cpu-profile.js";
+import { servicesCpu } from "./mongo-commands.js";
 
 export const PER_MESSAGE = 500;
 export const BULK = 500;
@@ -39,6 +40,13 @@ function quiet(): Logger & { limitChanges: number } {
 }
 
 export const uid = () => `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
+/** µs per record each service used since `from` (servicesCpu()). */
+function servicesSince(from: Map<string, number>, n: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [service, s] of servicesCpu())
+    out.set(service, ((s - (from.get(service) ?? 0)) * 1e6) / n);
+  return out;
+}
 const cpuUs = (since: NodeJS.CpuUsage) => {
   const d = process.cpuUsage(since);
   return d.user + d.system;
@@ -103,6 +111,8 @@ async function fill(sqs: SQSClient, queueUrl: string, bodies: readonly string[])
 export interface Measured {
   seconds: number;
   cpuUsPerRecord: number;
+  /** CPU µs per record each local service (FerretDB, ElasticMQ) used in the same window. */
+  servicesUsPerRecord: Map<string, number>;
   /** With `profile`: the main thread's CPU profile over the timed window. */
   profile?: CpuProfile;
 }
@@ -121,6 +131,7 @@ export async function bareLoop(
   const bulks: Document[][] = [];
   for (let i = 0; i < docs.length; i += BULK) bulks.push(docs.slice(i, i + BULK));
   const stopProfile = profile ? await startCpuProfile() : undefined;
+  const services0 = servicesCpu();
   const cpu = process.cpuUsage();
   const start = performance.now();
   await Promise.all(
@@ -132,6 +143,7 @@ export async function bareLoop(
   );
   const seconds = (performance.now() - start) / 1000;
   const used = cpuUs(cpu);
+  const servicesUsPerRecord = servicesSince(services0, docs.length);
   const cpuProfile = await stopProfile?.();
   const stored = await coll.countDocuments();
   if (stored !== docs.length) throw new Error(`bare loop stored ${stored}`);
@@ -139,6 +151,7 @@ export async function bareLoop(
   return {
     seconds,
     cpuUsPerRecord: used / docs.length,
+    servicesUsPerRecord,
     ...(cpuProfile ? { profile: cpuProfile } : {}),
   };
 }
@@ -192,12 +205,14 @@ export async function drain(
   };
   const written = () => metric("auditq_sidecar_records_written_total");
   const stopProfile = profile ? await startCpuProfile() : undefined;
+  const services0 = servicesCpu();
   const cpu = process.cpuUsage();
   const start = performance.now();
   await sidecar.start();
   const samples: Drain["samples"] = [];
   let seconds = 0;
   let used = 0;
+  let servicesUsPerRecord = new Map<string, number>();
   for (;;) {
     const w = await written();
     const t = (performance.now() - start) / 1000;
@@ -205,6 +220,7 @@ export async function drain(
     if (w >= n) {
       seconds = t;
       used = cpuUs(cpu);
+      servicesUsPerRecord = servicesSince(services0, n);
       break;
     }
     // The sampling itself is the bench's, not the sidecar's, but cheap: ~0.1 ms per 100 ms.
@@ -245,6 +261,7 @@ export async function drain(
   return {
     seconds,
     cpuUsPerRecord: used / n,
+    servicesUsPerRecord,
     samples,
     drainedSeconds,
     drainedCpuUsPerRecord,

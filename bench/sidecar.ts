@@ -211,10 +211,12 @@ async function main(): Promise<void> {
       if (round % 2 === 1) await runLegs(LEGS);
       rows.push({ bare, sidecar, legs });
       const s = sidecar;
+      const services = (m: Measured) =>
+        [...m.servicesUsPerRecord].map(([k, v]) => `${k} ${v.toFixed(1)}`).join(", ");
       const extra = [...legs]
         .map(
           ([leg, d]) =>
-            `; ${leg} ${(RECORDS / d.seconds).toFixed(0)} records/s (${(bare.seconds / d.seconds).toFixed(2)}×)`,
+            `; ${leg} ${(RECORDS / d.seconds).toFixed(0)} records/s (${(bare.seconds / d.seconds).toFixed(2)}×), ${d.cpuUsPerRecord.toFixed(1)} µs CPU/record, services' ${services(d)}`,
         )
         .join("");
       console.log(
@@ -222,7 +224,9 @@ async function main(): Promise<void> {
           s.sqsPer1000,
         )
           .map(([op, v]) => `${op} ${v.toFixed(2)}`)
-          .join(", ")}${extra}`,
+          .join(
+            ", ",
+          )}${extra}; services' CPU µs/record: bare loop ${services(bare)}; sidecar ${services(s)}`,
       );
     }
     const rate = median(rows.map((r) => r.bare.seconds / r.sidecar.seconds));
