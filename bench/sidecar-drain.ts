@@ -16,6 +16,7 @@ import { type BodyEncoding, envelopeAttributes, envelopeBody } from "../shared/w
 import { serializeRecord } from "../shared/wire/record-json.js";
 import { createSidecar, type SidecarOptions } from "../sidecar/index.js";
 import { type CpuProfile, startCpuProfile } from "./cpu-profile.js";
+import { servicesCpu } from "./mongo-commands.js";
 
 export const PER_MESSAGE = 500;
 export const BULK = 500;
@@ -39,16 +40,44 @@ function quiet(): Logger & { limitChanges: number } {
 }
 
 export const uid = () => `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
+/** µs per record each service used since `from` (servicesCpu()). */
+function servicesSince(from: Map<string, number>, n: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [service, s] of servicesCpu())
+    out.set(service, ((s - (from.get(service) ?? 0)) * 1e6) / n);
+  return out;
+}
 const cpuUs = (since: NodeJS.CpuUsage) => {
   const d = process.cpuUsage(since);
   return d.user + d.system;
 };
 
-/** The batcher's message bodies for `records`: envelopes of PER_MESSAGE, compressed. */
-export async function encodeMessages(records: readonly Document[], encoding: BodyEncoding) {
+/**
+ * The batcher's message bodies for `records`: envelopes of PER_MESSAGE, compressed. With
+ * `streams` > 0, as producers since record version 2 send them: message i comes from producer
+ * i % `streams`, its records carry that producer's `seq` and its envelope the stream mark.
+ */
+export async function encodeMessages(
+  records: readonly Document[],
+  encoding: BodyEncoding,
+  streams = 0,
+) {
+  const producers = Array.from({ length: streams }, () => ({
+    id: randomBytes(16).toString("base64url"),
+    n: 0,
+  }));
   const bodies: string[] = [];
   for (let i = 0; i < records.length; i += PER_MESSAGE) {
-    const text = envelopeBody(records.slice(i, i + PER_MESSAGE).map((r) => serializeRecord(r)));
+    const producer = streams > 0 ? producers[(i / PER_MESSAGE) % streams] : undefined;
+    const slice = records.slice(i, i + PER_MESSAGE);
+    const numbered = producer
+      ? slice.map((r) => ({ ...r, v: 2, seq: { stream: producer.id, n: ++producer.n } }))
+      : slice;
+    const mark = producer ? { id: producer.id, hwm: producer.n } : undefined;
+    const text = envelopeBody(
+      numbered.map((r) => serializeRecord(r)),
+      mark,
+    );
     bodies.push(await encodeBody(text, encoding));
   }
   return bodies;
@@ -82,6 +111,8 @@ async function fill(sqs: SQSClient, queueUrl: string, bodies: readonly string[])
 export interface Measured {
   seconds: number;
   cpuUsPerRecord: number;
+  /** CPU µs per record each local service (FerretDB, ElasticMQ) used in the same window. */
+  servicesUsPerRecord: Map<string, number>;
   /** With `profile`: the main thread's CPU profile over the timed window. */
   profile?: CpuProfile;
 }
@@ -100,6 +131,7 @@ export async function bareLoop(
   const bulks: Document[][] = [];
   for (let i = 0; i < docs.length; i += BULK) bulks.push(docs.slice(i, i + BULK));
   const stopProfile = profile ? await startCpuProfile() : undefined;
+  const services0 = servicesCpu();
   const cpu = process.cpuUsage();
   const start = performance.now();
   await Promise.all(
@@ -111,6 +143,7 @@ export async function bareLoop(
   );
   const seconds = (performance.now() - start) / 1000;
   const used = cpuUs(cpu);
+  const servicesUsPerRecord = servicesSince(services0, docs.length);
   const cpuProfile = await stopProfile?.();
   const stored = await coll.countDocuments();
   if (stored !== docs.length) throw new Error(`bare loop stored ${stored}`);
@@ -118,6 +151,7 @@ export async function bareLoop(
   return {
     seconds,
     cpuUsPerRecord: used / docs.length,
+    servicesUsPerRecord,
     ...(cpuProfile ? { profile: cpuProfile } : {}),
   };
 }
@@ -171,12 +205,14 @@ export async function drain(
   };
   const written = () => metric("auditq_sidecar_records_written_total");
   const stopProfile = profile ? await startCpuProfile() : undefined;
+  const services0 = servicesCpu();
   const cpu = process.cpuUsage();
   const start = performance.now();
   await sidecar.start();
   const samples: Drain["samples"] = [];
   let seconds = 0;
   let used = 0;
+  let servicesUsPerRecord = new Map<string, number>();
   for (;;) {
     const w = await written();
     const t = (performance.now() - start) / 1000;
@@ -184,6 +220,7 @@ export async function drain(
     if (w >= n) {
       seconds = t;
       used = cpuUs(cpu);
+      servicesUsPerRecord = servicesSince(services0, n);
       break;
     }
     // The sampling itself is the bench's, not the sidecar's, but cheap: ~0.1 ms per 100 ms.
@@ -214,12 +251,17 @@ export async function drain(
   }
   const stored = await mongo.db(db).collection(collection).countDocuments();
   if (stored !== n) throw new Error(`expected ${n} documents, found ${stored}`);
-  await mongo.db(db).collection(collection).drop();
+  // The stream marks and digests are the sidecar's too: dropped with its records, so that no
+  // round writes into a larger database than the one before.
+  // (drop() of an absent one, digests off or no streams, returns false.)
+  for (const c of ["", "_streams", "_digests"])
+    await mongo.db(db).collection(`${collection}${c}`).drop();
   await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
   sqs.destroy();
   return {
     seconds,
     cpuUsPerRecord: used / n,
+    servicesUsPerRecord,
     samples,
     drainedSeconds,
     drainedCpuUsPerRecord,

@@ -34,6 +34,13 @@ export const SIDECAR_STEPS: StepRule[] = [
       named(/sidecar\/receive\/sqs-ops\.ts/, /deleteMessages|changeVisibility|batched/)(f),
   },
   {
+    step: "digests (hash, chain, write)",
+    matches: inFile(
+      /sidecar\/(verify\/(canonical|canonical-writer|digest)|write\/digest-writer)\.ts/,
+    ),
+  },
+  { step: "stream marks", matches: inFile(/sidecar\/settle\/(streams|stream-gaps)\.ts/) },
+  {
     step: "insert (driver, BSON, bulk writer)",
     matches: (f) =>
       /node_modules\/(mongodb|bson)\//.test(f.url) ||

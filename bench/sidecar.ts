@@ -2,8 +2,12 @@
 // insertMany loop over the same documents in the same run; then a burst at 10× a maxWriteRate.
 //
 // BENCH_ROUNDS (default 3) and BENCH_RECORDS (default 40000) shorten a run while iterating,
-// BENCH_BURST=0 leaves the burst out, and BENCH_FIXED=1 adds a drain with adaptiveConcurrency
-// off to every round (same bodies, order alternating with the other two);
+// BENCH_BURST=0 leaves the burst out; BENCH_STREAMS (default 4) is the number of producer
+// streams the messages come from (0: records without `seq`, envelopes without a stream mark);
+// BENCH_LEGS adds drains to every round, comma-separated (same bodies, order alternating):
+// `fixed` (adaptiveConcurrency off), `no-digests` (digests off); BENCH_TRACE=1 prints each leg's
+// MongoDB round trips by kind (count, summed send-to-reply time, documents) and the CPU seconds
+// the local services used;
 // BENCH_CPU_PROF_DIR=dir adds one profiled drain and one profiled bare loop, writes their V8 CPU
 // profiles there and prints where each one's time went, step by step, side by side.
 import { writeFileSync } from "node:fs";
@@ -12,7 +16,9 @@ import { type Document, MongoClient } from "mongodb";
 import { decodeMeasured, type MeasuredBody, measureMessage } from "../shared/wire/decoder.js";
 import { envelopeAttributes } from "../shared/wire/envelope.js";
 import { serializeRecord } from "../shared/wire/record-json.js";
+import type { SidecarOptions } from "../sidecar/index.js";
 import { type CpuProfile, timeBySteps } from "./cpu-profile.js";
+import { formatTallies, servicesCpu, tallyCommands } from "./mongo-commands.js";
 import { realisticRecord } from "./realistic-record.js";
 import { services } from "./services.js";
 import {
@@ -33,7 +39,21 @@ const RECORDS = Number(process.env.BENCH_RECORDS ?? 40_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const BURST_RATE = 1_000;
 const PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR;
-const FIXED = process.env.BENCH_FIXED === "1";
+const TRACE = process.env.BENCH_TRACE === "1";
+const STREAMS = Number(process.env.BENCH_STREAMS ?? 4);
+/** The extra drains BENCH_LEGS can add to every round, each a change of the sidecar's options. */
+const LEG_OPTIONS = {
+  fixed: { adaptiveConcurrency: false },
+  "no-digests": { digests: false },
+} satisfies Record<string, Partial<SidecarOptions>>;
+type Leg = keyof typeof LEG_OPTIONS;
+const LEGS = (process.env.BENCH_LEGS ?? "")
+  .split(",")
+  .filter((l) => l !== "")
+  .map((l) => {
+    if (!(l in LEG_OPTIONS)) throw new Error(`BENCH_LEGS: unknown leg ${l}`);
+    return l as Leg;
+  });
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
@@ -111,7 +131,7 @@ async function burst(sqsEndpoint: string, mongo: MongoClient, db: string) {
   console.log(`\nBurst: ${n} records queued at once (10× maxWriteRate=${BURST_RATE}/s for 1 s)`);
   const records = Array.from({ length: n }, (_, i) => realisticRecord(i));
   // Bulks of 100, so that a 100 ms sample sees the rate and not the bulk granularity.
-  const run = await drain(sqsEndpoint, mongo, db, await encodeMessages(records, "br"), n, {
+  const run = await drain(sqsEndpoint, mongo, db, await encodeMessages(records, "br", STREAMS), n, {
     maxWriteRate: BURST_RATE,
     bulkSize: 100,
   });
@@ -138,37 +158,67 @@ async function main(): Promise<void> {
   for (const name of ["AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) {
     process.env[name] ??= env[name];
   }
-  const mongo = new MongoClient(env.AUDITQ_TEST_MONGODB_URI as string);
+  const mongo = new MongoClient(env.AUDITQ_TEST_MONGODB_URI as string, {
+    monitorCommands: TRACE,
+  });
+  /** Runs one leg; with BENCH_TRACE=1, prints its round trips and the services' CPU. */
+  const leg = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+    if (!TRACE) return run();
+    const stop = tallyCommands(mongo);
+    const cpu0 = servicesCpu();
+    const result = await run();
+    const cpu = [...servicesCpu()]
+      .map(([service, s]) => `${service} ${(s - (cpu0.get(service) ?? 0)).toFixed(2)} s`)
+      .join(", ");
+    console.log(`    ${name}: round trips ${formatTallies(stop())}; services' CPU ${cpu}`);
+    return result;
+  };
   await mongo.connect();
   const db = `auditq_bench_${uid()}`;
   const sqsEndpoint = env.AUDITQ_TEST_SQS_ENDPOINT as string;
   try {
     const records = Array.from({ length: RECORDS }, (_, i) => realisticRecord(i)) as Document[];
-    const bodies = await encodeMessages(records, "br");
+    const bodies = await encodeMessages(records, "br", STREAMS);
     const docs = await decodedDocuments(bodies);
     const bytes = records.reduce((sum, r) => sum + serializeRecord(r).length, 0) / RECORDS;
     console.log(
-      `Sidecar drain: ${RECORDS} records (${bytes.toFixed(0)} B each as relaxed Extended JSON), brotli envelopes of ${PER_MESSAGE}, queued before timing; both sides warmed up once, then: bulks of ${BULK}, ${LANES} in flight, unordered, the same MongoClient and write concern; ${ROUNDS} rounds, order alternating\n`,
+      `Sidecar drain: ${RECORDS} records (${bytes.toFixed(0)} B each as relaxed Extended JSON), brotli envelopes of ${PER_MESSAGE} from ${STREAMS} producer streams, queued before timing; both sides warmed up once, then: bulks of ${BULK}, ${LANES} in flight, unordered, the same MongoClient and write concern; ${ROUNDS} rounds, order alternating\n`,
     );
     // Untimed, both sides once: otherwise round 1's bare loop runs on cold driver code and
     // warms it for the sidecar, which flattered round 1's ratio by about 0.6.
     const warm = Math.min(RECORDS, 10 * PER_MESSAGE);
     await bareLoop(mongo, db, docs.slice(0, warm));
     await drain(sqsEndpoint, mongo, db, bodies.slice(0, warm / PER_MESSAGE), warm);
-    const rows: { bare: Measured; sidecar: Drain; fixed?: Drain }[] = [];
+    const rows: { bare: Measured; sidecar: Drain; legs: Map<Leg, Drain> }[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       // Alternate the order, so that neither side always runs on a warmer or busier machine.
+      const legs = new Map<Leg, Drain>();
+      const runLegs = async (order: readonly Leg[]) => {
+        for (const name of order) {
+          const options = LEG_OPTIONS[name];
+          legs.set(
+            name,
+            await leg(name, () => drain(sqsEndpoint, mongo, db, bodies, RECORDS, options)),
+          );
+        }
+      };
       let bare: Measured | undefined;
-      let fixed: Drain | undefined;
-      const fixedDrain = () =>
-        drain(sqsEndpoint, mongo, db, bodies, RECORDS, { adaptiveConcurrency: false });
-      if (round % 2 === 1) bare = await bareLoop(mongo, db, docs);
-      else if (FIXED) fixed = await fixedDrain();
-      const sidecar = await drain(sqsEndpoint, mongo, db, bodies, RECORDS);
-      bare ??= await bareLoop(mongo, db, docs);
-      if (FIXED) fixed ??= await fixedDrain();
-      rows.push({ bare, sidecar, ...(fixed ? { fixed } : {}) });
+      const bareLeg = () => leg("bare loop", () => bareLoop(mongo, db, docs));
+      if (round % 2 === 1) bare = await bareLeg();
+      else await runLegs([...LEGS].reverse());
+      const sidecar = await leg("sidecar", () => drain(sqsEndpoint, mongo, db, bodies, RECORDS));
+      bare ??= await bareLeg();
+      if (round % 2 === 1) await runLegs(LEGS);
+      rows.push({ bare, sidecar, legs });
       const s = sidecar;
+      const services = (m: Measured) =>
+        [...m.servicesUsPerRecord].map(([k, v]) => `${k} ${v.toFixed(1)}`).join(", ");
+      const extra = [...legs]
+        .map(
+          ([leg, d]) =>
+            `; ${leg} ${(RECORDS / d.seconds).toFixed(0)} records/s (${(bare.seconds / d.seconds).toFixed(2)}×), ${d.cpuUsPerRecord.toFixed(1)} µs CPU/record, services' ${services(d)}`,
+        )
+        .join("");
       console.log(
         `  round ${round}: bare loop ${(RECORDS / bare.seconds).toFixed(0)} records/s, ${bare.cpuUsPerRecord.toFixed(1)} µs CPU/record; sidecar ${(RECORDS / s.seconds).toFixed(0)} records/s (${(bare.seconds / s.seconds).toFixed(2)}×), ${s.cpuUsPerRecord.toFixed(1)} µs CPU/record (${(s.cpuUsPerRecord / bare.cpuUsPerRecord).toFixed(2)}×), concurrency limit changed ${s.limitChanges} times; queue empty after ${s.drainedSeconds.toFixed(1)} s; SQS billed per 1,000: ${Object.entries(
           s.sqsPer1000,
@@ -176,7 +226,7 @@ async function main(): Promise<void> {
           .map(([op, v]) => `${op} ${v.toFixed(2)}`)
           .join(
             ", ",
-          )}${fixed ? `; fixed concurrency ${(RECORDS / fixed.seconds).toFixed(0)} records/s (${(bare.seconds / fixed.seconds).toFixed(2)}×)` : ""}`,
+          )}${extra}; services' CPU µs/record: bare loop ${services(bare)}; sidecar ${services(s)}`,
       );
     }
     const rate = median(rows.map((r) => r.bare.seconds / r.sidecar.seconds));
@@ -184,11 +234,13 @@ async function main(): Promise<void> {
     console.log(
       `  median: sidecar ${median(rows.map((r) => RECORDS / r.sidecar.seconds)).toFixed(0)} records/s vs bare ${median(rows.map((r) => RECORDS / r.bare.seconds)).toFixed(0)}; rate ratio ${rate.toFixed(2)}× (target ≥ 0.9), CPU ratio ${cpu.toFixed(2)}× (target ≤ 1.5); limit changes per drain ${median(rows.map((r) => r.sidecar.limitChanges))}`,
     );
-    const fixedRows = rows.flatMap((r) => (r.fixed ? [r.bare.seconds / r.fixed.seconds] : []));
-    if (fixedRows.length > 0)
-      console.log(
-        `  median rate ratio with adaptiveConcurrency off: ${median(fixedRows).toFixed(2)}×`,
-      );
+    for (const leg of LEGS) {
+      const ratios = rows.flatMap((r) => {
+        const d = r.legs.get(leg);
+        return d ? [r.bare.seconds / d.seconds] : [];
+      });
+      console.log(`  median rate ratio of ${leg}: ${median(ratios).toFixed(2)}×`);
+    }
     const steps = await decodeSteps(bodies, RECORDS);
     console.log(
       `  decode steps alone (CPU, all threads): ${Object.entries(steps)

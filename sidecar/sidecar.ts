@@ -83,7 +83,15 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     config.streamGapSettleMs,
     logger,
   );
-  settle.settler.streams = new StreamBook(streams, rate, metrics, logger, gaps);
+  settle.settler.streams = new StreamBook({
+    streams,
+    writeConcern: config.writeConcern,
+    deadline,
+    rate,
+    metrics,
+    logger,
+    gaps,
+  });
   const receive = createReceiveStage({
     ...common,
     ...store,

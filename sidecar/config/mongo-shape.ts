@@ -1,7 +1,7 @@
 // Recognises the MongoDB driver's client and errors by shape, not by `instanceof`.
 // A MongoClient from another copy of the driver (mongoose pins its own) is used as given, and the
 // errors it throws are understood.
-import type { MongoBulkWriteError, MongoClient, MongoServerError } from "mongodb";
+import type { MongoBulkWriteError, MongoClient, MongoServerError, WriteError } from "mongodb";
 
 /** Whether `value` is a MongoClient (anything with the driver client's `db`, `connect`, `close`). */
 export function isMongoClient(value: unknown): value is MongoClient {
@@ -25,6 +25,16 @@ export function isBulkWriteError(err: unknown): err is MongoBulkWriteError {
     typeof (err as { result?: { getWriteConcernError?: unknown } }).result?.getWriteConcernError ===
       "function"
   );
+}
+
+/**
+ * A partly failed bulk's per-document errors as an array: the driver's type allows one error
+ * alone, and a network error mid-bulk (also a MongoBulkWriteError) has none.
+ */
+export function writeErrorsOf(err: MongoBulkWriteError): WriteError[] {
+  const writeErrors = err.writeErrors as WriteError | WriteError[] | undefined | null;
+  if (Array.isArray(writeErrors)) return writeErrors;
+  return writeErrors ? [writeErrors] : [];
 }
 
 /** An error the server returned (not a network or client-side one), from any copy of the driver. */

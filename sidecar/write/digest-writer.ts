@@ -9,7 +9,7 @@ import type { Collection, WriteConcernSettings } from "mongodb";
 import type { Logger } from "../../shared/util/logger.js";
 import type { AuditSeq } from "../../shared/wire/record.js";
 import { ATTR_SIGNATURE } from "../../shared/wire/signature.js";
-import { isBulkWriteError } from "../config/mongo-shape.js";
+import { isBulkWriteError, writeErrorsOf } from "../config/mongo-shape.js";
 import type { HeldMessage } from "../receive/held-message.js";
 import type { PendingDoc } from "../receive/record-buffer.js";
 import { documentHash, EXACT_READ } from "../verify/canonical.js";
@@ -116,7 +116,7 @@ export class DigestWriter {
       return [];
     } catch (err) {
       if (!isBulkWriteError(err) || err.result.getWriteConcernError() !== undefined) throw err;
-      const first = Array.isArray(err.writeErrors) ? err.writeErrors[0] : err.writeErrors;
+      const first = writeErrorsOf(err)[0];
       if (first?.code !== DUPLICATE_KEY || first.index !== err.insertedCount) throw err;
       this.advance(head, docs, first.index);
       return digests.slice(first.index + 1);

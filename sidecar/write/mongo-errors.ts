@@ -12,7 +12,7 @@ import {
   MongoTopologyClosedError,
   MongoWriteConcernError,
 } from "mongodb";
-import { isBulkWriteError } from "../config/mongo-shape.js";
+import { isBulkWriteError, writeErrorsOf } from "../config/mongo-shape.js";
 
 /**
  * Server error codes that describe the server or the deployment, never the document: a primary
@@ -52,8 +52,7 @@ export function isServerFailureCode(code: unknown): boolean {
  */
 function shardFailed(err: unknown): boolean {
   if (!isBulkWriteError(err)) return false;
-  const writeErrors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
-  return writeErrors.some((w) => isServerFailureCode(w?.code));
+  return writeErrorsOf(err).some((w) => isServerFailureCode(w.code));
 }
 
 /** Errors of opening a connection: no record can cause them, so no ping is needed to tell. */

@@ -1,6 +1,6 @@
 // Writes decoded records into MongoDB and says, per record, whether it is durably stored.
 import type { Collection, Document, WriteConcernSettings } from "mongodb";
-import { isBulkWriteError } from "../config/mongo-shape.js";
+import { isBulkWriteError, writeErrorsOf } from "../config/mongo-shape.js";
 import { isServerFailureCode } from "./mongo-errors.js";
 
 /** MongoDB's duplicate key error: the record is already stored, which is what we want. */
@@ -35,7 +35,7 @@ export async function insertRecords(
     if (!isBulkWriteError(err)) throw err;
     // A write concern error means durability is unknown for every document.
     if (err.result.getWriteConcernError() !== undefined) throw err;
-    const writeErrors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+    const writeErrors = writeErrorsOf(err);
     // A network error mid-bulk is also a MongoBulkWriteError, with no writeErrors at all: only
     // when every document is accounted for (inserted or refused) is any outcome known.
     if (err.insertedCount + writeErrors.length !== docs.length) throw err;

@@ -12,7 +12,7 @@ class BulkError extends Error {
   result = { getWriteConcernError: () => undefined };
   constructor(
     readonly insertedCount: number,
-    readonly writeErrors: { index: number; code: number; errmsg: string }[],
+    readonly writeErrors: { index: number; code: number; errmsg: string }[] | undefined,
   ) {
     super("bulk write failed");
   }
@@ -60,5 +60,16 @@ describe("insertRecords on a partly failed bulk", () => {
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BulkError);
     expect(isMongoOutage(err)).toBe(true);
+  });
+
+  it("rethrows a bulk error without writeErrors: its outcome is unknown", async () => {
+    // A network error mid-bulk, from a copy of the driver that leaves writeErrors unset.
+    const collection = {
+      async insertMany(docs: Document[]) {
+        throw new BulkError(docs.length - 1, undefined);
+      },
+    } as unknown as Collection;
+    const err = await insertRecords(collection, docs, {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BulkError);
   });
 });
