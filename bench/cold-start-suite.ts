@@ -11,7 +11,7 @@
 // instance keeps its record and retries with backoff, as with a queue the suite cannot reach).
 // Both with region and credentials given in the environment, so no credential chain runs.
 // BENCH_BASELINE_DIST=/path/dist/index.js runs `ok-before` and `failing-before` too, with
-// that build. The auditq kinds load dist/ (npm run build first).
+// that build. The auditq kinds load dist/ (npm run build first), or BENCH_DIST.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import http from "node:http";
@@ -23,7 +23,7 @@ import { fileURLToPath } from "node:url";
 
 const SELF = fileURLToPath(import.meta.url);
 const ROUNDS = Number(process.env.BENCH_SUITE_ROUNDS ?? 300);
-const DIST = fileURLToPath(new URL("../dist/index.js", import.meta.url));
+const DIST = process.env.BENCH_DIST ?? fileURLToPath(new URL("../dist/index.js", import.meta.url));
 const BASELINE = process.env.BENCH_BASELINE_DIST;
 
 /** Child "stub": a SQS endpoint (JSON protocol) that accepts every SendMessageBatch entry. */
