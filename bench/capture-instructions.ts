@@ -9,10 +9,12 @@
 // Each app runs in its own process under callgrind: an Express 5 hello-world as in
 // bench/capture.ts. This process is the client (keep-alive connections, each sending its next
 // request when the last is answered) and the stub SQS endpoint. Per app: warm-up requests and a
-// flush, counters zeroed, BENCH_REQUESTS requests and a flush, counters dumped; the report is
-// that window's instructions (all threads: the main thread, libuv's threadpool compressing, V8's
-// helper threads) divided by the requests. Settings: BENCH_REQUESTS (2000), BENCH_WARMUP
-// (1500), BENCH_CONNECTIONS (8), BENCH_LINGER_MS (60000, below). Needs valgrind (callgrind, callgrind_control).
+// flush, then BENCH_WINDOWS windows, each: counters zeroed, BENCH_REQUESTS requests and a flush,
+// counters dumped. The report is the windows' instructions (all threads: the main thread and
+// libuv's threadpool compressing) per request. Settings: BENCH_REQUESTS (3000), BENCH_WINDOWS
+// (2), BENCH_WARMUP (2000), BENCH_CONNECTIONS (8), BENCH_LINGER_MS (60000, below),
+// BENCH_NODE_FLAGS (below), BENCH_CPU_PROF_DIR (a V8 CPU profile per app instead of callgrind).
+// Needs valgrind (callgrind, callgrind_control). About 90 s per app.
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, openSync, readFileSync, writeSync } from "node:fs";
@@ -23,9 +25,16 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const SELF = fileURLToPath(import.meta.url);
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 1000);
-const WINDOWS = Number(process.env.BENCH_WINDOWS ?? 3);
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 1500);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);
+const WINDOWS = Number(process.env.BENCH_WINDOWS ?? 2);
+// V8 without background threads and with a garbage collection schedule that depends on
+// allocation only (not on timing or memory pressure): the same build then counts about the same
+// instructions run after run. Without them, a window of 1,000 requests varied by up to 2× with
+// where a major collection or a batch of optimizing compilations fell.
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? "--single-threaded --predictable-gc-schedule")
+  .split(" ")
+  .filter(Boolean);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 2000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
 // Under callgrind an app serves a few hundred requests a second, so the default lingerMs (200)
 // would send messages of a few dozen records, each paying a compression call's fixed cost that
@@ -151,7 +160,7 @@ async function measure(app: string, sqsUrl: string, outDir: string): Promise<num
   // BENCH_CPU_PROF_DIR=dir: no callgrind; the app runs with a V8 CPU profile written there
   // instead (where the time goes, not how many instructions).
   const prof = process.env.BENCH_CPU_PROF_DIR;
-  const app_ = [process.execPath, SELF, "serve", app, sqsUrl];
+  const app_ = [process.execPath, ...NODE_FLAGS, SELF, "serve", app, sqsUrl];
   const child = prof
     ? spawn(process.execPath, ["--cpu-prof", `--cpu-prof-dir=${prof}`, ...app_.slice(1)], {
         stdio: ["ignore", "pipe", "pipe"],
@@ -204,9 +213,9 @@ async function main(): Promise<void> {
     for (const app of apps) {
       const before = sqs.entries();
       const windows = await measure(app, sqs.url, outDir);
-      // The least of the windows: a window that happened to hold a JIT compilation or a major
-      // GC counts more, never less, than the steady state.
-      const perRequest = Math.min(...windows);
+      // All windows together: garbage collection is part of what a middleware costs, and one
+      // collection lands in one window or another.
+      const perRequest = windows.reduce((a, b) => a + b, 0) / windows.length;
       results.push([app, perRequest]);
       console.error(
         `${app}: ${perRequest.toFixed(0)} instructions/request (windows ${windows.map((w) => w.toFixed(0)).join(", ")}; ${sqs.entries() - before} SQS entries)`,
@@ -218,7 +227,7 @@ async function main(): Promise<void> {
   const bare = results.find(([a]) => a === "bare")?.[1];
   const pino = results.find(([a]) => a === "pino-http")?.[1];
   console.log(
-    `Node ${process.version}, least of ${WINDOWS} windows of ${REQUESTS} requests after ${WARMUP} warm-up, ${CONNECTIONS} connections (callgrind dumps in ${outDir})`,
+    `Node ${process.version} ${NODE_FLAGS.join(" ")}, ${WINDOWS} windows of ${REQUESTS} requests after ${WARMUP} warm-up, ${CONNECTIONS} connections (callgrind dumps in ${outDir})`,
   );
   console.log(
     "| app | instructions/request | added over bare | added vs pino-http's |\n|---|---|---|---|",
