@@ -49,14 +49,15 @@ const label = (s: Setting) =>
 // earlier commit's), measured in the same run as this one.
 const BASELINE_DIST = process.env.BENCH_BASELINE_DIST;
 // "auditq-disk" is auditq with durability "disk" (every record written to the spool, group
-// commits), next to "auditq" with the default "memory". BENCH_MODES=bare,pino-http,auditq,...
-// runs a subset.
+// commits), next to "auditq" with the default "memory"; "auditq-zstd" is auditq with
+// compression "zstd". BENCH_MODES=bare,pino-http,auditq,... runs a subset.
 const ALL_MODES = [
   "bare",
   "morgan",
   "pino-http",
   "auditq",
   "auditq-disk",
+  "auditq-zstd",
   ...(BASELINE_DIST ? ["auditq-before"] : []),
 ];
 const MODES = process.env.BENCH_MODES
@@ -99,6 +100,7 @@ async function serve(mode: Mode, sqsEndpoint: string): Promise<void> {
       // Its own spool directory, so the two auditq apps never share one.
       spool: { dir: mkdtempSync(join(tmpdir(), `auditq-bench-${mode}-`)) },
       ...(mode === "auditq-disk" ? { durability: "disk" as const } : {}),
+      ...(mode === "auditq-zstd" ? { compression: "zstd" as const } : {}),
       logger: {
         debug: () => undefined,
         info: () => undefined,
@@ -352,8 +354,11 @@ function report(setting: Setting, samples: Samples): string {
     const cpu = median(s.map((x) => x.cpuMicros));
     const errors = s.reduce((n, x) => n + x.errors, 0);
     const perRound = added(mode);
+    // Without pino-http in the run (BENCH_MODES), there is nothing to compare with.
     const vsPino =
-      mode === "bare" ? "–" : `${(median(perRound) / median(added("pino-http"))).toFixed(2)}×`;
+      mode === "bare" || !MODES.includes("pino-http")
+        ? "–"
+        : `${(median(perRound) / median(added("pino-http"))).toFixed(2)}×`;
     return `| ${mode} | ${rps.toFixed(0)} | ${(rps / median(bare.map((x) => x.rps))).toFixed(3)}× | ${median(s.map((x) => x.p99))} | ${cpu.toFixed(1)} | ${mode === "bare" ? "–" : `+${median(perRound).toFixed(1)} (${perRound.map((x) => x.toFixed(0)).join(", ")})`} | ${vsPino} | ${errors} |`;
   });
   return [

@@ -4,6 +4,7 @@ import { censorUrlCredentials } from "../../shared/util/url-credentials.js";
 import type { Config } from "../config/resolve.js";
 import { headerText } from "./read.js";
 import { censorUrl, URL_HEADERS } from "./redact/censor.js";
+import { DEFAULT_REDACT_KEYS } from "./redact/secret-keys.js";
 import { bounded, escapeKey } from "./sanitize.js";
 
 /** Longest header value kept (also the bound of an error message). */
@@ -26,9 +27,9 @@ function headerRulesOf(config: Config): HeaderRule[] {
   let rules = headerRulesByConfig.get(config);
   if (rules === undefined) {
     const keys = config.redactKeys;
-    // A RegExp (what the defaults and key lists compile to) gives the same answer every time;
-    // a function the app passed is asked on each request, as before.
-    const fixed = keys === null || keys instanceof RegExp;
+    // A RegExp (what key lists compile to) and the default rule give the same answer every
+    // time; a function the app passed is asked on each request, as before.
+    const fixed = keys === null || keys instanceof RegExp || keys === DEFAULT_REDACT_KEYS;
     rules = config.headers.map((name) => ({
       name,
       key: escapeKey(name),

@@ -38,6 +38,9 @@ class PendingCapture {
 
 const READS = new Set(["GET", "HEAD", "OPTIONS"]);
 
+/** The label of every record counted here, made once rather than per record. */
+const HTTP_SOURCE = Object.freeze({ source: "http" as const });
+
 /** Whether `method` is a read, the only kind `sampleRate` thins out. */
 function isRead(method: string): boolean {
   return READS.has(method);
@@ -238,7 +241,7 @@ export class RequestPath {
       now: performance.now(),
       view,
     });
-    this.metrics.recordsCaptured.inc({ source: "http" });
+    this.metrics.recordsCaptured.inc(HTTP_SOURCE);
     return record;
   }
 
@@ -246,7 +249,7 @@ export class RequestPath {
   private build(end: RequestEnd): AuditRecord {
     try {
       const built = buildRecord(end, this.report);
-      if (built.trimmed.length > 0) this.metrics.recordsTrimmed.inc({ source: "http" });
+      if (built.trimmed.length > 0) this.metrics.recordsTrimmed.inc(HTTP_SOURCE);
       return built.record;
     } catch (err) {
       this.report("build", err);

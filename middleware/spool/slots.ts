@@ -48,9 +48,13 @@ export async function openSlot(opening: SlotOpenOptions): Promise<SlotOpen | und
   let slot = -1;
   for (let n = 0; n < SPOOL_SLOTS && slot < 0; n++) {
     const dir = join(base, `slot-${n}`);
-    await privateDir(dir);
     const lock = join(dir, "LOCK");
-    if (!ownsLock(lock) && tryLock(lock) === true) {
+    // A slot another instance of this process holds was checked when it was taken: skipped
+    // without touching the disk, so the k-th instance of a process (a test suite building an
+    // app per test) does not pay k directory checks (docs/benchmarks.md, "Cold start").
+    if (ownsLock(lock)) continue;
+    await privateDir(dir);
+    if (tryLock(lock) === true) {
       markLocked(lock);
       slot = n;
     }
@@ -91,12 +95,14 @@ async function adoptOrphans(
   }
   let nextSeq = (await segmentNames(own)).reduce((max, n) => Math.max(max, seqOf(n) + 1), 0);
   for (const source of candidates) {
+    const lock = join(source, "LOCK");
+    // A slot of a live instance of this process is never adopted: not even listed.
+    if (ownsLock(lock)) continue;
     await checkPrivateDir(source);
     const names = await segmentNames(source);
     // A slot without segments is left alone: its LOCK, if any, is the next owner's business.
     if (names.length === 0) continue;
-    const lock = join(source, "LOCK");
-    if (ownsLock(lock) || tryLock(lock) !== true) continue;
+    if (tryLock(lock) !== true) continue;
     markLocked(lock);
     let locked: string[];
     try {

@@ -113,13 +113,29 @@ function words(key: string): string[] {
     .split(/[^a-z\d]+/);
 }
 
+/** The default rule itself, without the memo. */
+function isSecretKey(raw: string): boolean {
+  const key = plainKey(raw);
+  if (PARTS.test(key) || NAMES.test(key)) return true;
+  if (!WORD_CANDIDATE.test(key)) return false;
+  for (const word of words(key)) if (WORDS.has(word)) return true;
+  return false;
+}
+
+// The same keys come back request after request (`id`, `name`, `host`, `accept`): their answers
+// are kept, as the rule is a pure function of the key. Bounded, since keys of queries and bodies
+// are the client's: short keys only, and once full, new keys are judged without being kept.
+const MEMO_MAX_KEYS = 1024;
+const MEMO_MAX_KEY_CHARS = 64;
+const memo = new Map<string, boolean>();
+
 /** The default `redact.keys`. */
 export const DEFAULT_REDACT_KEYS: KeyMatcher = Object.freeze({
   test(raw: string): boolean {
-    const key = plainKey(raw);
-    if (PARTS.test(key) || NAMES.test(key)) return true;
-    if (!WORD_CANDIDATE.test(key)) return false;
-    for (const word of words(key)) if (WORDS.has(word)) return true;
-    return false;
+    const known = memo.get(raw);
+    if (known !== undefined) return known;
+    const secret = isSecretKey(raw);
+    if (memo.size < MEMO_MAX_KEYS && raw.length <= MEMO_MAX_KEY_CHARS) memo.set(raw, secret);
+    return secret;
   },
 });

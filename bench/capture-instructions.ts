@@ -1,0 +1,251 @@
+// Capture overhead in instructions: how many CPU instructions an app process executes per
+// request, bare, with pino-http, and with one or more builds of auditq, counted by valgrind's
+// callgrind. An instruction count does not depend on the machine's load, so two builds (two
+// commits) compare deterministically on a busy machine; it is not time (no cache misses, no
+// kernel time: a syscall counts only its user-space side).
+//
+//   npm run bench:capture-instructions -- bare pino-http dist/index.js /tmp/cap-694c4fc/dist/index.js
+//
+// Each app runs in its own process under callgrind: an Express 5 hello-world as in
+// bench/capture.ts. This process is the client (keep-alive connections, each sending its next
+// request when the last is answered) and the stub SQS endpoint. Per app: warm-up requests and a
+// flush, then BENCH_WINDOWS windows, each: counters zeroed, BENCH_REQUESTS requests and a flush,
+// counters dumped. The report is the windows' instructions (all threads: the main thread and
+// libuv's threadpool compressing) per request. Settings: BENCH_REQUESTS (3000), BENCH_WINDOWS
+// (2), BENCH_WARMUP (2000), BENCH_CONNECTIONS (8), BENCH_LINGER_MS (60000, below),
+// BENCH_NODE_FLAGS (below), BENCH_CPU_PROF_DIR (a V8 CPU profile per app instead of callgrind).
+// Needs valgrind (callgrind, callgrind_control). About 90 s per app.
+import { execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, openSync, readFileSync, writeSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const SELF = fileURLToPath(import.meta.url);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);
+const WINDOWS = Number(process.env.BENCH_WINDOWS ?? 2);
+// V8 without background threads and with a garbage collection schedule that depends on
+// allocation only (not on timing or memory pressure): the same build then counts about the same
+// instructions run after run. Without them, a window of 1,000 requests varied by up to 2× with
+// where a major collection or a batch of optimizing compilations fell.
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? "--single-threaded --predictable-gc-schedule")
+  .split(" ")
+  .filter(Boolean);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 2000);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
+// Under callgrind an app serves a few hundred requests a second, so the default lingerMs (200)
+// would send messages of a few dozen records, each paying a compression call's fixed cost that
+// at saturation is shared by hundreds. A long linger keeps every record of the window in the
+// messages its final flush sends, as a saturated app's messages are (hundreds of records).
+const LINGER_MS = Number(process.env.BENCH_LINGER_MS ?? 60_000);
+
+/** Child: the hello-world app with `app` ("bare", "pino-http" or a dist/index.js path). */
+async function serve(app: string, sqsEndpoint: string): Promise<void> {
+  const { default: express } = await import("express");
+  const server = express();
+  let flush = async (): Promise<unknown> => undefined;
+  // Mounted before the middleware under test, so never audited or logged.
+  server.get("/__flush", (_req, res) => {
+    void flush().then(() => res.json({ flushed: true }));
+  });
+  if (app === "pino-http") {
+    const { default: pino } = await import("pino");
+    const { pinoHttp } = await import("pino-http");
+    server.use(pinoHttp({ logger: pino(pino.destination({ dest: "/dev/null", sync: true })) }));
+  } else if (app === "morgan") {
+    const { default: morgan } = await import("morgan");
+    const devNull = openSync("/dev/null", "w");
+    server.use(
+      morgan("combined", { stream: { write: (line: string) => writeSync(devNull, line) } }),
+    );
+  } else if (app !== "bare") {
+    const { auditq } = (await import(`file://${resolve(app)}`)) as {
+      auditq: (o: object) => ((...a: never[]) => void) & { flush(): Promise<void> };
+    };
+    const audit = auditq({
+      queueUrl: `${sqsEndpoint}/000000000000/bench`,
+      sqs: {
+        endpoint: sqsEndpoint,
+        region: "us-east-1",
+        credentials: { accessKeyId: "bench", secretAccessKey: "bench" },
+        md5: false,
+      },
+      spool: { dir: mkdtempSync(join(tmpdir(), "auditq-bench-instr-")) },
+      lingerMs: LINGER_MS,
+      logger: {
+        debug: () => undefined,
+        info: () => undefined,
+        warn: (o: unknown, m: string) => console.error(m, o),
+        error: (o: unknown, m: string) => console.error(m, o),
+      },
+    });
+    server.use(audit as never);
+    flush = () => audit.flush();
+  }
+  server.get("/hello/:name", (req, res) => {
+    res.json({ hello: req.params.name });
+  });
+  // A profiled app writes its profile on exit.
+  process.on("SIGINT", () => process.exit(0));
+  const listener = server.listen(0, "127.0.0.1", () => {
+    process.stdout.write(`${(listener.address() as AddressInfo).port}\n`);
+  });
+}
+
+/** A stub SQS endpoint (JSON protocol): every SendMessageBatch entry succeeds. */
+async function stubSqs(): Promise<{ url: string; entries: () => number; close(): void }> {
+  let entries = 0;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as {
+        Entries?: { Id: string }[];
+      };
+      const given = body.Entries ?? [];
+      entries += given.length;
+      res.writeHead(200, { "content-type": "application/x-amz-json-1.0" });
+      res.end(
+        JSON.stringify({
+          Successful: given.map((e, i) => ({ Id: e.Id, MessageId: `m${entries}-${i}` })),
+          Failed: [],
+        }),
+      );
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, entries: () => entries, close: () => server.close() };
+}
+
+/** `n` GETs of /hello/world over `CONNECTIONS` keep-alive connections, each in turn. */
+async function send(port: number, n: number, agent: http.Agent): Promise<void> {
+  let left = n;
+  const one = () =>
+    new Promise<void>((done, fail) => {
+      const req = http.get({ host: "127.0.0.1", port, path: "/hello/world", agent }, (res) => {
+        res.resume();
+        res.on("end", () => (res.statusCode === 200 ? done() : fail(new Error("not 200"))));
+      });
+      req.on("error", fail);
+    });
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (left > 0) {
+        left--;
+        await one();
+      }
+    }),
+  );
+}
+
+async function get(port: number, path: string, agent: http.Agent): Promise<void> {
+  await new Promise<void>((done, fail) => {
+    http
+      .get({ host: "127.0.0.1", port, path, agent }, (res) => {
+        res.resume();
+        res.on("end", done);
+      })
+      .on("error", fail);
+  });
+}
+
+/** Instructions per request of one app, counted by callgrind over the measured window. */
+async function measure(app: string, sqsUrl: string, outDir: string): Promise<number[]> {
+  const out = join(outDir, `callgrind.${app.replace(/[^a-z0-9]+/gi, "_")}.out`);
+  // BENCH_CPU_PROF_DIR=dir: no callgrind; the app runs with a V8 CPU profile written there
+  // instead (where the time goes, not how many instructions).
+  const prof = process.env.BENCH_CPU_PROF_DIR;
+  const app_ = [process.execPath, ...NODE_FLAGS, SELF, "serve", app, sqsUrl];
+  const child = prof
+    ? spawn(process.execPath, ["--cpu-prof", `--cpu-prof-dir=${prof}`, ...app_.slice(1)], {
+        stdio: ["ignore", "pipe", "pipe"],
+      })
+    : spawn("valgrind", ["--tool=callgrind", `--callgrind-out-file=${out}`, ...app_], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+  let stderr = "";
+  child.stderr?.on("data", (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const [chunk] = (await once(child.stdout as NodeJS.ReadableStream, "data")) as [Buffer];
+  const port = Number(chunk.toString().trim());
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+  try {
+    await send(port, WARMUP, agent);
+    await get(port, "/__flush", agent);
+    for (let w = 0; w < WINDOWS; w++) {
+      if (!prof) execFileSync("callgrind_control", ["-z", String(child.pid)], { stdio: "ignore" });
+      await send(port, REQUESTS, agent);
+      await get(port, "/__flush", agent);
+      if (!prof) execFileSync("callgrind_control", ["-d", String(child.pid)], { stdio: "ignore" });
+    }
+  } finally {
+    agent.destroy();
+    // SIGINT lets a profiled app write its profile on the way out.
+    child.kill(prof ? "SIGINT" : "SIGKILL");
+    await once(child, "exit");
+  }
+  if (prof) return [];
+  // Each window's dump is a file callgrind_control -d wrote: <out>.<n>, n = 1, 2, ...
+  const counts: number[] = [];
+  for (let w = 1; w <= WINDOWS; w++) {
+    const dump = `${out}.${w}`;
+    const totals = /^(?:totals|summary): (\d+)/m.exec(readFileSync(dump, "utf8"));
+    if (totals === null) throw new Error(`no totals in ${dump}:\n${stderr}`);
+    counts.push(Number(totals[1]) / REQUESTS);
+  }
+  return counts;
+}
+
+async function main(): Promise<void> {
+  const apps = process.argv.slice(2);
+  if (apps.length === 0)
+    throw new Error("name the apps: bare, pino-http, morgan, or a dist/index.js");
+  const sqs = await stubSqs();
+  const outDir = mkdtempSync(join(tmpdir(), "auditq-callgrind-"));
+  const results: Array<[string, number]> = [];
+  try {
+    for (const app of apps) {
+      const before = sqs.entries();
+      const windows = await measure(app, sqs.url, outDir);
+      // All windows together: garbage collection is part of what a middleware costs, and one
+      // collection lands in one window or another.
+      const perRequest = windows.reduce((a, b) => a + b, 0) / windows.length;
+      results.push([app, perRequest]);
+      console.error(
+        `${app}: ${perRequest.toFixed(0)} instructions/request (windows ${windows.map((w) => w.toFixed(0)).join(", ")}; ${sqs.entries() - before} SQS entries)`,
+      );
+    }
+  } finally {
+    sqs.close();
+  }
+  const bare = results.find(([a]) => a === "bare")?.[1];
+  const pino = results.find(([a]) => a === "pino-http")?.[1];
+  console.log(
+    `Node ${process.version} ${NODE_FLAGS.join(" ")}, ${WINDOWS} windows of ${REQUESTS} requests after ${WARMUP} warm-up, ${CONNECTIONS} connections (callgrind dumps in ${outDir})`,
+  );
+  console.log(
+    "| app | instructions/request | added over bare | added vs pino-http's |\n|---|---|---|---|",
+  );
+  for (const [app, n] of results) {
+    const added = bare === undefined ? undefined : n - bare;
+    const ratio =
+      added === undefined || pino === undefined || bare === undefined || app === "bare"
+        ? "–"
+        : `${(added / (pino - bare)).toFixed(2)}×`;
+    console.log(
+      `| ${app} | ${n.toFixed(0)} | ${added === undefined || app === "bare" ? "–" : `+${added.toFixed(0)}`} | ${ratio} |`,
+    );
+  }
+}
+
+if (process.argv[2] === "serve") {
+  await serve(process.argv[3] as string, process.argv[4] as string);
+} else {
+  await main();
+}
