@@ -55,16 +55,17 @@ export interface Split {
 /**
  * Max-min fair split of `budget` among `members`: claims below the equal share are granted (but
  * never less than the floor), busy members split the rest equally, and whatever nobody claims
- * is spread evenly so that the shares always add up to the budget. Deterministic: the same
- * numbers from the same claims, in any order.
+ * is spread evenly so that the shares always add up to the budget. `reserved` more members (whose
+ * leases lapsed lately) count in the floor, and keep one floor each, no more. Deterministic: the
+ * same numbers from the same claims, in any order.
  */
-export function splitOf(budget: number, members: readonly Member[]): Split {
-  const count = members.length;
+export function splitOf(budget: number, members: readonly Member[], reserved = 0): Split {
+  const count = members.length + reserved;
   const floor = count === 0 ? budget * FLOOR_FRACTION : (budget / count) * FLOOR_FRACTION;
   const asks = members
     .map((m) => (m.claim === null ? Number.POSITIVE_INFINITY : Math.max(floor, m.claim)))
     .sort((a, b) => a - b);
-  let left = budget;
+  let left = budget - reserved * floor;
   for (const [i, ask] of asks.entries()) {
     const even = left / (asks.length - i);
     // From the first ask above what is left evenly, every member gets that much: the level.
@@ -76,7 +77,7 @@ export function splitOf(budget: number, members: readonly Member[]): Split {
     count,
     floor,
     level: asks.at(-1) ?? floor,
-    bonus: count === 0 ? 0 : left / count,
+    bonus: asks.length === 0 ? 0 : left / asks.length,
   };
 }
 

@@ -114,6 +114,14 @@ describe("splitOf and shareUnder (the split as one document)", () => {
     expect(shareUnder(split, null)).toBeCloseTo(1_000 - 100 - 1_000 / 3 / 20);
   });
 
+  it("keeps one floor for each reserved member, and spreads nothing else to them", () => {
+    const split = splitOf(100, [{ id: "idle", claim: 0 }], 1);
+    expect(split.count).toBe(2);
+    expect(split.floor).toBeCloseTo(2.5);
+    // The idle member gets all but the reserved floor: nobody else claims anything.
+    expect(shareUnder(split, 0)).toBeCloseTo(97.5);
+  });
+
   it("sets the level at the largest claim when every claim fits, and spreads the rest evenly", () => {
     const split = splitOf(300, [
       { id: "a", claim: 10 },
