@@ -7,7 +7,7 @@ import type { Collection } from "mongodb";
 import type { Logger } from "../../shared/util/logger.js";
 import type { SidecarMetrics } from "../config/metrics.js";
 import type { Deadline } from "../write/deadline.js";
-import type { LeaseDoc } from "./lease-check.js";
+import { LEASE_CLOCK_SKEW_MS, type LeaseDoc } from "./lease-check.js";
 import { OncePerId } from "./once-per-id.js";
 import { type Claim, FLOOR_FRACTION, shareUnder } from "./share.js";
 import { checkSplit, type SplitDoc, splitId } from "./split-doc.js";
@@ -93,7 +93,7 @@ export class FleetMembership {
     const { leases, deadline } = this.d;
     const measured = this.d.demand();
     // A sidecar that just started claims everything: the split then keeps room for it, and its
-    // claim is used only through later ones (see shareOf).
+    // claim is used only through later ones (see claimUnder).
     const claim = this.renewals++ === 0 ? null : measured;
     const mine = await deadline(
       "lease renewal",
@@ -135,7 +135,7 @@ export class FleetMembership {
     if (split === undefined) {
       throw new Error("no valid fleet split to share by: another member is writing the first");
     }
-    const share = this.shareOf(split);
+    const share = await this.shareOf(split, now);
     // A bucket at rate 0 has no limit: a share that is not a positive number is a bug, not a share.
     if (!(share > 0) || !Number.isFinite(share)) {
       throw new Error(`fleet share out of range: ${share} of ${this.d.budget}`);
@@ -207,12 +207,15 @@ export class FleetMembership {
 
   /**
    * Whether this member writes the split now: there is none (or none valid), it holds the lock,
-   * or the lock lapsed (its holder wrote nothing for a lifetime: dead, or too slow to split).
+   * or the lock lapsed (its holder wrote nothing for a lifetime: dead, or too slow to split; or
+   * it is stamped in the future).
    */
   private mayWrite(split: SplitDoc | undefined, now: number): boolean {
     if (split === undefined || split.holder === this.id) return true;
     const lifetime = Math.min(split.lifetimeMs, this.d.lifetimeMs);
-    const lapsed = split.lockedAt.getTime() + lifetime <= now;
+    // Stamped in the future of the server's clock, a lock would never lapse: taken over too.
+    const at = split.lockedAt.getTime();
+    const lapsed = at + lifetime <= now || at > now + LEASE_CLOCK_SKEW_MS;
     if (lapsed && this.complaints.due(`stale split:${split.holder}`, now)) {
       this.d.logger.warn(
         { holder: split.holder, host: split.host, lockedAt: split.lockedAt },
@@ -223,25 +226,24 @@ export class FleetMembership {
   }
 
   /**
-   * This member's share under `split`. The claim it uses is the one the
-   * split read, or a lower one published since: a lowered claim applies at once, a raised one
-   * only at a split that read it. Which claim a split read is known by time: a split reads after
-   * `readAt`, so it read the last claim published before `readAt`, or the one before that (whose
-   * write had not been seen yet; the writes of one member follow each other). So: the lowest
-   * claim from that one before on. A member the split may not have counted (none, too new, or
-   * its lease lapsed at `readAt`) gets the floor of an equal share counting itself, which the
-   * split keeps for a lapsed lease. A stale split is used the same way: its shares never grow, raises wait
-   * for a new one, and the first member to see its lock lapse writes the next.
+   * The claim this member applies under `split`, or undefined when the split may not have counted
+   * it. The claim is the one the split read, or a lower one published since: a lowered claim
+   * applies at once, a raised one only at a split that read it. Which claim a split read is known
+   * by time: a split reads after `readAt`, so it read the last claim published before `readAt`,
+   * or the one before that (whose write it may not have seen yet; the writes of one member follow
+   * each other). So: the lowest claim from that one before on. Not counted: no such claim (too
+   * new), or its lease had lapsed at `readAt`. A stale split is used the same way: its shares
+   * never grow, raises wait for a new one, and the first member to see its lock lapse writes the
+   * next.
    */
-  private shareOf(split: SplitDoc): number {
-    const budget = this.d.budget;
-    // The budget is this member's own: a split written with another is scaled down, never up.
-    const scale = Math.min(1, budget / split.budget);
+  private claimUnder(split: SplitDoc): Claim | undefined {
     const readAt = split.readAt.getTime();
     const h = this.history;
     let from: number;
-    if (split.holder === this.id && h.at(-1)?.at === readAt) {
-      from = h.length - 1; // written by this member just now, after its own lease write
+    if (split.holder === this.id && h.at(-1)?.at === readAt && this.renewals > 1) {
+      // Written by this member just now, after its own lease write; but a first claim (busy, to
+      // make room) is never applied: a member starts at its floor, even alone.
+      from = h.length - 1;
     } else {
       let j = -1;
       for (let i = 0; i < h.length; i++) if ((h[i] as Published).at < readAt) j = i;
@@ -250,13 +252,35 @@ export class FleetMembership {
     const lifetime = Math.min(split.lifetimeMs, this.d.lifetimeMs);
     const oldest = h[from];
     this.history = h.slice(Math.max(0, Math.min(from, h.length - MAX_HISTORY)));
-    if (oldest === undefined || oldest.at + lifetime <= readAt) {
-      return (split.budget / (split.count + 1)) * FLOOR_FRACTION * scale;
-    }
+    if (oldest === undefined || oldest.at + lifetime <= readAt) return undefined;
     let claim: Claim = oldest.claim;
     for (const p of h.slice(from)) {
       if (claim === null || (p.claim !== null && p.claim < claim)) claim = p.claim;
     }
-    return shareUnder(split, claim) * scale;
+    return claim;
+  }
+
+  /**
+   * This member's share under `split` at server time `now`. One the split did not count gets the
+   * floor of an equal share among every live lease, itself included (one count: members that
+   * joined since the split, all at once when a fleet starts, each take a floor), which the split
+   * also keeps for a lease that lapsed.
+   */
+  private async shareOf(split: SplitDoc, now: number): Promise<number> {
+    // The budget is this member's own: a split written with another is scaled down, never up.
+    const scale = Math.min(1, this.d.budget / split.budget);
+    const claim = this.claimUnder(split);
+    if (claim !== undefined) return shareUnder(split, claim) * scale;
+    const live = await this.d.deadline(
+      "lease count",
+      this.d.leases.countDocuments({
+        scope: this.d.scope,
+        renewedAt: {
+          $gt: new Date(now - this.d.lifetimeMs),
+          $lte: new Date(now + LEASE_CLOCK_SKEW_MS),
+        },
+      }),
+    );
+    return (split.budget / Math.max(split.count + 1, live)) * FLOOR_FRACTION * scale;
   }
 }

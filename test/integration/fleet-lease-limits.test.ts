@@ -73,10 +73,10 @@ describe("fleet leases at the protocol's limits", () => {
     );
     const shares: number[] = [];
     await member(60_000, shares).renew();
-    // The first member writes the split, so knows it read its own claim (busy): an equal share
-    // among all 1,100 members. Reading 1,000 leases gave 1/1,001.
-    expect(shares).toEqual([BUDGET / (OTHERS + 1)]);
-    // The next one is not counted yet: a twentieth of an equal share, counting itself.
+    // The first member writes the split, counting all 1,100 (reading 1,000 leases gave 1/1,001),
+    // but starts at its floor: a twentieth of an equal share among the live leases and itself.
+    expect(shares).toEqual([(BUDGET / (OTHERS + 2)) * FLOOR_FRACTION]);
+    // The next one is not counted yet either: the same floor, among 1,101 live leases.
     const next: number[] = [];
     await member(60_000, next).renew();
     expect(next).toEqual([(BUDGET / (OTHERS + 2)) * FLOOR_FRACTION]);

@@ -192,4 +192,33 @@ describe("the fleet's two-level split", () => {
     await round(rest);
     for (const m of rest) expect(m.share).toBeCloseTo((BUDGET - BUDGET / 3 / 20) / 2, 3);
   }, 60_000);
+
+  it("rewrites a split whose lock is stamped in the future, so that a forged one cannot hold it", async () => {
+    const [a, b] = [member(), member()];
+    await joined([a, b]);
+    const splits = t.db.collection<Record<string, unknown> & { _id: string }>("sidecar_leases");
+    const real = await splits.findOne({ _id: "split:records" });
+    // Valid in every field, but for a holder that does not exist, locked an hour from now, and
+    // splitting as if a was alone.
+    await splits.updateOne(
+      { _id: "split:records" },
+      {
+        $set: {
+          holder: "forger",
+          count: 1,
+          live: 1,
+          floor: BUDGET * FLOOR_FRACTION,
+          level: BUDGET,
+          lockedAt: new Date(Date.now() + 3_600_000),
+          version: (real?.version as number) + 1,
+        },
+      },
+    );
+    await round([a, b], false);
+    const after = await splits.findOne({ _id: "split:records" });
+    expect([a.fm.id, b.fm.id]).toContain(after?.holder);
+    await round([a, b], false);
+    await round([a, b]);
+    for (const m of [a, b]) expect(m.share).toBeCloseTo(BUDGET / 2, 6);
+  }, 60_000);
 });
