@@ -34,10 +34,10 @@ export function splitId(scope: string): string {
 const isFiniteNumber = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
 
 /**
- * The first thing wrong with `doc` as the split of a fleet whose own budget is `budget`, if any.
- * Ranges are those a real writer can produce: shares that add up to at most the budget.
+ * The first thing wrong with `doc` as a split document, if any. Ranges are those a real writer
+ * can produce: shares that add up to at most its budget.
  */
-export function splitFault(doc: Record<string, unknown>): string | undefined {
+function splitFault(doc: Record<string, unknown>): string | undefined {
   const { budget, count, floor, level, bonus, lifetimeMs, lockedAt, readAt, version, live } = doc;
   if (typeof doc.holder !== "string") return "holder is not a string";
   if (!isFiniteNumber(budget) || budget <= 0) return "budget is not a positive number";
