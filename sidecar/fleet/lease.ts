@@ -251,7 +251,8 @@ export class FleetMembership {
     }
     const lifetime = Math.min(split.lifetimeMs, this.d.lifetimeMs);
     const oldest = h[from];
-    this.history = h.slice(Math.max(0, Math.min(from, h.length - MAX_HISTORY)));
+    // Claims before the one the split read are not needed again; at most MAX_HISTORY are kept.
+    this.history = h.slice(Math.max(0, from, h.length - MAX_HISTORY));
     if (oldest === undefined || oldest.at + lifetime <= readAt) return undefined;
     let claim: Claim = oldest.claim;
     for (const p of h.slice(from)) {
