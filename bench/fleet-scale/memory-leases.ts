@@ -98,8 +98,10 @@ export class MemoryLeases {
     const until = filter.renewedAt.$lte.getTime();
     let n = 0;
     for (const d of this.docs.values()) {
-      const t = (d.renewedAt as Date).getTime();
-      if (d.scope === filter.scope && t > after && t <= until) n++;
+      // The split document (another scope) has no renewedAt.
+      if (d.scope !== filter.scope || !(d.renewedAt instanceof Date)) continue;
+      const t = d.renewedAt.getTime();
+      if (t > after && t <= until) n++;
     }
     return n;
   }
