@@ -240,9 +240,13 @@ export class FleetMembership {
     const readAt = split.readAt.getTime();
     const h = this.history;
     let from: number;
-    if (split.holder === this.id && h.at(-1)?.at === readAt && this.renewals > 1) {
+    if (
+      split.holder === this.id &&
+      h.at(-1)?.at === readAt &&
+      (this.renewals > 1 || split.live === 1)
+    ) {
       // Written by this member just now, after its own lease write; but a first claim (busy, to
-      // make room) is never applied: a member starts at its floor, even alone.
+      // make room) is applied only alone: among others a member starts at its floor.
       from = h.length - 1;
     } else {
       let j = -1;
