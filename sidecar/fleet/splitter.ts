@@ -107,14 +107,14 @@ export class Splitter {
     return doc;
   }
 
-  /** Gives the lock up (when this member still holds it), so that another takes over at once. */
+  /**
+   * Gives the split up (when this member still holds it): deletes it, so that the next member to
+   * renew writes a new one at once, and no document of a member that left stays behind.
+   */
   async release(): Promise<void> {
     await this.d.deadline(
       "split release",
-      this.splits().updateOne(
-        { _id: splitId(this.d.scope), holder: this.d.id },
-        { $set: { lockedAt: new Date(0) } },
-      ),
+      this.splits().deleteOne({ _id: splitId(this.d.scope), holder: this.d.id }),
     );
   }
 
