@@ -1,5 +1,5 @@
 // Counts what FleetMembership asks of its lease collection: operations by kind, and documents
-// returned (a find's whole result, one per findOneAndUpdate).
+// returned (a find's whole result, one per findOneAndUpdate or findOne that found one).
 import type { Collection } from "mongodb";
 import type { LeaseDoc } from "../../sidecar/fleet/lease.js";
 
@@ -42,6 +42,18 @@ export function counting(leases: Collection<LeaseDoc>, c: LeaseCounts): Collecti
         },
       }),
     }),
+    findOne: async (...args: Parameters<Collection<LeaseDoc>["findOne"]>) => {
+      const t = performance.now();
+      const r = await leases.findOne(...args);
+      note(c, "findOne", t, r === null ? 0 : 1);
+      return r;
+    },
+    updateOne: async (...args: Parameters<Collection<LeaseDoc>["updateOne"]>) => {
+      const t = performance.now();
+      const r = await leases.updateOne(...args);
+      note(c, "updateOne", t, 0);
+      return r;
+    },
     countDocuments: async (...args: Parameters<Collection<LeaseDoc>["countDocuments"]>) => {
       const t = performance.now();
       const r = await leases.countDocuments(...args);

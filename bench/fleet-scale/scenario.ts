@@ -83,7 +83,8 @@ export interface Outcome {
  * Runs the scenario on `world`: `size` members join over one P; demand redrawn every P; churn
  * at `churnPerMinute` (deaths and joins); at `burstAt` a tenth of the members want
  * `burstLoad` × budget between them; at `dieAt` a fifth die at once; at `burstEndAt` the burst
- * ends. Each member renews as the sidecar does: once on joining, then P after each renewal ends.
+ * ends. Each member renews as the sidecar does: once on joining, then its next (jittered)
+ * period after each renewal ends.
  */
 export async function runScenario(
   world: World,
@@ -109,7 +110,7 @@ export async function runScenario(
     } finally {
       inflight.delete(renewal);
     }
-    if (m.alive) s.at(s.now() + P, () => loop(m));
+    if (m.alive) s.at(s.now() + m.fm.nextRenewalInMs(), () => loop(m));
   };
   const join = (at: number) => {
     const m = world.add();

@@ -97,10 +97,13 @@ export class World {
   readonly samples: Sample[] = [];
   readonly logger = countingLogger();
   readonly rand: () => number;
+  /** The members' renewal jitter, drawn apart so that the demand's draws stay the same. */
+  private readonly jitter: () => number;
   private rank = 0;
 
   constructor(private readonly o: WorldOptions) {
     this.rand = prng(o.seed);
+    this.jitter = prng(o.seed + 0x9e3779b9);
   }
 
   get alive(): SimMember[] {
@@ -135,6 +138,7 @@ export class World {
       onShare: (s) => {
         m.share = s;
       },
+      random: this.jitter,
     });
     this.members.push(m);
     return m;

@@ -88,15 +88,16 @@ export function checkLease(doc: unknown, now: number): LeaseVerdict {
 /**
  * The leases that count at server time `now`: valid, and renewed less than their lifetime ago,
  * or `ownLifetimeMs` ago when theirs is longer (so that a lease written once counts no longer
- * than a member that died; a valid lease that lapsed is simply not live). The invalid ones, to
- * report.
+ * than a member that died). The valid ones that lapsed (as likely slow as dead), and the invalid
+ * ones, to report.
  */
 export function liveLeases(
   docs: readonly unknown[],
   now: number,
   ownLifetimeMs: number,
-): { live: LeaseDoc[]; invalid: { id: string; reason: string }[] } {
+): { live: LeaseDoc[]; lapsed: LeaseDoc[]; invalid: { id: string; reason: string }[] } {
   const live: LeaseDoc[] = [];
+  const lapsed: LeaseDoc[] = [];
   const invalid: { id: string; reason: string }[] = [];
   for (const doc of docs) {
     const verdict = checkLease(doc, now);
@@ -106,7 +107,7 @@ export function liveLeases(
       now
     ) {
       live.push(verdict.lease);
-    }
+    } else lapsed.push(verdict.lease);
   }
-  return { live, invalid };
+  return { live, lapsed, invalid };
 }

@@ -1,29 +1,31 @@
-// Membership of the fleet of sidecars writing to one collection, through lease documents.
-// Each member holds a lease, renews it, and reads the others' to compute its share of the fleet's
-// write budget.
+// Membership of the fleet of sidecars writing to one collection, through lease documents and one
+// split document (the two-level split). Each member renews its own lease and reads the split; the
+// member holding the split's lock also reads every lease and writes the split (splitter.ts).
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Collection } from "mongodb";
 import type { Logger } from "../../shared/util/logger.js";
 import type { SidecarMetrics } from "../config/metrics.js";
 import type { Deadline } from "../write/deadline.js";
-import { LEASE_CLOCK_SKEW_MS, type LeaseDoc, liveLeases } from "./lease-check.js";
+import { LEASE_CLOCK_SKEW_MS, type LeaseDoc } from "./lease-check.js";
 import { OncePerId } from "./once-per-id.js";
-import { type Claim, looser, type Member, splitBudget } from "./share.js";
+import { type Claim, FLOOR_FRACTION, shareUnder } from "./share.js";
+import { checkSplit, type SplitDoc, splitId } from "./split-doc.js";
+import { type SeenSplit, Splitter } from "./splitter.js";
 
 export type { LeaseDoc } from "./lease-check.js";
 
-/**
- * Leases renewed this long before the server's clock, or stamped this far after it, are deleted
- * by whoever renews next.
- */
-const GARBAGE_AFTER_MS = 60_000;
-
-/** Most lease documents one renewal reads: a collection flooded with leases costs no more. */
-const MAX_LEASES_READ = 1_000;
-
-/** How often the same lease is complained about (invalid, or another budget) in the log. */
+/** How often an invalid or stale split document is complained about in the log. */
 const COMPLAINT_EVERY_MS = 600_000;
+
+/**
+ * How far a renewal period is drawn from its mean, each way: renewals of members that started
+ * together drift apart instead of hitting the lease collection at the same moment.
+ */
+export const RENEWAL_JITTER = 0.2;
+
+/** Claims published, kept while a split may still have read them. */
+const MAX_HISTORY = 16;
 
 export interface FleetDeps {
   leases: Collection<LeaseDoc>;
@@ -37,38 +39,61 @@ export interface FleetDeps {
   demand(): Claim;
   /** This sidecar's new share, in records per second. */
   onShare(recordsPerSecond: number): void;
+  /** Uniform in [0, 1): draws the jitter of each renewal period. */
+  random?: () => number;
+}
+
+/** A claim this member published, and when (server clock). */
+interface Published {
+  claim: Claim;
+  at: number;
 }
 
 export class FleetMembership {
   readonly id = `${hostname()}-${process.pid}-${randomBytes(4).toString("hex")}`;
-  /** The claim published last, and when (server clock) it was last raised. */
-  private asked: { claim: Claim; at: number } = { claim: 0, at: 0 };
-  /** The claim this sidecar computes its share by: what the others have all seen, or lower. */
-  private granted: Claim = 0;
-  private members = new Set<string>();
+  /** The claims published lately, oldest first. */
+  private history: Published[] = [];
   private timer: NodeJS.Timeout | undefined;
   private renewing: Promise<void> | undefined;
   private leaving = false;
   private renewals = 0;
-  /** The others of the last renewal's split, with their claims, and its server time. */
-  private lastSplit: { at: number; others: Map<string, Claim> } | undefined;
+  private readonly splitter: Splitter;
   private readonly complaints = new OncePerId(COMPLAINT_EVERY_MS);
 
-  constructor(private readonly d: FleetDeps) {}
+  constructor(private readonly d: FleetDeps) {
+    this.splitter = new Splitter({
+      leases: d.leases,
+      scope: d.scope,
+      budget: d.budget,
+      lifetimeMs: d.lifetimeMs,
+      id: this.id,
+      deadline: d.deadline,
+      metrics: d.metrics,
+      logger: d.logger,
+    });
+  }
 
-  get renewEveryMs(): number {
+  /** The mean time between two renewals: a third of the lifetime. */
+  get renewalPeriodMs(): number {
     return Math.floor(this.d.lifetimeMs / 3);
   }
 
+  /** The time to the next renewal: the period, ± RENEWAL_JITTER of it, drawn anew each time. */
+  nextRenewalInMs(): number {
+    const u = (this.d.random ?? Math.random)();
+    return Math.round(this.renewalPeriodMs * (1 - RENEWAL_JITTER + 2 * RENEWAL_JITTER * u));
+  }
+
   /**
-   * Publishes this sidecar's claim, reads the live leases and sets its share. Throws when the
-   * lease collection cannot be reached (the share then stays as it was).
+   * Publishes this sidecar's claim, reads the split (writing it first when this member holds
+   * its lock, or the lock lapsed) and sets its share. Throws when the lease collection cannot be
+   * reached (the share then stays as it was).
    */
   async renew(): Promise<void> {
     const { leases, deadline } = this.d;
     const measured = this.d.demand();
-    // A sidecar that just started claims everything: it is usually started for load, and its
-    // claim is only applied at its next renewal anyway (below), which is then "within one renewal".
+    // A sidecar that just started claims everything: the split then keeps room for it, and its
+    // claim is used only through later ones (see claimUnder).
     const claim = this.renewals++ === 0 ? null : measured;
     const mine = await deadline(
       "lease renewal",
@@ -92,66 +117,35 @@ export class FleetMembership {
       throw new Error("lease renewal returned no lease with a renewal time");
     }
     const now = mine.renewedAt.getTime();
-    // Whoever can write the collection may have written any of these: only valid leases count,
-    // and only while younger than their lifetime (or ours, if shorter) by the server's clock.
-    const all: unknown[] = await deadline(
-      "lease read",
-      leases
-        .find({ scope: this.d.scope, _id: { $ne: this.id } })
-        .limit(MAX_LEASES_READ)
-        .toArray(),
+    this.history.push({ claim, at: now });
+    const raw: unknown = await deadline(
+      "split read",
+      (leases as unknown as Collection<SplitDoc>).findOne({ _id: splitId(this.d.scope) }),
     );
-    const { live: others, invalid } = liveLeases(all, now, this.d.lifetimeMs);
-    this.reportInvalid(invalid, now);
-    const unread = all.length < MAX_LEASES_READ ? 0 : await this.countUnread(now, others.length);
-    const live = [mine, ...others];
-    // A raised claim is applied only once every other live member has renewed since it was
-    // published (by the server's clock), so has seen it and made room: normally at the next
-    // renewal. A lowered claim is applied at once. So a raise never makes the fleet overshoot.
-    this.asked = { claim, at: looser(claim, this.asked.claim) ? now : this.asked.at };
-    const seen = live.every((l) => l._id === this.id || l.renewedAt.getTime() > this.asked.at);
-    this.granted = seen || !looser(claim, this.granted) ? claim : this.granted;
-    const members: Member[] = live.map((l) => ({
-      id: l._id,
-      claim: l._id === this.id ? this.granted : l.claim,
-    }));
-    // The leases past MAX_LEASES_READ count too, each claiming what a read one claims (spread
-    // over all of them): a truncated view must not split the budget among 1,001 members of 1,100
-    // (+4 % over 5 s in bench:fleet-scale). Counting them busy left 40 % of the budget unused.
-    for (let i = 0; i < unread; i++) {
-      const like = others[Math.floor((i * others.length) / unread)];
-      members.push({ id: `\u0000unread-${i}`, claim: like === undefined ? null : like.claim });
+    let split = this.checked(raw, now);
+    if (this.mayWrite(split, now)) {
+      const seen: SeenSplit =
+        raw === null
+          ? { kind: "none" }
+          : split === undefined
+            ? { kind: "invalid" }
+            : { kind: "valid", version: split.version };
+      split = (await this.splitter.write(now, seen)) ?? (await this.reread(now));
     }
-    this.keepLapsedWhenLate(members, now);
-    // The budget is this member's own: a lease's budget is someone's word (see docs/sidecar.md).
-    const budget = this.d.budget;
-    this.reportOtherBudgets(others, now);
-    const share = splitBudget(budget, members).get(this.id);
+    if (split === undefined) {
+      throw new Error("no valid fleet split to share by: another member is writing the first");
+    }
+    const share = await this.shareOf(split, now);
     // A bucket at rate 0 has no limit: a share that is not a positive number is a bug, not a share.
-    if (share === undefined || !(share > 0) || !Number.isFinite(share)) {
-      throw new Error(`fleet share out of range: ${share} of ${budget} among ${live.length}`);
+    if (!(share > 0) || !Number.isFinite(share)) {
+      throw new Error(`fleet share out of range: ${share} of ${this.d.budget}`);
     }
     this.d.onShare(share);
-    this.d.metrics.fleetMembers.set(live.length + unread);
-    this.d.metrics.fleetBudget.set(budget);
-    this.noteMembership(
-      live.map((l) => l._id),
-      share,
-      budget,
-    );
-    await deadline(
-      "lease cleanup",
-      leases.deleteMany({
-        scope: this.d.scope,
-        $or: [
-          { renewedAt: { $lt: new Date(now - GARBAGE_AFTER_MS) } },
-          { renewedAt: { $gt: new Date(now + GARBAGE_AFTER_MS) } },
-        ],
-      }),
-    );
+    this.d.metrics.fleetMembers.set(split.live);
+    this.d.metrics.fleetBudget.set(this.d.budget);
   }
 
-  /** Renews every third of the lifetime until leave(); failures keep the last share. */
+  /** Renews every period (jittered) until leave(); failures keep the last share. */
   start(): void {
     const tick = () => {
       if (this.leaving) return;
@@ -163,22 +157,26 @@ export class FleetMembership {
         .finally(() => {
           this.renewing = undefined;
           if (!this.leaving) {
-            this.timer = setTimeout(tick, this.renewEveryMs);
+            this.timer = setTimeout(tick, this.nextRenewalInMs());
             this.timer.unref();
           }
         });
     };
-    this.timer = setTimeout(tick, this.renewEveryMs);
+    this.timer = setTimeout(tick, this.nextRenewalInMs());
     this.timer.unref();
   }
 
-  /** Leaves the fleet: stops renewing and deletes the lease, so that the others share its part at their next renewal. */
+  /**
+   * Leaves the fleet: stops renewing, deletes the lease and gives up the split's lock, so that
+   * the others share its part at the next split.
+   */
   async leave(): Promise<void> {
     this.leaving = true;
     clearTimeout(this.timer);
     await this.renewing;
     try {
       await this.d.deadline("lease release", this.d.leases.deleteOne({ _id: this.id }));
+      await this.splitter.release();
       this.d.logger.info({ member: this.id }, "released the fleet lease");
     } catch (err) {
       this.d.metrics.errors.inc({ stage: "lease" });
@@ -186,76 +184,108 @@ export class FleetMembership {
     }
   }
 
-  /**
-   * A renewal later than a lifetime after the previous one means lease operations are slow: the
-   * leases that lapsed meanwhile are as likely slow as dead, and dropping them would raise this
-   * member's share past the budget (FerretDB at 100 members: +55 % over 5 s). So the members of
-   * the previous split that are missing now are kept, with their last claims, until a renewal is
-   * on time again. Adds them to `members`; remembers this split.
-   */
-  private keepLapsedWhenLate(members: Member[], now: number): void {
-    const last = this.lastSplit;
-    if (last !== undefined && now - last.at > this.d.lifetimeMs) {
-      const present = new Set(members.map((m) => m.id));
-      for (const [id, claim] of last.others) if (!present.has(id)) members.push({ id, claim });
+  /** The split another member wrote while this one tried to. */
+  private async reread(now: number): Promise<SplitDoc | undefined> {
+    const splits = this.d.leases as unknown as Collection<SplitDoc>;
+    const raw = await this.d.deadline("split read", splits.findOne({ _id: splitId(this.d.scope) }));
+    return this.checked(raw, now);
+  }
+
+  /** The split read, if valid; an invalid one is logged once per COMPLAINT_EVERY_MS. */
+  private checked(raw: unknown, now: number): SplitDoc | undefined {
+    if (raw === null) return undefined;
+    const verdict = checkSplit(raw);
+    if (verdict.valid) return verdict.split;
+    if (this.complaints.due("invalid split", now)) {
+      this.d.logger.warn(
+        { reason: verdict.reason },
+        "ignoring an invalid fleet split; rewriting it",
+      );
     }
-    const others = new Map<string, Claim>();
-    for (const m of members) if (m.id !== this.id) others.set(m.id, m.claim);
-    this.lastSplit = { at: now, others };
+    return undefined;
   }
 
   /**
-   * How many other leases renewed within this member's lifetime were not among the `read` live
-   * ones: the renewal read MAX_LEASES_READ and stopped. One count, only in a fleet that large.
+   * Whether this member writes the split now: there is none (or none valid), it holds the lock,
+   * or the lock lapsed (its holder wrote nothing for a lifetime: dead, or too slow to split; or
+   * it is stamped in the future).
    */
-  private async countUnread(now: number, read: number): Promise<number> {
-    const total = await this.d.deadline(
+  private mayWrite(split: SplitDoc | undefined, now: number): boolean {
+    if (split === undefined || split.holder === this.id) return true;
+    const lifetime = Math.min(split.lifetimeMs, this.d.lifetimeMs);
+    // Stamped in the future of the server's clock, a lock would never lapse: taken over too.
+    const at = split.lockedAt.getTime();
+    const lapsed = at + lifetime <= now || at > now + LEASE_CLOCK_SKEW_MS;
+    if (lapsed && this.complaints.due(`stale split:${split.holder}`, now)) {
+      this.d.logger.warn(
+        { holder: split.holder, host: split.host, lockedAt: split.lockedAt },
+        "the fleet split is stale; taking it over",
+      );
+    }
+    return lapsed;
+  }
+
+  /**
+   * The claim this member applies under `split`, or undefined when the split may not have counted
+   * it. The claim is the one the split read, or a lower one published since: a lowered claim
+   * applies at once, a raised one only at a split that read it. Which claim a split read is known
+   * by time: a split reads after `readAt`, so it read the last claim published before `readAt`,
+   * or the one before that (whose write it may not have seen yet; the writes of one member follow
+   * each other). So: the lowest claim from that one before on. Not counted: no such claim (too
+   * new), or its lease had lapsed at `readAt`. A stale split is used the same way: its shares
+   * never grow, raises wait for a new one, and the first member to see its lock lapse writes the
+   * next.
+   */
+  private claimUnder(split: SplitDoc): Claim | undefined {
+    const readAt = split.readAt.getTime();
+    const h = this.history;
+    let from: number;
+    if (
+      split.holder === this.id &&
+      h.at(-1)?.at === readAt &&
+      (this.renewals > 1 || split.live === 1)
+    ) {
+      // Written by this member just now, after its own lease write; but a first claim (busy, to
+      // make room) is applied only alone: among others a member starts at its floor.
+      from = h.length - 1;
+    } else {
+      let j = -1;
+      for (let i = 0; i < h.length; i++) if ((h[i] as Published).at < readAt) j = i;
+      from = j - 1;
+    }
+    const lifetime = Math.min(split.lifetimeMs, this.d.lifetimeMs);
+    const oldest = h[from];
+    // Claims before the one the split read are not needed again; at most MAX_HISTORY are kept.
+    this.history = h.slice(Math.max(0, from, h.length - MAX_HISTORY));
+    if (oldest === undefined || oldest.at + lifetime <= readAt) return undefined;
+    let claim: Claim = oldest.claim;
+    for (const p of h.slice(from)) {
+      if (claim === null || (p.claim !== null && p.claim < claim)) claim = p.claim;
+    }
+    return claim;
+  }
+
+  /**
+   * This member's share under `split` at server time `now`. One the split did not count gets the
+   * floor of an equal share among every live lease, itself included (one count: members that
+   * joined since the split, all at once when a fleet starts, each take a floor), which the split
+   * also keeps for a lease that lapsed.
+   */
+  private async shareOf(split: SplitDoc, now: number): Promise<number> {
+    // The budget is this member's own: a split written with another is scaled down, never up.
+    const scale = Math.min(1, this.d.budget / split.budget);
+    const claim = this.claimUnder(split);
+    if (claim !== undefined) return shareUnder(split, claim) * scale;
+    const live = await this.d.deadline(
       "lease count",
       this.d.leases.countDocuments({
         scope: this.d.scope,
-        _id: { $ne: this.id },
         renewedAt: {
           $gt: new Date(now - this.d.lifetimeMs),
           $lte: new Date(now + LEASE_CLOCK_SKEW_MS),
         },
       }),
     );
-    return Math.max(0, total - read);
-  }
-
-  /** Counts the invalid leases read, and logs each once per COMPLAINT_EVERY_MS. */
-  private reportInvalid(invalid: readonly { id: string; reason: string }[], now: number): void {
-    if (invalid.length === 0) return;
-    this.d.metrics.fleetInvalidLeases.inc(invalid.length);
-    for (const { id, reason } of invalid) {
-      if (this.complaints.due(`invalid:${id}`, now)) {
-        this.d.logger.warn({ lease: id, reason }, "ignoring an invalid fleet lease");
-      }
-    }
-  }
-
-  /** Logs, once per COMPLAINT_EVERY_MS, each live lease that was configured with another budget. */
-  private reportOtherBudgets(others: readonly LeaseDoc[], now: number): void {
-    for (const l of others) {
-      if (l.budget !== this.d.budget && this.complaints.due(`budget:${l._id}`, now)) {
-        this.d.logger.warn(
-          { lease: l._id, host: l.host, itsBudget: l.budget, budget: this.d.budget },
-          "a fleet member has another maxWriteRate; this sidecar keeps to its own",
-        );
-      }
-    }
-  }
-
-  private noteMembership(ids: string[], share: number, budget: number): void {
-    const now = new Set(ids);
-    const joined = ids.filter((id) => !this.members.has(id));
-    const left = [...this.members].filter((id) => !now.has(id));
-    this.members = now;
-    if (joined.length > 0 || left.length > 0) {
-      this.d.logger.info(
-        { members: now.size, joined, left, share: Math.round(share * 100) / 100, budget },
-        "fleet membership changed",
-      );
-    }
+    return (split.budget / Math.max(split.count + 1, live)) * FLOOR_FRACTION * scale;
   }
 }

@@ -33,29 +33,62 @@ export function claimOf(spent: number, seconds: number, throttled: boolean): Cla
 }
 
 /**
+ * A max-min fair split of a budget, as numbers every member can apply to its own claim: the
+ * whole split in one small document, whatever the number of members.
+ */
+export interface Split {
+  /** The budget split, records per second. */
+  budget: number;
+  /** Members split among. */
+  count: number;
+  /** The least any member gets. */
+  floor: number;
+  /**
+   * The water level: a member gets its ask (its claim, at least the floor) up to this. When
+   * every ask fits below an equal share, the largest ask.
+   */
+  level: number;
+  /** What nobody asks for, spread evenly: added to every member's share. */
+  bonus: number;
+}
+
+/**
  * Max-min fair split of `budget` among `members`: claims below the equal share are granted (but
  * never less than the floor), busy members split the rest equally, and whatever nobody claims
- * is spread evenly so that the shares always add up to the budget. Deterministic: every member
- * computing it from the same leases gets the same numbers.
+ * is spread evenly so that the shares always add up to the budget. `reserved` more members (whose
+ * leases lapsed lately) count in the floor, and keep one floor each, no more. Deterministic: the
+ * same numbers from the same claims, in any order.
  */
-export function splitBudget(budget: number, members: readonly Member[]): Map<string, number> {
-  const shares = new Map<string, number>();
-  if (members.length === 0) return shares;
-  const floor = (budget / members.length) * FLOOR_FRACTION;
+export function splitOf(budget: number, members: readonly Member[], reserved = 0): Split {
+  const count = members.length + reserved;
+  const floor = count === 0 ? budget * FLOOR_FRACTION : (budget / count) * FLOOR_FRACTION;
   const asks = members
-    .map((m) => ({
-      id: m.id,
-      ask: m.claim === null ? Number.POSITIVE_INFINITY : Math.max(floor, m.claim),
-    }))
-    .sort((a, b) => a.ask - b.ask || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  let left = budget;
-  for (const [i, { id, ask }] of asks.entries()) {
-    const granted = Math.min(ask, left / (asks.length - i));
-    shares.set(id, granted);
-    left -= granted;
+    .map((m) => (m.claim === null ? Number.POSITIVE_INFINITY : Math.max(floor, m.claim)))
+    .sort((a, b) => a - b);
+  let left = budget - reserved * floor;
+  for (const [i, ask] of asks.entries()) {
+    const even = left / (asks.length - i);
+    // From the first ask above what is left evenly, every member gets that much: the level.
+    if (ask > even) return { budget, count, floor, level: even, bonus: 0 };
+    left -= ask;
   }
-  if (left > 0) {
-    for (const [id, share] of shares) shares.set(id, share + left / shares.size);
-  }
-  return shares;
+  return {
+    budget,
+    count,
+    floor,
+    level: asks.at(-1) ?? floor,
+    bonus: asks.length === 0 ? 0 : left / asks.length,
+  };
+}
+
+/** The share of a member that claimed `claim` (or less) in `split`. */
+export function shareUnder(split: Split, claim: Claim): number {
+  const ask = claim === null ? Number.POSITIVE_INFINITY : Math.max(split.floor, claim);
+  return Math.min(ask, split.level) + split.bonus;
+}
+
+/** Each member's share in the max-min fair split of `budget` (splitOf), by id. */
+export function splitBudget(budget: number, members: readonly Member[]): Map<string, number> {
+  const split = splitOf(budget, members);
+  return new Map(members.map((m) => [m.id, shareUnder(split, m.claim)]));
 }

@@ -1,5 +1,5 @@
 // The lease protocol at its limits, on real FerretDB with a real FleetMembership: a fleet larger
-// than one renewal reads (MAX_LEASES_READ = 1,000 leases), and renewals slower than the lifetime.
+// than the old per-renewal read (1,000 leases), and renewals slower than the lifetime.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Logger } from "../../shared/util/logger.js";
 import type { SidecarMetrics } from "../../sidecar/config/metrics.js";
@@ -73,28 +73,44 @@ describe("fleet leases at the protocol's limits", () => {
     );
     const shares: number[] = [];
     await member(60_000, shares).renew();
-    // A first renewal is granted the floor only (its claim applies once the others saw it): a
-    // twentieth of an equal share among all 1,100 members. Reading 1,000 leases gave 1/1,001.
-    expect(shares).toEqual([(BUDGET / (OTHERS + 1)) * FLOOR_FRACTION]);
+    // The first member writes the split, counting all 1,100 (reading 1,000 leases gave 1/1,001),
+    // but starts at its floor: a twentieth of an equal share among the live leases and itself.
+    expect(shares).toEqual([(BUDGET / (OTHERS + 2)) * FLOOR_FRACTION]);
+    // The next one is not counted yet either: the same floor, among 1,101 live leases.
+    const next: number[] = [];
+    await member(60_000, next).renew();
+    expect(next).toEqual([(BUDGET / (OTHERS + 2)) * FLOOR_FRACTION]);
   }, 60_000);
 
-  it("keeps a lease that lapsed while its own renewal was late, until a renewal is on time", async () => {
+  it("keeps a floor for a lease that lapsed, which its own member keeps to when it renews late", async () => {
     const LIFETIME = 3_000;
+    const floor = (BUDGET / 2) * FLOOR_FRACTION;
+    const a: number[] = [];
+    const b: number[] = [];
+    const ma = member(LIFETIME, a);
+    const mb = member(LIFETIME, b);
+    await ma.renew(); // writes the split
+    await mb.renew();
+    await ma.renew();
     const leases = t.db.collection<LeaseDoc>("sidecar_leases");
-    const shares: number[] = [];
-    const m = member(LIFETIME, shares);
-    await leases.insertOne(busyLease("slow-other", await serverNow(), LIFETIME));
-    await m.renew();
-    const first = (await leases.findOne({ _id: m.id }))?.renewedAt as Date;
-    // Late: more than a lifetime after the first renewal, so the other lease lapsed meanwhile.
+    const last = (await leases.findOne({ _id: mb.id }))?.renewedAt as Date;
+    // b is late: more than a lifetime after its last renewal, so its lease lapsed meanwhile.
     await waitFor("a lifetime on the server's clock", serverNow, (at) => {
-      return at.getTime() > first.getTime() + LIFETIME + 50;
+      return at.getTime() > last.getTime() + LIFETIME + 50;
     });
-    await m.renew();
-    // Its claim (busy) is granted: nobody live is left to see it. The other still counts.
-    expect(shares.at(-1)).toBe(BUDGET / 2);
-    // On time again (well within a lifetime of the last): the lapsed lease is dropped.
-    await m.renew();
-    expect(shares.at(-1)).toBe(BUDGET);
+    await ma.renew();
+    // a's split keeps b's floor: b may be slow rather than dead.
+    expect(a.at(-1)).toBeCloseTo(BUDGET - floor, 6);
+    await mb.renew();
+    // b renewed late: the split a wrote did not count it, so it takes no more than that floor.
+    expect(b.at(-1)).toBeLessThanOrEqual(floor);
+    expect((a.at(-1) as number) + (b.at(-1) as number)).toBeLessThanOrEqual(BUDGET);
+    // On time again, both split the budget.
+    await ma.renew();
+    await mb.renew();
+    await ma.renew();
+    await mb.renew();
+    expect(a.at(-1)).toBeCloseTo(BUDGET / 2, 6);
+    expect(b.at(-1)).toBeCloseTo(BUDGET / 2, 6);
   }, 60_000);
 });

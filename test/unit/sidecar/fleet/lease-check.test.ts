@@ -82,8 +82,9 @@ describe("liveLeases (which leases count, by the server's clock in both directio
   ];
 
   it("keeps the valid leases younger than their lifetime and reports the invalid ones", () => {
-    const { live, invalid } = liveLeases(docs, NOW, 6_000);
+    const { live, lapsed, invalid } = liveLeases(docs, NOW, 6_000);
     expect(live.map((l: LeaseDoc) => l._id)).toEqual(["live", "just-live"]);
+    expect(lapsed.map((l: LeaseDoc) => l._id)).toEqual(["stale", "long-lived"]);
     expect(invalid.map((i) => i.id)).toEqual(["far-future", "tiny-lifetime", "non-date"]);
   });
 

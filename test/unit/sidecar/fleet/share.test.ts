@@ -4,7 +4,9 @@ import {
   DEMAND_HEADROOM,
   FLOOR_FRACTION,
   looser,
+  shareUnder,
   splitBudget,
+  splitOf,
 } from "../../../../sidecar/fleet/share.js";
 
 const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
@@ -64,6 +66,72 @@ describe("splitBudget (the fleet's max-min fair split)", () => {
       { id: "z", claim: 0 },
     ];
     expect(splitBudget(90, members)).toEqual(splitBudget(90, [...members].reverse()));
+  });
+});
+
+describe("splitOf and shareUnder (the split as one document)", () => {
+  /** A deterministic PRNG (mulberry32): the same fleets every run. */
+  function prng(seed: number): () => number {
+    let a = seed >>> 0;
+    return () => {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  it("gives every member exactly its share of splitBudget, from the level, bonus and floor alone", () => {
+    const rand = prng(26);
+    for (let fleet = 0; fleet < 200; fleet++) {
+      const n = 1 + Math.floor(rand() * 50);
+      const budget = 100 + rand() * 10_000;
+      const members = Array.from({ length: n }, (_, i) => ({
+        id: `m${i}`,
+        claim: rand() < 0.3 ? null : rand() < 0.2 ? 0 : (rand() * 3 * budget) / n,
+      }));
+      const split = splitOf(budget, members);
+      expect(split.count).toBe(n);
+      const shares = splitBudget(budget, members);
+      for (const m of members) {
+        expect(shareUnder(split, m.claim)).toBeCloseTo(shares.get(m.id) as number, 6);
+      }
+      expect(sum(shares)).toBeCloseTo(budget, 6);
+    }
+  });
+
+  it("never gives a lower claim a larger share", () => {
+    const split = splitOf(1_000, [
+      { id: "a", claim: null },
+      { id: "b", claim: 100 },
+      { id: "c", claim: 5 },
+    ]);
+    const claims = [0, 1, 5, 50, 100, 400, 500, 10_000, null];
+    const shares = claims.map((c) => shareUnder(split, c));
+    expect(shares).toEqual([...shares].sort((x, y) => x - y));
+    // The busy member gets what the others leave: c asks its floor, a third of 1,000 / 20.
+    expect(shareUnder(split, null)).toBeCloseTo(1_000 - 100 - 1_000 / 3 / 20);
+  });
+
+  it("keeps one floor for each reserved member, and spreads nothing else to them", () => {
+    const split = splitOf(100, [{ id: "idle", claim: 0 }], 1);
+    expect(split.count).toBe(2);
+    expect(split.floor).toBeCloseTo(2.5);
+    // The idle member gets all but the reserved floor: nobody else claims anything.
+    expect(shareUnder(split, 0)).toBeCloseTo(97.5);
+  });
+
+  it("sets the level at the largest claim when every claim fits, and spreads the rest evenly", () => {
+    const split = splitOf(300, [
+      { id: "a", claim: 10 },
+      { id: "b", claim: 20 },
+    ]);
+    expect(split.level).toBe(20);
+    expect(split.bonus).toBeCloseTo(135);
+    expect(shareUnder(split, 10)).toBeCloseTo(145);
+    // Never more than the largest share of the split, whatever the claim.
+    expect(shareUnder(split, null)).toBeCloseTo(155);
   });
 });
 
