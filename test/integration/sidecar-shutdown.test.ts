@@ -69,7 +69,10 @@ describe(`sidecar shutdown and SQS faults (${target.name})`, () => {
     // Alone in its fleet: the whole budget is its share.
     expect(metricValue(metrics, "auditq_sidecar_fleet_members")).toBe(1);
     expect(metricValue(metrics, "auditq_sidecar_write_share_records_per_second")).toBe(1000);
-    expect(await mongo.db.collection("sidecar_leases").countDocuments()).toBe(1);
+    // Its lease, and the split document it writes as the fleet's only member.
+    const leases = mongo.db.collection("sidecar_leases");
+    expect(await leases.countDocuments({ renewedAt: { $exists: true } })).toBe(1);
+    expect(await leases.countDocuments({ _id: { $regex: "^split:" } })).toBe(1);
     expect(metrics).toMatch(/auditq_sidecar_queue_messages\{state="inflight"\} \d+/);
 
     const signalled = Date.now();
@@ -78,8 +81,8 @@ describe(`sidecar shutdown and SQS faults (${target.name})`, () => {
     const tookMs = Date.now() - signalled;
     expect(code).toBe(0);
     expect(tookMs).toBeLessThan(5_000 + 2_000);
-    // The lease is released as part of the stop, not left to lapse.
-    expect(await mongo.db.collection("sidecar_leases").countDocuments()).toBe(0);
+    // The lease and the split it held are released as part of the stop, not left to lapse.
+    expect(await leases.countDocuments()).toBe(0);
     const written = await records.countDocuments();
     expect(written).toBeLessThan(total); // it was stopped under load
     const released = /"released":(\d+)/.exec(cli.output());
