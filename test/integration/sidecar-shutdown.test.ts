@@ -70,7 +70,7 @@ describe(`sidecar shutdown and SQS faults (${target.name})`, () => {
     expect(metricValue(metrics, "auditq_sidecar_fleet_members")).toBe(1);
     expect(metricValue(metrics, "auditq_sidecar_write_share_records_per_second")).toBe(1000);
     // Its lease, and the split document it writes as the fleet's only member.
-    const leases = mongo.db.collection("sidecar_leases");
+    const leases = mongo.db.collection<{ _id: string }>("sidecar_leases");
     expect(await leases.countDocuments({ renewedAt: { $exists: true } })).toBe(1);
     expect(await leases.countDocuments({ _id: { $regex: "^split:" } })).toBe(1);
     expect(metrics).toMatch(/auditq_sidecar_queue_messages\{state="inflight"\} \d+/);
