@@ -5,6 +5,7 @@ import type { Logger } from "../../shared/util/logger.js";
 import type { SidecarMetrics } from "../../sidecar/config/metrics.js";
 import { FleetMembership, type LeaseDoc } from "../../sidecar/fleet/lease.js";
 import { claimOf } from "../../sidecar/fleet/share.js";
+import { prng } from "../../test/helpers/prng.js";
 
 /** A member of the simulation: the real lease code, and what it would write. */
 export interface SimMember {
@@ -67,18 +68,6 @@ function fairSplit(budget: number, demands: readonly number[]): number[] {
     left -= g;
   }
   return out;
-}
-
-/** A deterministic PRNG (mulberry32), so that runs differ only by timing. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export interface WorldOptions {

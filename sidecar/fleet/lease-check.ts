@@ -25,6 +25,20 @@ export const LEASE_LIFETIME_MS = { min: 1_000, max: 600_000 } as const;
  */
 export const LEASE_CLOCK_SKEW_MS = 2_000;
 
+/**
+ * The filter of the leases of `scope` alive at `now` (server time): renewed within a lifetime,
+ * and not further in the future than the clock skew allows.
+ */
+export function liveLeaseFilter(scope: string, now: number, lifetimeMs: number) {
+  return {
+    scope,
+    renewedAt: {
+      $gt: new Date(now - lifetimeMs),
+      $lte: new Date(now + LEASE_CLOCK_SKEW_MS),
+    },
+  };
+}
+
 /** Longest id an invalid lease is reported by (its `_id` may be anything). */
 const ID_MAX_CHARS = 200;
 

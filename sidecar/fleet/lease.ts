@@ -7,7 +7,7 @@ import type { Collection } from "mongodb";
 import type { Logger } from "../../shared/util/logger.js";
 import type { SidecarMetrics } from "../config/metrics.js";
 import type { Deadline } from "../write/deadline.js";
-import { LEASE_CLOCK_SKEW_MS, type LeaseDoc } from "./lease-check.js";
+import { LEASE_CLOCK_SKEW_MS, type LeaseDoc, liveLeaseFilter } from "./lease-check.js";
 import { OncePerId } from "./once-per-id.js";
 import { type Claim, FLOOR_FRACTION, shareUnder } from "./share.js";
 import { checkSplit, type SplitDoc, splitId } from "./split-doc.js";
@@ -278,13 +278,7 @@ export class FleetMembership {
     if (claim !== undefined) return shareUnder(split, claim) * scale;
     const live = await this.d.deadline(
       "lease count",
-      this.d.leases.countDocuments({
-        scope: this.d.scope,
-        renewedAt: {
-          $gt: new Date(now - this.d.lifetimeMs),
-          $lte: new Date(now + LEASE_CLOCK_SKEW_MS),
-        },
-      }),
+      this.d.leases.countDocuments(liveLeaseFilter(this.d.scope, now, this.d.lifetimeMs)),
     );
     return (split.budget / Math.max(split.count + 1, live)) * FLOOR_FRACTION * scale;
   }

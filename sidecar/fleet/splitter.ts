@@ -6,7 +6,7 @@ import type { Logger } from "../../shared/util/logger.js";
 import type { SidecarMetrics } from "../config/metrics.js";
 import { isServerError } from "../config/mongo-shape.js";
 import type { Deadline } from "../write/deadline.js";
-import { LEASE_CLOCK_SKEW_MS, type LeaseDoc, liveLeases } from "./lease-check.js";
+import { type LeaseDoc, liveLeaseFilter, liveLeases } from "./lease-check.js";
 import { OncePerId } from "./once-per-id.js";
 import { type Member, splitOf } from "./share.js";
 import { type SplitDoc, splitId } from "./split-doc.js";
@@ -158,13 +158,7 @@ export class Splitter {
   private async countUnread(now: number, read: number): Promise<number> {
     const total = await this.d.deadline(
       "lease count",
-      this.d.leases.countDocuments({
-        scope: this.d.scope,
-        renewedAt: {
-          $gt: new Date(now - this.d.lifetimeMs),
-          $lte: new Date(now + LEASE_CLOCK_SKEW_MS),
-        },
-      }),
+      this.d.leases.countDocuments(liveLeaseFilter(this.d.scope, now, this.d.lifetimeMs)),
     );
     return Math.max(0, total - read);
   }

@@ -8,6 +8,7 @@ import {
   splitBudget,
   splitOf,
 } from "../../../../sidecar/fleet/share.js";
+import { prng } from "../../../helpers/prng.js";
 
 const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
 
@@ -70,18 +71,6 @@ describe("splitBudget (the fleet's max-min fair split)", () => {
 });
 
 describe("splitOf and shareUnder (the split as one document)", () => {
-  /** A deterministic PRNG (mulberry32): the same fleets every run. */
-  function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-
   it("gives every member exactly its share of splitBudget, from the level, bonus and floor alone", () => {
     const rand = prng(26);
     for (let fleet = 0; fleet < 200; fleet++) {

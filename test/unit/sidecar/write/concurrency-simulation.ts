@@ -1,18 +1,7 @@
 // A discrete-event simulation of the bulk writer's loop against a model database, in virtual
 // time, driving the real ConcurrencyLimiter: no timers, no sleeps, the same result every run.
 import { ConcurrencyLimiter } from "../../../../sidecar/write/concurrency-limiter.js";
-
-/** A seeded generator (mulberry32): the same jitter every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../../../helpers/prng.js";
 
 export interface Database {
   /** A write sent at `now`: when its answer is back, and whether it succeeded. */
@@ -32,7 +21,7 @@ export function serializingDatabase(o: {
   deadlineMs?: number;
   seed?: number;
 }): Database {
-  const rand = random(o.seed ?? 1);
+  const rand = prng(o.seed ?? 1);
   let freeAt = 0;
   return {
     submit(now) {
@@ -67,7 +56,7 @@ export function backlog(): Supply {
 
 /** Batches of `bulks` ready every `everyMs` ± 20 %: the writer is sometimes short of work. */
 export function batches(bulks: number, everyMs: number, seed = 2): Supply {
-  const rand = random(seed);
+  const rand = prng(seed);
   let at = 0;
   return {
     next() {
