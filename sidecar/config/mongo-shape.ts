@@ -3,6 +3,9 @@
 // errors it throws are understood.
 import type { MongoBulkWriteError, MongoClient, MongoServerError, WriteError } from "mongodb";
 
+/** MongoDB's error code for a duplicate key (E11000). */
+export const DUPLICATE_KEY = 11000;
+
 /** Whether `value` is a MongoClient (anything with the driver client's `db`, `connect`, `close`). */
 export function isMongoClient(value: unknown): value is MongoClient {
   if (typeof value !== "object" || value === null) return false;

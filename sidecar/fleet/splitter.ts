@@ -4,7 +4,7 @@ import { hostname } from "node:os";
 import type { Collection } from "mongodb";
 import type { Logger } from "../../shared/util/logger.js";
 import type { SidecarMetrics } from "../config/metrics.js";
-import { isServerError } from "../config/mongo-shape.js";
+import { DUPLICATE_KEY, isServerError } from "../config/mongo-shape.js";
 import type { Deadline } from "../write/deadline.js";
 import { type LeaseDoc, liveLeaseFilter, liveLeases } from "./lease-check.js";
 import { OncePerId } from "./once-per-id.js";
@@ -22,9 +22,6 @@ const MAX_LEASES_READ = 10_000;
 
 /** How often the same lease is complained about (invalid, or another budget) in the log. */
 const COMPLAINT_EVERY_MS = 600_000;
-
-/** MongoDB's code for a duplicate key: two members creating the split document at once. */
-const DUPLICATE_KEY = 11000;
 
 export interface SplitterDeps {
   /** The lease collection, which also holds the split document. */
@@ -146,6 +143,7 @@ export class Splitter {
       );
       return r.upsertedCount === 1 || r.matchedCount === 1;
     } catch (err) {
+      // Two members creating the split document at once: the other one won.
       if (isServerError(err) && err.code === DUPLICATE_KEY) return false;
       throw err;
     }

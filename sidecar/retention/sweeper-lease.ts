@@ -7,12 +7,9 @@
 // fleet's budget, so the fleet stays within it.
 import { hostname } from "node:os";
 import type { Collection } from "mongodb";
-import { isServerError } from "../config/mongo-shape.js";
+import { DUPLICATE_KEY, isServerError } from "../config/mongo-shape.js";
 import { LEASE_LIFETIME_MS } from "../fleet/lease-check.js";
 import type { Deadline } from "../write/deadline.js";
-
-/** MongoDB's code for a duplicate key. */
-const DUPLICATE_KEY = 11000;
 
 /** The sweeper lease as stored (not a fleet lease: its `scope` keeps it out of the share). */
 export interface SweeperLeaseDoc {

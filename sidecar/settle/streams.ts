@@ -6,13 +6,12 @@ import type { AnyBulkWriteOperation, Collection, Document, WriteConcernSettings 
 import type { Logger } from "../../shared/util/logger.js";
 import type { LossRange, StreamMark } from "../../shared/wire/stream.js";
 import type { SidecarMetrics } from "../config/metrics.js";
-import { isBulkWriteError, writeErrorsOf } from "../config/mongo-shape.js";
+import { DUPLICATE_KEY, isBulkWriteError, writeErrorsOf } from "../config/mongo-shape.js";
 import type { Deadline } from "../write/deadline.js";
 import { isServerFailureCode } from "../write/mongo-errors.js";
 import type { RateLimiter } from "../write/rate-limiter.js";
 import type { StreamGaps } from "./stream-gaps.js";
 
-const DUPLICATE_KEY = 11000;
 /** Most stream upserts per `bulkWrite`. */
 const MAX_STREAMS_PER_WRITE = 500;
 

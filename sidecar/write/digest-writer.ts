@@ -9,7 +9,7 @@ import type { Collection, WriteConcernSettings } from "mongodb";
 import type { Logger } from "../../shared/util/logger.js";
 import type { AuditSeq } from "../../shared/wire/record.js";
 import { ATTR_SIGNATURE } from "../../shared/wire/signature.js";
-import { isBulkWriteError, writeErrorsOf } from "../config/mongo-shape.js";
+import { DUPLICATE_KEY, isBulkWriteError, writeErrorsOf } from "../config/mongo-shape.js";
 import type { HeldMessage } from "../receive/held-message.js";
 import type { PendingDoc } from "../receive/record-buffer.js";
 import { documentHash, EXACT_READ } from "../verify/canonical.js";
@@ -24,7 +24,6 @@ import {
 } from "../verify/digest.js";
 import type { Deadline } from "./deadline.js";
 
-const DUPLICATE_KEY = 11000;
 /** Most digests per `insertMany`. */
 const MAX_BATCH = 200;
 

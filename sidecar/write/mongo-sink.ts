@@ -1,10 +1,7 @@
 // Writes decoded records into MongoDB and says, per record, whether it is durably stored.
 import type { Collection, Document, WriteConcernSettings } from "mongodb";
-import { isBulkWriteError, writeErrorsOf } from "../config/mongo-shape.js";
+import { DUPLICATE_KEY, isBulkWriteError, writeErrorsOf } from "../config/mongo-shape.js";
 import { isServerFailureCode } from "./mongo-errors.js";
-
-/** MongoDB's duplicate key error: the record is already stored, which is what we want. */
-const DUPLICATE_KEY = 11000;
 
 /** One shared object for the usual outcome: a bulk of 500 allocates no 500 of them. */
 const WRITTEN: RecordOutcome = Object.freeze({ kind: "written" });
@@ -43,6 +40,7 @@ export async function insertRecords(
     // stepping down) may be written by a retry: its outcome is unknown, not the record's fault.
     // The whole bulk comes back; what was stored then comes back as duplicates.
     if (writeErrors.some((w) => isServerFailureCode(w.code))) throw err;
+    // A duplicate key means the record is already stored, which is what we want.
     for (const writeError of writeErrors) {
       outcomes[writeError.index] =
         writeError.code === DUPLICATE_KEY
