@@ -10,6 +10,10 @@ const { version } = JSON.parse(readFileSync(new URL("./package.json", import.met
 // outages, kills), kept apart so that it can be run, or left out, on its own.
 const SLOW = ["test/integration/slow/**/*.test.ts"];
 
+// AUDITQ_TEST_REPORT=FILE also writes the results as JSON, so that .ci/run can end a failed
+// run with the failed tests (scripts/test-failures.mjs) after the services' logs.
+const report = process.env.AUDITQ_TEST_REPORT;
+
 export default defineConfig({
   // The version auditq_build_info reports, as tsup.config.ts defines it for the build.
   define: { __AUDITQ_VERSION__: JSON.stringify(version) },
@@ -18,6 +22,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Two cores here: integration files share the services, so run files two at a time.
     maxWorkers: 2,
+    ...(report ? { reporters: ["default", ["json", { outputFile: report }]] } : {}),
     projects: [
       { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
       { extends: true, test: { name: "repo", include: ["test/repo/**/*.test.ts"] } },
