@@ -272,10 +272,13 @@ export class Batcher {
 
   /**
    * Everything sent: the end of the stream goes last, as a control message (through the spool
-   * with `durability: "disk"`), and close() waits for it like for the records.
+   * with `durability: "disk"`), and close() waits for it like for the records. A stream that
+   * numbered no record has nothing to end: no consumer has heard of it, and an instance that
+   * captured nothing closes at once instead of waiting on a queue it never used.
    */
   private async endStream(): Promise<"done"> {
     this.ended = true;
+    if (this.stream.hwm === 0) return "done";
     this.loop.ready.push(controlMessage(this.stream.mark(true)));
     await this.flushNow();
     return "done";

@@ -63,6 +63,14 @@ describe("Batcher stream", () => {
     expect(decoded.slice(0, -1).every((d) => d.stream?.end === undefined)).toBe(true);
   });
 
+  it("sends no end-of-stream for a stream that numbered no record", async () => {
+    const { sqs, sent } = acceptingSqs();
+    const { batcher } = testBatcher(sqs);
+    const report = await batcher.close(5000);
+    expect(sent).toEqual([]);
+    expect(report).toEqual({ sent: 0, spooled: 0, dropped: 0 });
+  });
+
   it("states a buffer-full drop with its exact range on the next message", async () => {
     const { sqs, sent } = acceptingSqs();
     const { batcher } = testBatcher(sqs, { maxBufferBytes: 1000 });
