@@ -40,8 +40,10 @@ export interface SidecarRig {
   readonly queue: TestQueue;
   /** This test's database. */
   readonly mongo: TestDb;
-  /** The in-process sidecar `start()` made, if any. */
+  /** The first in-process sidecar `create()` or `start()` made. */
   readonly sidecar: Sidecar;
+  /** Creates an in-process sidecar on the queue and database, not started; stopped after the test. */
+  create(options?: Partial<SidecarOptions>): Sidecar;
   /** Creates and starts an in-process sidecar on the queue and database; stopped after the test. */
   start(options?: Partial<SidecarOptions>): Promise<Sidecar>;
   /**
@@ -60,7 +62,7 @@ export interface SidecarRig {
 export function useSidecarRig(target: SqsTarget): SidecarRig {
   let queue: TestQueue | undefined;
   let mongo: TestDb | undefined;
-  let sidecar: Sidecar | undefined;
+  const sidecars: Sidecar[] = [];
   const children: CliProcess[] = [];
   const need = <T>(value: T | undefined, what: string): T => {
     if (value === undefined)
@@ -78,8 +80,7 @@ export function useSidecarRig(target: SqsTarget): SidecarRig {
       if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL");
       await c.exited;
     }
-    await sidecar?.stop();
-    sidecar = undefined;
+    await Promise.all(sidecars.splice(0).map((s) => s.stop()));
     await queue?.dispose();
     await mongo?.dispose();
   });
@@ -92,10 +93,15 @@ export function useSidecarRig(target: SqsTarget): SidecarRig {
       return need(mongo, "database");
     },
     get sidecar() {
-      return need(sidecar, "sidecar");
+      return need(sidecars[0], "sidecar");
+    },
+    create(options = {}) {
+      const sidecar = testSidecar(target, rig.queue, rig.mongo, options);
+      sidecars.push(sidecar);
+      return sidecar;
     },
     async start(options = {}) {
-      sidecar = testSidecar(target, rig.queue, rig.mongo, options);
+      const sidecar = rig.create(options);
       await sidecar.start();
       return sidecar;
     },

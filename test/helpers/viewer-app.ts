@@ -3,8 +3,10 @@
 import type express5 from "express";
 import type { ErrorRequestHandler, Express } from "express";
 import type { AuditRecord } from "../../shared/wire/record.js";
+import { createReader, type Reader } from "../../sidecar/read/index.js";
 import { auditViewer, type ViewerOptions } from "../../sidecar/viewer/index.js";
 import { readRecord } from "./read-records.js";
+import { createTestDb, type TestDb } from "./services.js";
 
 /** The start of the sample trail; record i is i × 10 s later. */
 export const TRAIL_T0 = Date.parse("2026-03-01T10:00:00Z");
@@ -35,4 +37,28 @@ export function viewerApp(express: typeof express5, options: ViewerOptions): Exp
   };
   app.use(handler);
   return app;
+}
+
+/** A test database holding sampleTrail(n) in `records`, a reader on it, and their disposal. */
+export interface SampleTrailDb {
+  testDb: TestDb;
+  reader: Reader;
+  trail: AuditRecord[];
+  dispose(): Promise<void>;
+}
+
+export async function openSampleTrail(n: number): Promise<SampleTrailDb> {
+  const testDb = await createTestDb();
+  const trail = sampleTrail(n);
+  await testDb.db.collection("records").insertMany(trail);
+  const reader = createReader({ mongo: testDb.client, database: testDb.name });
+  return {
+    testDb,
+    reader,
+    trail,
+    dispose: async () => {
+      await reader.close();
+      await testDb.dispose();
+    },
+  };
 }

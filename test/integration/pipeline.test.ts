@@ -8,48 +8,20 @@ import {
 import { ObjectId } from "mongodb";
 import { Registry } from "prom-client";
 import request from "supertest";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { auditq } from "../../middleware/index.js";
-import type { Sidecar } from "../../sidecar/index.js";
 import { createApp } from "../helpers/app.js";
 import { silentLogger } from "../helpers/logger.js";
-import {
-  createTestDb,
-  createTestQueue,
-  sqsClient,
-  sqsTargets,
-  type TestDb,
-  type TestQueue,
-  waitFor,
-} from "../helpers/services.js";
-import { testSidecar } from "../helpers/sidecar-rig.js";
+import { sqsClient, sqsTargets, waitFor } from "../helpers/services.js";
+import { useSidecarRig } from "../helpers/sidecar-rig.js";
 
 describe.each(sqsTargets())("pipeline on $name", (target) => {
-  let queue: TestQueue;
-  let mongo: TestDb;
-  const sidecars: Sidecar[] = [];
-
-  beforeEach(async () => {
-    queue = await createTestQueue(target);
-    mongo = await createTestDb();
-  });
-
-  afterEach(async () => {
-    await Promise.all(sidecars.splice(0).map((s) => s.stop()));
-    await queue.dispose();
-    await mongo.dispose();
-  });
-
-  function startSidecar(): Sidecar {
-    const sidecar = testSidecar(target, queue, mongo);
-    sidecars.push(sidecar);
-    return sidecar;
-  }
+  const rig = useSidecarRig(target);
 
   /** Sends `n` requests through an app with auditq and waits until they are all on the queue. */
   async function produce(n: number): Promise<void> {
     const audit = auditq({
-      queueUrl: queue.queueUrl,
+      queueUrl: rig.queue.queueUrl,
       sqs: sqsClient(target),
       logger: silentLogger,
       // Memory only: what is asserted here is the pipeline; no spool directory left behind.
@@ -78,7 +50,7 @@ describe.each(sqsTargets())("pipeline on $name", (target) => {
     expect(sent).toMatch(new RegExp(`auditq_records_sent_total ${n}$`, "m"));
   }
 
-  const records = () => mongo.db.collection("records");
+  const records = () => rig.mongo.db.collection("records");
 
   async function drained(n: number): Promise<void> {
     await waitFor(
@@ -88,7 +60,7 @@ describe.each(sqsTargets())("pipeline on $name", (target) => {
     );
     await waitFor(
       "an empty queue",
-      () => queue.depth(),
+      () => rig.queue.depth(),
       (d) => d.visible + d.inflight === 0,
     );
   }
@@ -96,7 +68,7 @@ describe.each(sqsTargets())("pipeline on $name", (target) => {
   it("stores exactly one document per request, with the captured fields", async () => {
     const n = 300;
     await produce(n);
-    await startSidecar().start();
+    await rig.start();
     await drained(n);
     expect(await records().countDocuments()).toBe(n);
 
@@ -126,25 +98,25 @@ describe.each(sqsTargets())("pipeline on $name", (target) => {
     await waitFor(
       "every message received",
       async () => {
-        const out = await queue.sqs.send(
+        const out = await rig.queue.sqs.send(
           new ReceiveMessageCommand({
-            QueueUrl: queue.queueUrl,
+            QueueUrl: rig.queue.queueUrl,
             MaxNumberOfMessages: 10,
             MessageAttributeNames: ["All"],
             VisibilityTimeout: 120,
           }),
         );
         originals.push(...(out.Messages ?? []));
-        return queue.depth();
+        return rig.queue.depth();
       },
       (d) => d.visible === 0,
     );
     expect(originals.length).toBeGreaterThan(0);
     for (let i = 0; i < originals.length; i += 10) {
       const chunk = originals.slice(i, i + 10);
-      await queue.sqs.send(
+      await rig.queue.sqs.send(
         new SendMessageBatchCommand({
-          QueueUrl: queue.queueUrl,
+          QueueUrl: rig.queue.queueUrl,
           Entries: chunk.map((m, j) => ({
             Id: String(j),
             MessageBody: m.Body,
@@ -152,9 +124,9 @@ describe.each(sqsTargets())("pipeline on $name", (target) => {
           })),
         }),
       );
-      await queue.sqs.send(
+      await rig.queue.sqs.send(
         new ChangeMessageVisibilityBatchCommand({
-          QueueUrl: queue.queueUrl,
+          QueueUrl: rig.queue.queueUrl,
           Entries: chunk.map((m, j) => ({
             Id: String(j),
             ReceiptHandle: m.ReceiptHandle,
@@ -164,7 +136,7 @@ describe.each(sqsTargets())("pipeline on $name", (target) => {
       );
     }
 
-    const sidecar = startSidecar();
+    const sidecar = rig.create();
     await sidecar.start();
     await drained(n);
     expect(await records().countDocuments()).toBe(n);
@@ -177,7 +149,7 @@ describe.each(sqsTargets())("pipeline on $name", (target) => {
   it("stores each record once with two sidecars polling one queue", async () => {
     const n = 400;
     await produce(n);
-    await Promise.all([startSidecar().start(), startSidecar().start()]);
+    await Promise.all([rig.start(), rig.start()]);
     await drained(n);
     expect(await records().countDocuments()).toBe(n);
   });

@@ -1,52 +1,25 @@
 // The sidecar on real services: poison messages, visibility heartbeats, the write rate cap.
 import { ObjectId } from "mongodb";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ENVELOPE_ATTRIBUTES, envelopeBody } from "../../shared/wire/envelope.js";
 import { serializeRecord } from "../../shared/wire/record-json.js";
-import type { Sidecar, SidecarOptions } from "../../sidecar/index.js";
+import type { Sidecar } from "../../sidecar/index.js";
 import { metricValue } from "../helpers/metric-value.js";
 import { makeRecord, sendBodies, sendRecords } from "../helpers/queue-records.js";
-import {
-  createTestDb,
-  createTestQueue,
-  type SqsTarget,
-  sqsTargets,
-  type TestDb,
-  type TestQueue,
-  waitFor,
-} from "../helpers/services.js";
-import { testSidecar } from "../helpers/sidecar-rig.js";
+import { type SqsTarget, sqsTargets, waitFor } from "../helpers/services.js";
+import { useSidecarRig } from "../helpers/sidecar-rig.js";
 
 async function metric(sidecar: Sidecar, name: string, labels = ""): Promise<number> {
   return metricValue(await sidecar.registry.metrics(), `${name}${labels}`.replace(/[{}]/g, "\\$&"));
 }
 
 describe.each(sqsTargets())("sidecar on $name", (target: SqsTarget) => {
-  let queue: TestQueue;
-  let mongo: TestDb;
-  const sidecars: Sidecar[] = [];
-
-  beforeEach(async () => {
-    queue = await createTestQueue(target);
-    mongo = await createTestDb();
-  });
-
-  afterEach(async () => {
-    await Promise.all(sidecars.splice(0).map((s) => s.stop()));
-    await queue.dispose();
-    await mongo.dispose();
-  });
-
-  function startSidecar(options: Partial<SidecarOptions> = {}): Promise<Sidecar> {
-    const sidecar = testSidecar(target, queue, mongo, options);
-    sidecars.push(sidecar);
-    return sidecar.start().then(() => sidecar);
-  }
+  const rig = useSidecarRig(target);
 
   const drained = (count: () => Promise<number>, n: number) =>
     waitFor(
       `${n} documents and an empty queue`,
-      async () => ({ docs: await count(), queue: await queue.depth() }),
+      async () => ({ docs: await count(), queue: await rig.queue.depth() }),
       (s) => s.docs >= n && s.queue.visible + s.queue.inflight === 0,
     );
 
@@ -55,20 +28,20 @@ describe.each(sqsTargets())("sidecar on $name", (target: SqsTarget) => {
     const mixed = [makeRecord(100), { ...makeRecord(101), _id: [1, 2] }, makeRecord(102)];
     const plainId = new ObjectId();
     await sendBodies(
-      queue.sqs,
-      queue.queueUrl,
+      rig.queue.sqs,
+      rig.queue.queueUrl,
       [envelopeBody(good.map(serializeRecord)), envelopeBody(mixed.map(serializeRecord))],
       ENVELOPE_ATTRIBUTES,
     );
-    await sendBodies(queue.sqs, queue.queueUrl, [
+    await sendBodies(rig.queue.sqs, rig.queue.queueUrl, [
       "this is not JSON",
       '{"auditq":99,"records":[]}',
       JSON.stringify({ action: "plain, no _id", ts: { $date: new Date().toISOString() } }),
       JSON.stringify({ _id: { $oid: plainId.toHexString() }, action: "plain, own _id" }),
     ]);
-    const sidecar = await startSidecar();
-    const records = mongo.db.collection("records");
-    const quarantine = mongo.db.collection("records_quarantine");
+    const sidecar = await rig.start();
+    const records = rig.mongo.db.collection("records");
+    const quarantine = rig.mongo.db.collection("records_quarantine");
     await drained(() => records.countDocuments(), 20 + 2 + 2);
     expect(await records.countDocuments()).toBe(24);
     expect(await records.findOne({ _id: plainId })).toMatchObject({ action: "plain, own _id" });
@@ -107,14 +80,14 @@ describe.each(sqsTargets())("sidecar on $name", (target: SqsTarget) => {
 
   it("keeps a message hidden with heartbeats while it takes longer than its visibility timeout", async () => {
     // One message of 400 records at 100 records/s: 4 s in hand, visibility timeout 2 s.
-    await sendRecords(queue.sqs, queue.queueUrl, 400, 400);
-    const sidecar = await startSidecar({
+    await sendRecords(rig.queue.sqs, rig.queue.queueUrl, 400, 400);
+    const sidecar = await rig.start({
       visibilityTimeoutSeconds: 2,
       maxWriteRate: 100,
       bulkSize: 50,
       maxBufferedRecords: 1_000,
     });
-    const records = mongo.db.collection("records");
+    const records = rig.mongo.db.collection("records");
     await drained(() => records.countDocuments(), 400);
     expect(await records.countDocuments()).toBe(400);
     // Not redelivered while it was being written: received once, no duplicates.
@@ -132,36 +105,21 @@ describe.each(sqsTargets())("sidecar on $name", (target: SqsTarget) => {
 
 describe("sidecar write rate", () => {
   const target = sqsTargets()[0] as SqsTarget;
-  let queue: TestQueue;
-  let mongo: TestDb;
-  let sidecar: Sidecar | undefined;
-
-  beforeEach(async () => {
-    queue = await createTestQueue(target);
-    mongo = await createTestDb();
-  });
-
-  afterEach(async () => {
-    await sidecar?.stop();
-    await queue.dispose();
-    await mongo.dispose();
-  });
+  const rig = useSidecarRig(target);
 
   it("holds maxWriteRate within 10 % over a 10 s window, with the backlog left in SQS", async () => {
     const rate = 200;
     // 30 s of backlog: more than the window and more than the sidecar may hold.
-    await sendRecords(queue.sqs, queue.queueUrl, rate * 30, 50);
-    sidecar = testSidecar(target, queue, mongo, {
+    await sendRecords(rig.queue.sqs, rig.queue.queueUrl, rate * 30, 50);
+    const sidecar = await rig.start({
       maxWriteRate: rate,
       bulkSize: 50,
       // In hand at most: half a visibility timeout of writing at the cap (1,500 records).
       visibilityTimeoutSeconds: 10,
     });
-    await sidecar.start();
     // Documents MongoDB acknowledged, read at the instant of each end of the window (a
     // countDocuments on a busy FerretDB takes long enough to skew a 10 s window).
-    const active = sidecar;
-    const written = () => metric(active, "auditq_sidecar_records_written_total");
+    const written = () => metric(sidecar, "auditq_sidecar_records_written_total");
     await waitFor("a warm-up second", written, (n) => n >= rate);
     const c0 = await written();
     const t0 = performance.now();
@@ -172,7 +130,7 @@ describe("sidecar write rate", () => {
     expect(observed).toBeGreaterThan(rate * 0.9);
     expect(observed).toBeLessThan(rate * 1.1);
     // The backlog waits in SQS, not in the sidecar's memory.
-    const depth = await queue.depth();
+    const depth = await rig.queue.depth();
     expect(depth.visible).toBeGreaterThan(0);
     const inHand = Number(
       /^auditq_sidecar_records_in_hand (\S+)$/m.exec(await sidecar.registry.metrics())?.[1],

@@ -6,25 +6,20 @@ import { Readable } from "node:stream";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditRecord } from "../../../shared/wire/record.js";
-import { createReader, type Reader } from "../../../sidecar/read/index.js";
+import type { Reader } from "../../../sidecar/read/index.js";
 import { auditViewer, ConfigError } from "../../../sidecar/viewer/index.js";
-import { createTestDb, type TestDb, waitFor } from "../../helpers/services.js";
-import { sampleTrail, viewerApp } from "../../helpers/viewer-app.js";
+import { waitFor } from "../../helpers/services.js";
+import { openSampleTrail, type SampleTrailDb, viewerApp } from "../../helpers/viewer-app.js";
 import { expressVersions } from "../../http/harness.js";
 
-let testDb: TestDb;
+let fixture: SampleTrailDb;
 let reader: Reader;
 let trail: AuditRecord[];
 beforeAll(async () => {
-  testDb = await createTestDb();
-  trail = sampleTrail(30);
-  await testDb.db.collection("records").insertMany(trail);
-  reader = createReader({ mongo: testDb.client, database: testDb.name });
+  fixture = await openSampleTrail(30);
+  ({ reader, trail } = fixture);
 });
-afterAll(async () => {
-  await reader.close();
-  await testDb.dispose();
-});
+afterAll(() => fixture.dispose());
 
 const newestFirst = () => trail.map((r) => r._id.toHexString()).sort((a, b) => b.localeCompare(a));
 const oid = (r: { _id: { $oid: string } }) => r._id.$oid;

@@ -4,23 +4,19 @@ import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditRecord } from "../../../shared/wire/record.js";
 import { createReader, type Reader } from "../../../sidecar/read/index.js";
-import { createTestDb, type TestDb } from "../../helpers/services.js";
-import { sampleTrail, viewerApp } from "../../helpers/viewer-app.js";
+import type { TestDb } from "../../helpers/services.js";
+import { openSampleTrail, type SampleTrailDb, viewerApp } from "../../helpers/viewer-app.js";
 import { expressVersions } from "../../http/harness.js";
 
+let fixture: SampleTrailDb;
 let testDb: TestDb;
 let reader: Reader;
 let trail: AuditRecord[];
 beforeAll(async () => {
-  testDb = await createTestDb();
-  trail = sampleTrail(30);
-  await testDb.db.collection("records").insertMany(trail);
-  reader = createReader({ mongo: testDb.client, database: testDb.name });
+  fixture = await openSampleTrail(30);
+  ({ testDb, reader, trail } = fixture);
 });
-afterAll(async () => {
-  await reader.close();
-  await testDb.dispose();
-});
+afterAll(() => fixture.dispose());
 
 interface Shown {
   _id: { $oid: string };
