@@ -51,6 +51,7 @@ export function useKillableAppRig(target: SqsTarget, prefix: string): KillableAp
     get sidecar() {
       return rig.sidecar;
     },
+    create: (options) => rig.create(options),
     start: (options) => rig.start(options),
     spawn: (env) => rig.spawn(env),
     metric: (name) => rig.metric(name),
