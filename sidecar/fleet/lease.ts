@@ -297,11 +297,23 @@ export class FleetMembership {
     // Claims before the one the split read are not needed again; at most MAX_HISTORY are kept.
     this.history = h.slice(Math.max(0, from, h.length - MAX_HISTORY));
     if (oldest === undefined) return undefined;
-    // Counted only if the lease the split read, whichever of the two, was live at `readAt`, by
-    // the lifetime it declared (periods, hence lifetimes, change with the fleet's size).
-    const lapsed = (p: Published) =>
-      p.at <= readAt && p.at + Math.min(p.lifetimeMs, this.maxLifetimeMs) <= readAt;
-    if (h.slice(from).some(lapsed)) return undefined;
+    // Counted only if the lease the split read was live at `readAt`, by the lifetime it declared
+    // (periods, hence lifetimes, change with the fleet's size): the last before `readAt`, or the
+    // one before it while that write was in flight, so checked live until the last was stamped.
+    // (Checked at `readAt` too, the one before would lapse at a lifetime shorter than two
+    // periods.) Left unchecked: a write in flight past the lifetime's slack (3.6 s by default)
+    // across the split's read, after a late renewal: one member's share for one split.
+    const lives = (p: Published | undefined, at: number) =>
+      p !== undefined && p.at + Math.min(p.lifetimeMs, this.maxLifetimeMs) > at;
+    const last = h[from + 1];
+    const lastSeen = last !== undefined && last.at < readAt ? last : undefined;
+    if (
+      lastSeen === undefined
+        ? !lives(oldest, readAt)
+        : !lives(lastSeen, readAt) || !lives(oldest, lastSeen.at)
+    ) {
+      return undefined;
+    }
     let claim: Claim = oldest.claim;
     for (const p of h.slice(from)) {
       if (claim === null || (p.claim !== null && p.claim < claim)) claim = p.claim;
