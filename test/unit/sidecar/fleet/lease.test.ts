@@ -6,7 +6,7 @@ import type { Logger } from "../../../../shared/util/logger.js";
 import type { SidecarMetrics } from "../../../../sidecar/config/metrics.js";
 import { FleetMembership, type LeaseDoc } from "../../../../sidecar/fleet/lease.js";
 import { leaseLifetimeFor, RENEWAL_JITTER } from "../../../../sidecar/fleet/period.js";
-import { splitOf } from "../../../../sidecar/fleet/share.js";
+import { type Claim, FLOOR_FRACTION, splitOf } from "../../../../sidecar/fleet/share.js";
 import { type SplitDoc, splitId } from "../../../../sidecar/fleet/split-doc.js";
 
 function member(random: () => number): FleetMembership {
@@ -64,7 +64,7 @@ function fleetOf(clock: () => number) {
     leases,
     writes,
     /** The split of `count` busy members, written by another member just now. */
-    show(count: number): void {
+    show(count: number, claim: Claim = null): void {
       const now = new Date(clock());
       split = {
         _id: splitId("records"),
@@ -76,7 +76,7 @@ function fleetOf(clock: () => number) {
         version: (split?.version ?? 0) + 1,
         ...splitOf(
           10_000,
-          Array.from({ length: count }, (_, i) => ({ id: `m${i}`, claim: null })),
+          Array.from({ length: count }, (_, i) => ({ id: `m${i}`, claim })),
         ),
         live: count,
         host: "elsewhere",
@@ -88,7 +88,7 @@ function fleetOf(clock: () => number) {
 
 describe("FleetMembership's adaptive period", () => {
   const quiet = { inc: () => undefined, set: () => undefined };
-  const join = (leases: Collection<LeaseDoc>) =>
+  const join = (leases: Collection<LeaseDoc>, onShare: (s: number) => void = () => undefined) =>
     new FleetMembership({
       leases,
       scope: "records",
@@ -102,7 +102,7 @@ describe("FleetMembership's adaptive period", () => {
       } as unknown as SidecarMetrics,
       logger: { warn: () => undefined, info: () => undefined } as unknown as Logger,
       demand: () => null,
-      onShare: () => undefined,
+      onShare,
       random: () => 0.5,
     });
 
@@ -122,6 +122,34 @@ describe("FleetMembership's adaptive period", () => {
     expect(m.renewalPeriodMs).toBe(2_000);
     await m.renew();
     expect(f.writes.at(-1)?.lifetimeMs).toBe(6_000);
+  });
+
+  it("counts itself in a split that read its last lease, though the one before lapsed by then", async () => {
+    vi.useFakeTimers();
+    try {
+      const f = fleetOf(() => Date.now());
+      f.show(1_000);
+      let share = 0;
+      const m = join(f.leases, (s) => {
+        share = s;
+      });
+      m.start();
+      // Lease writes at 2, 4, 14 and 24 s, declaring 15.6 s from the one at 4 s on.
+      await vi.advanceTimersByTimeAsync(15_000);
+      expect(f.writes.length).toBe(3);
+      // A split reading at 22 s read the lease written at 14 s (live until 29.6 s); the one
+      // before (4 s) had lapsed at 19.6 s, but only after the one at 14 s replaced it.
+      await vi.advanceTimersByTimeAsync(7_000);
+      f.show(1_000);
+      await vi.advanceTimersByTimeAsync(3_000);
+      expect(f.writes.length).toBe(4);
+      // Busy in a split of 1,000 busy members: the level, not the floor of one not counted.
+      expect(share).toBeCloseTo(10, 6);
+      expect(share).toBeGreaterThan((10_000 / 1_000) * FLOOR_FRACTION * 2);
+      await m.leave();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("renews about every 10 s in a fleet of 1,000 at 10,000 records/s, every 2 s when it shrinks", async () => {
