@@ -26,6 +26,8 @@ export interface SimMember {
   claimedAt: number;
   /** Whether it wanted more than its share at any moment since its last claim. */
   throttled: boolean;
+  /** Whether it was throttled at its previous claim. */
+  throttledBefore: boolean;
 }
 
 export interface Sample {
@@ -122,6 +124,7 @@ export class World {
       since: this.o.now(),
       claimedAt: this.o.now(),
       throttled: false,
+      throttledBefore: false,
       fm: undefined as unknown as FleetMembership,
     };
     m.fm = new FleetMembership({
@@ -136,7 +139,11 @@ export class World {
       // and whether any had to wait.
       demand: () => {
         this.settle(m);
-        const claim = claimOf(m.spent, (this.o.now() - m.claimedAt) / 1000, m.throttled);
+        const claim = claimOf(m.spent, (this.o.now() - m.claimedAt) / 1000, m.throttled, {
+          share: m.share,
+          throttled: m.throttledBefore,
+        });
+        m.throttledBefore = m.throttled;
         m.spent = 0;
         m.throttled = m.demand > m.share;
         m.claimedAt = this.o.now();
