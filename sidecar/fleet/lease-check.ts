@@ -101,14 +101,14 @@ export function checkLease(doc: unknown, now: number): LeaseVerdict {
 
 /**
  * The leases that count at server time `now`: valid, and renewed less than their lifetime ago,
- * or `maxLifetimeMs` ago when theirs is longer (the longest lifetime this member ever declares, so
- * that a lease written once counts no longer than a member that died). The valid ones that lapsed
- * (as likely slow as dead), and the invalid ones, to report.
+ * or `ownLifetimeMs` ago when theirs is longer (so that a lease written once counts no longer
+ * than a member that died). The valid ones that lapsed (as likely slow as dead), and the invalid
+ * ones, to report.
  */
 export function liveLeases(
   docs: readonly unknown[],
   now: number,
-  maxLifetimeMs: number,
+  ownLifetimeMs: number,
 ): { live: LeaseDoc[]; lapsed: LeaseDoc[]; invalid: { id: string; reason: string }[] } {
   const live: LeaseDoc[] = [];
   const lapsed: LeaseDoc[] = [];
@@ -117,7 +117,7 @@ export function liveLeases(
     const verdict = checkLease(doc, now);
     if (!verdict.valid) invalid.push({ id: verdict.id, reason: verdict.reason });
     else if (
-      verdict.lease.renewedAt.getTime() + Math.min(verdict.lease.lifetimeMs, maxLifetimeMs) >
+      verdict.lease.renewedAt.getTime() + Math.min(verdict.lease.lifetimeMs, ownLifetimeMs) >
       now
     ) {
       live.push(verdict.lease);

@@ -71,7 +71,7 @@ export class FleetMembership {
   private declaredPeriodMs: number;
   /** The mean of the next renewal's period: the target, once a lease write declared it. */
   private periodMs: number;
-  /** The longest lifetime any lease is believed for, this member's own included. */
+  /** The longest lifetime this member ever declares: a split's lock counts no longer. */
   private readonly maxLifetimeMs: number;
 
   constructor(private readonly d: FleetDeps) {
@@ -83,7 +83,6 @@ export class FleetMembership {
       leases: d.leases,
       scope: d.scope,
       budget: d.budget,
-      maxLifetimeMs: this.maxLifetimeMs,
       id: this.id,
       deadline: d.deadline,
       metrics: d.metrics,
@@ -298,13 +297,14 @@ export class FleetMembership {
     this.history = h.slice(Math.max(0, from, h.length - MAX_HISTORY));
     if (oldest === undefined) return undefined;
     // Counted only if the lease the split read was live at `readAt`, by the lifetime it declared
-    // (periods, hence lifetimes, change with the fleet's size): the last before `readAt`, or the
+    // (periods, hence lifetimes, change with the fleet's size) up to the split writer's own, as
+    // the writer judged it: the last before `readAt`, or the
     // one before it while that write was in flight, so checked live until the last was stamped.
     // (Checked at `readAt` too, the one before would lapse at a lifetime shorter than two
     // periods.) Left unchecked: a write in flight past the lifetime's slack (3.6 s by default)
     // across the split's read, after a late renewal: one member's share for one split.
     const lives = (p: Published | undefined, at: number) =>
-      p !== undefined && p.at + Math.min(p.lifetimeMs, this.maxLifetimeMs) > at;
+      p !== undefined && p.at + Math.min(p.lifetimeMs, split.lifetimeMs) > at;
     const last = h[from + 1];
     const lastSeen = last !== undefined && last.at < readAt ? last : undefined;
     if (
@@ -334,7 +334,13 @@ export class FleetMembership {
     if (claim !== undefined) return shareUnder(split, claim) * scale;
     const live = await this.d.deadline(
       "lease count",
-      this.d.leases.countDocuments(liveLeaseFilter(this.d.scope, now, this.maxLifetimeMs)),
+      this.d.leases.countDocuments(
+        liveLeaseFilter(
+          this.d.scope,
+          now,
+          leaseLifetimeFor(this.declaredPeriodMs, this.d.lifetimeMs),
+        ),
+      ),
     );
     return (split.budget / Math.max(split.count + 1, live)) * FLOOR_FRACTION * scale;
   }

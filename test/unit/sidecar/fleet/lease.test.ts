@@ -5,7 +5,11 @@ import { describe, expect, it, vi } from "vitest";
 import type { Logger } from "../../../../shared/util/logger.js";
 import type { SidecarMetrics } from "../../../../sidecar/config/metrics.js";
 import { FleetMembership, type LeaseDoc } from "../../../../sidecar/fleet/lease.js";
-import { leaseLifetimeFor, RENEWAL_JITTER } from "../../../../sidecar/fleet/period.js";
+import {
+  leaseLifetimeFor,
+  RENEWAL_JITTER,
+  renewalPeriodMs,
+} from "../../../../sidecar/fleet/period.js";
 import { type Claim, FLOOR_FRACTION, splitOf } from "../../../../sidecar/fleet/share.js";
 import { type SplitDoc, splitId } from "../../../../sidecar/fleet/split-doc.js";
 
@@ -70,7 +74,8 @@ function fleetOf(clock: () => number) {
         _id: splitId("records"),
         scope: splitId("records"),
         holder: "other",
-        lifetimeMs: 6_000,
+        // Written by a member of that fleet: its lease's lifetime.
+        lifetimeMs: leaseLifetimeFor(renewalPeriodMs(count, 10_000, 6_000), 6_000),
         lockedAt: now,
         readAt: now,
         version: (split?.version ?? 0) + 1,
