@@ -99,11 +99,6 @@ export class FleetMembership {
     return this.periodMs;
   }
 
-  /** The lifetime the next lease write declares: that of the period the fleet's size asks for. */
-  get leaseLifetimeMs(): number {
-    return leaseLifetimeFor(this.targetPeriodMs, this.d.lifetimeMs);
-  }
-
   /** The time to the next renewal: the period, ± RENEWAL_JITTER of it, drawn anew each time. */
   nextRenewalInMs(): number {
     return jittered(this.periodMs, (this.d.random ?? Math.random)());
@@ -250,7 +245,7 @@ export class FleetMembership {
    */
   private mayWrite(split: SplitDoc | undefined, now: number): boolean {
     if (split === undefined || split.holder === this.id) return true;
-    // The holder's lease lifetime, believed no longer than any lease's.
+    // The holder's lease lifetime, believed no longer than the longest a member declares.
     const lifetime = Math.min(split.lifetimeMs, this.maxLifetimeMs);
     // Stamped in the future of the server's clock, a lock would never lapse: taken over too.
     const at = split.lockedAt.getTime();
@@ -298,11 +293,11 @@ export class FleetMembership {
     if (oldest === undefined) return undefined;
     // Counted only if the lease the split read was live at `readAt`, by the lifetime it declared
     // (periods, hence lifetimes, change with the fleet's size) up to the split writer's own, as
-    // the writer judged it: the last before `readAt`, or the
-    // one before it while that write was in flight, so checked live until the last was stamped.
-    // (Checked at `readAt` too, the one before would lapse at a lifetime shorter than two
-    // periods.) Left unchecked: a write in flight past the lifetime's slack (3.6 s by default)
-    // across the split's read, after a late renewal: one member's share for one split.
+    // the writer judged it: the last before `readAt`, or the one before it while that write was
+    // in flight, so that one is checked live until the last was stamped. (Checked at `readAt`,
+    // it would have lapsed: a lifetime is shorter than two periods in a large fleet.) Left
+    // unchecked: a write in flight past the lifetime's slack (3.6 s by default) across the
+    // split's read, after a late renewal: one member's share for one split.
     const lives = (p: Published | undefined, at: number) =>
       p !== undefined && p.at + Math.min(p.lifetimeMs, split.lifetimeMs) > at;
     const last = h[from + 1];
