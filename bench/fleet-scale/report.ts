@@ -10,15 +10,23 @@ export interface Row {
   lifetimeMs: number;
   opsPerSecond: number;
   docsPerSecond: number;
-  /** Per renewal period P, independent of the lifetime. */
-  opsPerPeriod: number;
-  docsPerPeriod: number;
+  /** From the burst on: past the fleet's start, when every member renews at the shortest period. */
+  steadyOpsPerSecond: number;
+  steadyDocsPerSecond: number;
+  /** Mean renewal period of the live members at the end, ms. */
+  meanPeriodMs: number;
   over1s: number;
   over5s: number;
   /** Highest 5 s mean of Σ min(share, demand) over the budget. */
   served5s: number;
-  burstConvergeP: number | undefined;
-  deathConvergeP: number | undefined;
+  /** Seconds to steady after the burst starts, and after a fifth die. */
+  burstConvergeS: number | undefined;
+  deathConvergeS: number | undefined;
+  /**
+   * Seconds from the deaths until Σ shares of the live members is back within 5 points of the
+   * budget's share it held over the 10 s before (the dead members' shares handed out again).
+   */
+  rebalanceS: number | undefined;
   /** Median distance from the demand-fair split in the burst's steady part, and at the end. */
   distBurst: number;
   /** Steady served / fair-served in the burst, after the deaths, and calm. */
@@ -57,31 +65,59 @@ function steady(samples: Sample[], from: number, to: number): number {
 }
 
 /**
- * Periods from `from` (ms) until served / fair-served is within 5 points of the phase's steady
+ * Seconds from `from` (ms) until served / fair-served is within 5 points of the phase's steady
  * level for 3 samples in a row (the protocol's headroom keeps the steady level under 100 %).
  */
-function converge(samples: Sample[], from: number, to: number, P: number): number | undefined {
+function converge(samples: Sample[], from: number, to: number): number | undefined {
   const level = steady(samples, from, to) - 0.05;
   const w = samples.filter((s) => s.t >= from && s.t < to);
   for (let i = 0; i + 3 <= w.length; i++) {
     if (w.slice(i, i + 3).every((s) => servedRatio(s) >= level)) {
-      return ((w[i] as Sample).t - from) / P;
+      return ((w[i] as Sample).t - from) / 1000;
     }
   }
   return undefined;
 }
 
+/** See Row.rebalanceS. */
+function rebalance(samples: Sample[], dieAt: number, budget: number): number | undefined {
+  const held = (s: Sample) => s.sumShares / budget;
+  const level = median(samples.filter((s) => s.t >= dieAt - 10_000 && s.t < dieAt).map(held));
+  const w = samples.filter((s) => s.t >= dieAt);
+  for (let i = 0; i + 3 <= w.length; i++) {
+    if (w.slice(i, i + 3).every((s) => held(s) >= level - 0.05)) {
+      return ((w[i] as Sample).t - dieAt) / 1000;
+    }
+  }
+  return undefined;
+}
+
+/** What the lease collection was asked from the burst on (`atBurst`: the counts then). */
+export interface Steady {
+  ops: number;
+  docsRead: number;
+}
+
+const opsOf = (c: LeaseCounts) => Object.values(c.ops).reduce((a, b) => a + b, 0);
+
+/** The totals of `c` now, to subtract at the end. */
+export function snapshot(c: LeaseCounts): Steady {
+  return { ops: opsOf(c), docsRead: c.docsRead };
+}
+
 export function summarize(
   backend: string,
-  o: { size: number; lifetimeMs: number; budget: number },
+  o: { size: number; lifetimeMs: number; budget: number; meanPeriodMs: number },
   out: Outcome,
   counts: LeaseCounts,
+  atBurst: Steady,
   tl: Timeline,
   cpuMs: number,
 ): Row {
   const P = o.lifetimeMs / 3;
-  const seconds = (tl.endAt * P) / 1000;
-  const ops = Object.values(counts.ops).reduce((a, b) => a + b, 0);
+  const seconds = tl.endAt / 1000;
+  const steadySeconds = (tl.endAt - tl.burstAt) / 1000;
+  const ops = opsOf(counts);
   const s = out.samples.filter((x) => x.t >= 2 * P);
   const ratio = (x: Sample) => x.sumShares / o.budget - 1;
   const meanWaitMs: Record<string, number> = {};
@@ -92,24 +128,26 @@ export function summarize(
     lifetimeMs: o.lifetimeMs,
     opsPerSecond: ops / seconds,
     docsPerSecond: counts.docsRead / seconds,
-    opsPerPeriod: ops / tl.endAt,
-    docsPerPeriod: counts.docsRead / tl.endAt,
+    steadyOpsPerSecond: (ops - atBurst.ops) / steadySeconds,
+    steadyDocsPerSecond: (counts.docsRead - atBurst.docsRead) / steadySeconds,
+    meanPeriodMs: o.meanPeriodMs,
     over1s: peak(s, 1, ratio),
     over5s: peak(s, 5, ratio),
     served5s: peak(s, 5, (x) => x.served / o.budget - 1),
-    burstConvergeP: converge(out.samples, tl.burstAt * P, tl.dieAt * P, P),
-    deathConvergeP: converge(out.samples, tl.dieAt * P, tl.burstEndAt * P, P),
+    burstConvergeS: converge(out.samples, tl.burstAt, tl.dieAt),
+    deathConvergeS: converge(out.samples, tl.dieAt, tl.burstEndAt),
+    rebalanceS: rebalance(out.samples, tl.dieAt, o.budget),
     distBurst: median(
       out.samples
-        .filter((x) => x.t >= (tl.burstAt + 6) * P && x.t < tl.dieAt * P)
+        .filter((x) => x.t >= (tl.burstAt + tl.dieAt) / 2 && x.t < tl.dieAt)
         .map((x) => x.distance),
     ),
     distCalm: median(
-      out.samples.filter((x) => x.t >= (tl.burstEndAt + 4) * P).map((x) => x.distance),
+      out.samples.filter((x) => x.t >= (tl.burstEndAt + tl.endAt) / 2).map((x) => x.distance),
     ),
-    servedBurst: steady(out.samples, tl.burstAt * P, tl.dieAt * P),
-    servedDeath: steady(out.samples, tl.dieAt * P, tl.burstEndAt * P),
-    servedCalm: steady(out.samples, tl.burstEndAt * P, tl.endAt * P),
+    servedBurst: steady(out.samples, tl.burstAt, tl.dieAt),
+    servedDeath: steady(out.samples, tl.dieAt, tl.burstEndAt),
+    servedCalm: steady(out.samples, tl.burstEndAt, tl.endAt),
     renewals: out.renewals,
     failures: out.failures,
     meanWaitMs,
@@ -118,19 +156,18 @@ export function summarize(
 }
 
 const pct = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)} %`;
-const p = (x: number | undefined) => (x === undefined ? "never" : `${x.toFixed(1)} P`);
+const sec = (x: number | undefined) => (x === undefined ? "never" : `${x.toFixed(0)} s`);
 
 export function printTable(rows: Row[], budget: number): void {
+  console.log(`\nbudget ${budget} records/s; lease load as a share of it in brackets\n`);
   console.log(
-    `\nbudget ${budget} records/s; P = leaseLifetimeMs / 3; 2 s at the default 6,000 ms\n`,
+    "| code, members | mean period at end | lease ops/s: whole run, from the burst on | lease docs read/s, from the burst on | highest 1 s Σ shares | highest 5 s | highest 5 s Σ min(share, demand) | burst → steady | 20 % die → steady | 20 % die → Σ shares back | served / fair: burst, after deaths, calm | distance, burst | distance, calm | renewals (failed) | CPU ms / renewal |",
   );
-  console.log(
-    "| backend | members | lifetime | lease ops/s | docs read/s | ops / P | docs read / P | highest 1 s Σ shares | highest 5 s | highest 5 s Σ min(share, demand) | burst → steady | 20 % die → steady | served / fair: burst, after deaths, calm | distance, burst | distance, calm | renewals (failed) | CPU ms / renewal |",
-  );
-  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+  const load = (x: number) => `${x.toFixed(0)} (${((x / budget) * 100).toFixed(1)} %)`;
   for (const r of rows) {
     console.log(
-      `| ${r.backend} | ${r.size} | ${r.lifetimeMs} ms | ${r.opsPerSecond.toFixed(0)} | ${r.docsPerSecond.toFixed(0)} | ${r.opsPerPeriod.toFixed(0)} | ${r.docsPerPeriod.toFixed(0)} | ${pct(r.over1s)} | ${pct(r.over5s)} | ${pct(r.served5s)} | ${p(r.burstConvergeP)} | ${p(r.deathConvergeP)} | ${[r.servedBurst, r.servedDeath, r.servedCalm].map((x) => `${(x * 100).toFixed(0)} %`).join(", ")} | ${(r.distBurst * 100).toFixed(1)} % | ${(r.distCalm * 100).toFixed(1)} % | ${r.renewals} (${r.failures}) | ${r.cpuMsPerRenewal.toFixed(2)} |`,
+      `| ${r.backend}, ${r.size} | ${(r.meanPeriodMs / 1000).toFixed(1)} s | ${load(r.opsPerSecond)}, ${load(r.steadyOpsPerSecond)} | ${load(r.steadyDocsPerSecond)} | ${pct(r.over1s)} | ${pct(r.over5s)} | ${pct(r.served5s)} | ${sec(r.burstConvergeS)} | ${sec(r.deathConvergeS)} | ${sec(r.rebalanceS)} | ${[r.servedBurst, r.servedDeath, r.servedCalm].map((x) => `${(x * 100).toFixed(0)} %`).join(", ")} | ${(r.distBurst * 100).toFixed(1)} % | ${(r.distCalm * 100).toFixed(1)} % | ${r.renewals} (${r.failures}) | ${r.cpuMsPerRenewal.toFixed(2)} |`,
     );
   }
 }

@@ -1,5 +1,5 @@
-// The scenario bench:fleet-scale runs, in renewal periods P (= leaseLifetimeMs / 3), on a
-// scheduler that is either the real clock (FerretDB) or a virtual one (the in-memory stand-in).
+// The scenario bench:fleet-scale runs, in seconds (the renewal period varies with the fleet's size),
+// on a scheduler that is either the real clock (FerretDB) or a virtual one (the in-memory stand-in).
 import type { Sample, SimMember, World } from "./world.js";
 
 /** Runs `fn` at time `t` (ms since the start); `run` returns at `until`. */
@@ -62,14 +62,21 @@ export function realScheduler(): Scheduler {
 }
 
 export interface Timeline {
-  /** Phase starts, in P. */
+  /** Phase starts, ms. */
   burstAt: number;
   dieAt: number;
   burstEndAt: number;
   endAt: number;
 }
 
-export const TIMELINE: Timeline = { burstAt: 12, dieAt: 30, burstEndAt: 45, endAt: 55 };
+/**
+ * The phases of a run of `endMs`: the burst from 12/55 of it, a fifth dying at 30/55, the burst
+ * ending at 45/55 (the proportions of the 55-period runs before the adaptive period).
+ */
+export function timeline(endMs: number): Timeline {
+  const at = (x: number) => Math.round((endMs * x) / 55);
+  return { burstAt: at(12), dieAt: at(30), burstEndAt: at(45), endAt: endMs };
+}
 
 export interface Outcome {
   samples: Sample[];
@@ -77,10 +84,13 @@ export interface Outcome {
   failures: number;
   joined: number;
   died: number;
+  /** Mean renewal period of the members alive at the end, ms. */
+  meanPeriodMs: number;
 }
 
 /**
- * Runs the scenario on `world`: `size` members join over one P; demand redrawn every P; churn
+ * Runs the scenario on `world`: `size` members join over `periodMs` (the shortest renewal
+ * period, 2 s by default); demand redrawn every `periodMs`, whatever the renewal period; churn
  * at `churnPerMinute` (deaths and joins); at `burstAt` a tenth of the members want
  * `burstLoad` × budget between them; at `dieAt` a fifth die at once; at `burstEndAt` the burst
  * ends. Each member renews as the sidecar does: once on joining, then its next (jittered)
@@ -90,10 +100,17 @@ export async function runScenario(
   world: World,
   s: Scheduler,
   o: { size: number; periodMs: number; budget: number; burstLoad: number; churnPerMinute: number },
-  tl: Timeline = TIMELINE,
+  tl: Timeline,
 ): Promise<Outcome> {
   const P = o.periodMs;
-  const out: Outcome = { samples: world.samples, renewals: 0, failures: 0, joined: 0, died: 0 };
+  const out: Outcome = {
+    samples: world.samples,
+    renewals: 0,
+    failures: 0,
+    joined: 0,
+    died: 0,
+    meanPeriodMs: 0,
+  };
   let burstRate = 0;
   const inflight = new Set<Promise<void>>();
   const loop = async (m: SimMember) => {
@@ -121,21 +138,21 @@ export async function runScenario(
   for (let i = 0; i < o.size; i++) join((P * i) / o.size);
   const redraw = () => {
     world.redraw(burstRate);
-    if (s.now() + P <= tl.endAt * P) s.at(s.now() + P, redraw);
+    if (s.now() + P <= tl.endAt) s.at(s.now() + P, redraw);
   };
   s.at(0, redraw);
-  s.at(tl.burstAt * P, () => {
+  s.at(tl.burstAt, () => {
     const live = world.alive;
     const n = Math.max(1, Math.round(live.length / 10));
     for (const m of live.slice(0, n)) m.bursting = true;
     burstRate = (o.burstLoad * o.budget) / n;
     world.redraw(burstRate);
   });
-  s.at(tl.dieAt * P, () => {
+  s.at(tl.dieAt, () => {
     out.died += world.kill(0.2).length;
     world.rescale();
   });
-  s.at(tl.burstEndAt * P, () => {
+  s.at(tl.burstEndAt, () => {
     for (const m of world.alive) m.bursting = false;
     world.redraw(burstRate);
   });
@@ -152,10 +169,12 @@ export async function runScenario(
       }
     }
     world.sample(t);
-    if (t + 1000 <= tl.endAt * P) s.at(t + 1000, tick);
+    if (t + 1000 <= tl.endAt) s.at(t + 1000, tick);
   };
   s.at(1000, tick);
-  await s.run(tl.endAt * P);
+  await s.run(tl.endAt);
+  const live = world.alive;
+  out.meanPeriodMs = live.reduce((a, m) => a + m.fm.renewalPeriodMs, 0) / live.length;
   // Renewals still running (real clock) finish before the caller closes the client.
   for (const m of world.members) m.alive = false;
   await Promise.allSettled([...inflight]);

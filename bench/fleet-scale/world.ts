@@ -19,6 +19,15 @@ export interface SimMember {
   share: number;
   alive: boolean;
   bursting: boolean;
+  /** Records it wrote since its last claim, from `since` (ms) to the last change of demand or share. */
+  spent: number;
+  since: number;
+  /** When it last claimed (its renewal's demand()), ms. */
+  claimedAt: number;
+  /** Whether it wanted more than its share at any moment since its last claim. */
+  throttled: boolean;
+  /** Whether it was throttled at its previous claim. */
+  throttledBefore: boolean;
 }
 
 export interface Sample {
@@ -74,6 +83,8 @@ export interface WorldOptions {
   budget: number;
   lifetimeMs: number;
   leases: Collection<LeaseDoc>;
+  /** The scenario's clock, ms. */
+  now: () => number;
   seed: number;
   /** Σ base demand as a fraction of the budget. */
   baseLoad: number;
@@ -102,7 +113,6 @@ export class World {
   /** A new member; base demand Zipf-skewed by join order, scaled later by `rescale`. */
   add(): SimMember {
     const rank = ++this.rank;
-    const secs = this.o.lifetimeMs / 3 / 1000;
     const m: SimMember = {
       base: 1 / rank,
       rank,
@@ -110,6 +120,11 @@ export class World {
       share: 0,
       alive: true,
       bursting: false,
+      spent: 0,
+      since: this.o.now(),
+      claimedAt: this.o.now(),
+      throttled: false,
+      throttledBefore: false,
       fm: undefined as unknown as FleetMembership,
     };
     m.fm = new FleetMembership({
@@ -120,12 +135,24 @@ export class World {
       deadline: (_op, work) => work,
       metrics: stubMetrics,
       logger: this.logger,
+      // As the sidecar's token bucket measures it: records let through since the last claim,
+      // and whether any had to wait.
       demand: () => {
-        const spent = Math.min(m.demand, m.share) * secs;
-        return claimOf(spent, secs, m.demand > m.share);
+        this.settle(m);
+        const claim = claimOf(m.spent, (this.o.now() - m.claimedAt) / 1000, m.throttled, {
+          share: m.share,
+          throttled: m.throttledBefore,
+        });
+        m.throttledBefore = m.throttled;
+        m.spent = 0;
+        m.throttled = m.demand > m.share;
+        m.claimedAt = this.o.now();
+        return claim;
       },
       onShare: (s) => {
+        this.settle(m);
         m.share = s;
+        if (m.demand > m.share) m.throttled = true;
       },
       random: this.jitter,
     });
@@ -144,8 +171,17 @@ export class World {
   redraw(burstRate: number): void {
     const { noise } = this.o;
     for (const m of this.alive) {
+      this.settle(m);
       m.demand = m.bursting ? burstRate : m.base * (1 - noise + 2 * noise * this.rand());
+      if (m.demand > m.share) m.throttled = true;
     }
+  }
+
+  /** Adds what `m` wrote since `m.since` at its current demand and share. */
+  private settle(m: SimMember): void {
+    const now = this.o.now();
+    m.spent += (Math.min(m.demand, m.share) * (now - m.since)) / 1000;
+    m.since = now;
   }
 
   /** Kills a fraction of the live members at once (crash: no lease release). */

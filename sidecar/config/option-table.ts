@@ -118,7 +118,7 @@ export const SIDECAR_OPTIONS = {
   leaseLifetimeMs: withDefault(
     rules.integer(LEASE_LIFETIME_MS.min, LEASE_LIFETIME_MS.max),
     6_000,
-    "how long a lease counts without renewal (renewed every third of it); a sidecar that dies stops counting within this time",
+    "how long a lease counts without renewal (renewed every third of it); a sidecar that dies stops counting within this time. In a fleet of more than `maxWriteRate` × this / 300,000 sidecars (`maxWriteRate` / 50 at the default), renewals slow down (up to every 20 s) so that leases cost 2 % of `maxWriteRate`, and a lease counts 1.2 × the extra period longer",
   ),
   mongoTimeoutMs: withDefault(
     rules.integer(100, 600_000),

@@ -9,6 +9,13 @@ import type { SidecarMetrics } from "../config/metrics.js";
 import type { Deadline } from "../write/deadline.js";
 import { LEASE_CLOCK_SKEW_MS, type LeaseDoc, liveLeaseFilter } from "./lease-check.js";
 import { OncePerId } from "./once-per-id.js";
+import {
+  jittered,
+  leaseLifetimeFor,
+  longestLifetimeMs,
+  renewalPeriodMs,
+  shortestPeriodMs,
+} from "./period.js";
 import { type Claim, FLOOR_FRACTION, shareUnder } from "./share.js";
 import { checkSplit, type SplitDoc, splitId } from "./split-doc.js";
 import { type SeenSplit, Splitter } from "./splitter.js";
@@ -18,12 +25,6 @@ export type { LeaseDoc } from "./lease-check.js";
 /** How often an invalid or stale split document is complained about in the log. */
 const COMPLAINT_EVERY_MS = 600_000;
 
-/**
- * How far a renewal period is drawn from its mean, each way: renewals of members that started
- * together drift apart instead of hitting the lease collection at the same moment.
- */
-export const RENEWAL_JITTER = 0.2;
-
 /** Claims published, kept while a split may still have read them. */
 const MAX_HISTORY = 16;
 
@@ -31,6 +32,10 @@ export interface FleetDeps {
   leases: Collection<LeaseDoc>;
   scope: string;
   budget: number;
+  /**
+   * `leaseLifetimeMs`: the lifetime in a small fleet, renewed every third of it; a larger fleet
+   * renews less often and declares a longer lifetime (period.ts).
+   */
   lifetimeMs: number;
   deadline: Deadline;
   metrics: SidecarMetrics;
@@ -43,10 +48,11 @@ export interface FleetDeps {
   random?: () => number;
 }
 
-/** A claim this member published, and when (server clock). */
+/** A claim this member published, when (server clock), and the lifetime its lease declared. */
 interface Published {
   claim: Claim;
   at: number;
+  lifetimeMs: number;
 }
 
 export class FleetMembership {
@@ -59,13 +65,24 @@ export class FleetMembership {
   private renewals = 0;
   private readonly splitter: Splitter;
   private readonly complaints = new OncePerId(COMPLAINT_EVERY_MS);
+  /** The period the fleet's size asks for, from the last split read (period.ts). */
+  private targetPeriodMs: number;
+  /** The period whose lifetime the last lease write declared: no renewal may come later. */
+  private declaredPeriodMs: number;
+  /** The mean of the next renewal's period: the target, once a lease write declared it. */
+  private periodMs: number;
+  /** The longest lifetime this member ever declares: a split's lock counts no longer. */
+  private readonly maxLifetimeMs: number;
 
   constructor(private readonly d: FleetDeps) {
+    this.periodMs = shortestPeriodMs(d.lifetimeMs);
+    this.targetPeriodMs = this.periodMs;
+    this.declaredPeriodMs = this.periodMs;
+    this.maxLifetimeMs = longestLifetimeMs(d.lifetimeMs);
     this.splitter = new Splitter({
       leases: d.leases,
       scope: d.scope,
       budget: d.budget,
-      lifetimeMs: d.lifetimeMs,
       id: this.id,
       deadline: d.deadline,
       metrics: d.metrics,
@@ -73,15 +90,18 @@ export class FleetMembership {
     });
   }
 
-  /** The mean time between two renewals: a third of the lifetime. */
+  /**
+   * The mean time to the next renewal: a third of `leaseLifetimeMs` in a small fleet, longer as
+   * the split counts more members (renewalPeriodMs). A longer one applies from the renewal after
+   * the one that saw it, whose lease declares the lifetime it needs; a shorter one at once.
+   */
   get renewalPeriodMs(): number {
-    return Math.floor(this.d.lifetimeMs / 3);
+    return this.periodMs;
   }
 
   /** The time to the next renewal: the period, ± RENEWAL_JITTER of it, drawn anew each time. */
   nextRenewalInMs(): number {
-    const u = (this.d.random ?? Math.random)();
-    return Math.round(this.renewalPeriodMs * (1 - RENEWAL_JITTER + 2 * RENEWAL_JITTER * u));
+    return jittered(this.periodMs, (this.d.random ?? Math.random)());
   }
 
   /**
@@ -95,6 +115,8 @@ export class FleetMembership {
     // A sidecar that just started claims everything: the split then keeps room for it, and its
     // claim is used only through later ones (see claimUnder).
     const claim = this.renewals++ === 0 ? null : measured;
+    const declaring = this.targetPeriodMs;
+    const lifetimeMs = leaseLifetimeFor(declaring, this.d.lifetimeMs);
     const mine = await deadline(
       "lease renewal",
       leases.findOneAndUpdate(
@@ -105,7 +127,7 @@ export class FleetMembership {
             scope: this.d.scope,
             budget: this.d.budget,
             claim,
-            lifetimeMs: this.d.lifetimeMs,
+            lifetimeMs,
             host: hostname(),
             pid: process.pid,
           },
@@ -117,7 +139,8 @@ export class FleetMembership {
       throw new Error("lease renewal returned no lease with a renewal time");
     }
     const now = mine.renewedAt.getTime();
-    this.history.push({ claim, at: now });
+    this.history.push({ claim, at: now, lifetimeMs });
+    this.declaredPeriodMs = declaring;
     const raw: unknown = await deadline(
       "split read",
       (leases as unknown as Collection<SplitDoc>).findOne({ _id: splitId(this.d.scope) }),
@@ -130,11 +153,12 @@ export class FleetMembership {
           : split === undefined
             ? { kind: "invalid" }
             : { kind: "valid", version: split.version };
-      split = (await this.splitter.write(now, seen)) ?? (await this.reread(now));
+      split = (await this.splitter.write(now, seen, lifetimeMs)) ?? (await this.reread(now));
     }
     if (split === undefined) {
       throw new Error("no valid fleet split to share by: another member is writing the first");
     }
+    this.adoptPeriod(split.count);
     const share = await this.shareOf(split, now);
     // A bucket at rate 0 has no limit: a share that is not a positive number is a bug, not a share.
     if (!(share > 0) || !Number.isFinite(share)) {
@@ -184,6 +208,15 @@ export class FleetMembership {
     }
   }
 
+  /**
+   * Sets the period for a fleet of `members` (the split's count: live leases and the ones that
+   * lapsed lately). Longer only up to the period whose lifetime the last lease write declared.
+   */
+  private adoptPeriod(members: number): void {
+    this.targetPeriodMs = renewalPeriodMs(members, this.d.budget, this.d.lifetimeMs);
+    this.periodMs = Math.min(this.targetPeriodMs, this.declaredPeriodMs);
+  }
+
   /** The split another member wrote while this one tried to. */
   private async reread(now: number): Promise<SplitDoc | undefined> {
     const splits = this.d.leases as unknown as Collection<SplitDoc>;
@@ -212,7 +245,8 @@ export class FleetMembership {
    */
   private mayWrite(split: SplitDoc | undefined, now: number): boolean {
     if (split === undefined || split.holder === this.id) return true;
-    const lifetime = Math.min(split.lifetimeMs, this.d.lifetimeMs);
+    // The holder's lease lifetime, believed no longer than the longest a member declares.
+    const lifetime = Math.min(split.lifetimeMs, this.maxLifetimeMs);
     // Stamped in the future of the server's clock, a lock would never lapse: taken over too.
     const at = split.lockedAt.getTime();
     const lapsed = at + lifetime <= now || at > now + LEASE_CLOCK_SKEW_MS;
@@ -253,11 +287,28 @@ export class FleetMembership {
       for (let i = 0; i < h.length; i++) if ((h[i] as Published).at < readAt) j = i;
       from = j - 1;
     }
-    const lifetime = Math.min(split.lifetimeMs, this.d.lifetimeMs);
     const oldest = h[from];
     // Claims before the one the split read are not needed again; at most MAX_HISTORY are kept.
     this.history = h.slice(Math.max(0, from, h.length - MAX_HISTORY));
-    if (oldest === undefined || oldest.at + lifetime <= readAt) return undefined;
+    if (oldest === undefined) return undefined;
+    // Counted only if the lease the split read was live at `readAt`, by the lifetime it declared
+    // (periods, hence lifetimes, change with the fleet's size) up to the split writer's own, as
+    // the writer judged it: the last before `readAt`, or the one before it while that write was
+    // in flight, so that one is checked live until the last was stamped. (Checked at `readAt`,
+    // it would have lapsed: a lifetime is shorter than two periods in a large fleet.) Left
+    // unchecked: a write in flight past the lifetime's slack (3.6 s by default) across the
+    // split's read, after a late renewal: one member's share for one split.
+    const lives = (p: Published | undefined, at: number) =>
+      p !== undefined && p.at + Math.min(p.lifetimeMs, split.lifetimeMs) > at;
+    const last = h[from + 1];
+    const lastSeen = last !== undefined && last.at < readAt ? last : undefined;
+    if (
+      lastSeen === undefined
+        ? !lives(oldest, readAt)
+        : !lives(lastSeen, readAt) || !lives(oldest, lastSeen.at)
+    ) {
+      return undefined;
+    }
     let claim: Claim = oldest.claim;
     for (const p of h.slice(from)) {
       if (claim === null || (p.claim !== null && p.claim < claim)) claim = p.claim;
@@ -278,7 +329,13 @@ export class FleetMembership {
     if (claim !== undefined) return shareUnder(split, claim) * scale;
     const live = await this.d.deadline(
       "lease count",
-      this.d.leases.countDocuments(liveLeaseFilter(this.d.scope, now, this.d.lifetimeMs)),
+      this.d.leases.countDocuments(
+        liveLeaseFilter(
+          this.d.scope,
+          now,
+          leaseLifetimeFor(this.declaredPeriodMs, this.d.lifetimeMs),
+        ),
+      ),
     );
     return (split.budget / Math.max(split.count + 1, live)) * FLOOR_FRACTION * scale;
   }

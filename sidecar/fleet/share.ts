@@ -26,10 +26,36 @@ export function looser(a: Claim, b: Claim): boolean {
   return b !== null && (a === null || a > b);
 }
 
-/** Claim of a member that spent tokens for `spent` records in `seconds`, and waited for them or not. */
-export function claimOf(spent: number, seconds: number, throttled: boolean): Claim {
-  if (throttled) return null;
-  return seconds > 0 ? (spent / seconds) * DEMAND_HEADROOM : 0;
+/**
+ * What a member throttled for the first time in a row asks for, as a multiple of its share: a
+ * bounded raise instead of everything. Demand that moves a little past the headroom for a moment
+ * (noise) then takes twice its share, not the water level; a member throttled at two renewals in
+ * a row (a burst) claims everything from the second.
+ */
+export const THROTTLED_RAISE = 2;
+
+/** The member's previous renewal: the share it had, and whether it was throttled then. */
+export interface LastClaim {
+  share: number;
+  throttled: boolean;
+}
+
+/**
+ * Claim of a member that spent tokens for `spent` records in `seconds`, and waited for them or
+ * not: its rate × DEMAND_HEADROOM when it never waited; when it waited, everything (null) if it
+ * also waited at its previous renewal (or `last` is not known), else THROTTLED_RAISE × its share
+ * (at least its rate × DEMAND_HEADROOM).
+ */
+export function claimOf(
+  spent: number,
+  seconds: number,
+  throttled: boolean,
+  last?: LastClaim,
+): Claim {
+  const rate = seconds > 0 ? (spent / seconds) * DEMAND_HEADROOM : 0;
+  if (!throttled) return rate;
+  if (last === undefined || last.throttled) return null;
+  return Math.max(rate, last.share * THROTTLED_RAISE);
 }
 
 /**

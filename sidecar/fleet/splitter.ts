@@ -28,7 +28,6 @@ export interface SplitterDeps {
   leases: Collection<LeaseDoc>;
   scope: string;
   budget: number;
-  lifetimeMs: number;
   /** The member writing: holder of the lock while its splits are younger than its lifetime. */
   id: string;
   deadline: Deadline;
@@ -47,11 +46,12 @@ export class Splitter {
 
   /**
    * Reads the leases at server time `now` (stamped by this member's own lease write, which
-   * finished before the read) and writes the split, replacing `seen`. Undefined when another
-   * member wrote it first (this one then uses what it read).
+   * finished before the read, declaring `lifetimeMs`: the split's lock lapses after it, and no
+   * lease counts longer, whatever it declares) and writes the split, replacing `seen`. Undefined
+   * when another member wrote it first (this one then uses what it read).
    */
-  async write(now: number, seen: SeenSplit): Promise<SplitDoc | undefined> {
-    const { leases, deadline, scope, lifetimeMs } = this.d;
+  async write(now: number, seen: SeenSplit, lifetimeMs: number): Promise<SplitDoc | undefined> {
+    const { leases, deadline, scope } = this.d;
     const all: unknown[] = await deadline(
       "lease read",
       leases.find({ scope }).limit(MAX_LEASES_READ).toArray(),
@@ -61,11 +61,14 @@ export class Splitter {
     this.reportOtherBudgets(live, now);
     // A lease that lapsed less than a lifetime ago keeps a floor: its member may be slow rather
     // than dead, and when it renews it knows the split did not count it and keeps to that floor.
-    const recent = lapsed.filter((l) => l.renewedAt.getTime() + 2 * lifetimeMs > now);
+    const recent = lapsed.filter(
+      (l) => l.renewedAt.getTime() + 2 * Math.min(l.lifetimeMs, lifetimeMs) > now,
+    );
     const members: Member[] = live.map((l) => ({ id: l._id, claim: l.claim }));
     // Past MAX_LEASES_READ, each live lease not read counts as busy: its member believes itself
     // counted and takes up to the level, so the split must have kept that much for it.
-    const unread = all.length < MAX_LEASES_READ ? 0 : await this.countUnread(now, live.length);
+    const unread =
+      all.length < MAX_LEASES_READ ? 0 : await this.countUnread(now, live.length, lifetimeMs);
     for (let i = 0; i < unread; i++) members.push({ id: `\u0000unread-${i}`, claim: null });
     const split = splitOf(this.d.budget, members, recent.length);
     const doc: SplitDoc = {
@@ -153,10 +156,10 @@ export class Splitter {
    * How many other leases renewed within this member's lifetime were not among the `read` live
    * ones: the split read MAX_LEASES_READ and stopped. One count, only in a fleet that large.
    */
-  private async countUnread(now: number, read: number): Promise<number> {
+  private async countUnread(now: number, read: number, lifetimeMs: number): Promise<number> {
     const total = await this.d.deadline(
       "lease count",
-      this.d.leases.countDocuments(liveLeaseFilter(this.d.scope, now, this.d.lifetimeMs)),
+      this.d.leases.countDocuments(liveLeaseFilter(this.d.scope, now, lifetimeMs)),
     );
     return Math.max(0, total - read);
   }

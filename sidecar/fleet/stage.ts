@@ -30,6 +30,7 @@ export function createFleetStage(d: FleetStageDeps): FleetMembership | undefined
   const { config, rate, metrics } = d;
   if (config.maxWriteRate <= 0) return undefined;
   let measuredSince = Date.now();
+  let last = { share: config.maxWriteRate, throttled: false };
   return new FleetMembership({
     leases: d.db.collection<LeaseDoc>(config.leaseCollection),
     scope: config.collection,
@@ -41,11 +42,13 @@ export function createFleetStage(d: FleetStageDeps): FleetMembership | undefined
     demand: () => {
       const now = Date.now();
       const { spent, throttled } = rate.usage();
-      const claim = claimOf(spent, (now - measuredSince) / 1000, throttled);
+      const claim = claimOf(spent, (now - measuredSince) / 1000, throttled, last);
       measuredSince = now;
+      last = { share: last.share, throttled };
       return claim;
     },
     onShare: (share) => {
+      last = { share, throttled: last.throttled };
       rate.setRate(share, bucketCapacity(config.bulkSize, share));
       metrics.writeShare.set(share);
       d.wakeup.notify();

@@ -7,6 +7,7 @@ import {
   shareUnder,
   splitBudget,
   splitOf,
+  THROTTLED_RAISE,
 } from "../../../../sidecar/fleet/share.js";
 import { prng } from "../../../helpers/prng.js";
 
@@ -129,6 +130,15 @@ describe("claimOf", () => {
     expect(claimOf(500, 5, true)).toBeNull();
     expect(claimOf(500, 5, false)).toBe(100 * DEMAND_HEADROOM);
     expect(claimOf(0, 3, false)).toBe(0);
+  });
+
+  it("asks THROTTLED_RAISE × its share when throttled once, everything when twice in a row", () => {
+    const calm = { share: 40, throttled: false };
+    expect(claimOf(150, 5, true, calm)).toBe(40 * THROTTLED_RAISE);
+    // A measured rate above the raise is what it asks.
+    expect(claimOf(500, 5, true, calm)).toBe(100 * DEMAND_HEADROOM);
+    expect(claimOf(150, 5, true, { share: 40, throttled: true })).toBeNull();
+    expect(claimOf(150, 5, false, { share: 40, throttled: true })).toBe(30 * DEMAND_HEADROOM);
   });
 });
 
