@@ -14,16 +14,27 @@ import {
   payloadBody,
 } from "../../shared/wire/payload-attribute.js";
 import { messageBytes, SQS_MAX_BATCH_ENTRIES } from "../../shared/wire/sqs-limits.js";
-import { MAX_STREAM_MARK_BYTES, type StreamMark } from "../../shared/wire/stream.js";
+import {
+  MAX_N_RANGES_PER_MESSAGE,
+  MAX_STREAM_MARK_BYTES,
+  type NumberRange,
+  type StreamMark,
+} from "../../shared/wire/stream.js";
 import type { ProducerStream } from "../batcher/stream.js";
+import { withSeqJson } from "./record-seq.js";
 
 /** A record already serialized for an envelope. */
 export interface Item {
   json: string;
   /** UTF-8 length of `json`. */
   bytes: number;
-  /** Its number in the producer's stream (`seq.n`), when it has one. */
+  /** Its number in this producer's stream (`seq.n`), when it has one. */
   n?: number | undefined;
+  /**
+   * `json` ends with the record's own `seq` (spooled by an earlier producer, or of another
+   * stream): it goes as it is, and the message's mark does not number it.
+   */
+  carriesSeq?: boolean | undefined;
 }
 
 /** One SQS message, encoded and ready to send or spool. */
@@ -39,8 +50,8 @@ export interface EncodedMessage {
   payload?: Buffer | undefined;
   /** Records it holds. */
   records: number;
-  /** The stream numbers of its records, when known: what a drop of the message states lost. */
-  seq?: readonly number[] | undefined;
+  /** The stream numbers of its records, where known: what a drop of the message states lost. */
+  seq?: readonly (number | undefined)[] | undefined;
   /** Size as SQS counts it: body plus attributes (the payload's bytes included), UTF-8. */
   bytes: number;
 }
@@ -55,8 +66,11 @@ export interface PackerLimits {
   maxRecordsPerMessage: number;
   /** Compressed envelopes go as raw bytes in a binary attribute, not base64 in the body. */
   binaryPayload?: boolean | undefined;
-  /** Every message carries this stream's mark; MAX_STREAM_MARK_BYTES are kept free for it. */
-  stream?: Pick<ProducerStream, "mark" | "restate"> | undefined;
+  /**
+   * Every message carries this stream's mark, naming its records' numbers (`ns`);
+   * MAX_STREAM_MARK_BYTES are kept free for it.
+   */
+  stream?: Pick<ProducerStream, "id" | "hwm" | "mark" | "restate"> | undefined;
 }
 
 /** EncodedMessage text smaller than this goes uncompressed: base64 and the attribute eat the gain. */
@@ -124,6 +138,11 @@ export class Packer {
             : messageBytes("", envelopeAttributes(limits.compression))) + mark;
   }
 
+  /** The stream whose mark every message carries, if any. */
+  get stream(): Pick<ProducerStream, "id" | "hwm"> | undefined {
+    return this.limits.stream;
+  }
+
   /**
    * Raw envelope bytes worth one full message: once buffered, a message is encoded without
    * waiting for lingerMs. `whole`: the budget of a message that goes out alone, as large as a
@@ -189,10 +208,7 @@ export class Packer {
     carried: { lost: boolean },
   ): Promise<{ envelopes: EncodedMessage[]; tooLarge: Item[] }> {
     const { maxMessageBytes, compression } = this.limits;
-    const text = envelopeBody(
-      items.map((i) => i.json),
-      mark,
-    );
+    const text = markedBody(items, mark);
     const rawBytes = Buffer.byteLength(text, "utf8");
     let envelope = plain(text, rawBytes, items.length);
     if (compression !== "identity" && rawBytes >= COMPRESS_MIN_BYTES) {
@@ -225,15 +241,58 @@ export class Packer {
   }
 }
 
-/** The stream numbers of `items`, when they all have one. */
-function seqOf(items: readonly Item[]): number[] | undefined {
-  const ns = items.map((i) => i.n);
-  return ns.every((n) => n !== undefined) ? (ns as number[]) : undefined;
+/** The stream numbers of `items`, where known. */
+function seqOf(items: readonly Item[]): (number | undefined)[] {
+  return items.map((i) => i.n);
 }
 
-/** Records in one uncompressed message, built at once (no size check: for the spool's log). */
-export function plainMessage(items: readonly Item[]): EncodedMessage {
-  const text = envelopeBody(items.map((i) => i.json));
+/**
+ * The envelope text of `items` with `mark`. The mark names their numbers (`ns`) when each has
+ * one of its stream, ascending, in at most MAX_N_RANGES_PER_MESSAGE ranges; otherwise each
+ * numbered record carries its own `seq`, as earlier producers sent every record.
+ */
+function markedBody(items: readonly Item[], mark: StreamMark | undefined): string {
+  if (mark === undefined) return envelopeBody(items.map((i) => i.json));
+  const ns = nsOf(items);
+  if (ns)
+    return envelopeBody(
+      items.map((i) => i.json),
+      { ...mark, ns },
+    );
+  const texts = items.map((i) =>
+    i.n === undefined || i.carriesSeq ? i.json : withSeqJson(i.json, { stream: mark.id, n: i.n }),
+  );
+  return envelopeBody(texts, mark);
+}
+
+/** The numbers of `items` as ascending ranges, in order; undefined when a mark cannot name them. */
+function nsOf(items: readonly Item[]): NumberRange[] | undefined {
+  if (items.length === 0) return undefined;
+  const ranges: NumberRange[] = [];
+  let last: NumberRange | undefined;
+  for (const item of items) {
+    const n = item.n;
+    if (n === undefined || item.carriesSeq) return undefined;
+    if (last && n === last[1] + 1) {
+      last[1] = n;
+      continue;
+    }
+    if ((last && n <= last[1]) || ranges.length === MAX_N_RANGES_PER_MESSAGE) return undefined;
+    last = [n, n];
+    ranges.push(last);
+  }
+  return ranges;
+}
+
+/**
+ * Records in one uncompressed message, built at once (no size check: for the spool's log),
+ * marked with `stream`'s id and high-water mark (and no loss) so that their numbers survive.
+ */
+export function plainMessage(
+  items: readonly Item[],
+  stream?: Pick<ProducerStream, "id" | "hwm">,
+): EncodedMessage {
+  const text = markedBody(items, stream && { id: stream.id, hwm: stream.hwm });
   const env = plain(text, Buffer.byteLength(text, "utf8"), items.length);
   env.seq = seqOf(items);
   return env;
