@@ -162,6 +162,9 @@ export class Batcher {
     try {
       if (this.loop.closed) return this.drops.drop("closed", 1, "auditq is closed; record dropped");
       const n = this.stream.next();
+      // Its number replaces any `seq` it came with, as when it was written into the record:
+      // the sidecar refuses a record that carries its own beside the mark's.
+      if ((record as Document).seq !== undefined) delete (record as Document).seq;
       const json = sqsSafeJson(toJson(record));
       const item: Item = { json, bytes: utf8Bytes(json), n };
       if (this.packer.surelyTooLarge(item)) {

@@ -83,6 +83,15 @@ describe("record numbers in the mark", () => {
     }
   });
 
+  it("numbers a record that came with a seq of its own in place of it", async () => {
+    const { sqs, accepted } = stubSqs(() => "ok");
+    const { batcher } = testBatcher(sqs);
+    batcher.add({ ...record(), seq: { stream: "x".repeat(22), n: 99 } });
+    await batcher.close(5000);
+    const { seqs } = await sentNumbers(accepted);
+    expect(seqs).toEqual([{ stream: batcher.stream.id, n: 1 }]);
+  });
+
   it("keeps each part's ranges when a compressed message splits", async () => {
     const { sqs, accepted } = stubSqs(() => "ok");
     const { batcher } = testBatcher(sqs, {
@@ -143,18 +152,15 @@ describe("record numbers in the mark", () => {
   });
 
   it("states the exact numbers lost of what the close deadline drops", async () => {
-    // Never answers, until close() aborts the call at its deadline.
-    const hung = {
-      send: (_: unknown, options?: { abortSignal?: AbortSignal }) =>
-        new Promise((_resolve, reject) => {
-          const signal = options?.abortSignal;
-          if (signal?.aborted) reject(signal.reason);
-          signal?.addEventListener("abort", () => reject(signal.reason));
-        }),
-    } as unknown as SQSClient;
-    const { batcher } = testBatcher(hung, { maxMessageBytes: 600, maxBatchBytes: 600 });
+    // Every call fails: at the deadline the messages wait in memory for the next try.
+    const { sqs } = stubSqs(() => new Error("connect ECONNREFUSED"));
+    const { batcher } = testBatcher(sqs, {
+      maxMessageBytes: 600,
+      maxBatchBytes: 600,
+      retry: { baseMs: 1000, maxMs: 1000 },
+    });
     for (let i = 0; i < 5; i++) batcher.add(record(100));
-    await batcher.close(200);
+    expect(await batcher.close(200)).toMatchObject({ dropped: 5 });
     expect(batcher.stream.mark().lost).toEqual([{ from: 1, to: 5, reason: "close-timeout" }]);
   });
 });
