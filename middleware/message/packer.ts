@@ -241,9 +241,9 @@ export class Packer {
   }
 }
 
-/** The stream numbers of `items`, where known. */
-function seqOf(items: readonly Item[]): (number | undefined)[] {
-  return items.map((i) => i.n);
+/** The stream numbers of `items`, where known; undefined when none is. */
+function seqOf(items: readonly Item[]): (number | undefined)[] | undefined {
+  return items.some((i) => i.n !== undefined) ? items.map((i) => i.n) : undefined;
 }
 
 /**
