@@ -9,8 +9,8 @@
 //
 // BENCH_RECORDS (default 20000) resizes a run. CPU only: no services.
 import { randomBytes } from "node:crypto";
+import { withSeqJson } from "../middleware/message/numbering.js";
 import { type Item, Packer } from "../middleware/message/packer.js";
-import { withSeqJson } from "../middleware/message/record-seq.js";
 import { serializeRecord } from "../shared/wire/record-json.js";
 import { SQS_LEGACY_MAX_MESSAGE_BYTES } from "../shared/wire/sqs-limits.js";
 import type { StreamMark } from "../shared/wire/stream.js";

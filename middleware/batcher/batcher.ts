@@ -153,17 +153,14 @@ export class Batcher {
 
   /**
    * Queues one record: the one way records enter the batcher. It is numbered first (`n`, which
-   * its message's mark names; the sidecar stores it as `seq`), before anything may drop it; a
-   * record captured after close() gets no number (the stream has ended). Returns false (and reports why) when the record was dropped.
-   * `toJson` writes it as relaxed Extended JSON; capture passes one made for the records it
-   * builds.
+   * its message's mark names, stored as `seq`; any `seq` it came with gives way), before anything
+   * may drop it; one captured after close() gets no number (the stream has ended). Returns false
+   * (and reports why) when it was dropped. `toJson` writes relaxed Extended JSON (capture's own).
    */
   add<R extends Document>(record: R, toJson: (record: R) => string = serializeRecord): boolean {
     try {
       if (this.loop.closed) return this.drops.drop("closed", 1, "auditq is closed; record dropped");
       const n = this.stream.next();
-      // Its number replaces any `seq` it came with, as when it was written into the record:
-      // the sidecar refuses a record that carries its own beside the mark's.
       if ((record as Document).seq !== undefined) delete (record as Document).seq;
       const json = sqsSafeJson(toJson(record));
       const item: Item = { json, bytes: utf8Bytes(json), n };

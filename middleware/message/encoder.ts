@@ -2,8 +2,8 @@
 // queue, and re-packs the records of a message SQS refused into two smaller ones at its head.
 import { type ByteQueue, ByteTally } from "../batcher/byte-queue.js";
 import type { DropReporter } from "../batcher/drop-reporter.js";
+import { withSeqJson } from "./numbering.js";
 import type { EncodedMessage, Item, Packer } from "./packer.js";
-import { withSeqJson } from "./record-seq.js";
 import { unpackItems } from "./unpack.js";
 
 export interface EncoderConfig {

@@ -14,14 +14,9 @@ import {
   payloadBody,
 } from "../../shared/wire/payload-attribute.js";
 import { messageBytes, SQS_MAX_BATCH_ENTRIES } from "../../shared/wire/sqs-limits.js";
-import {
-  MAX_N_RANGES_PER_MESSAGE,
-  MAX_STREAM_MARK_BYTES,
-  type NumberRange,
-  type StreamMark,
-} from "../../shared/wire/stream.js";
+import { MAX_STREAM_MARK_BYTES, type StreamMark } from "../../shared/wire/stream.js";
 import type { ProducerStream } from "../batcher/stream.js";
-import { withSeqJson } from "./record-seq.js";
+import { markedBody, seqOf } from "./numbering.js";
 
 /** A record already serialized for an envelope. */
 export interface Item {
@@ -30,10 +25,7 @@ export interface Item {
   bytes: number;
   /** Its number in this producer's stream (`seq.n`), when it has one. */
   n?: number | undefined;
-  /**
-   * `json` ends with the record's own `seq` (spooled by an earlier producer, or of another
-   * stream): it goes as it is, and the message's mark does not number it.
-   */
+  /** `json` ends with its own `seq` (spooled by an earlier producer, or of another stream). */
   carriesSeq?: boolean | undefined;
 }
 
@@ -66,10 +58,7 @@ export interface PackerLimits {
   maxRecordsPerMessage: number;
   /** Compressed envelopes go as raw bytes in a binary attribute, not base64 in the body. */
   binaryPayload?: boolean | undefined;
-  /**
-   * Every message carries this stream's mark, naming its records' numbers (`ns`);
-   * MAX_STREAM_MARK_BYTES are kept free for it.
-   */
+  /** Every message carries this stream's mark; MAX_STREAM_MARK_BYTES are kept free for it. */
   stream?: Pick<ProducerStream, "id" | "hwm" | "mark" | "restate"> | undefined;
 }
 
@@ -241,57 +230,8 @@ export class Packer {
   }
 }
 
-/** The stream numbers of `items`, where known; undefined when none is. */
-function seqOf(items: readonly Item[]): (number | undefined)[] | undefined {
-  return items.some((i) => i.n !== undefined) ? items.map((i) => i.n) : undefined;
-}
-
-/**
- * The envelope text of `items` with `mark`. The mark names their numbers (`ns`) when each has
- * one of its stream, ascending, in at most MAX_N_RANGES_PER_MESSAGE ranges; otherwise each
- * numbered record carries its own `seq`, as earlier producers sent every record.
- */
-function markedBody(items: readonly Item[], mark: StreamMark | undefined): string {
-  if (mark === undefined) return envelopeBody(items.map((i) => i.json));
-  const ns = nsOf(items);
-  if (ns)
-    return envelopeBody(
-      items.map((i) => i.json),
-      { ...mark, ns },
-    );
-  const texts = items.map((i) =>
-    i.n === undefined || i.carriesSeq ? i.json : withSeqJson(i.json, { stream: mark.id, n: i.n }),
-  );
-  return envelopeBody(texts, mark);
-}
-
-/** The numbers of `items` as ascending ranges, in order; undefined when a mark cannot name them. */
-function nsOf(items: readonly Item[]): NumberRange[] | undefined {
-  if (items.length === 0) return undefined;
-  const ranges: NumberRange[] = [];
-  let last: NumberRange | undefined;
-  for (const item of items) {
-    const n = item.n;
-    if (n === undefined || item.carriesSeq) return undefined;
-    if (last && n === last[1] + 1) {
-      last[1] = n;
-      continue;
-    }
-    if ((last && n <= last[1]) || ranges.length === MAX_N_RANGES_PER_MESSAGE) return undefined;
-    last = [n, n];
-    ranges.push(last);
-  }
-  return ranges;
-}
-
-/**
- * Records in one uncompressed message, built at once (no size check: for the spool's log),
- * marked with `stream`'s id and high-water mark (and no loss) so that their numbers survive.
- */
-export function plainMessage(
-  items: readonly Item[],
-  stream?: Pick<ProducerStream, "id" | "hwm">,
-): EncodedMessage {
+/** Records in one uncompressed message, built at once (no size check: the spool's log). */
+export function plainMessage(items: readonly Item[], stream?: Packer["stream"]): EncodedMessage {
   const text = markedBody(items, stream && { id: stream.id, hwm: stream.hwm });
   const env = plain(text, Buffer.byteLength(text, "utf8"), items.length);
   env.seq = seqOf(items);

@@ -3,8 +3,8 @@
 import { decompressEnvelope } from "../../shared/wire/body-codec.js";
 import { utf8Bytes } from "../../shared/wire/sqs-limits.js";
 import { markedNumbers, parseStreamMark } from "../../shared/wire/stream.js";
+import { seqInJson, withSeqJson } from "./numbering.js";
 import type { EncodedMessage, Item } from "./packer.js";
-import { seqInJson, withSeqJson } from "./record-seq.js";
 import { sqsSafeJson } from "./sqs-text.js";
 
 const RECORDS_OPENING = /^\{"auditq":1,"n":\d+,"records":\[/;
