@@ -1,14 +1,15 @@
 // `npm run bench:wire-seq`: what sequence numbers cost on the wire (issue 21: ≤ 2 %). The same
-// realistic records packed by the producer's Packer twice: as producers before version 2 sent
-// them (no `seq`, no stream mark), and numbered (each record's `"seq":{"stream":…,"n":…}` as
-// its last key, every message carrying the stream's mark). Bytes per record as SQS counts them
-// (body and attributes), with today's default codec (brotli, base64 body) and with
-// binaryPayload, for messages cut as under load at the default lingerMs and whole messages
-// (lingerMs 2000 at a steady rate). Then what costs: the mark with no `seq` in the records, and
-// `"seq":<n>` without the stream id.
+// realistic records packed by the producer's Packer three times, side by side: as producers
+// before version 2 sent them (no `seq`, no stream mark); numbered as now (every message carrying
+// the stream's mark, which names its records' numbers as ranges, `"ns":[[from,to]]`); and
+// numbered as before (each record's `"seq":{"stream":…,"n":…}` as its last key, the mark without
+// `ns`). Bytes per record as SQS counts them (body and attributes), with today's default codec
+// (brotli, base64 body) and with binaryPayload, for messages cut as under load at the default
+// lingerMs and whole messages (lingerMs 2000 at a steady rate).
 //
 // BENCH_RECORDS (default 20000) resizes a run. CPU only: no services.
 import { randomBytes } from "node:crypto";
+import { withSeqJson } from "../middleware/message/numbering.js";
 import { type Item, Packer } from "../middleware/message/packer.js";
 import { serializeRecord } from "../shared/wire/record-json.js";
 import { SQS_LEGACY_MAX_MESSAGE_BYTES } from "../shared/wire/sqs-limits.js";
@@ -20,25 +21,25 @@ const RECORDS = Number(process.env.BENCH_RECORDS ?? 20_000);
 const WARM_UP = 12;
 
 const streamId = randomBytes(16).toString("base64url");
-const item = (json: string, n?: number): Item => ({ json, bytes: Buffer.byteLength(json), n });
+const item = (json: string, n?: number, carriesSeq?: boolean): Item => ({
+  json,
+  bytes: Buffer.byteLength(json),
+  n,
+  carriesSeq,
+});
 
-/** Record `i` plain and numbered, from the same random content. */
-function pair(i: number): [Item, Item] {
-  const record = realisticRecord(i);
-  return [
-    item(serializeRecord(record)),
-    item(serializeRecord({ ...record, seq: { stream: streamId, n: i + 1 } }), i + 1),
-  ];
-}
+type Layout = "plain" | "numbered" | "numbered, seq in records";
+const LAYOUTS: readonly Layout[] = ["plain", "numbered", "numbered, seq in records"];
 
-/** What each part costs: messages with the mark but records without `seq`, or `"seq":<n>` alone. */
-const PARTS = [
-  ["mark only, no `seq` in records", (item: Item) => item],
-  ['mark, `"seq":<n>` without the stream id', (item: Item, n: number) => numberOnly(item, n)],
-] as const;
-
-function numberOnly(plain: Item, n: number): Item {
-  return item(`${plain.json.slice(0, -1)},"seq":${n}}`, n);
+/** Record `i` in each layout, from the same random content. */
+function variants(i: number): Record<Layout, Item> {
+  const json = serializeRecord(realisticRecord(i));
+  const n = i + 1;
+  return {
+    plain: item(json),
+    numbered: item(json, n),
+    "numbered, seq in records": item(withSeqJson(json, { stream: streamId, n }), n, true),
+  };
 }
 
 interface Packed {
@@ -49,7 +50,7 @@ interface Packed {
 /**
  * Packs `items` as the batcher does (the packer's own group sizes, `whole` or not) and returns
  * the bytes per record SQS counts. `numbered`: every message carries the stream's mark, its
- * high-water mark the last record packed so far.
+ * high-water mark the last record packed so far (and `ns` for records without their own `seq`).
  */
 async function pack(
   items: readonly Item[],
@@ -60,6 +61,10 @@ async function pack(
 ): Promise<Packed> {
   let hwm = 0;
   const stream = {
+    id: streamId,
+    get hwm() {
+      return hwm;
+    },
     mark: (): StreamMark => ({ id: streamId, hwm }),
     restate: () => undefined,
   };
@@ -88,64 +93,36 @@ async function pack(
   return { messages, bytesPerRecord: bytes / items.length };
 }
 
-const pairs = Array.from({ length: RECORDS }, (_, i) => pair(i));
-const warm = Array.from({ length: 4000 }, (_, i) => pair(RECORDS + i));
-const plain = pairs.map(([p]) => p);
-const numbered = pairs.map(([, s]) => s);
+const all = Array.from({ length: RECORDS }, (_, i) => variants(i));
+const warm = Array.from({ length: 4000 }, (_, i) => variants(RECORDS + i));
 const jsonBytes = (items: readonly Item[]) => items.reduce((n, i) => n + i.bytes, 0) / items.length;
 console.log(
-  `bench:wire-seq: ${RECORDS.toLocaleString("en")} records, ${jsonBytes(plain).toFixed(0)} B JSON each plain, ${jsonBytes(numbered).toFixed(0)} B numbered`,
+  `bench:wire-seq: ${RECORDS.toLocaleString("en")} records, JSON bytes each: ${LAYOUTS.map((l) => `${l} ${jsonBytes(all.map((v) => v[l])).toFixed(0)}`).join(", ")}`,
 );
 console.log(
-  "\n| messages cut as | payload | messages plain / numbered | B/record plain | B/record numbered | extra |",
+  "\n| messages cut as | payload | messages plain / numbered / seq in records | B/record plain | numbered | seq in records | extra numbered | extra seq in records |",
 );
-console.log("|---|---|---:|---:|---:|---:|");
+console.log("|---|---|---:|---:|---:|---:|---:|---:|");
 for (const [shape, whole] of [
   ["default lingerMs, under load", false],
   ["lingerMs 2000 (whole message)", true],
 ] as const) {
   for (const binaryPayload of [false, true]) {
-    const a = await pack(
-      plain,
-      warm.map(([p]) => p),
-      false,
-      binaryPayload,
-      whole,
-    );
-    const b = await pack(
-      numbered,
-      warm.map(([, s]) => s),
-      true,
-      binaryPayload,
-      whole,
-    );
-    const extra = (b.bytesPerRecord / a.bytesPerRecord - 1) * 100;
+    const [plain, numbered, old] = (await Promise.all(
+      LAYOUTS.map((l) =>
+        pack(
+          all.map((v) => v[l]),
+          warm.map((v) => v[l]),
+          l !== "plain",
+          binaryPayload,
+          whole,
+        ),
+      ),
+    )) as [Packed, Packed, Packed];
+    const extra = (p: Packed) =>
+      `${((p.bytesPerRecord / plain.bytesPerRecord - 1) * 100).toFixed(2)} %`;
     console.log(
-      `| ${shape} | ${binaryPayload ? "binaryPayload" : "base64 body"} | ${a.messages} / ${b.messages} | ${a.bytesPerRecord.toFixed(1)} | ${b.bytesPerRecord.toFixed(1)} | ${extra.toFixed(2)} % |`,
-    );
-  }
-}
-
-console.log("\nWhat costs, base64 body: extra bytes against plain, numbered records' parts alone");
-console.log("| messages cut as | variant | extra |");
-console.log("|---|---|---:|");
-for (const [shape, whole] of [
-  ["default lingerMs, under load", false],
-  ["lingerMs 2000 (whole message)", true],
-] as const) {
-  const a = await pack(
-    plain,
-    warm.map(([p]) => p),
-    false,
-    false,
-    whole,
-  );
-  for (const [name, make] of PARTS) {
-    const items = plain.map((p, i) => make(p, i + 1));
-    const warmUp = warm.map(([p], i) => make(p, RECORDS + i + 1));
-    const b = await pack(items, warmUp, true, false, whole);
-    console.log(
-      `| ${shape} | ${name} | ${((b.bytesPerRecord / a.bytesPerRecord - 1) * 100).toFixed(2)} % |`,
+      `| ${shape} | ${binaryPayload ? "binaryPayload" : "base64 body"} | ${plain.messages} / ${numbered.messages} / ${old.messages} | ${plain.bytesPerRecord.toFixed(1)} | ${numbered.bytesPerRecord.toFixed(1)} | ${old.bytesPerRecord.toFixed(1)} | ${extra(numbered)} | ${extra(old)} |`,
     );
   }
 }

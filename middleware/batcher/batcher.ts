@@ -5,7 +5,6 @@
 import type { Document } from "bson";
 import { AuditqError } from "../../shared/util/errors.js";
 import { MAX_RECORDS_PER_MESSAGE } from "../../shared/wire/envelope.js";
-import type { AuditSeq } from "../../shared/wire/record.js";
 import { serializeRecord } from "../../shared/wire/record-json.js";
 import { utf8Bytes } from "../../shared/wire/sqs-limits.js";
 import { MIDDLEWARE_OPTIONS } from "../config/option-table.js";
@@ -153,17 +152,16 @@ export class Batcher {
   }
 
   /**
-   * Queues one record: the one way records enter the batcher. It is numbered first (`seq`, its
-   * last field), before anything may drop it; a record captured after close() gets no number
-   * (the stream has ended). Returns false (and reports why) when the record was dropped.
-   * `toJson` writes it as relaxed Extended JSON; capture passes one made for the records it
-   * builds.
+   * Queues one record: the one way records enter the batcher. It is numbered first (`n`, which
+   * its message's mark names, stored as `seq`; any `seq` it came with gives way), before anything
+   * may drop it; one captured after close() gets no number (the stream has ended). Returns false
+   * (and reports why) when it was dropped. `toJson` writes relaxed Extended JSON (capture's own).
    */
   add<R extends Document>(record: R, toJson: (record: R) => string = serializeRecord): boolean {
     try {
       if (this.loop.closed) return this.drops.drop("closed", 1, "auditq is closed; record dropped");
       const n = this.stream.next();
-      (record as Document).seq = { stream: this.stream.id, n } satisfies AuditSeq;
+      if ((record as Document).seq !== undefined) delete (record as Document).seq;
       const json = sqsSafeJson(toJson(record));
       const item: Item = { json, bytes: utf8Bytes(json), n };
       if (this.packer.surelyTooLarge(item)) {

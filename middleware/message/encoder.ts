@@ -2,6 +2,7 @@
 // queue, and re-packs the records of a message SQS refused into two smaller ones at its head.
 import { type ByteQueue, ByteTally } from "../batcher/byte-queue.js";
 import type { DropReporter } from "../batcher/drop-reporter.js";
+import { withSeqJson } from "./numbering.js";
 import type { EncodedMessage, Item, Packer } from "./packer.js";
 import { unpackItems } from "./unpack.js";
 
@@ -61,12 +62,18 @@ export class Encoder {
   repack(env: EncodedMessage, why: string): void {
     const { packer, ready, drops } = this.config;
     const job = this.jobs.begin(env.bytes);
-    unpackItems(env)
+    const stream = packer.stream?.id;
+    unpackItems(env, stream)
       .then(async (items) => {
         if (items.length === 1) {
           const item = items[0] as Item;
+          // Reported as it is stored: with its `seq`.
+          const record =
+            item.n === undefined || item.carriesSeq || stream === undefined
+              ? item.json
+              : withSeqJson(item.json, { stream, n: item.n });
           drops.drop("rejected", 1, `SQS refused a record alone; quarantined: ${why}`, undefined, {
-            record: item.json,
+            record,
           });
           return;
         }

@@ -16,14 +16,17 @@ import {
 import { messageBytes, SQS_MAX_BATCH_ENTRIES } from "../../shared/wire/sqs-limits.js";
 import { MAX_STREAM_MARK_BYTES, type StreamMark } from "../../shared/wire/stream.js";
 import type { ProducerStream } from "../batcher/stream.js";
+import { markedBody, seqOf } from "./numbering.js";
 
 /** A record already serialized for an envelope. */
 export interface Item {
   json: string;
   /** UTF-8 length of `json`. */
   bytes: number;
-  /** Its number in the producer's stream (`seq.n`), when it has one. */
+  /** Its number in this producer's stream (`seq.n`), when it has one. */
   n?: number | undefined;
+  /** `json` ends with its own `seq` (spooled by an earlier producer, or of another stream). */
+  carriesSeq?: boolean | undefined;
 }
 
 /** One SQS message, encoded and ready to send or spool. */
@@ -39,8 +42,8 @@ export interface EncodedMessage {
   payload?: Buffer | undefined;
   /** Records it holds. */
   records: number;
-  /** The stream numbers of its records, when known: what a drop of the message states lost. */
-  seq?: readonly number[] | undefined;
+  /** The stream numbers of its records, where known: what a drop of the message states lost. */
+  seq?: readonly (number | undefined)[] | undefined;
   /** Size as SQS counts it: body plus attributes (the payload's bytes included), UTF-8. */
   bytes: number;
 }
@@ -56,7 +59,7 @@ export interface PackerLimits {
   /** Compressed envelopes go as raw bytes in a binary attribute, not base64 in the body. */
   binaryPayload?: boolean | undefined;
   /** Every message carries this stream's mark; MAX_STREAM_MARK_BYTES are kept free for it. */
-  stream?: Pick<ProducerStream, "mark" | "restate"> | undefined;
+  stream?: Pick<ProducerStream, "id" | "hwm" | "mark" | "restate"> | undefined;
 }
 
 /** EncodedMessage text smaller than this goes uncompressed: base64 and the attribute eat the gain. */
@@ -124,6 +127,11 @@ export class Packer {
             : messageBytes("", envelopeAttributes(limits.compression))) + mark;
   }
 
+  /** The stream whose mark every message carries, if any. */
+  get stream(): Pick<ProducerStream, "id" | "hwm"> | undefined {
+    return this.limits.stream;
+  }
+
   /**
    * Raw envelope bytes worth one full message: once buffered, a message is encoded without
    * waiting for lingerMs. `whole`: the budget of a message that goes out alone, as large as a
@@ -189,10 +197,7 @@ export class Packer {
     carried: { lost: boolean },
   ): Promise<{ envelopes: EncodedMessage[]; tooLarge: Item[] }> {
     const { maxMessageBytes, compression } = this.limits;
-    const text = envelopeBody(
-      items.map((i) => i.json),
-      mark,
-    );
+    const text = markedBody(items, mark);
     const rawBytes = Buffer.byteLength(text, "utf8");
     let envelope = plain(text, rawBytes, items.length);
     if (compression !== "identity" && rawBytes >= COMPRESS_MIN_BYTES) {
@@ -225,15 +230,9 @@ export class Packer {
   }
 }
 
-/** The stream numbers of `items`, when they all have one. */
-function seqOf(items: readonly Item[]): number[] | undefined {
-  const ns = items.map((i) => i.n);
-  return ns.every((n) => n !== undefined) ? (ns as number[]) : undefined;
-}
-
-/** Records in one uncompressed message, built at once (no size check: for the spool's log). */
-export function plainMessage(items: readonly Item[]): EncodedMessage {
-  const text = envelopeBody(items.map((i) => i.json));
+/** Records in one uncompressed message, built at once (no size check: the spool's log). */
+export function plainMessage(items: readonly Item[], stream?: Packer["stream"]): EncodedMessage {
+  const text = markedBody(items, stream && { id: stream.id, hwm: stream.hwm });
   const env = plain(text, Buffer.byteLength(text, "utf8"), items.length);
   env.seq = seqOf(items);
   return env;

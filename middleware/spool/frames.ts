@@ -16,6 +16,7 @@ import {
 } from "../../shared/wire/envelope.js";
 import type { PayloadEncoding } from "../../shared/wire/payload-attribute.js";
 import { messageBytes, SQS_MAX_MESSAGE_BYTES } from "../../shared/wire/sqs-limits.js";
+import { MAX_STREAM_MARK_BYTES } from "../../shared/wire/stream.js";
 import {
   type EncodedMessage,
   MAX_RECORD_BYTES,
@@ -41,13 +42,17 @@ const LAYOUTS: readonly { encoding: BodyEncoding; payload: boolean }[] = [
 
 /**
  * The longest frame, header included. A body is one SQS message at most, or (in the records
- * `durability: "disk"` logs) one record alone in its envelope, which the batcher refuses beyond
- * MAX_RECORD_BYTES. A header claiming more is corrupt: a scan never reads further for it.
+ * `durability: "disk"` logs) one record alone in its envelope with the stream's mark naming its
+ * number, which the batcher refuses beyond MAX_RECORD_BYTES. A header claiming more is corrupt:
+ * a scan never reads further for it.
  */
 export const MAX_FRAME_BYTES =
   HEADER_BYTES +
   PAYLOAD_HEADER_BYTES +
-  Math.max(SQS_MAX_MESSAGE_BYTES, MAX_RECORD_BYTES + envelopeOverheadBytes(1));
+  Math.max(
+    SQS_MAX_MESSAGE_BYTES,
+    MAX_RECORD_BYTES + envelopeOverheadBytes(1) + MAX_STREAM_MARK_BYTES,
+  );
 const MAX_PAYLOAD_BYTES = MAX_FRAME_BYTES - HEADER_BYTES;
 
 function layoutOf(env: EncodedMessage): number {

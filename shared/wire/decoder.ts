@@ -13,12 +13,15 @@ import {
   payloadEncodingOf,
 } from "./payload-attribute.js";
 import type { MessageAttributeLike } from "./sqs-limits.js";
-import { parseStreamMark, type StreamMark } from "./stream.js";
+import { markedNumbers, type NumberRange, parseStreamMark, type StreamMark } from "./stream.js";
 
 /** A decoded message: its records, and its producer's stream mark when it carries one. */
 export interface DecodedEnvelope {
   records: Document[];
-  /** The envelope's `stream` key; undefined when absent or malformed (records are kept). */
+  /**
+   * The envelope's `stream` key; undefined when absent or malformed (records are kept, unless
+   * the mark names their numbers: then a malformed mark is a DecodeError).
+   */
   stream?: StreamMark | undefined;
 }
 
@@ -74,7 +77,27 @@ export function decodeEnvelope(body: string): DecodedEnvelope {
       throw new DecodeError(`envelope record ${i} is not an object`);
     }
   }
-  return { records: records as Document[], stream: parseStreamMark(obj.stream) };
+  const stream = parseStreamMark(obj.stream);
+  const ns = markedNumbers(obj.stream, stream, records.length);
+  if (ns && stream) numberRecords(records as Document[], stream.id, ns);
+  return { records: records as Document[], stream };
+}
+
+/**
+ * Writes `seq: {stream, n}` into each record, its last key as the producer once wrote it, from
+ * the mark's `ns`. A record that carries its own `seq` as well contradicts the mark: DecodeError.
+ */
+function numberRecords(records: Document[], stream: string, ns: readonly NumberRange[]): void {
+  let i = 0;
+  for (const [from, to] of ns) {
+    for (let n = from; n <= to; n++, i++) {
+      const record = records[i] as Document;
+      if (Object.hasOwn(record, "seq")) {
+        throw new DecodeError(`envelope record ${i} carries its own seq beside the mark's ns`);
+      }
+      record.seq = { stream, n };
+    }
+  }
 }
 
 /** An SQS message as received, reduced to what decoding needs. */

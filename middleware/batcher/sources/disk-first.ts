@@ -104,7 +104,7 @@ export class DiskFirst {
     const messages: EncodedMessage[] = [];
     for (let i = 0; i < items.length; ) {
       const n = Math.max(1, packer.groupSize(items, i));
-      messages.push(plainMessage(items.slice(i, i + n)));
+      messages.push(plainMessage(items.slice(i, i + n), packer.stream));
       i += n;
     }
     try {
@@ -158,7 +158,8 @@ export class DiskFirst {
         toPutBack = [];
         return source.batchOf(spool, group);
       }
-      const items = (await Promise.all(group.map((t) => unpackItems(t.envelope)))).flat();
+      const stream = packer.stream?.id;
+      const items = (await Promise.all(group.map((t) => unpackItems(t.envelope, stream)))).flat();
       const { envelopes, tooLarge } = await this.pack(items);
       for (const item of tooLarge) {
         drops.dropNumbered(

@@ -82,13 +82,10 @@ describe("stream mark", () => {
 
   it("unpacks the records of a marked message with their numbers, and a control message to none", async () => {
     const body = envelopeBody(records.map(serializeRecord), mark);
-    const items = await unpackItems({
-      body,
-      encoding: "identity",
-      attributes: ENVELOPE_ATTRIBUTES,
-      records: 2,
-      bytes: 0,
-    });
+    const items = await unpackItems(
+      { body, encoding: "identity", attributes: ENVELOPE_ATTRIBUTES, records: 2, bytes: 0 },
+      id,
+    );
     expect(items.map((i) => i.json)).toEqual(records.map(serializeRecord));
     expect(items.map((i) => i.n)).toEqual([5, 6]);
     const control = envelopeBody([], { id, hwm: 7, end: true });
