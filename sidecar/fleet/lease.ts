@@ -7,6 +7,7 @@ import type { Collection } from "mongodb";
 import type { Logger } from "../../shared/util/logger.js";
 import type { SidecarMetrics } from "../config/metrics.js";
 import type { Deadline } from "../write/deadline.js";
+import { ClaimHistory } from "./claim-history.js";
 import { LEASE_CLOCK_SKEW_MS, type LeaseDoc, liveLeaseFilter } from "./lease-check.js";
 import { OncePerId } from "./once-per-id.js";
 import {
@@ -24,9 +25,6 @@ export type { LeaseDoc } from "./lease-check.js";
 
 /** How often an invalid or stale split document is complained about in the log. */
 const COMPLAINT_EVERY_MS = 600_000;
-
-/** Claims published, kept while a split may still have read them. */
-const MAX_HISTORY = 16;
 
 export interface FleetDeps {
   leases: Collection<LeaseDoc>;
@@ -48,17 +46,10 @@ export interface FleetDeps {
   random?: () => number;
 }
 
-/** A claim this member published, when (server clock), and the lifetime its lease declared. */
-interface Published {
-  claim: Claim;
-  at: number;
-  lifetimeMs: number;
-}
-
 export class FleetMembership {
   readonly id = `${hostname()}-${process.pid}-${randomBytes(4).toString("hex")}`;
-  /** The claims published lately, oldest first. */
-  private history: Published[] = [];
+  /** The claims published lately. */
+  private readonly claims = new ClaimHistory();
   private timer: NodeJS.Timeout | undefined;
   private renewing: Promise<void> | undefined;
   private leaving = false;
@@ -139,7 +130,7 @@ export class FleetMembership {
       throw new Error("lease renewal returned no lease with a renewal time");
     }
     const now = mine.renewedAt.getTime();
-    this.history.push({ claim, at: now, lifetimeMs });
+    this.claims.publish({ claim, at: now, lifetimeMs });
     this.declaredPeriodMs = declaring;
     const raw: unknown = await deadline(
       "split read",
@@ -260,63 +251,6 @@ export class FleetMembership {
   }
 
   /**
-   * The claim this member applies under `split`, or undefined when the split may not have counted
-   * it. The claim is the one the split read, or a lower one published since: a lowered claim
-   * applies at once, a raised one only at a split that read it. Which claim a split read is known
-   * by time: a split reads after `readAt`, so it read the last claim published before `readAt`,
-   * or the one before that (whose write it may not have seen yet; the writes of one member follow
-   * each other). So: the lowest claim from that one before on. Not counted: no such claim (too
-   * new), or its lease had lapsed at `readAt`. A stale split is used the same way: its shares
-   * never grow, raises wait for a new one, and the first member to see its lock lapse writes the
-   * next.
-   */
-  private claimUnder(split: SplitDoc): Claim | undefined {
-    const readAt = split.readAt.getTime();
-    const h = this.history;
-    let from: number;
-    if (
-      split.holder === this.id &&
-      h.at(-1)?.at === readAt &&
-      (this.renewals > 1 || split.live === 1)
-    ) {
-      // Written by this member just now, after its own lease write; but a first claim (busy, to
-      // make room) is applied only alone: among others a member starts at its floor.
-      from = h.length - 1;
-    } else {
-      let j = -1;
-      for (let i = 0; i < h.length; i++) if ((h[i] as Published).at < readAt) j = i;
-      from = j - 1;
-    }
-    const oldest = h[from];
-    // Claims before the one the split read are not needed again; at most MAX_HISTORY are kept.
-    this.history = h.slice(Math.max(0, from, h.length - MAX_HISTORY));
-    if (oldest === undefined) return undefined;
-    // Counted only if the lease the split read was live at `readAt`, by the lifetime it declared
-    // (periods, hence lifetimes, change with the fleet's size) up to the split writer's own, as
-    // the writer judged it: the last before `readAt`, or the one before it while that write was
-    // in flight, so that one is checked live until the last was stamped. (Checked at `readAt`,
-    // it would have lapsed: a lifetime is shorter than two periods in a large fleet.) Left
-    // unchecked: a write in flight past the lifetime's slack (3.6 s by default) across the
-    // split's read, after a late renewal: one member's share for one split.
-    const lives = (p: Published | undefined, at: number) =>
-      p !== undefined && p.at + Math.min(p.lifetimeMs, split.lifetimeMs) > at;
-    const last = h[from + 1];
-    const lastSeen = last !== undefined && last.at < readAt ? last : undefined;
-    if (
-      lastSeen === undefined
-        ? !lives(oldest, readAt)
-        : !lives(lastSeen, readAt) || !lives(oldest, lastSeen.at)
-    ) {
-      return undefined;
-    }
-    let claim: Claim = oldest.claim;
-    for (const p of h.slice(from)) {
-      if (claim === null || (p.claim !== null && p.claim < claim)) claim = p.claim;
-    }
-    return claim;
-  }
-
-  /**
    * This member's share under `split` at server time `now`. One the split did not count gets the
    * floor of an equal share among every live lease, itself included (one count: members that
    * joined since the split, all at once when a fleet starts, each take a floor), which the split
@@ -325,7 +259,10 @@ export class FleetMembership {
   private async shareOf(split: SplitDoc, now: number): Promise<number> {
     // The budget is this member's own: a split written with another is scaled down, never up.
     const scale = Math.min(1, this.d.budget / split.budget);
-    const claim = this.claimUnder(split);
+    // Written by this member just now, after its own lease write; but a first claim (busy, to
+    // make room) is applied only alone: among others a member starts at its floor.
+    const ownFresh = split.holder === this.id && (this.renewals > 1 || split.live === 1);
+    const claim = this.claims.under(split, ownFresh);
     if (claim !== undefined) return shareUnder(split, claim) * scale;
     const live = await this.d.deadline(
       "lease count",
