@@ -100,9 +100,16 @@ function resolveActor(end: RequestEnd, report: Report): AuditActor {
         : null,
   };
   if (typeof type === "string") actor.type = bounded(type, MAX_SHORT_CHARS);
-  const ip = field(req, "ip");
+  let ip: unknown;
+  try {
+    // At a site of its own, not field()'s shared one (read.ts): Express's getter.
+    ip = req.ip;
+  } catch {
+    // A trust proxy function or getter that throws: no ip.
+    ip = undefined;
+  }
   if (typeof ip === "string") actor.ip = bounded(ip, MAX_SHORT_CHARS);
-  const ua = end.view.firstHeader("user-agent");
+  const ua = end.view.userAgent;
   if (ua !== undefined) actor.userAgent = bounded(ua, MAX_SHORT_CHARS * 2);
   return actor;
 }
