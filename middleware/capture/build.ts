@@ -100,16 +100,9 @@ function resolveActor(end: RequestEnd, report: Report): AuditActor {
         : null,
   };
   if (typeof type === "string") actor.type = bounded(type, MAX_SHORT_CHARS);
-  let ip: unknown;
-  try {
-    // At a site of its own, not field()'s shared one (read.ts): Express's getter.
-    ip = req.ip;
-  } catch {
-    // A trust proxy function or getter that throws: no ip.
-    ip = undefined;
-  }
+  const ip = field(req, "ip");
   if (typeof ip === "string") actor.ip = bounded(ip, MAX_SHORT_CHARS);
-  const ua = end.view.userAgent;
+  const ua = end.view.firstHeader("user-agent");
   if (ua !== undefined) actor.userAgent = bounded(ua, MAX_SHORT_CHARS * 2);
   return actor;
 }

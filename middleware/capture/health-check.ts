@@ -44,6 +44,6 @@ export function isHealthCheckView(view: RequestView): boolean {
   let path = view.path.toLowerCase();
   if (path.length > 1 && path.endsWith("/")) path = path.slice(0, -1);
   if (PATHS.has(path)) return true;
-  const agent = view.userAgent;
+  const agent = view.firstHeader("user-agent");
   return agent !== undefined && HEALTH_CHECK_AGENTS.some((prefix) => agent.startsWith(prefix));
 }

@@ -6,11 +6,6 @@
  * `obj[key]`, or undefined when `obj` is not an object or reading the field throws (a getter or
  * Proxy trap the app installed). A field that cannot be read is recorded as absent: the record
  * of the request matters more than that one field.
- *
- * Its one read sees every object and key it is given, so V8 looks each up by name in a shared
- * cache (a megamorphic load), several times dearer than a read at a site of its own. The reads
- * every request makes are written at their own sites, in the same guarded way (request-view.ts,
- * request-id.ts, record-fields.ts, route.ts, request-path.ts).
  */
 export function field(obj: unknown, key: PropertyKey): unknown {
   if ((typeof obj !== "object" && typeof obj !== "function") || obj === null) return undefined;

@@ -64,22 +64,6 @@ export function secretValues(config: Config, params: unknown): string[] | null {
 
 /** The response status, or 0 when the app left something that is not one. */
 export function statusOf(res: Response): number {
-  let status: unknown;
-  try {
-    status = res.statusCode;
-  } catch {
-    // A getter the app put on statusCode that throws: no status.
-    return 0;
-  }
+  const status = field(res, "statusCode");
   return typeof status === "number" && Number.isInteger(status) ? status : 0;
-}
-
-/** Whether the response was sent in full (`writableFinished`); false when that cannot be read. */
-export function finishedOf(res: Response): boolean {
-  try {
-    return res.writableFinished === true;
-  } catch {
-    // A getter that throws: counted as not finished, as an unreadable field always was.
-    return false;
-  }
 }

@@ -5,6 +5,7 @@ import { ObjectId } from "bson";
 import type { Request, Response } from "express";
 import type { Config } from "../config/resolve.js";
 import { AuditContext } from "./context.js";
+import { field } from "./read.js";
 import { requestIdOf } from "./request-id.js";
 import type { RequestView } from "./request-view.js";
 import type { RouteSeen } from "./route.js";
@@ -46,18 +47,10 @@ export interface RequestEnd {
 
 /** The `req.audit` of a request. */
 export function createContext(begin: RequestBegin, req: Request): AuditContext {
-  let headers: unknown;
-  try {
-    // At a site of its own, not field()'s shared one (read.ts).
-    headers = req.headers;
-  } catch {
-    // A getter the app put on req.headers that throws: no headers to take an id from.
-    headers = undefined;
-  }
   return new AuditContext(
     begin.id,
     // Not the `_id`: its hex would tell every client the process's ObjectId prefix and
     // counter, and so the `_id`s of records still to come.
-    requestIdOf(headers, randomUUID),
+    requestIdOf(field(req, "headers"), randomUUID),
   );
 }

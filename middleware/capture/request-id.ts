@@ -1,5 +1,5 @@
 // The request id of a record: the caller's own when it sent one, else a random one.
-import { asText } from "./read.js";
+import { asText, field } from "./read.js";
 
 const REQUEST_ID = /^[\w\-.:@/+=]{1,128}$/;
 // W3C trace context: version-traceid-parentid-flags; an all-zero trace id is invalid.
@@ -11,26 +11,9 @@ const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}/;
  * cannot put arbitrary text into every record's request id.
  */
 export function requestIdOf(headers: unknown, fallback: () => string): string {
-  if ((typeof headers !== "object" && typeof headers !== "function") || headers === null) {
-    return fallback();
-  }
-  const h = headers as { "x-request-id"?: unknown; traceparent?: unknown };
-  // Each header read at a site of its own (not field()'s shared one), guarded alike.
-  let given: string | undefined;
-  try {
-    given = asText(h["x-request-id"]);
-  } catch {
-    // A getter or Proxy trap on the headers that throws: that header is not there.
-    given = undefined;
-  }
+  const given = asText(field(headers, "x-request-id"));
   if (given !== undefined && REQUEST_ID.test(given)) return given;
-  let traceparent: string | undefined;
-  try {
-    traceparent = asText(h.traceparent);
-  } catch {
-    // As above.
-    traceparent = undefined;
-  }
+  const traceparent = asText(field(headers, "traceparent"));
   if (traceparent !== undefined) {
     const traceId = TRACEPARENT.exec(traceparent)?.[1];
     if (traceId !== undefined && traceId !== "00000000000000000000000000000000") return traceId;

@@ -12,7 +12,6 @@ import { type AuditContext, isAuditContext } from "./context.js";
 import { isHealthCheck, isHealthCheckView } from "./health-check.js";
 import { minimalRecord } from "./minimal-record.js";
 import { asText, field } from "./read.js";
-import { finishedOf } from "./record-fields.js";
 import {
   beginCapture,
   createContext,
@@ -120,16 +119,7 @@ export class RequestPath {
    * so a second record, or a second req.audit the app's calls would miss, is never made.
    */
   private ownedByAnother(req: Request): boolean {
-    // Read here rather than through field(): a site that only ever sees requests (see
-    // read.ts on the reads shared by every object).
-    let audit: unknown;
-    try {
-      audit = req.audit;
-    } catch {
-      // A getter the app put on req.audit that throws: not another auditq's context.
-      audit = undefined;
-    }
-    if (!isAuditContext(audit)) return false;
+    if (!isAuditContext(field(req, "audit"))) return false;
     this.skipped("nested");
     if (!this.warnedNested) {
       this.warnedNested = true;
@@ -178,8 +168,6 @@ export class RequestPath {
   /** `methods` and `sampleRate` decide when the request arrives; the rest when it ends. */
   private leftOutOnArrival(req: Request): SkipReason | undefined {
     const { methods, sampleRate } = this.config;
-    // The default (every method, every read): nothing to read.
-    if (methods === null && sampleRate >= 1) return undefined;
     const method = asText(field(req, "method"));
     if (methods !== null && (method === undefined || !methods.has(method))) return "method";
     if (sampleRate < 1 && method !== undefined && isRead(method) && Math.random() >= sampleRate) {
@@ -249,7 +237,7 @@ export class RequestPath {
       seen: p.seen,
       req: p.req,
       res,
-      aborted: !finishedOf(res),
+      aborted: field(res, "writableFinished") !== true,
       now: performance.now(),
       view,
     });

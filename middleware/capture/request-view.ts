@@ -21,38 +21,39 @@ export class RequestView {
   readonly path: string;
   /** Whether the URL carried a query string. */
   readonly hasQuery: boolean;
-  /** `req.headers` as the app left it: anything. */
+  /** `req.headers` as the app left it: anything, read only through {@link header}. */
   readonly headers: unknown;
-  /** The first `user-agent` header, as text (the default `skip` and the actor both read it). */
-  readonly userAgent: string | undefined;
 
   constructor(req: unknown) {
     let method: unknown;
     let url: string | undefined;
     let headers: unknown;
-    let userAgent: unknown;
     try {
       const r = req as RequestLike;
       method = r.method;
       url = asText(r.originalUrl) ?? asText(r.url);
       headers = r.headers;
-      userAgent =
-        typeof headers === "object" && headers !== null
-          ? (headers as { "user-agent"?: unknown })["user-agent"]
-          : field(headers, "user-agent");
     } catch {
       // Something on the request throws when read: each field on its own, the rest kept.
       method = field(req, "method");
       url = asText(field(req, "originalUrl")) ?? asText(field(req, "url"));
       headers = field(req, "headers");
-      userAgent = field(headers, "user-agent");
     }
     this.method = asText(method);
     this.headers = headers;
-    const agent = headerText(userAgent);
-    this.userAgent = Array.isArray(agent) ? agent[0] : agent;
     const q = url === undefined ? -1 : url.indexOf("?");
     this.path = url === undefined ? "/" : q === -1 ? url : url.slice(0, q);
     this.hasQuery = q !== -1;
+  }
+
+  /** A header's value as text (an array for repeated headers), whatever `headers` became. */
+  header(name: string): string | string[] | undefined {
+    return headerText(field(this.headers, name));
+  }
+
+  /** The first value of a header, as text. */
+  firstHeader(name: string): string | undefined {
+    const value = this.header(name);
+    return Array.isArray(value) ? value[0] : value;
   }
 }

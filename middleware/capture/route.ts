@@ -119,26 +119,11 @@ function enterMount(t: Tracked, value: unknown, req: object): void {
 
 /** A route matched: `req.route = value`, under the mount `base`. */
 function matchRoute(t: Tracked, value: unknown, base: unknown, req: object): void {
-  // Both read at sites of their own, not field()'s shared one (read.ts), guarded alike.
-  let path: unknown;
-  try {
-    path =
-      (typeof value === "object" || typeof value === "function") && value !== null
-        ? (value as { path?: unknown }).path
-        : undefined;
-  } catch {
-    // A route object whose path getter throws: no template.
-    return;
-  }
+  const path = field(value, "path");
   if (typeof path !== "string") return;
   const top = t.mounts[t.mounts.length - 1] as [string, string];
   t.template = (top[0] === base ? top[1] : typeof base === "string" ? base : "") + path;
-  try {
-    t.params = (req as { params?: unknown }).params;
-  } catch {
-    // Params behind a getter that throws: read again (or not) at finish.
-    t.params = undefined;
-  }
+  t.params = field(req, "params");
 }
 
 // One pair of accessors, shared by every request and by both places they can live; the state
@@ -205,22 +190,12 @@ function installOnPrototype(req: Request): void {
  */
 export function trackRoute(req: Request): RouteSeen {
   const slots = req as unknown as Slots;
-  let found: unknown;
-  try {
-    // At a site of its own, not field()'s shared one (read.ts).
-    found = slots[STATE];
-  } catch {
-    // A Proxy request whose trap throws: accessors of its own (or the throw the caller takes).
-    found = undefined;
-  }
-  let state: RouteState;
+  let state = field(req, STATE) as RouteState | undefined;
   if (
-    found instanceof RouteState &&
-    !Object.hasOwn(req, "baseUrl") &&
-    !Object.hasOwn(req, "route")
+    !(state instanceof RouteState) ||
+    Object.hasOwn(req, "baseUrl") ||
+    Object.hasOwn(req, "route")
   ) {
-    state = found;
-  } else {
     state = new RouteState(field(req, "baseUrl"));
     state.route = field(req, "route");
     slots[STATE] = state;
