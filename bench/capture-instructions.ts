@@ -14,6 +14,9 @@
 // libuv's threadpool compressing) per request. Settings: BENCH_REQUESTS (3000), BENCH_WINDOWS
 // (2), BENCH_WARMUP (2000), BENCH_CONNECTIONS (8), BENCH_LINGER_MS (60000, below),
 // BENCH_NODE_FLAGS (below), BENCH_CPU_PROF_DIR (a V8 CPU profile per app instead of callgrind).
+// Each window is also split by what executed it (splitByKind, below): V8's garbage collector,
+// V8's optimizing compilers, compression, and the rest (the app's, Express's and auditq's code,
+// V8's builtins and runtime, Node's C++).
 // Needs valgrind (callgrind, callgrind_control). About 90 s per app.
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -154,8 +157,74 @@ async function get(port: number, path: string, agent: http.Agent): Promise<void>
   });
 }
 
+/** What executed an instruction, told by the name of the function it is in (see splitByKind). */
+type Kind = "gc" | "compiler" | "compression" | "rest";
+const KINDS: readonly Kind[] = ["gc", "compiler", "compression", "rest"];
+
+function kindOf(fn: string): Kind {
+  if (
+    /compiler::|maglev::|Turbofan|Maglev|RegisterAllocat|InstructionSelector|CodeGenerator|Zone::/.test(
+      fn,
+    )
+  ) {
+    return "compiler";
+  }
+  if (
+    /^(Brotli|CreateBackwardReferences|Zopfli|StoreSymbol|StoreCommand)|Huffman|MetaBlock|BlockSplit|ClusterHistograms|deflate|ZSTD_|zstd/.test(
+      fn,
+    )
+  ) {
+    return "compression";
+  }
+  if (
+    /Heap|Scaveng|MarkCompact|Marking|Sweep|Evacuat|RememberedSet|BodyDescriptor|Visitor|Worklist|SizeFromMap|RecordWrite|Barrier|Ephemeron|AllocateRaw|FreeList|Allocat/.test(
+      fn,
+    )
+  ) {
+    return "gc";
+  }
+  return "rest";
+}
+
+/**
+ * A callgrind dump's instructions by kind: each function's own (exclusive) count, told apart by
+ * its name (V8's heap and GC, its optimizing compilers, brotli/zlib/zstd, the rest). JIT code
+ * has no name and counts as the rest. An approximation: a few helpers of either side may land
+ * on the other.
+ */
+function splitByKind(dump: string): Record<Kind, number> {
+  const out: Record<Kind, number> = { gc: 0, compiler: 0, compression: 0, rest: 0 };
+  // Names are compressed: `fn=(12) name` the first time, `fn=(12)` after; cfn= shares the ids.
+  const names = new Map<string, string>();
+  let kind: Kind = "rest";
+  let callCost = false;
+  for (const line of dump.split("\n")) {
+    const fn = /^c?fn=\((\d+)\)(?: (.*))?$/.exec(line);
+    if (fn !== null) {
+      const [, id, name] = fn as unknown as [string, string, string | undefined];
+      if (name !== undefined) names.set(id, name);
+      if (line.startsWith("fn=")) kind = kindOf(names.get(id) ?? "");
+      continue;
+    }
+    if (line.startsWith("calls=")) {
+      // The next cost line is the call's inclusive cost, counted in the callee already.
+      callCost = true;
+      continue;
+    }
+    const cost = /^[\d+*-]\S* (\d+)/.exec(line);
+    if (cost === null) continue;
+    if (callCost) callCost = false;
+    else out[kind] += Number(cost[1]);
+  }
+  return out;
+}
+
 /** Instructions per request of one app, counted by callgrind over the measured window. */
-async function measure(app: string, sqsUrl: string, outDir: string): Promise<number[]> {
+async function measure(
+  app: string,
+  sqsUrl: string,
+  outDir: string,
+): Promise<Array<{ perRequest: number; kinds: Record<Kind, number> }>> {
   const out = join(outDir, `callgrind.${app.replace(/[^a-z0-9]+/gi, "_")}.out`);
   // BENCH_CPU_PROF_DIR=dir: no callgrind; the app runs with a V8 CPU profile written there
   // instead (where the time goes, not how many instructions).
@@ -192,12 +261,14 @@ async function measure(app: string, sqsUrl: string, outDir: string): Promise<num
   }
   if (prof) return [];
   // Each window's dump is a file callgrind_control -d wrote: <out>.<n>, n = 1, 2, ...
-  const counts: number[] = [];
+  const counts: Array<{ perRequest: number; kinds: Record<Kind, number> }> = [];
   for (let w = 1; w <= WINDOWS; w++) {
     const dump = `${out}.${w}`;
     const totals = /^(?:totals|summary): (\d+)/m.exec(readFileSync(dump, "utf8"));
     if (totals === null) throw new Error(`no totals in ${dump}:\n${stderr}`);
-    counts.push(Number(totals[1]) / REQUESTS);
+    const kinds = splitByKind(readFileSync(dump, "utf8"));
+    for (const k of KINDS) kinds[k] /= REQUESTS;
+    counts.push({ perRequest: Number(totals[1]) / REQUESTS, kinds });
   }
   return counts;
 }
@@ -209,17 +280,23 @@ async function main(): Promise<void> {
   const sqs = await stubSqs();
   const outDir = mkdtempSync(join(tmpdir(), "auditq-callgrind-"));
   const results: Array<[string, number]> = [];
+  const split: string[] = [];
   try {
     for (const app of apps) {
       const before = sqs.entries();
       const windows = await measure(app, sqs.url, outDir);
       // All windows together: garbage collection is part of what a middleware costs, and one
       // collection lands in one window or another.
-      const perRequest = windows.reduce((a, b) => a + b, 0) / windows.length;
+      const perRequest = windows.reduce((a, w) => a + w.perRequest, 0) / windows.length;
       results.push([app, perRequest]);
       console.error(
-        `${app}: ${perRequest.toFixed(0)} instructions/request (windows ${windows.map((w) => w.toFixed(0)).join(", ")}; ${sqs.entries() - before} SQS entries)`,
+        `${app}: ${perRequest.toFixed(0)} instructions/request (windows ${windows.map((w) => w.perRequest.toFixed(0)).join(", ")}; ${sqs.entries() - before} SQS entries)`,
       );
+      windows.forEach((w, i) => {
+        split.push(
+          `| ${app} | ${i + 1} | ${KINDS.map((k) => w.kinds[k].toFixed(0)).join(" | ")} |`,
+        );
+      });
     }
   } finally {
     sqs.close();
@@ -241,6 +318,12 @@ async function main(): Promise<void> {
     console.log(
       `| ${app} | ${n.toFixed(0)} | ${added === undefined || app === "bare" ? "–" : `+${added.toFixed(0)}`} | ${ratio} |`,
     );
+  }
+  if (split.length > 0) {
+    console.log(
+      "\nPer window, instructions/request by what executed them (splitByKind):\n| app | window | GC | optimizing compiler | compression | the rest |\n|---|---|---|---|---|---|",
+    );
+    for (const row of split) console.log(row);
   }
 }
 

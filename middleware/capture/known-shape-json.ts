@@ -19,24 +19,30 @@ const OWN_OBJECTS: ReadonlySet<string> = new Set([
   "service",
   "target",
   "causedBy",
+  "seq",
 ]);
 
-/** `"key":` of the keys a captured record has, made once. */
-const KEY_TEXT = new Map<string, string>(
-  [
-    ...["_id", "v", "source", "ts", "action", "meta", "trimmed", "captureError"],
-    ...["tenant", "changes"],
-    ...OWN_OBJECTS,
-    ...["id", "type", "ip", "userAgent"],
-    ...["method", "path", "route", "requestId", "params", "query", "headers", "body"],
-    ...["status", "durationMs", "aborted", "error", "errorStack"],
-    ...["name", "version", "host", "pid"],
-    ...["op", "from", "to"],
-  ].map((key) => [key, `${JSON.stringify(key)}:`]),
+/** The keys a captured record has, whose `"key":` and `,"key":` are made once. */
+const KNOWN_KEYS: readonly string[] = [
+  ...["_id", "v", "source", "ts", "action", "meta", "trimmed", "captureError"],
+  ...["tenant", "changes", "stream", "n"],
+  ...OWN_OBJECTS,
+  ...["id", "type", "ip", "userAgent"],
+  ...["method", "path", "route", "requestId", "params", "query", "headers", "body"],
+  ...["status", "durationMs", "aborted", "error", "errorStack"],
+  ...["name", "version", "host", "pid"],
+  ...["op", "from", "to"],
+];
+const KEY_TEXT = new Map<string, string>(KNOWN_KEYS.map((key) => [key, `${JSON.stringify(key)}:`]));
+const NEXT_KEY_TEXT = new Map<string, string>(
+  KNOWN_KEYS.map((key) => [key, `,${JSON.stringify(key)}:`]),
 );
 
-function keyText(key: string): string {
-  return KEY_TEXT.get(key) ?? `${JSON.stringify(key)}:`;
+/** `"key":`, or `,"key":` after the first key of an object. */
+function keyText(key: string, first: boolean): string {
+  const made = (first ? KEY_TEXT : NEXT_KEY_TEXT).get(key);
+  if (made !== undefined) return made;
+  return first ? `${JSON.stringify(key)}:` : `,${JSON.stringify(key)}:`;
 }
 
 /** Longer strings go to JSON.stringify directly: the scan below only pays off on short ones. */
@@ -78,8 +84,9 @@ function valueText(value: unknown, depth: number, ownObject: boolean): string | 
     case "string":
       return stringText(value);
     case "number":
-      // Finite numbers are written as JSON writes them; NaN and ±Infinity as EJSON does.
-      return Number.isFinite(value) ? JSON.stringify(value) : valueJson(value, depth);
+      // A finite number's JSON text is its String() (-0 included: "0"); NaN and ±Infinity are
+      // written as EJSON writes them.
+      return Number.isFinite(value) ? String(value) : valueJson(value, depth);
     case "boolean":
       return value ? "true" : "false";
     case "undefined":
@@ -98,20 +105,30 @@ function valueText(value: unknown, depth: number, ownObject: boolean): string | 
   }
 }
 
-/** A plain object key by key; `ownChildren`: its fields named in OWN_OBJECTS are written so too. */
+/**
+ * A plain object key by key; `ownChildren`: its fields named in OWN_OBJECTS are written so too.
+ * `for…in` rather than Object.keys: no array of keys per object, and V8 reads `obj[key]` in it
+ * through the object's enumeration cache instead of a lookup by name at a site that sees every
+ * object and key of the record. It also visits inherited enumerable keys, which JSON leaves
+ * out: capturedRecordJson takes this path only while Object.prototype has none, and the
+ * objects written here have no other prototype (isPlainObject).
+ */
 function objectText(obj: Record<string, unknown>, depth: number, ownChildren: boolean): string {
-  const keys = Object.keys(obj);
   let out = "{";
   let first = true;
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i] as string;
+  for (const key in obj) {
     const text = valueText(obj[key], depth + 1, ownChildren && OWN_OBJECTS.has(key));
     if (text === undefined) continue;
-    out += first ? keyText(key) : `,${keyText(key)}`;
-    out += text;
+    out += keyText(key, first) + text;
     first = false;
   }
   return `${out}}`;
+}
+
+/** Whether any object's `for…in` would also visit keys JSON leaves out (see objectText). */
+function objectPrototypeHasEnumerables(): boolean {
+  for (const _ in Object.prototype) return true;
+  return false;
 }
 
 /**
@@ -120,7 +137,9 @@ function objectText(obj: Record<string, unknown>, depth: number, ownChildren: bo
  */
 export function capturedRecordJson(record: AuditRecord): string {
   // A toJSON on Object.prototype would change what JSON.stringify writes for every object.
-  if ("toJSON" in Object.prototype || !isPlainObject(record)) return serializeRecord(record);
+  if ("toJSON" in Object.prototype || objectPrototypeHasEnumerables() || !isPlainObject(record)) {
+    return serializeRecord(record);
+  }
   try {
     return objectText(record as unknown as Record<string, unknown>, 0, true);
   } catch {

@@ -102,6 +102,8 @@ const captured = fc.record(
     meta: appData,
     trimmed: fc.array(text),
     captureError: text,
+    // What the batcher adds last, before it writes the record.
+    seq: usually(fc.record({ stream: usually(text), n: usually(fc.nat()) })),
   },
   {
     requiredKeys: ["_id", "v", "ts", "actor", "action", "service"],
@@ -172,6 +174,23 @@ describe("capturedRecordJson", () => {
       expect(viaCaptured(record)).toEqual(viaEjson(record));
     } finally {
       delete (Object.prototype as { toJSON?: unknown }).toJSON;
+    }
+  });
+
+  it("follows JSON when Object.prototype has an enumerable key, which JSON leaves out", () => {
+    const record = {
+      _id: new ObjectId(),
+      v: 1,
+      actor: { id: "a" },
+      request: { method: "GET", path: "/", route: null, requestId: "r" },
+    };
+    (Object.prototype as { polluted?: unknown }).polluted = "x";
+    try {
+      const text = capturedRecordJson(record as unknown as AuditRecord);
+      expect(text).toBe(EJSON.stringify(record, { relaxed: true }));
+      expect(text).not.toContain("polluted");
+    } finally {
+      delete (Object.prototype as { polluted?: unknown }).polluted;
     }
   });
 });
