@@ -113,12 +113,7 @@ export class SendLoop {
     if (this.ready.length > 0 && this.shouldSpill()) this.spill();
     while (this.canSend()) {
       const spool = this.spool;
-      if (
-        spool?.canReplay() &&
-        !this.draining &&
-        this.roomToReplay() &&
-        (this.disk?.due(this.forced()) ?? true)
-      ) {
+      if (spool?.canReplay() && this.roomToReplay() && (this.disk?.due(this.forced()) ?? true)) {
         const limit = this.sender.maxCallBytes;
         const next = this.disk ? this.disk.take(limit) : spool.take(limit);
         this.dispatch(limit, next, () => spool.replayEnded());
@@ -279,17 +274,16 @@ export class SendLoop {
    * or close() forces it, and then still for the messages being encoded.
    */
   private readyToSend(): boolean {
-    if (
+    const full =
       this.ready.length >= SQS_MAX_BATCH_ENTRIES ||
-      batchSize(this.ready.view, this.sender.maxCallBytes) < this.ready.length
-    ) {
-      return true;
-    }
-    return (this.forced() || this.linger.sendDue) && this.encoder.jobs.count === 0;
+      batchSize(this.ready.view, this.sender.maxCallBytes) < this.ready.length;
+    return full || ((this.forced() || this.linger.sendDue) && this.encoder.jobs.count === 0);
   }
 
+  /** Never past the close deadline: a call is aborted at once there, and would go again, forever. */
   private canSend(): boolean {
     return (
+      !this.draining &&
       !this.failures.pausing &&
       this.sender.inflight.count < this.config.maxInflight &&
       // While SQS fails, one probe at a time.
