@@ -3,6 +3,7 @@
 import { hash, type KeyObject, sign, verify } from "node:crypto";
 import { Binary, type Document, type ObjectId } from "bson";
 import { canonicalBytes, isBsonType } from "./canonical.js";
+import { toRanges } from "./n-ranges.js";
 import { writeObjectId } from "./object-id.js";
 
 /** What the sidecar stored of one record: its `_id`, its place in its stream, its hash. */
@@ -16,20 +17,29 @@ export interface StoredEntry {
   hash: Buffer;
 }
 
-/** One digest document. Entries are sorted by `n` (a stream) or by `_id` (no stream). */
+/** `v` of a digest document in the packed layout (ids, hashes and `n` each one field). */
+export const PACKED_LAYOUT = 2;
+
+/**
+ * One digest document, in the packed layout. Entries are sorted by `n` (a stream) or by `_id` (no
+ * stream). Digests written before it have no `v` and hold lists: `ids` an ObjectId per entry,
+ * `hashes` a Binary per entry, `n` a number per entry (entries.ts reads both).
+ */
 export interface DigestDoc {
   /** Derived from the entries' `_id`s, so that a redelivered message cannot add a second digest. */
   _id: string;
+  v: typeof PACKED_LAYOUT;
   stream: string | null;
   /** Smallest `n` (digests of a stream sort by it); absent without a stream. */
   nMin?: number;
   /** Smallest record `_id` (digests without a stream sort by it; time ranges select by it). */
   idMin: ObjectId;
-  ids: ObjectId[];
-  /** `seq.n` of each entry; absent without a stream. */
+  /** Each entry's `_id`, 12 bytes each, in entry order. */
+  ids: Binary;
+  /** `seq.n` of the entries as ranges (n-ranges.ts); absent without a stream. */
   n?: number[];
-  /** SHA-256 of each record's canonical bytes (canonical.ts). */
-  hashes: Binary[];
+  /** SHA-256 of each entry's canonical bytes (canonical.ts), 32 bytes each, in entry order. */
+  hashes: Binary;
   /** The message's `auditq-signature` attribute, when the producer signs its messages. */
   producerSig?: string;
   /** The sidecar instance that wrote it: a random id per start; its digests form one chain. */
@@ -66,25 +76,27 @@ export function messageDigests(
   const out: UnchainedDigest[] = [];
   for (const [stream, group] of groups) {
     group.sort(stream === null ? byId : byN);
-    const ids = group.map((e) => e.id);
-    // The ids' bytes, once: the `_id` hashes them in order, the smallest is `idMin`.
-    const idBytes = Buffer.allocUnsafe(12 * ids.length);
-    for (let i = 0; i < ids.length; i++) writeObjectId(ids[i] as ObjectId, idBytes, 12 * i);
+    // The ids' bytes are the `ids` field, and the `_id` hashes them; the smallest is `idMin`.
+    const ids = Buffer.allocUnsafe(12 * group.length);
+    const hashes = Buffer.allocUnsafe(32 * group.length);
     let min = 0;
-    for (let i = 1; i < ids.length; i++) {
-      if (idBytes.compare(idBytes, 12 * min, 12 * min + 12, 12 * i, 12 * i + 12) < 0) min = i;
+    for (let i = 0; i < group.length; i++) {
+      const entry = group[i] as StoredEntry;
+      writeObjectId(entry.id, ids, 12 * i);
+      hashes.set(entry.hash, 32 * i);
+      if (i > 0 && ids.compare(ids, 12 * min, 12 * min + 12, 12 * i, 12 * i + 12) < 0) min = i;
     }
-    const idMin = ids[min] as ObjectId;
     const digest: UnchainedDigest = {
-      _id: hash("sha256", idBytes, "base64url").slice(0, 32),
+      _id: hash("sha256", ids, "base64url").slice(0, 32),
+      v: PACKED_LAYOUT,
       stream,
-      idMin,
-      ids,
-      hashes: group.map((e) => new Binary(e.hash)),
+      idMin: (group[min] as StoredEntry).id,
+      ids: new Binary(ids),
+      hashes: new Binary(hashes),
     };
     if (stream !== null) {
       digest.nMin = (group[0] as StoredEntry).n;
-      digest.n = group.map((e) => e.n);
+      digest.n = toRanges(group.map((e) => e.n));
     }
     if (producerSig !== undefined) digest.producerSig = producerSig;
     out.push(digest);

@@ -1,6 +1,7 @@
 // An audit trail in memory, as `auditq verify` reads it from MongoDB: records, digests chained
-// as a sidecar writes them, stream documents and a retention cut-off, every document through a
-// BSON round trip read with EXACT_READ, and served sorted as VerifySources promises.
+// as a sidecar writes them (or wrote them, in the list layout), stream documents and a retention
+// cut-off, every document through a BSON round trip read with EXACT_READ, and served sorted as
+// VerifySources promises.
 import type { KeyObject } from "node:crypto";
 import { BSON, type Document, type ObjectId } from "bson";
 import { documentHash, EXACT_READ } from "../../sidecar/verify/canonical.js";
@@ -11,8 +12,10 @@ import {
   digestHash,
   messageDigests,
   type StoredEntry,
+  type UnchainedDigest,
 } from "../../sidecar/verify/digest.js";
 import type { VerifySources } from "../../sidecar/verify/verify.js";
+import { listLayout } from "./list-digest.js";
 
 /** What MongoDB would return for `doc`: its BSON read back with every type as stored. */
 export function readBack(doc: Document): Document {
@@ -37,16 +40,20 @@ export class MemoryTrail {
     private readonly writer = "memory-writer",
   ) {}
 
-  /** Stores one message's records and writes its digests, as the sidecar does. */
-  store(message: readonly Document[]): void {
+  /**
+   * Stores one message's records and writes its digests, as the sidecar does; in the list
+   * layout as sidecars before the packed one (`v` 2) wrote them, with `layout` "lists".
+   */
+  store(message: readonly Document[], layout: "packed" | "lists" = "packed"): void {
     const entries: StoredEntry[] = message.map((doc) => ({
       id: doc._id as ObjectId,
       stream: typeof doc.seq?.stream === "string" ? doc.seq.stream : null,
       n: typeof doc.seq?.n === "number" ? doc.seq.n : 0,
       hash: documentHash(doc),
     }));
+    const digests = messageDigests(entries, undefined);
     const docs: DigestDoc[] = chainDigests(
-      messageDigests(entries, undefined),
+      layout === "packed" ? digests : (digests.map(listLayout) as unknown as UnchainedDigest[]),
       this.head,
       this.writer,
       this.key,

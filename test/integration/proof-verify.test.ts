@@ -3,6 +3,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import { Binary, type Document, type ObjectId } from "bson";
 import { describe, expect, it } from "vitest";
+import { digestRun } from "../../sidecar/verify/entries.js";
 import { mongoSources } from "../../sidecar/verify/mongo-sources.js";
 import type { VerifyReport } from "../../sidecar/verify/report.js";
 import { verifyTrail } from "../../sidecar/verify/verify.js";
@@ -90,7 +91,7 @@ describe(`auditq verify on a stored trail (${target.name})`, () => {
     const digests = rig.mongo.db.collection<{ _id: string }>("records_digests");
     const removed = (await digests.findOne({ k: 2 })) as Document;
     await digests.deleteOne({ _id: removed._id });
-    const removedIds = (removed.ids as ObjectId[]).map((id) => id.toHexString());
+    const removedIds = digestRun(removed, undefined).entries.map((e) => e.id.toHexString());
     const covered = (id: ObjectId) => removedIds.includes(id.toHexString());
     const after = await verify();
     expect(ids(after.unaccounted)).toEqual(
@@ -176,10 +177,12 @@ describe(`auditq verify on a stored trail (${target.name})`, () => {
     const rewritten = (await coll.findOne({ _id: target2 }, EXACT_READ)) as Document;
     const digests = rig.mongo.db.collection<{ _id: string }>("records_digests");
     const digest = (await digests.findOne({ stream })) as Document;
-    const hashes = (digest.hashes as Binary[]).map((h, i) =>
-      i === 1 ? new Binary(documentHash(rewritten)) : h,
+    const hashes = Buffer.from((digest.hashes as Binary).buffer);
+    hashes.set(documentHash(rewritten), 32);
+    await digests.updateOne(
+      { _id: digest._id },
+      { $set: { hashes: new Binary(hashes) }, $unset: { sig: "" } },
     );
-    await digests.updateOne({ _id: digest._id }, { $set: { hashes }, $unset: { sig: "" } });
 
     // Without the key, the forgery holds: that is what the key is for.
     expect((await cli()).code).toBe(0);

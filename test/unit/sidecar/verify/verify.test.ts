@@ -172,7 +172,7 @@ describe("verifyTrail", () => {
     const stored = t.records[1] as Document;
     stored.actor.id = "mallory";
     const digest = t.digests[0] as Document;
-    digest.hashes[1] = new Binary(documentHash(stored));
+    (digest.hashes as Binary).buffer.set(documentHash(stored), 32);
     delete digest.sig;
     expect((await verifyTrail(t.sources())).ok).toBe(true);
     const report = await verifyTrail(t.sources(), { publicKey });
@@ -193,6 +193,104 @@ describe("verifyTrail", () => {
       1, 2, 3, 4, 9, 10, 11, 12,
     ]);
   });
+
+  it("reads digests of the list layout (written before the packed one) beside packed ones", async () => {
+    const t = new MemoryTrail();
+    const records = Array.from({ length: 8 }, (_, i) => record(STREAM, i + 1));
+    const loose = [record(null, 0), record(null, 0)];
+    t.store(records.slice(0, 4), "lists");
+    t.store([...records.slice(4), ...loose]);
+    t.store([record(null, 0)], "lists");
+    t.streams.push({ _id: STREAM, hwm: 8, end: true, lost: [] });
+    expect(t.digests.map((d) => [d.v === undefined ? "lists" : "packed", d.stream])).toEqual([
+      ["lists", STREAM],
+      ["packed", STREAM],
+      ["packed", null],
+      ["lists", null],
+    ]);
+    expect(await verifyTrail(t.sources(), { strict: true })).toMatchObject({
+      ok: true,
+      records: 11,
+      digests: 4,
+      digestProblems: [],
+      unaccounted: [],
+    });
+    for (const id of [records[1]?._id, records[6]?._id, loose[0]?._id, t.records[10]?._id]) {
+      (t.records.find((r) => r._id.equals(id)) as Document).actor = { id: "mallory" };
+    }
+    const report = await verifyTrail(t.sources(), { strict: true });
+    expect(report.altered.map((a) => a.n)).toEqual([2, 7, undefined, undefined]);
+    expect(report.digestProblems).toEqual([]);
+  });
+
+  const packed = (t: MemoryTrail) => t.digests[0] as Document;
+  it.each([
+    [
+      "ids cut short",
+      (t: MemoryTrail) => {
+        const ids = packed(t).ids as Binary;
+        packed(t).ids = new Binary(ids.buffer.subarray(0, ids.position - 1));
+      },
+      "ids are not 12 bytes each or hashes not 32 bytes each",
+    ],
+    [
+      "a hash too few",
+      (t: MemoryTrail) => {
+        const hashes = packed(t).hashes as Binary;
+        packed(t).hashes = new Binary(hashes.buffer.subarray(0, hashes.position - 32));
+      },
+      "ids and hashes are not of one count",
+    ],
+    [
+      "ids as a list",
+      (t: MemoryTrail) => {
+        packed(t).ids = [new ObjectId()];
+      },
+      "ids or hashes are not binary",
+    ],
+    [
+      "n ranges short of the count",
+      (t: MemoryTrail) => {
+        packed(t).n = [new Int32(1), new Int32(3)];
+      },
+      "a stream's digest whose n's ranges hold fewer numbers than ids",
+    ],
+    [
+      "n ranges of strings",
+      (t: MemoryTrail) => {
+        packed(t).n = ["1", "4"];
+      },
+      "a stream's digest whose n's ranges are not whole numbers",
+    ],
+    [
+      "no n",
+      (t: MemoryTrail) => {
+        delete packed(t).n;
+      },
+      "a stream's digest whose n is not a list of ranges",
+    ],
+    [
+      "an unknown layout",
+      (t: MemoryTrail) => {
+        packed(t).v = new Int32(3);
+      },
+      "unknown layout v: 3",
+    ],
+  ])(
+    "reports a packed digest with %s as malformed, and its records as accounted for by none",
+    async (_what, spoil, problem) => {
+      const { t, records } = trail(4, 4);
+      spoil(t);
+      const report = await verifyTrail(t.sources());
+      expect(report.ok).toBe(false);
+      expect(report.digestProblems).toEqual([
+        expect.objectContaining({ k: 1, problem: `malformed: ${problem}` }),
+      ]);
+      expect(report.unaccounted.map((u) => u.id)).toEqual(
+        records.slice(0, 4).map((r) => r._id.toHexString()),
+      );
+    },
+  );
 
   it("keeps at most maxListed findings per kind and counts the rest", async () => {
     const { t } = trail(4);
