@@ -26,6 +26,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startStubSqs } from "./stub-sqs.js";
 
 const SELF = fileURLToPath(import.meta.url);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);
@@ -96,33 +97,6 @@ async function serve(app: string, sqsEndpoint: string): Promise<void> {
   const listener = server.listen(0, "127.0.0.1", () => {
     process.stdout.write(`${(listener.address() as AddressInfo).port}\n`);
   });
-}
-
-/** A stub SQS endpoint (JSON protocol): every SendMessageBatch entry succeeds. */
-async function stubSqs(): Promise<{ url: string; entries: () => number; close(): void }> {
-  let entries = 0;
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as {
-        Entries?: { Id: string }[];
-      };
-      const given = body.Entries ?? [];
-      entries += given.length;
-      res.writeHead(200, { "content-type": "application/x-amz-json-1.0" });
-      res.end(
-        JSON.stringify({
-          Successful: given.map((e, i) => ({ Id: e.Id, MessageId: `m${entries}-${i}` })),
-          Failed: [],
-        }),
-      );
-    });
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, entries: () => entries, close: () => server.close() };
 }
 
 /** `n` GETs of /hello/world over `CONNECTIONS` keep-alive connections, each in turn. */
@@ -277,7 +251,7 @@ async function main(): Promise<void> {
   const apps = process.argv.slice(2);
   if (apps.length === 0)
     throw new Error("name the apps: bare, pino-http, morgan, or a dist/index.js");
-  const sqs = await stubSqs();
+  const sqs = await startStubSqs();
   const outDir = mkdtempSync(join(tmpdir(), "auditq-callgrind-"));
   const results: Array<[string, number]> = [];
   const split: string[] = [];

@@ -13,12 +13,12 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, openSync, writeSync } from "node:fs";
-import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { decodeMessage, type ReceivedMessageLike } from "../shared/wire/decoder.js";
+import { decodeMessage } from "../shared/wire/decoder.js";
+import { startStubSqs } from "./stub-sqs.js";
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -120,47 +120,6 @@ async function serve(mode: Mode, sqsEndpoint: string): Promise<void> {
   const server = app.listen(0, "127.0.0.1", () => {
     process.stdout.write(`${(server.address() as AddressInfo).port}\n`);
   });
-}
-
-/** A stub SQS endpoint (JSON protocol): every SendMessageBatch entry succeeds. */
-async function stubSqs(): Promise<{ url: string; records: () => number; close(): void }> {
-  let records = 0;
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as {
-        Entries?: {
-          Id: string;
-          MessageBody?: string;
-          MessageAttributes?: ReceivedMessageLike["MessageAttributes"];
-        }[];
-      };
-      const entries = body.Entries ?? [];
-      // Counted after answering, so decoding never delays the app under test.
-      setImmediate(() => {
-        for (const e of entries) {
-          decodeMessage({ Body: e.MessageBody, MessageAttributes: e.MessageAttributes }).then(
-            (docs) => {
-              records += docs.length;
-            },
-            (err: unknown) => console.error("stub SQS: undecodable message", err),
-          );
-        }
-      });
-      res.writeHead(200, { "content-type": "application/x-amz-json-1.0" });
-      res.end(
-        JSON.stringify({
-          Successful: entries.map((e, i) => ({ Id: e.Id, MessageId: `m${records}-${i}` })),
-          Failed: [],
-        }),
-      );
-    });
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, records: () => records, close: () => server.close() };
 }
 
 async function startApp(
@@ -304,7 +263,18 @@ async function main(): Promise<void> {
   for (const line of steps) console.log(line);
   if (process.env.BENCH_MICRO_ONLY) return;
   execFileSync("npm", ["run", "build"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
-  const sqs = await stubSqs();
+  let recordsTaken = 0;
+  // Records decoded from what the stub took, after it answered: decoding never delays the app.
+  const sqs = await startStubSqs((entries) => {
+    for (const e of entries) {
+      decodeMessage({ Body: e.MessageBody, MessageAttributes: e.MessageAttributes }).then(
+        (docs) => {
+          recordsTaken += docs.length;
+        },
+        (err: unknown) => console.error("stub SQS: undecodable message", err),
+      );
+    }
+  });
   const apps = new Map<Mode, { port: number; child: ChildProcess }>();
   for (const mode of MODES) apps.set(mode, await startApp(mode, sqs.url));
   const portOf = (mode: Mode) => apps.get(mode)?.port as number;
@@ -336,7 +306,7 @@ async function main(): Promise<void> {
     `Node ${process.version}, ${ROUNDS} rounds of ${DURATION_S} s per app and setting (medians)`,
   );
   for (const table of tables) console.log(`\n${table}`);
-  console.log(`\nrecords the stub SQS received: ${sqs.records()}`);
+  console.log(`\nrecords the stub SQS received: ${recordsTaken}`);
 }
 
 /**

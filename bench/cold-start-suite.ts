@@ -20,34 +20,12 @@ import { loadavg } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { startStubSqs } from "./stub-sqs.js";
 
 const SELF = fileURLToPath(import.meta.url);
 const ROUNDS = Number(process.env.BENCH_SUITE_ROUNDS ?? 300);
 const DIST = process.env.BENCH_DIST ?? fileURLToPath(new URL("../dist/index.js", import.meta.url));
 const BASELINE = process.env.BENCH_BASELINE_DIST;
-
-/** Child "stub": a SQS endpoint (JSON protocol) that accepts every SendMessageBatch entry. */
-function stub(): void {
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as {
-        Entries?: { Id: string }[];
-      };
-      res.writeHead(200, { "content-type": "application/x-amz-json-1.0" });
-      res.end(
-        JSON.stringify({
-          Successful: (body.Entries ?? []).map((e) => ({ Id: e.Id, MessageId: e.Id })),
-          Failed: [],
-        }),
-      );
-    });
-  });
-  server.listen(0, "127.0.0.1", () => {
-    process.stdout.write(`${(server.address() as AddressInfo).port}\n`);
-  });
-}
 
 // A failing queue's warnings (one per instance) would flood the output; the cost stays measured.
 const nothing = () => undefined;
@@ -175,7 +153,9 @@ async function main(): Promise<void> {
   );
 }
 
-if (process.argv[2] === "stub") stub();
-else if (process.argv[2] === "suite") {
+// Child "stub": the stub SQS endpoint, its port on stdout.
+if (process.argv[2] === "stub") {
+  void startStubSqs().then((sqs) => process.stdout.write(`${new URL(sqs.url).port}\n`));
+} else if (process.argv[2] === "suite") {
   await suite(process.argv[3] as string, process.argv[4] as string, process.argv[5] as string);
 } else await main();
