@@ -1,23 +1,14 @@
 // The lease protocol at its limits, on real FerretDB with a real FleetMembership: a fleet larger
 // than the old per-renewal read (1,000 leases), and renewals slower than the lifetime.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Logger } from "../../shared/util/logger.js";
-import type { SidecarMetrics } from "../../sidecar/config/metrics.js";
 import { FleetMembership, type LeaseDoc } from "../../sidecar/fleet/lease.js";
 import { FLOOR_FRACTION } from "../../sidecar/fleet/share.js";
+import { quietFleetMetrics } from "../helpers/fleet-metrics.js";
+import { silentLogger } from "../helpers/logger.js";
 import { createTestDb, type TestDb, waitFor } from "../helpers/services.js";
 
 const BUDGET = 11_000;
 const OTHERS = 1_099;
-
-const quiet = { inc: () => undefined, set: () => undefined };
-const metrics = {
-  errors: quiet,
-  fleetInvalidLeases: quiet,
-  fleetMembers: quiet,
-  fleetBudget: quiet,
-} as unknown as SidecarMetrics;
-const logger = { info: () => undefined, warn: () => undefined } as unknown as Logger;
 
 describe("fleet leases at the protocol's limits", () => {
   let t: TestDb;
@@ -44,8 +35,8 @@ describe("fleet leases at the protocol's limits", () => {
       budget: BUDGET,
       lifetimeMs,
       deadline: (_op, work) => work,
-      metrics,
-      logger,
+      metrics: quietFleetMetrics,
+      logger: silentLogger,
       demand: () => null,
       onShare: (s) => shares.push(s),
     });

@@ -2,28 +2,15 @@
 // own lease and reads one split document; one elected member reads all the leases and writes it.
 import type { Collection } from "mongodb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Logger } from "../../shared/util/logger.js";
-import type { SidecarMetrics } from "../../sidecar/config/metrics.js";
 import { FleetMembership, type LeaseDoc } from "../../sidecar/fleet/lease.js";
 import { type Claim, FLOOR_FRACTION } from "../../sidecar/fleet/share.js";
+import { quietFleetMetrics } from "../helpers/fleet-metrics.js";
+import { silentLogger } from "../helpers/logger.js";
 import { createTestDb, type TestDb, waitFor } from "../helpers/services.js";
 
 const BUDGET = 1_000;
 /** Long enough that a round of 20 renewals on a busy machine stays well within it. */
 const LIFETIME = 10_000;
-
-const quiet = { inc: () => undefined, set: () => undefined };
-const metrics = {
-  errors: quiet,
-  fleetInvalidLeases: quiet,
-  fleetMembers: quiet,
-  fleetBudget: quiet,
-} as unknown as SidecarMetrics;
-const logger = {
-  info: () => undefined,
-  warn: () => undefined,
-  debug: () => undefined,
-} as unknown as Logger;
 
 /** A member whose claim the test sets, and whose share it reads. */
 interface TestMember {
@@ -86,8 +73,8 @@ describe("the fleet's two-level split", () => {
       budget: BUDGET,
       lifetimeMs: LIFETIME,
       deadline: (_op, work) => work,
-      metrics,
-      logger,
+      metrics: quietFleetMetrics,
+      logger: silentLogger,
       demand: () => m.claim,
       onShare: (s) => {
         m.share = s;
