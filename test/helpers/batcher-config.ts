@@ -47,3 +47,12 @@ export function acceptingSqs() {
   } as unknown as SQSClient;
   return { sqs, sent };
 }
+
+/** Resolves once `b`'s spool has opened (its spooled count is known); throws after 10 s. */
+export async function spoolOpened(b: Batcher): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (b.spooledRecords === undefined) {
+    if (Date.now() > deadline) throw new Error("the spool did not open within 10 s");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

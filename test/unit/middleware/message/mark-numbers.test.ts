@@ -8,7 +8,6 @@ import { join } from "node:path";
 import type { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { ObjectId } from "bson";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Batcher } from "../../../../middleware/batcher/batcher.js";
 import { type Item, Packer } from "../../../../middleware/message/packer.js";
 import {
   decodeMeasured,
@@ -17,7 +16,7 @@ import {
 } from "../../../../shared/wire/decoder.js";
 import { serializeRecord } from "../../../../shared/wire/record-json.js";
 import { MAX_N_RANGES_PER_MESSAGE, type StreamMark } from "../../../../shared/wire/stream.js";
-import { FULL_CALL, testBatcher } from "../../../helpers/batcher-config.js";
+import { FULL_CALL, spoolOpened, testBatcher } from "../../../helpers/batcher-config.js";
 
 type Entry = NonNullable<SendMessageBatchCommand["input"]["Entries"]>[number];
 
@@ -219,19 +218,11 @@ describe('durability: "disk" after a restart', () => {
     }).batcher;
   }
 
-  async function opened(b: Batcher): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    while (b.spooledRecords === undefined) {
-      if (Date.now() > deadline) throw new Error("the spool did not open within 10 s");
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  }
-
   /** A first process logs 40 records and stops before SQS takes any; returns its stream id. */
   async function logged(): Promise<string> {
     const hung = { send: () => new Promise(() => undefined) } as unknown as SQSClient;
     const first = diskBatcher(hung);
-    await opened(first);
+    await spoolOpened(first);
     for (let i = 0; i < 40; i++) {
       first.add(record(200));
       if (i % 10 === 9) await new Promise((resolve) => setImmediate(resolve));
@@ -244,7 +235,7 @@ describe('durability: "disk" after a restart', () => {
     const stream = await logged();
     const { sqs, accepted } = stubSqs(() => "ok");
     const second = diskBatcher(sqs);
-    await opened(second);
+    await spoolOpened(second);
     await second.flush();
     expect(second.stream.id).toBe(stream);
     const { texts, seqs } = await sentNumbers(accepted);
@@ -258,7 +249,7 @@ describe('durability: "disk" after a restart', () => {
     unlinkSync(join(dir, "slot-0", "STREAM"));
     const { sqs, accepted } = stubSqs(() => "ok");
     const second = diskBatcher(sqs);
-    await opened(second);
+    await spoolOpened(second);
     second.add(record(10));
     await second.flush();
     expect(second.stream.id).not.toBe(stream);

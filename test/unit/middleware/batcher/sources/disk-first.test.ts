@@ -6,12 +6,11 @@ import { join } from "node:path";
 import type { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { ObjectId } from "bson";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Batcher } from "../../../../../middleware/batcher/batcher.js";
 import { resolveOptions } from "../../../../../middleware/config/resolve.js";
 import { scanFrames } from "../../../../../middleware/spool/scan.js";
 import { ConfigError } from "../../../../../shared/util/errors.js";
 import { decodeMessage } from "../../../../../shared/wire/decoder.js";
-import { FULL_CALL, testBatcher } from "../../../../helpers/batcher-config.js";
+import { FULL_CALL, spoolOpened, testBatcher } from "../../../../helpers/batcher-config.js";
 
 /** Records in the frames of every segment file under `base` (all slots). */
 function recordsOnDisk(base: string): number {
@@ -48,20 +47,12 @@ describe('durability: "disk"', () => {
     }).batcher;
   }
 
-  async function opened(b: Batcher): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    while (b.spooledRecords === undefined) {
-      if (Date.now() > deadline) throw new Error("the spool did not open within 10 s");
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  }
-
   it("writes each record to the spool file by the end of the turn that captured it", async () => {
     // SQS never answers: nothing may depend on a call.
     const hung = { send: () => new Promise(() => undefined) } as unknown as SQSClient;
     const b = batcher("disk", hung);
     for (let i = 0; i < 5; i++) b.add({ _id: new ObjectId(), early: i }); // before the spool is open
-    await opened(b);
+    await spoolOpened(b);
     await turn();
     expect(recordsOnDisk(dir)).toBe(5);
     for (let i = 0; i < 300; i++) b.add({ _id: new ObjectId(), n: i, pad: "x".repeat(200) });
@@ -76,7 +67,7 @@ describe('durability: "disk"', () => {
   it('"memory" keeps them in memory meanwhile (what disk mode changes)', async () => {
     const hung = { send: () => new Promise(() => undefined) } as unknown as SQSClient;
     const b = batcher("memory", hung);
-    await opened(b);
+    await spoolOpened(b);
     for (let i = 0; i < 300; i++) b.add({ _id: new ObjectId(), n: i });
     await turn();
     expect(recordsOnDisk(dir)).toBe(0);
@@ -102,7 +93,7 @@ describe('durability: "disk"', () => {
       },
     } as unknown as SQSClient;
     const b = batcher("disk", sqs);
-    await opened(b);
+    await spoolOpened(b);
     const ids = Array.from({ length: 500 }, () => new ObjectId());
     for (const [i, _id] of ids.entries()) {
       b.add({ _id, n: i, pad: "y".repeat(300) });
